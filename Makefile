@@ -1,0 +1,27 @@
+# The two commands of the README: `make demo` and `make test`. Each does its
+# own set-up: the real components are installed once and cached in .tools/.
+export LIFEBOAT_TOOLS ?= $(CURDIR)/.tools
+export GOTOOLCHAIN := local
+GO ?= go
+BIN := bin/lifeboat
+
+.PHONY: demo test build tools bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/lifeboat
+
+tools: build
+	$(BIN) tools install postgres gotosocial terraform hcloud chromium
+
+demo: build
+	$(BIN) demo
+
+test: tools
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 40m ./...
+
+bench: tools
+	./bench/run
+
+clean:
+	rm -rf bin

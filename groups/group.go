@@ -1,0 +1,52 @@
+// Package groups reads and checks the group file (group.yaml): who is in a
+// breakout group, how many must pledge before it launches, and where it
+// goes. Every problem is reported with the line and column of the YAML
+// node it concerns.
+package groups
+
+import "time"
+
+// Destination types.
+const (
+	DestLocal    = "local"
+	DestExisting = "existing"
+	DestNew      = "new"
+)
+
+// Group is a parsed, valid group file (version 1).
+type Group struct {
+	Version     int         `yaml:"version" json:"version"`
+	Name        string      `yaml:"name" json:"name"`
+	Title       string      `yaml:"title" json:"title"`
+	Description string      `yaml:"description,omitempty" json:"description,omitempty"`
+	ViableMass  int         `yaml:"viable_mass" json:"viable_mass"`
+	Deadline    *time.Time  `yaml:"deadline,omitempty" json:"deadline,omitempty"` // a date; the end of that day UTC
+	Lead        Person      `yaml:"lead" json:"lead"`
+	Destination Destination `yaml:"destination" json:"destination"`
+	Members     []Member    `yaml:"members" json:"members"`
+}
+
+// Person is the group lead.
+type Person struct {
+	Name  string `yaml:"name" json:"name"`
+	Email string `yaml:"email" json:"email"`
+}
+
+// Destination says where the group goes.
+type Destination struct {
+	Type       string `yaml:"type" json:"type"`                                   // local | existing | new
+	Server     string `yaml:"server,omitempty" json:"server,omitempty"`           // existing
+	Software   string `yaml:"software,omitempty" json:"software,omitempty"`       // new, local: gotosocial | mastodon
+	Domain     string `yaml:"domain,omitempty" json:"domain,omitempty"`           // new
+	Cloud      string `yaml:"cloud,omitempty" json:"cloud,omitempty"`             // new: hetzner
+	Location   string `yaml:"location,omitempty" json:"location,omitempty"`       // new
+	ServerType string `yaml:"server_type,omitempty" json:"server_type,omitempty"` // new
+}
+
+// Member is one person the lead wants to bring.
+type Member struct {
+	Name     string `yaml:"name" json:"name"`
+	Email    string `yaml:"email" json:"email"`
+	Handle   string `yaml:"handle,omitempty" json:"handle,omitempty"`     // old-network handle
+	Username string `yaml:"username,omitempty" json:"username,omitempty"` // wanted username
+}

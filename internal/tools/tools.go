@@ -1,0 +1,317 @@
+// Package tools installs and caches the real components Lifeboat runs:
+// GoToSocial, Terraform, the hcloud provider (in a filesystem mirror),
+// PostgreSQL and Chromium. Everything lands under one directory, keyed by
+// version, so a second run finds it and does nothing.
+//
+// Components that ship as Go modules are built from the Go module proxy;
+// system packages come from apt. Builds go to a temporary directory and are
+// renamed into place, so a crash never leaves a half-built tool that looks
+// finished, and a file lock keeps parallel test binaries from building the
+// same tool twice.
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+)
+
+// Pinned versions. GoToSocial and Terraform are the last versions the Go
+// module proxy serves that build here (see docs/tools.md).
+const (
+	GoToSocialVersion     = "v0.17.3"
+	TerraformVersion      = "1.5.7"
+	HcloudProviderVersion = "1.52.0"
+)
+
+// Installer installs tools into Dir. Log receives build output.
+type Installer struct {
+	Dir string
+	Log io.Writer
+}
+
+// DefaultDir is where tools are cached: $LIFEBOAT_TOOLS, or the user's
+// cache directory.
+func DefaultDir() string {
+	if d := os.Getenv("LIFEBOAT_TOOLS"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "lifeboat", "tools")
+	}
+	return filepath.Join(os.TempDir(), "lifeboat-tools")
+}
+
+// New returns an installer for DefaultDir that logs to stderr.
+func New() *Installer { return &Installer{Dir: DefaultDir(), Log: os.Stderr} }
+
+func (in *Installer) logf(format string, a ...any) {
+	if in.Log != nil {
+		fmt.Fprintf(in.Log, "tools: "+format+"\n", a...)
+	}
+}
+
+// once runs build into a fresh temporary directory and renames it to
+// Dir/name unless Dir/name already exists. It holds a lock on the name for
+// the duration so concurrent callers wait rather than build again.
+func (in *Installer) once(ctx context.Context, name string, build func(tmp string) error) (string, error) {
+	final := filepath.Join(in.Dir, name)
+	if _, err := os.Stat(final); err == nil {
+		return final, nil
+	}
+	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
+		return "", fmt.Errorf("create tools dir: %w", err)
+	}
+	unlock, err := lock(filepath.Join(in.Dir, "."+name+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(final); err == nil {
+		return final, nil // built by whoever held the lock before us
+	}
+	tmp, err := os.MkdirTemp(in.Dir, "."+name+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	in.logf("installing %s (once; cached in %s)", name, in.Dir)
+	if err := build(tmp); err != nil {
+		return "", fmt.Errorf("install %s: %w", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("install %s: %w", name, err)
+	}
+	return final, nil
+}
+
+func lock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// run runs a command with extra environment, logging its output.
+func (in *Installer) run(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out := in.Log
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// goEnv is the environment for building modules that are not in the
+// checksum database or that need replace directives honoured.
+func goEnv(nosum string) []string {
+	return []string{"GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "GONOSUMDB=" + nosum, "GONOSUMCHECK=1", "CGO_ENABLED=0"}
+}
+
+// moduleSource downloads a module and copies it to a writable directory
+// (the module cache is read-only).
+func (in *Installer) moduleSource(ctx context.Context, tmp, module, version, nosum string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GONOSUMDB="+nosum, "GOFLAGS=-mod=mod")
+	cmd.Dir = tmp
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("go mod download %s@%s: %s", module, version, ee.Stderr)
+		}
+		return "", fmt.Errorf("go mod download %s@%s: %w", module, version, err)
+	}
+	dir := jsonField(string(out), "Dir")
+	if dir == "" {
+		return "", fmt.Errorf("go mod download %s@%s: no Dir in %s", module, version, out)
+	}
+	src := filepath.Join(tmp, "src")
+	if err := os.CopyFS(src, os.DirFS(dir)); err != nil {
+		return "", fmt.Errorf("copy module source: %w", err)
+	}
+	// The module cache is read-only and CopyFS keeps the modes.
+	filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err == nil {
+			if d.IsDir() {
+				os.Chmod(p, 0o755)
+			} else {
+				os.Chmod(p, 0o644)
+			}
+		}
+		return nil
+	})
+	return src, nil
+}
+
+// jsonField pulls a top-level string field out of go mod download -json
+// output without a struct for the whole document.
+func jsonField(doc, field string) string {
+	key := `"` + field + `": "`
+	i := strings.Index(doc, key)
+	if i < 0 {
+		return ""
+	}
+	rest := doc[i+len(key):]
+	j := strings.Index(rest, `"`)
+	if j < 0 {
+		return ""
+	}
+	return rest[:j]
+}
+
+// GoToSocial is an installed GoToSocial server.
+type GoToSocial struct {
+	Bin         string // the gotosocial binary
+	TemplateDir string // web/template, needed at run time
+	AssetDir    string // web/assets
+}
+
+// GoToSocial builds GoToSocial from its module source.
+func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
+	const mod = "github.com/superseriousbusiness/gotosocial"
+	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
+	dir, err := in.once(ctx, "gotosocial-"+GoToSocialVersion, func(tmp string) error {
+		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+		if err != nil {
+			return err
+		}
+		if err := in.run(ctx, src, goEnv(nosum), "go", "build", "-trimpath", "-o", filepath.Join(tmp, "bin", "gotosocial"), "./cmd/gotosocial"); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(tmp, "web"), 0o755); err != nil {
+			return err
+		}
+		for _, d := range []string{"template", "assets"} {
+			if err := os.Rename(filepath.Join(src, "web", d), filepath.Join(tmp, "web", d)); err != nil {
+				return err
+			}
+		}
+		return os.RemoveAll(src)
+	})
+	if err != nil {
+		return GoToSocial{}, err
+	}
+	return GoToSocial{
+		Bin:         filepath.Join(dir, "bin", "gotosocial"),
+		TemplateDir: filepath.Join(dir, "web", "template") + "/",
+		AssetDir:    filepath.Join(dir, "web", "assets") + "/",
+	}, nil
+}
+
+// Terraform returns a Terraform binary: $LIFEBOAT_TERRAFORM if set, else
+// the pinned version built from the module proxy.
+func (in *Installer) Terraform(ctx context.Context) (string, error) {
+	if p := os.Getenv("LIFEBOAT_TERRAFORM"); p != "" {
+		return p, nil
+	}
+	dir, err := in.once(ctx, "terraform-"+TerraformVersion, func(tmp string) error {
+		env := []string{"GOTOOLCHAIN=local", "GOBIN=" + tmp, "CGO_ENABLED=0"}
+		return in.run(ctx, tmp, env, "go", "install", "github.com/hashicorp/terraform@v"+TerraformVersion)
+	})
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "terraform"), nil
+}
+
+// HcloudMirror builds terraform-provider-hcloud into a filesystem mirror
+// and returns the mirror's root, for a provider_installation block.
+func (in *Installer) HcloudMirror(ctx context.Context) (string, error) {
+	const mod = "github.com/hetznercloud/terraform-provider-hcloud"
+	dir, err := in.once(ctx, "hcloud-mirror-"+HcloudProviderVersion, func(tmp string) error {
+		src, err := in.moduleSource(ctx, tmp, mod, "v"+HcloudProviderVersion, mod)
+		if err != nil {
+			return err
+		}
+		plat := runtime.GOOS + "_" + runtime.GOARCH
+		out := filepath.Join(tmp, "registry.terraform.io", "hetznercloud", "hcloud", HcloudProviderVersion, plat,
+			"terraform-provider-hcloud_v"+HcloudProviderVersion)
+		if err := in.run(ctx, src, goEnv(mod), "go", "build", "-trimpath", "-o", out, "."); err != nil {
+			return err
+		}
+		return os.RemoveAll(src)
+	})
+	return dir, err
+}
+
+// Postgres makes sure the PostgreSQL server binaries are installed (from
+// Debian's packages when missing) and returns their directory.
+func (in *Installer) Postgres(ctx context.Context) (string, error) {
+	if d := findPostgres(); d != "" {
+		return d, nil
+	}
+	if err := in.apt(ctx, "postgresql"); err != nil {
+		return "", err
+	}
+	if d := findPostgres(); d != "" {
+		return d, nil
+	}
+	return "", errors.New("install postgresql: no postgres binary after apt-get install")
+}
+
+func findPostgres() string {
+	if d := os.Getenv("LIFEBOAT_PG_BIN"); d != "" {
+		return d
+	}
+	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(m) == 0 {
+		return ""
+	}
+	return filepath.Dir(m[len(m)-1])
+}
+
+// Chromium makes sure headless Chromium is installed and returns its path.
+func (in *Installer) Chromium(ctx context.Context) (string, error) {
+	for _, p := range []string{os.Getenv("LIFEBOAT_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+	}
+	if err := in.apt(ctx, "chromium", "chromium-driver"); err != nil {
+		return "", err
+	}
+	return "/usr/bin/chromium", nil
+}
+
+// apt installs Debian packages. It needs root; the error says what to run
+// otherwise.
+func (in *Installer) apt(ctx context.Context, pkgs ...string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%s is not installed; run: sudo apt-get install %s", pkgs[0], strings.Join(pkgs, " "))
+	}
+	unlock, err := lock(filepath.Join(os.TempDir(), "lifeboat-apt.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	in.logf("apt-get install %s", strings.Join(pkgs, " "))
+	env := []string{"DEBIAN_FRONTEND=noninteractive"}
+	if err := in.run(ctx, "/", env, "apt-get", "update"); err != nil {
+		return err
+	}
+	return in.run(ctx, "/", env, "apt-get", append([]string{"install", "-y", "--no-install-recommends"}, pkgs...)...)
+}

@@ -1,0 +1,170 @@
+// Package store keeps Lifeboat's state: groups, members, pledges, invites,
+// the accounts made on destinations, and the journal that makes every bulk
+// operation resumable. SQLite is the default; PostgreSQL is used when
+// several `lifeboat serve` replicas share state. Both drivers pass one test
+// suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors; drivers map their own errors to these.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("already exists")
+	ErrConflict  = errors.New("changed concurrently") // e.g. an invite redeemed twice
+)
+
+// Store is the whole state. Entity interfaces are small so callers take only
+// what they use.
+type Store interface {
+	Groups() Groups
+	Members() Members
+	Pledges() Pledges
+	Invites() Invites
+	Accounts() Accounts
+	Journal() Journal
+	// Tx runs fn in one transaction; fn's Store sees and writes only
+	// within it. An error (or panic) rolls back.
+	Tx(ctx context.Context, fn func(Store) error) error
+	// Ping reports whether the database answers (for /healthz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Group is a breakout group as the store knows it.
+type Group struct {
+	Name       string // the group file's slug; primary key
+	Title      string
+	File       string // path of the group file last used, for "recent groups"
+	State      string // gathering | launched | arrived | failed
+	SigningKey []byte // Ed25519 private key (secret), made on first save
+	CreatedAt  time.Time
+	LaunchedAt time.Time // zero until launch
+}
+
+type Groups interface {
+	// Put creates or updates a group; an existing SigningKey is kept when
+	// g.SigningKey is empty.
+	Put(ctx context.Context, g Group) error
+	Get(ctx context.Context, name string) (Group, error)
+	List(ctx context.Context) ([]Group, error)
+	// SetState moves a group from one state to another atomically; it
+	// returns ErrConflict when the group is not in state from. This is how
+	// two serve processes agree on a single launch.
+	SetState(ctx context.Context, name, from, to string, at time.Time) error
+}
+
+// Member is one person of a group. Email is stored lower-cased and is the
+// member's key within the group.
+type Member struct {
+	Group    string
+	Email    string
+	Name     string
+	Handle   string
+	Username string
+}
+
+type Members interface {
+	// Sync makes the group's members exactly ms (insert, update, delete).
+	Sync(ctx context.Context, group string, ms []Member) error
+	Get(ctx context.Context, group, email string) (Member, error)
+	List(ctx context.Context, group string) ([]Member, error)
+}
+
+// Pledge is a member's conditional commitment: go if at least Threshold
+// others go (0 means unconditionally).
+type Pledge struct {
+	Group       string
+	Email       string
+	Threshold   int
+	ShowName    bool // the member agreed to be listed on the public page
+	Confirmed   bool // double opt-in done
+	Withdrawn   bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ConfirmedAt time.Time
+}
+
+type Pledges interface {
+	Put(ctx context.Context, p Pledge) error
+	Get(ctx context.Context, group, email string) (Pledge, error)
+	List(ctx context.Context, group string) ([]Pledge, error)
+}
+
+// Invite is a member's personal, single-use invite. Only a hash of the
+// token is stored.
+type Invite struct {
+	Group      string
+	Email      string
+	TokenHash  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	SentAt     time.Time
+	RedeemedAt time.Time
+}
+
+type Invites interface {
+	Put(ctx context.Context, inv Invite) error
+	GetByHash(ctx context.Context, tokenHash string) (Invite, error)
+	List(ctx context.Context, group string) ([]Invite, error)
+	// Redeem marks the invite redeemed; ErrConflict if it already was,
+	// ErrNotFound if there is none. Exactly one concurrent caller wins.
+	Redeem(ctx context.Context, tokenHash string, at time.Time) error
+}
+
+// Account is a member's account on the destination.
+type Account struct {
+	Group     string
+	Email     string
+	Server    string // base URL of the destination
+	ID        string // account id on the server
+	Username  string
+	Password  string // secret; set when Lifeboat chose it (own servers)
+	Token     string // secret; the member's user token for follow seeding
+	CreatedAt time.Time
+}
+
+type Accounts interface {
+	Put(ctx context.Context, a Account) error
+	Get(ctx context.Context, group, email string) (Account, error)
+	List(ctx context.Context, group string) ([]Account, error)
+}
+
+// StepStatus is where a journaled step stands.
+type StepStatus string
+
+const (
+	StepStarted StepStatus = "started" // begun, outcome unknown (a crash may have hit)
+	StepDone    StepStatus = "done"
+	StepFailed  StepStatus = "failed"
+)
+
+// Step is one journal entry: a step of a run, or one item of a step (a
+// member's sign-up, one follow). Key is unique within Run.
+type Step struct {
+	Run       string
+	Key       string
+	Status    StepStatus
+	Result    []byte // what the step produced, for resuming (JSON)
+	Error     string
+	Attempts  int
+	UpdatedAt time.Time
+}
+
+type Journal interface {
+	// Get returns the entry, or ErrNotFound.
+	Get(ctx context.Context, run, key string) (Step, error)
+	// Start records that key is being attempted (Attempts+1, status
+	// started) and returns the entry as it was before, or ErrNotFound for
+	// a first attempt. A caller that finds StepStarted knows a previous
+	// attempt may have had effects and reconciles before acting again.
+	Start(ctx context.Context, run, key string) (Step, error)
+	Finish(ctx context.Context, run, key string, result []byte) error
+	Fail(ctx context.Context, run, key, msg string) error
+	// List returns the run's entries whose key starts with prefix, by key.
+	List(ctx context.Context, run, prefix string) ([]Step, error)
+}
