@@ -1,0 +1,65 @@
+// Command lifeboat moves a whole group off a centralised network onto a
+// Mastodon-API server together. main builds the root command; each verb
+// lives in its own file.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run executes the command line and returns the exit code: 0 ok, 1
+// failure, 2 bad input or usage.
+func run(ctx context.Context, args []string) int {
+	app := newApp()
+	defer app.Close()
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var silent silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintln(app.Stderr, "lifeboat:", err)
+	}
+	return exitCode(err)
+}
+
+func newRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lifeboat",
+		Short: "Move a whole group to a Mastodon-API server, together",
+		Long: `Lifeboat moves a group of people off a centralised network onto a
+Mastodon-API server at the same moment: members pledge to go if enough others
+go, and when the group is viable everyone gets an account, follows everyone
+else and finds a list of the group ready.`,
+		Example: `  lifeboat init group.yaml      # write a starter group file
+  lifeboat check group.yaml     # validate it
+  lifeboat demo                 # the whole escape on a local server`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(app.Stdout)
+	root.SetErr(app.Stderr)
+	root.PersistentFlags().StringVar(&app.StateDir, "state", app.StateDir, "state directory (default $LIFEBOAT_STATE or the XDG state dir)")
+	root.PersistentFlags().StringVar(&app.DatabaseURL, "database", app.DatabaseURL, "PostgreSQL URL for shared state (default $LIFEBOAT_DATABASE_URL; SQLite otherwise)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
+	root.AddCommand(
+		newVersionCmd(app),
+		newToolsCmd(app),
+	)
+	return root
+}
