@@ -4,7 +4,12 @@
 // node it concerns.
 package groups
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
 
 // Destination types.
 const (
@@ -49,4 +54,40 @@ type Member struct {
 	Email    string `yaml:"email" json:"email"`
 	Handle   string `yaml:"handle,omitempty" json:"handle,omitempty"`     // old-network handle
 	Username string `yaml:"username,omitempty" json:"username,omitempty"` // wanted username
+}
+
+// Member returns the member with the given email, compared without regard
+// to case, as emails in a group file are unique that way.
+func (g *Group) Member(email string) (Member, bool) {
+	for _, m := range g.Members {
+		if strings.EqualFold(m.Email, email) {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// SoftwareOrDefault is the software a local or new destination runs:
+// Software, or gotosocial when unset. It is "" for an existing server,
+// whose software is found by scouting it. Parse already fills Software in;
+// this is for Groups built in code.
+func (d Destination) SoftwareOrDefault() string {
+	if d.Type == DestExisting {
+		return ""
+	}
+	if d.Software == "" {
+		return SoftwareGoToSocial
+	}
+	return d.Software
+}
+
+// Validate checks a Group built or changed in code by the same rules as
+// Parse. Positions in the problems refer to the Group encoded as YAML.
+func (g *Group) Validate() Problems {
+	data, err := yaml.Marshal(g)
+	if err != nil {
+		return Problems{{Line: 1, Col: 1, Msg: "cannot encode the group: " + err.Error()}}
+	}
+	_, probs := Parse("group", data)
+	return probs
 }
