@@ -305,34 +305,43 @@ func contains(list []string, s string) bool {
 
 // missing reports a required field that is absent, at the mapping that
 // should hold it. hint is what to add, e.g. "`version: 1`".
-func (p *parser) missing(m *mapping, key, hint string) {
+func (p *parser) missing(m *mapping, key, hint, why string) {
 	where := "under " + m.what
 	if m.what == "the top level" {
 		where = "at the top level"
 	} else if strings.HasPrefix(m.what, "member ") {
 		where = "to " + m.what
 	}
-	p.add(m.node, "missing `%s`; add %s %s", key, hint, where)
+	p.add(m.node, "missing `%s`; add %s %s%s", key, hint, where, why)
 }
 
-// text reads the string field key of m. ok is false when the field is
-// absent or null (no problem reported) or has the wrong type (reported).
-// multiline allows newlines and tabs.
-func (p *parser) text(m *mapping, key string, multiline bool) (s string, ok bool) {
-	v, present := m.vals[key]
-	if !present {
-		return "", false
+// textState says what text found.
+type textState int
+
+const (
+	absent  textState = iota // no such field
+	blank                    // null, "" or only spaces
+	invalid                  // wrong type or bad characters; already reported
+	present
+)
+
+// text reads the string field key of m. multiline allows newlines and
+// tabs.
+func (p *parser) text(m *mapping, key string, multiline bool) (string, textState) {
+	v, ok := m.vals[key]
+	if !ok {
+		return "", absent
 	}
 	if v.Kind != yaml.ScalarNode {
 		p.add(v, "`%s` must be text, not %s", key, describe(v))
-		return "", false
+		return "", invalid
 	}
-	if v.Tag == "!!null" {
-		return "", false
+	if v.Tag == "!!null" || strings.TrimSpace(v.Value) == "" {
+		return "", blank
 	}
 	if !utf8.ValidString(v.Value) {
 		p.add(v, "`%s` is not valid UTF-8 text", key)
-		return "", false
+		return "", invalid
 	}
 	for _, r := range v.Value {
 		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t')) {
@@ -341,26 +350,35 @@ func (p *parser) text(m *mapping, key string, multiline bool) (s string, ok bool
 			} else {
 				p.add(v, "`%s` must be one line of plain text", key)
 			}
-			return "", false
+			return "", invalid
 		}
 	}
-	return v.Value, true
+	return v.Value, present
 }
 
-// requiredText is text for a field that must be present and non-empty.
+// optText is text for an optional field; blank counts as absent.
+func (p *parser) optText(m *mapping, key string, multiline bool) (string, bool) {
+	s, st := p.text(m, key, multiline)
+	return s, st == present
+}
+
+// requiredText is text for a field that must be present and not blank.
+// where says where to add it when missing, e.g. "under destination".
 func (p *parser) requiredText(m *mapping, key, hint string) (string, bool) {
-	s, ok := p.text(m, key, false)
-	if ok && strings.TrimSpace(s) != "" {
-		return s, true
+	s, st := p.text(m, key, false)
+	p.need(m, key, hint, st, "")
+	return s, st == present
+}
+
+// need reports a required field that is absent or blank. why is added to
+// the message for a missing field, e.g. " (needed for `type: new`)".
+func (p *parser) need(m *mapping, key, hint string, st textState, why string) {
+	switch st {
+	case absent:
+		p.missing(m, key, hint, why)
+	case blank:
+		p.add(m.vals[key], "`%s` is empty; set it, e.g. %s", key, hint)
 	}
-	v, present := m.vals[key]
-	switch {
-	case !present:
-		p.missing(m, key, hint)
-	case v.Kind == yaml.ScalarNode: // null or blank; wrong types are already reported
-		p.add(v, "`%s` is empty; set it, e.g. %s", key, hint)
-	}
-	return "", false
 }
 
 // integer reads a whole-number field.
@@ -392,7 +410,7 @@ func (p *parser) group(root *yaml.Node) *Group {
 	top := p.fields(root, "the top level", topFields)
 
 	if !top.has("version") {
-		p.missing(top, "version", "`version: 1`")
+		p.missing(top, "version", "`version: 1`", "")
 	} else if v, ok := p.integer(top, "version"); ok {
 		if v != 1 {
 			p.add(top.vals["version"], "unsupported version %d; this lifeboat reads `version: 1`", v)
@@ -409,11 +427,11 @@ func (p *parser) group(root *yaml.Node) *Group {
 	if s, ok := p.requiredText(top, "title", "`title: My group`"); ok {
 		g.Title = s
 	}
-	if s, ok := p.text(top, "description", true); ok {
+	if s, ok := p.optText(top, "description", true); ok {
 		g.Description = s
 	}
 
-	if s, ok := p.text(top, "deadline", false); ok {
+	if s, ok := p.optText(top, "deadline", false); ok {
 		t, err := parseDeadline(s)
 		if err != nil {
 			p.add(top.vals["deadline"], "deadline %q is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31) or an RFC 3339 time", s)
@@ -423,7 +441,7 @@ func (p *parser) group(root *yaml.Node) *Group {
 	}
 
 	if v, present := top.vals["lead"]; !present {
-		p.missing(top, "lead", "`lead: {name: …, email: …}`")
+		p.missing(top, "lead", "`lead: {name: …, email: …}`", "")
 	} else if v.Kind != yaml.MappingNode {
 		p.add(v, "`lead` must be a mapping with `name` and `email`, not %s", describe(v))
 	} else {
@@ -440,7 +458,7 @@ func (p *parser) group(root *yaml.Node) *Group {
 	}
 
 	if v, present := top.vals["destination"]; !present {
-		p.missing(top, "destination", "`destination: {type: local}`")
+		p.missing(top, "destination", "`destination: {type: local}`", "")
 	} else if v.Kind != yaml.MappingNode {
 		p.add(v, "`destination` must be a mapping starting with `type:`, not %s", describe(v))
 	} else {
@@ -449,7 +467,7 @@ func (p *parser) group(root *yaml.Node) *Group {
 
 	nMembers := 0
 	if v, present := top.vals["members"]; !present {
-		p.missing(top, "members", "`members:` with a list of people (name and email each)")
+		p.missing(top, "members", "`members:` with a list of people (name and email each)", "")
 	} else if v.Kind != yaml.SequenceNode {
 		p.add(v, "`members` must be a list of people, each starting with `- name:`; found %s", describe(v))
 	} else if len(v.Content) == 0 {
@@ -460,7 +478,7 @@ func (p *parser) group(root *yaml.Node) *Group {
 	}
 
 	if !top.has("viable_mass") {
-		p.missing(top, "viable_mass", "`viable_mass: N` (pledges needed to launch, at least 2)")
+		p.missing(top, "viable_mass", "`viable_mass: N` (pledges needed to launch, at least 2)", "")
 	} else if vm, ok := p.integer(top, "viable_mass"); ok {
 		node := top.vals["viable_mass"]
 		switch {
@@ -518,37 +536,31 @@ func (p *parser) destination(m *mapping) Destination {
 			p.add(m.vals["type"], "%s", msg)
 		}
 	}
-	server, serverOK := p.text(m, "server", false)
-	software, softwareOK := p.text(m, "software", false)
-	domain, domainOK := p.text(m, "domain", false)
-	cloud, cloudOK := p.text(m, "cloud", false)
-	location, locationOK := p.text(m, "location", false)
-	serverType, serverTypeOK := p.text(m, "server_type", false)
+	server, serverSt := p.text(m, "server", false)
+	software, softwareSt := p.text(m, "software", false)
+	domain, domainSt := p.text(m, "domain", false)
+	cloud, cloudSt := p.text(m, "cloud", false)
+	location, locationSt := p.text(m, "location", false)
+	serverType, serverTypeSt := p.text(m, "server_type", false)
 	if d.Type == "" {
-		return d // rules below depend on the type
+		return d // the rules below depend on the type
 	}
 
 	notFor := func(key, onlyFor string) {
 		if m.has(key) {
-			p.add(m.keys[key], "`%s` is not used by a %s destination; remove it (it is only for `type: %s`)", key, d.Type, onlyFor)
+			p.add(m.keys[key], "`%s` is not used by %s destination; remove it (it is only for `type: %s`)", key, article(d.Type), onlyFor)
 		}
 	}
-	need := func(key, hint string, ok bool) bool {
-		if !m.has(key) {
-			p.add(m.node, "missing `%s`; add %s under destination (needed for `type: %s`)", key, hint, d.Type)
-			return false
-		}
-		if !ok && m.vals[key].Kind == yaml.ScalarNode {
-			p.add(m.vals[key], "`%s` is empty; set it, e.g. %s", key, hint)
-		}
-		return ok
+	need := func(key, hint string, st textState) bool {
+		p.need(m, key, hint, st, fmt.Sprintf(" (needed for `type: %s`)", d.Type))
+		return st == present
 	}
 
 	switch d.Type {
 	case DestLocal, DestNew:
 		notFor("server", DestExisting)
 		d.Software = SoftwareGoToSocial
-		if softwareOK {
+		if softwareSt == present {
 			if software != SoftwareGoToSocial && software != SoftwareMastodon {
 				p.add(m.vals["software"], "unknown software %q; use gotosocial (the default) or mastodon", software)
 			}
@@ -558,7 +570,7 @@ func (p *parser) destination(m *mapping) Destination {
 		if m.has("software") {
 			p.add(m.keys["software"], "`software` is not used by an existing destination; remove it (the server's software is found by scouting it)")
 		}
-		if need("server", "`server: https://…`", serverOK) {
+		if need("server", "`server: https://…`", serverSt) {
 			if msg := checkServer(server); msg != "" {
 				p.add(m.vals["server"], "%s", msg)
 			}
@@ -572,25 +584,25 @@ func (p *parser) destination(m *mapping) Destination {
 			notFor(k, DestNew)
 		}
 	case DestNew:
-		if need("domain", "`domain: social.example.org`", domainOK) {
+		if need("domain", "`domain: social.example.org`", domainSt) {
 			if !validDomain(domain) {
 				p.add(m.vals["domain"], "domain %q is not a domain name: use lower-case labels of letters, digits and '-', separated by dots (e.g. social.example.org)", domain)
 			}
 			d.Domain = domain
 		}
-		if need("cloud", "`cloud: hetzner`", cloudOK) {
+		if need("cloud", "`cloud: hetzner`", cloudSt) {
 			if cloud != CloudHetzner {
 				p.add(m.vals["cloud"], "unknown cloud %q; the only cloud is hetzner", cloud)
 			}
 			d.Cloud = cloud
 		}
-		if need("location", "`location: fsn1` (a Hetzner location)", locationOK) {
+		if need("location", "`location: fsn1` (a Hetzner location)", locationSt) {
 			if !hetznerIDRe.MatchString(location) {
 				p.add(m.vals["location"], "location %q is not a Hetzner location name like fsn1, nbg1 or hel1", location)
 			}
 			d.Location = location
 		}
-		if need("server_type", "`server_type: cx22` (a Hetzner server type)", serverTypeOK) {
+		if need("server_type", "`server_type: cx22` (a Hetzner server type)", serverTypeSt) {
 			if !hetznerIDRe.MatchString(serverType) {
 				p.add(m.vals["server_type"], "server_type %q is not a Hetzner server type name like cx22", serverType)
 			}
@@ -627,6 +639,13 @@ func checkServer(s string) string {
 		return fmt.Sprintf("server %q must use https (http is allowed only for localhost and 127.0.0.1)", s)
 	}
 	return fmt.Sprintf("server %q must start with https://", s)
+}
+
+func article(destType string) string {
+	if destType == DestExisting {
+		return "an existing"
+	}
+	return "a " + destType
 }
 
 func isLoopback(host string) bool {
@@ -687,7 +706,7 @@ func (p *parser) members(seq *yaml.Node) []Member {
 			}
 			mem.Email = s
 		}
-		if s, ok := p.text(m, "handle", false); ok && s != "" {
+		if s, ok := p.optText(m, "handle", false); ok {
 			if strings.ContainsFunc(s, unicode.IsSpace) {
 				p.add(m.vals["handle"], "handle %q must not contain spaces", s)
 			} else {
@@ -695,7 +714,7 @@ func (p *parser) members(seq *yaml.Node) []Member {
 			}
 			mem.Handle = s
 		}
-		if s, ok := p.text(m, "username", false); ok && s != "" {
+		if s, ok := p.optText(m, "username", false); ok {
 			if !usernameRe.MatchString(s) {
 				p.add(m.vals["username"], "username %q is not allowed: use letters, digits and '_', 1 to 30 characters", s)
 			} else {
