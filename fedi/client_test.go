@@ -25,7 +25,7 @@ type fake struct {
 
 type recorded struct {
 	Method, Path, Query, Auth, ContentType, Accept, UA string
-	Form                                             url.Values
+	Form                                               url.Values
 }
 
 func newFake(t *testing.T) *fake {
