@@ -44,7 +44,8 @@ type options struct {
 }
 
 // WithHTTPClient sets the HTTP client whose Transport (and Timeout) carry the
-// requests; the rate-limiting transport is put on top of its Transport.
+// requests; the rate-limiting transport is put on top of its Transport. A
+// Timeout also bounds the waits for rate-limit budgets: prefer contexts.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
 
 // WithUserAgent sets the User-Agent header of every request.

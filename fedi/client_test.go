@@ -464,7 +464,9 @@ func TestSignInAndAuthorize(t *testing.T) {
 		session["redirect_uri"] = r.URL.Query().Get("redirect_uri")
 		session["state"] = r.URL.Query().Get("state")
 		mu.Unlock()
-		http.SetCookie(w, &http.Cookie{Name: cookie, Value: "S1", Path: "/"})
+		// Like GoToSocial: scoped to the configured host, Secure under
+		// protocol https, although the client reaches it over loopback HTTP.
+		http.SetCookie(w, &http.Cookie{Name: cookie, Value: "S1", Path: "/", Domain: "social.example", Secure: true, HttpOnly: true, MaxAge: 120})
 		http.Redirect(w, r, "/auth/sign_in", http.StatusSeeOther)
 	})
 	f.handle("POST /auth/sign_in", func(w http.ResponseWriter, r *http.Request) {

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 
 	mastodon "github.com/mattn/go-mastodon"
 )
@@ -128,13 +128,9 @@ func (c *Client) token_(ctx context.Context, form url.Values) (string, error) {
 // not supported. It returns ErrNotConfirmed, ErrPendingApproval or ErrDisabled
 // when the server sends the user to those pages.
 func (c *Client) SignInAndAuthorize(ctx context.Context, app App, email, password string) (string, error) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return "", err
-	}
 	hc := &http.Client{
 		Transport:     c.tr,
-		Jar:           jar,
+		Jar:           &hostJar{host: c.base.Host},
 		Timeout:       c.hc.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -266,4 +262,46 @@ func (c *Client) SignUp(ctx context.Context, s SignUp) (string, error) {
 		return "", err
 	}
 	return tok.AccessToken, nil
+}
+
+// hostJar keeps the session cookies of one host, ignoring their Domain and
+// Secure attributes: GoToSocial scopes its session cookie to its configured
+// host and marks it Secure under protocol https, while Lifeboat may reach its
+// own server by a loopback address over plain HTTP. Cookies never go to any
+// other host.
+type hostJar struct {
+	host    string
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *hostJar) SetCookies(u *url.URL, cs []*http.Cookie) {
+	if u.Host != j.host {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.cookies == nil {
+		j.cookies = map[string]*http.Cookie{}
+	}
+	for _, c := range cs {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(j.cookies, c.Name)
+			continue
+		}
+		j.cookies[c.Name] = &http.Cookie{Name: c.Name, Value: c.Value}
+	}
+}
+
+func (j *hostJar) Cookies(u *url.URL) []*http.Cookie {
+	if u.Host != j.host {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]*http.Cookie, 0, len(j.cookies))
+	for _, c := range j.cookies {
+		out = append(out, c)
+	}
+	return out
 }
