@@ -45,6 +45,10 @@ var (
 	memberFields = []string{"name", "email", "handle", "username"}
 )
 
+// ValidName reports whether name is a valid group name: a slug of
+// lower-case letters, digits and '-', 3 to 40 characters.
+func ValidName(name string) bool { return slugRe.MatchString(name) }
+
 // Load reads and parses the group file at path. A file that cannot be read
 // is reported as one problem without a position.
 func Load(path string) (*Group, Problems) {

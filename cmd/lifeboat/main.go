@@ -60,6 +60,7 @@ else and finds a list of the group ready.`,
 	root.AddCommand(
 		newVersionCmd(app),
 		newToolsCmd(app),
+		newCheckCmd(app), newInitCmd(app),
 	)
 	return root
 }
