@@ -43,6 +43,7 @@ type Group struct {
 	State      string // gathering | launched | arrived | failed
 	SigningKey []byte // Ed25519 private key (secret), made on first save
 	CreatedAt  time.Time
+	UpdatedAt  time.Time // last Put or SetState
 	LaunchedAt time.Time // zero until launch
 }
 
@@ -165,6 +166,10 @@ type Journal interface {
 	Start(ctx context.Context, run, key string) (Step, error)
 	Finish(ctx context.Context, run, key string, result []byte) error
 	Fail(ctx context.Context, run, key, msg string) error
+	// Record marks keys done in one write, started or not. It is for
+	// items that are idempotent on the server (a follow): they need no
+	// "started" mark, and batching keeps the journal off the hot path.
+	Record(ctx context.Context, run string, keys []string) error
 	// List returns the run's entries whose key starts with prefix, by key.
 	List(ctx context.Context, run, prefix string) ([]Step, error)
 }
