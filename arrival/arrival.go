@@ -1,0 +1,256 @@
+// Package arrival brings members onto their destination and fills the room:
+// it makes each member's account (on servers Lifeboat runs), gets the
+// member's token, and seeds the mesh — every arrived member follows every
+// other, and each has a list of the group. Arrivals may come one at a time
+// or all at once; the mesh grows incrementally and every step is journaled,
+// so a run killed at any point and started again finishes exactly.
+package arrival
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// MemberScopes are what Lifeboat asks a member to grant: reading the
+// account, following, lists and one post.
+var MemberScopes = []string{"read", "write", "follow"}
+
+// Config is what an Engine works with.
+type Config struct {
+	Store  store.Store
+	Group  *groups.Group
+	Server *provision.Server
+	Emit   progress.Func
+	// Workers bounds concurrent requests to the server (default 16).
+	Workers int
+	// Client makes API clients; default fedi.New. Benchmarks and tests
+	// pass one with another transport.
+	Client func(baseURL string) *fedi.Client
+}
+
+// Engine runs arrivals for one group on one server.
+type Engine struct {
+	cfg  Config
+	run  string // journal run: one per group and server
+	base *fedi.Client
+
+	mu   sync.Mutex
+	apps map[string]fedi.App // by redirect URI
+}
+
+// New returns an engine for cfg.
+func New(cfg Config) *Engine {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.Client == nil {
+		cfg.Client = func(u string) *fedi.Client { return fedi.New(u) }
+	}
+	return &Engine{
+		cfg:  cfg,
+		run:  "arrive:" + cfg.Group.Name + "@" + cfg.Server.URL,
+		base: cfg.Client(cfg.Server.URL),
+		apps: map[string]fedi.App{},
+	}
+}
+
+func (e *Engine) journal() store.Journal { return e.cfg.Store.Journal() }
+
+// once runs fn under the journal key unless it is done already, and
+// returns its result. prev tells fn whether an earlier attempt started and
+// may have had effects, so it reconciles with the server before acting.
+func (e *Engine) once(ctx context.Context, key string, fn func(prev store.StepStatus) ([]byte, error)) ([]byte, error) {
+	j := e.journal()
+	prev, err := j.Start(ctx, e.run, key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err == nil && prev.Status == store.StepDone {
+		// Start counted an attempt; put the entry back as it was.
+		if err := j.Finish(ctx, e.run, key, prev.Result); err != nil {
+			return nil, err
+		}
+		return prev.Result, nil
+	}
+	res, ferr := fn(prev.Status)
+	if ferr != nil {
+		j.Fail(ctx, e.run, key, ferr.Error())
+		return nil, ferr
+	}
+	return res, j.Finish(ctx, e.run, key, res)
+}
+
+// app returns the member app for redirectURI, registering it once per
+// server (journaled, so a restart reuses it).
+func (e *Engine) app(ctx context.Context, redirectURI string) (fedi.App, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ok := e.apps[redirectURI]; ok {
+		return a, nil
+	}
+	res, err := e.once(ctx, "app:"+redirectURI, func(store.StepStatus) ([]byte, error) {
+		a, err := e.base.RegisterApp(ctx, "Lifeboat", redirectURI, MemberScopes)
+		if err != nil {
+			return nil, fmt.Errorf("register app: %w", err)
+		}
+		return json.Marshal(a)
+	})
+	if err != nil {
+		return fedi.App{}, err
+	}
+	var a fedi.App
+	if err := json.Unmarshal(res, &a); err != nil {
+		return fedi.App{}, err
+	}
+	e.apps[redirectURI] = a
+	return a, nil
+}
+
+// Join makes the member's account on a server Lifeboat runs. The password
+// is saved before the sign-up so that a retry after a crash uses the same
+// one. username defaults to the group file's wish, then the email's local
+// part.
+func (e *Engine) Join(ctx context.Context, email, username, password string) error {
+	if e.cfg.Server.Accounts == nil {
+		return errors.New("this destination makes no accounts: members sign up on the server themselves")
+	}
+	m, ok := e.cfg.Group.Member(email)
+	if !ok {
+		return fmt.Errorf("%s is not a member of %s", email, e.cfg.Group.Name)
+	}
+	email = strings.ToLower(m.Email)
+	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
+	switch {
+	case err == nil && acc.ID != "":
+		return nil // joined already
+	case err == nil:
+		// an earlier attempt saved the password; keep using it
+		password, username = acc.Password, acc.Username
+	case errors.Is(err, store.ErrNotFound):
+		if username == "" {
+			username = DefaultUsername(m)
+		}
+		if password == "" {
+			password = RandomPassword()
+		}
+		acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL, Username: username, Password: password}
+		if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+	id, err := e.cfg.Server.Accounts.CreateAccount(ctx, username, email, password)
+	if err != nil {
+		return fmt.Errorf("create account for %s: %w", email, err)
+	}
+	acc.ID = id
+	return e.cfg.Store.Accounts().Put(ctx, acc)
+}
+
+// SignIn gets the member's token by driving the server's own sign-in and
+// authorise forms with the saved password (servers Lifeboat runs).
+func (e *Engine) SignIn(ctx context.Context, email string) error {
+	email = strings.ToLower(email)
+	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
+	if err != nil {
+		return fmt.Errorf("sign in %s: %w", email, err)
+	}
+	if acc.Token != "" {
+		return nil
+	}
+	app, err := e.app(ctx, "urn:ietf:wg:oauth:2.0:oob")
+	if err != nil {
+		return err
+	}
+	tok, err := e.base.SignInAndAuthorize(ctx, app, email, acc.Password)
+	if err != nil {
+		return fmt.Errorf("sign in %s: %w", email, err)
+	}
+	return e.saveToken(ctx, acc, tok)
+}
+
+// AuthorizeURL is where a member's browser goes to authorise Lifeboat.
+func (e *Engine) AuthorizeURL(ctx context.Context, redirectURI, state string) (string, error) {
+	app, err := e.app(ctx, redirectURI)
+	if err != nil {
+		return "", err
+	}
+	return e.base.AuthorizeURL(app, state), nil
+}
+
+// Authorized exchanges an authorization code for the member's token.
+func (e *Engine) Authorized(ctx context.Context, email, code, redirectURI string) error {
+	app, err := e.app(ctx, redirectURI)
+	if err != nil {
+		return err
+	}
+	tok, err := e.base.ExchangeCode(ctx, app, code)
+	if err != nil {
+		return fmt.Errorf("exchange code: %w", err)
+	}
+	email = strings.ToLower(email)
+	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
+	if errors.Is(err, store.ErrNotFound) {
+		acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL}
+	} else if err != nil {
+		return err
+	}
+	return e.saveToken(ctx, acc, tok)
+}
+
+// saveToken stores the token together with the account's id and
+// username as the server sees them (the token is the proof).
+func (e *Engine) saveToken(ctx context.Context, acc store.Account, tok string) error {
+	me, err := e.base.WithToken(tok).VerifyCredentials(ctx)
+	if err != nil {
+		return fmt.Errorf("check token of %s: %w", acc.Email, err)
+	}
+	acc.Token, acc.ID, acc.Username = tok, me.ID, me.Username
+	return e.cfg.Store.Accounts().Put(ctx, acc)
+}
+
+// DefaultUsername is the member's wished username, or one made from the
+// email's local part.
+func DefaultUsername(m groups.Member) string {
+	if m.Username != "" {
+		return m.Username
+	}
+	local, _, _ := strings.Cut(strings.ToLower(m.Email), "@")
+	var b strings.Builder
+	for _, r := range local {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		case r == '.' || r == '-' || r == '+':
+			b.WriteRune('_')
+		}
+	}
+	u := b.String()
+	if u == "" {
+		u = "member"
+	}
+	if len(u) > 30 {
+		u = u[:30]
+	}
+	return u
+}
+
+// RandomPassword makes a password for an account Lifeboat creates.
+func RandomPassword() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

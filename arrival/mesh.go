@@ -1,0 +1,419 @@
+package arrival
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// Steps of the mesh, as progress events name them.
+const (
+	StepFollows = "follows"
+	StepLists   = "lists"
+	StepWelcome = "welcome"
+)
+
+// Stats counts what the mesh holds, from the journal.
+type Stats struct {
+	Members  int `json:"members"`
+	Arrived  int `json:"arrived"` // members with an account and a token
+	Follows  int `json:"follows_seeded"`
+	Lists    int `json:"lists_created"`
+	Listed   int `json:"list_entries"`
+	Welcomes int `json:"welcomes"`
+}
+
+// arrived is a member who can act: an account id and a token.
+type arrived struct {
+	email string
+	id    string
+	acct  string
+	c     *fedi.Client
+}
+
+func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
+	accs, err := e.cfg.Store.Accounts().List(ctx, e.cfg.Group.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []arrived
+	for _, a := range accs {
+		if a.Token == "" || a.ID == "" || a.Server != e.cfg.Server.URL {
+			continue
+		}
+		out = append(out, arrived{email: a.Email, id: a.ID, acct: a.Username, c: e.base.WithToken(a.Token)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].email < out[j].email })
+	return out, nil
+}
+
+func followKey(a, b string) string { return "follow:" + a + ">" + b }
+func listedKey(a, b string) string { return "listed:" + a + ">" + b }
+func listKey(a string) string      { return "list:" + a }
+
+// done returns the set of done journal keys with prefix.
+func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, error) {
+	steps, err := e.journal().List(ctx, e.run, prefix)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string][]byte, len(steps))
+	for _, s := range steps {
+		if s.Status == store.StepDone {
+			m[s.Key] = s.Result
+		}
+	}
+	return m, nil
+}
+
+// Seed makes the mesh whole for everyone who has arrived: each follows
+// each other, each one's list holds the others, and the lead's welcome is
+// posted once. Only what the journal does not record as done is sent, so
+// Seed after every arrival costs what the arrival adds.
+func (e *Engine) Seed(ctx context.Context) error {
+	members, err := e.arrivals(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.follows(ctx, members); err != nil {
+		return err
+	}
+	if err := e.lists(ctx, members); err != nil {
+		return err
+	}
+	return e.welcome(ctx, members)
+}
+
+// follows sends every missing follow. A follow is idempotent on the
+// server (following again answers 200), so it needs no "started" record:
+// finished follows are journaled in batches, and a crash at worst repeats
+// a batch's worth of no-op follows.
+func (e *Engine) follows(ctx context.Context, members []arrived) error {
+	done, err := e.done(ctx, "follow:")
+	if err != nil {
+		return err
+	}
+	type pair struct{ a, b arrived }
+	var todo []pair
+	// Interleave by follower so many tokens are busy at once.
+	for k := 1; k < len(members); k++ {
+		for i := range members {
+			a, b := members[i], members[(i+k)%len(members)]
+			if _, ok := done[followKey(a.email, b.email)]; !ok {
+				todo = append(todo, pair{a, b})
+			}
+		}
+	}
+	total := len(members) * (len(members) - 1)
+	emit := e.cfg.Emit
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - len(todo), Total: total})
+	if len(todo) == 0 {
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
+		return nil
+	}
+	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
+		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - len(todo) + n, Total: total})
+	})
+	err = parallel(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
+		p := todo[i]
+		if _, err := p.a.c.Follow(ctx, p.b.id); err != nil {
+			return fmt.Errorf("%s follows %s: %w", p.a.email, p.b.email, err)
+		}
+		rec.add(followKey(p.a.email, p.b.email))
+		return nil
+	})
+	if ferr := rec.close(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error()})
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
+	return nil
+}
+
+// lists gives every arrived member a list titled after the group holding
+// everyone they follow in it. The list itself is found by title before it
+// is made, so a crash between making it and journaling it makes no second
+// list; entries already present count as added.
+func (e *Engine) lists(ctx context.Context, members []arrived) error {
+	follows, err := e.done(ctx, "follow:")
+	if err != nil {
+		return err
+	}
+	listed, err := e.done(ctx, "listed:")
+	if err != nil {
+		return err
+	}
+	emit := e.cfg.Emit
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepLists, Total: len(members)})
+	var mu sync.Mutex
+	finished := 0
+	err = parallel(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
+		a := members[i]
+		var add []arrived
+		for _, b := range members {
+			if b.email == a.email {
+				continue
+			}
+			if _, ok := follows[followKey(a.email, b.email)]; !ok {
+				continue // lists may only hold accounts one follows
+			}
+			if _, ok := listed[listedKey(a.email, b.email)]; !ok {
+				add = append(add, b)
+			}
+		}
+		res, err := e.once(ctx, listKey(a.email), func(store.StepStatus) ([]byte, error) {
+			return e.ensureList(ctx, a)
+		})
+		if err != nil {
+			return err
+		}
+		listID := string(res)
+		for start := 0; start < len(add); start += listBatch {
+			batch := add[start:min(start+listBatch, len(add))]
+			ids := make([]string, len(batch))
+			keys := make([]string, len(batch))
+			for k, b := range batch {
+				ids[k], keys[k] = b.id, listedKey(a.email, b.email)
+			}
+			if err := a.c.AddToList(ctx, listID, ids); err != nil {
+				return fmt.Errorf("list of %s: %w", a.email, err)
+			}
+			if err := e.record(ctx, keys); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		finished++
+		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepLists, Item: a.email, Done: finished, Total: len(members)})
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error()})
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})
+	return nil
+}
+
+// listBatch is how many accounts one add-to-list request carries.
+const listBatch = 50
+
+func (e *Engine) ensureList(ctx context.Context, a arrived) ([]byte, error) {
+	title := e.ListTitle()
+	lists, err := a.c.Lists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lists of %s: %w", a.email, err)
+	}
+	for _, l := range lists {
+		if l.Title == title {
+			return []byte(l.ID), nil
+		}
+	}
+	l, err := a.c.CreateList(ctx, title)
+	if err != nil {
+		return nil, fmt.Errorf("create list for %s: %w", a.email, err)
+	}
+	return []byte(l.ID), nil
+}
+
+// ListTitle is the title of each member's list of the group.
+func (e *Engine) ListTitle() string {
+	if e.cfg.Group.Title != "" {
+		return e.cfg.Group.Title
+	}
+	return e.cfg.Group.Name
+}
+
+// WelcomeText is the lead's one post when the group has arrived.
+func (e *Engine) WelcomeText() string {
+	return fmt.Sprintf("Welcome, everyone: %s has arrived together with Lifeboat. You already follow each other, and the list %q on your account holds the whole group.",
+		e.ListTitle(), e.ListTitle())
+}
+
+// welcome posts the lead's welcome once the lead has arrived. A retry
+// after a crash first looks for the post among the lead's statuses.
+func (e *Engine) welcome(ctx context.Context, members []arrived) error {
+	lead := strings.ToLower(e.cfg.Group.Lead.Email)
+	var me *arrived
+	for i := range members {
+		if members[i].email == lead {
+			me = &members[i]
+		}
+	}
+	if me == nil {
+		return nil // the lead has not arrived (or is not a member)
+	}
+	text := e.WelcomeText()
+	_, err := e.once(ctx, "welcome", func(prev store.StepStatus) ([]byte, error) {
+		if prev != "" {
+			sts, err := me.c.AccountStatuses(ctx, me.id)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range sts {
+				if strings.Contains(stripTags(s.Content), text[:40]) {
+					return []byte(s.ID), nil
+				}
+			}
+		}
+		s, err := me.c.PostStatus(ctx, text, "public")
+		if err != nil {
+			return nil, fmt.Errorf("post the welcome: %w", err)
+		}
+		return []byte(s.ID), nil
+	})
+	if err == nil {
+		e.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepWelcome, Done: 1, Total: 1})
+	}
+	return err
+}
+
+func stripTags(html string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range html {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.NewReplacer("&quot;", `"`, "&#34;", `"`, "&#39;", "'", "&amp;", "&").Replace(b.String())
+}
+
+// Stats reads the mesh's counts from the journal and the store.
+func (e *Engine) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	s.Members = len(e.cfg.Group.Members)
+	members, err := e.arrivals(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Arrived = len(members)
+	for prefix, n := range map[string]*int{"follow:": &s.Follows, "list:": &s.Lists, "listed:": &s.Listed, "welcome": &s.Welcomes} {
+		d, err := e.done(ctx, prefix)
+		if err != nil {
+			return s, err
+		}
+		*n = len(d)
+	}
+	return s, nil
+}
+
+// record journals keys as done in one write.
+func (e *Engine) record(ctx context.Context, keys []string) error {
+	return e.journal().Record(ctx, e.run, keys)
+}
+
+// recorder batches done keys into few journal writes.
+type recorder struct {
+	j       store.Journal
+	run     string
+	ch      chan string
+	errc    chan error
+	advance func(n int)
+}
+
+func newRecorder(ctx context.Context, j store.Journal, run string, advance func(int)) *recorder {
+	r := &recorder{j: j, run: run, ch: make(chan string, 1024), errc: make(chan error, 1), advance: advance}
+	go r.loop(context.WithoutCancel(ctx))
+	return r
+}
+
+func (r *recorder) add(key string) { r.ch <- key }
+
+// close flushes what is pending and reports the first write error.
+func (r *recorder) close() error {
+	close(r.ch)
+	return <-r.errc
+}
+
+func (r *recorder) loop(ctx context.Context) {
+	var (
+		batch []string
+		n     int
+		first error
+		tick  = time.NewTicker(100 * time.Millisecond)
+	)
+	defer tick.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := r.j.Record(ctx, r.run, batch); err != nil && first == nil {
+			first = err
+		}
+		n += len(batch)
+		r.advance(n)
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case k, ok := <-r.ch:
+			if !ok {
+				flush()
+				r.errc <- first
+				return
+			}
+			batch = append(batch, k)
+			if len(batch) >= 256 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+// parallel runs fn for 0..n-1 on up to workers goroutines and stops at the
+// first error.
+func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := 0; i < n; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		err = c
+	} else if c != nil {
+		err = c
+	}
+	return err
+}

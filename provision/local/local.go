@@ -1,0 +1,452 @@
+// Package local is the embedded default destination: a real GoToSocial
+// server on loopback with SQLite, for trying a whole escape on one
+// machine. Its SMTP points at a mailbox inside Lifeboat, so the
+// confirmation mail GoToSocial sends on every sign-up is received and its
+// link followed here — accounts become usable without any mail relay.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+)
+
+// Config says where the server lives and how it starts.
+type Config struct {
+	// Dir holds the server's config, database, media, log and the
+	// admin's credentials (0600). Reusing a Dir reuses the server.
+	Dir   string
+	Tools *tools.Installer
+	// Title is the instance's name, e.g. the group's title.
+	Title string
+	// Keep leaves the GoToSocial process running after Stop, so the demo
+	// server can be visited afterwards; StopRunning ends it.
+	Keep bool
+	// ReadyTimeout bounds the wait for the API to answer (default 2 min).
+	ReadyTimeout time.Duration
+}
+
+// Local is the local destination.
+type Local struct {
+	cfg Config
+
+	mu      sync.Mutex
+	st      state
+	proc    *os.Process
+	mail    *mailbox.Server
+	gts     tools.GoToSocial
+	admin   *fedi.Client
+	app     fedi.App
+	appTok  string
+	confirm map[string]chan struct{} // by lower-cased email: closed when confirmed
+}
+
+// state is what survives between runs, in Dir/server.json (0600).
+type state struct {
+	Port          int      `json:"port"`
+	SMTPPort      int      `json:"smtp_port"`
+	AdminUsername string   `json:"admin_username"`
+	AdminEmail    string   `json:"admin_email"`
+	AdminPassword string   `json:"admin_password"`
+	AdminCreated  bool     `json:"admin_created"`
+	App           fedi.App `json:"app"`
+	AdminToken    string   `json:"admin_token"`
+}
+
+// New returns the local destination for cfg.
+func New(cfg Config) *Local {
+	if cfg.Tools == nil {
+		cfg.Tools = tools.New()
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = 2 * time.Minute
+	}
+	if cfg.Title == "" {
+		cfg.Title = "Lifeboat local"
+	}
+	return &Local{cfg: cfg, confirm: map[string]chan struct{}{}}
+}
+
+var _ provision.Destination = (*Local)(nil)
+
+// URL is the server's base URL (valid after Start).
+func (l *Local) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", l.st.Port) }
+
+// AdminCredentials returns the admin's email and password, for telling the
+// lead how to log in to the demo server.
+func (l *Local) AdminCredentials() (email, password string) {
+	return l.st.AdminEmail, l.st.AdminPassword
+}
+
+// ConfigPath is the GoToSocial config file.
+func (l *Local) ConfigPath() string { return filepath.Join(l.cfg.Dir, "config.yaml") }
+
+func (l *Local) statePath() string { return filepath.Join(l.cfg.Dir, "server.json") }
+func (l *Local) pidPath() string   { return filepath.Join(l.cfg.Dir, "gotosocial.pid") }
+func (l *Local) logPath() string   { return filepath.Join(l.cfg.Dir, "gotosocial.log") }
+
+// Start installs GoToSocial if needed, starts it (or reuses one already
+// running from an earlier run), and returns the ready server with an admin
+// token.
+func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Server, error) {
+	step := func(name string) func() {
+		emit.Emit(progress.Event{Kind: progress.StepStarted, Step: name})
+		return func() { emit.Emit(progress.Event{Kind: progress.StepDone, Step: name}) }
+	}
+	if err := os.MkdirAll(l.cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create server dir: %w", err)
+	}
+
+	done := step("install GoToSocial")
+	gts, err := l.cfg.Tools.GoToSocial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.gts = gts
+	done()
+
+	if err := l.loadState(); err != nil {
+		return nil, err
+	}
+	// The mailbox must listen before GoToSocial sends its first mail,
+	// and on the same port every run: the port is in GoToSocial's config.
+	mail, err := mailbox.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(l.st.SMTPPort)), l.onMail)
+	if err != nil {
+		return nil, fmt.Errorf("start the local mailbox (is another lifeboat using %s?): %w", l.cfg.Dir, err)
+	}
+	l.mail = mail
+
+	done = step("start GoToSocial")
+	if !l.running(ctx) {
+		if err := l.writeConfig(); err != nil {
+			return nil, err
+		}
+		if !l.st.AdminCreated {
+			if err := l.createAdmin(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if err := l.startProcess(); err != nil {
+			return nil, err
+		}
+		if err := l.waitReady(ctx); err != nil {
+			return nil, err
+		}
+	}
+	done()
+
+	done = step("admin token")
+	if err := l.adminToken(ctx); err != nil {
+		return nil, err
+	}
+	done()
+	return &provision.Server{URL: l.URL(), Software: "gotosocial", AdminToken: l.st.AdminToken, Accounts: l}, nil
+}
+
+// Stop closes the mailbox and, unless Keep is set, stops GoToSocial.
+func (l *Local) Stop(ctx context.Context) error {
+	if l.mail != nil {
+		l.mail.Close()
+	}
+	if l.cfg.Keep {
+		return nil
+	}
+	return StopRunning(ctx, l.cfg.Dir)
+}
+
+// StopRunning stops a GoToSocial started in dir by an earlier run (as the
+// demo leaves it); it is a no-op when none runs.
+func StopRunning(ctx context.Context, dir string) error {
+	pidFile := filepath.Join(dir, "gotosocial.pid")
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", pidFile, err)
+	}
+	p, _ := os.FindProcess(pid)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		os.Remove(pidFile)
+		return nil // already gone
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if p.Signal(syscall.Signal(0)) != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if p.Signal(syscall.Signal(0)) == nil {
+		p.Kill()
+	}
+	return os.Remove(pidFile)
+}
+
+func (l *Local) loadState() error {
+	b, err := os.ReadFile(l.statePath())
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &l.st); err != nil {
+			return fmt.Errorf("read %s: %w (delete the directory to start afresh)", l.statePath(), err)
+		}
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	smtpPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	l.st = state{
+		Port:          port,
+		SMTPPort:      smtpPort,
+		AdminUsername: "lifeboat",
+		AdminEmail:    "admin@lifeboat.localhost",
+		AdminPassword: randomPassword(),
+	}
+	return l.saveState()
+}
+
+// saveState writes server.json atomically with mode 0600: it holds the
+// admin's password and token.
+func (l *Local) saveState() error {
+	b, err := json.MarshalIndent(l.st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(l.statePath(), b, 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// writeConfig writes GoToSocial's config: loopback only, SQLite, the
+// mailbox as SMTP, and the rate limits and throttling that protect a
+// public server turned off, since every request here is Lifeboat's own
+// bulk work on a server it owns.
+func (l *Local) writeConfig() error {
+	cfg := map[string]any{
+		"host":                            fmt.Sprintf("127.0.0.1:%d", l.st.Port),
+		"protocol":                        "http",
+		"bind-address":                    "127.0.0.1",
+		"port":                            l.st.Port,
+		"log-level":                       "warn",
+		"db-type":                         "sqlite",
+		"db-address":                      filepath.Join(l.cfg.Dir, "gts.db"),
+		"storage-backend":                 "local",
+		"storage-local-base-path":         filepath.Join(l.cfg.Dir, "storage"),
+		"letsencrypt-enabled":             false,
+		"web-template-base-dir":           l.gts.TemplateDir,
+		"web-asset-base-dir":              l.gts.AssetDir,
+		"instance-languages":              []string{"en"},
+		"accounts-registration-open":      true,
+		"accounts-reason-required":        false,
+		"advanced-rate-limit-requests":    0,
+		"advanced-throttling-multiplier":  0,
+		"smtp-host":                       "127.0.0.1",
+		"smtp-port":                       l.st.SMTPPort,
+		"smtp-from":                       "gotosocial@lifeboat.localhost",
+		"advanced-cookies-samesite":       "lax",
+		"instance-expose-public-timeline": true,
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ") // JSON is YAML
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(l.cfg.Dir, "storage"), 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(l.ConfigPath(), b, 0o600)
+}
+
+// gtsCmd builds a gotosocial command; secrets go in the environment
+// (GoToSocial reads GTS_* variables), never in argv.
+func (l *Local) gtsCmd(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, l.gts.Bin, append([]string{"--config-path", l.ConfigPath()}, args...)...)
+	cmd.Dir = l.cfg.Dir
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// createAdmin makes the admin account with GoToSocial's own CLI before
+// the server starts (the CLI opens the same database).
+func (l *Local) createAdmin(ctx context.Context) error {
+	user := "--username=" + l.st.AdminUsername
+	steps := [][]string{
+		{"admin", "account", "create", user, "--email=" + l.st.AdminEmail},
+		{"admin", "account", "confirm", user},
+		{"admin", "account", "promote", user},
+	}
+	for _, args := range steps {
+		cmd := l.gtsCmd(ctx, []string{"GTS_PASSWORD=" + l.st.AdminPassword}, args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("gotosocial %s: %w\n%s", strings.Join(args[:3], " "), err, tail(string(out), 20))
+		}
+	}
+	l.st.AdminCreated = true
+	return l.saveState()
+}
+
+// startProcess starts GoToSocial in its own session so that, with Keep,
+// it outlives this process.
+func (l *Local) startProcess() error {
+	logf, err := os.OpenFile(l.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := l.gtsCmd(context.Background(), nil, "server", "start")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start gotosocial: %w", err)
+	}
+	l.proc = cmd.Process
+	go cmd.Wait() // reap it if it exits while we run
+	return writeFileAtomic(l.pidPath(), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+}
+
+// running reports whether a GoToSocial from an earlier run answers.
+func (l *Local) running(ctx context.Context) bool {
+	if _, err := os.Stat(l.pidPath()); err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return l.answers(ctx)
+}
+
+func (l *Local) answers(ctx context.Context) bool {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.URL()+"/api/v2/instance", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// waitReady polls /api/v2/instance until it answers; on timeout or an
+// early exit the error carries the log's tail.
+func (l *Local) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.ReadyTimeout)
+	defer cancel()
+	for {
+		if l.answers(ctx) {
+			return nil
+		}
+		if l.proc != nil && l.proc.Signal(syscall.Signal(0)) != nil {
+			return fmt.Errorf("gotosocial exited while starting; its log ends:\n%s", l.logTail())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gotosocial did not answer %s/api/v2/instance within %s; its log ends:\n%s",
+				l.URL(), l.cfg.ReadyTimeout, l.logTail())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (l *Local) logTail() string {
+	b, _ := os.ReadFile(l.logPath())
+	return tail(string(b), 20)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// adminToken reuses the saved admin token while it works, else signs the
+// admin in through the authorization-code flow.
+func (l *Local) adminToken(ctx context.Context) error {
+	c := fedi.New(l.URL())
+	if l.st.AdminToken != "" {
+		if _, err := c.WithToken(l.st.AdminToken).VerifyCredentials(ctx); err == nil {
+			l.admin = c.WithToken(l.st.AdminToken)
+			return nil
+		}
+	}
+	app, err := c.RegisterApp(ctx, "Lifeboat", "urn:ietf:wg:oauth:2.0:oob", adminScopes)
+	if err != nil {
+		return fmt.Errorf("register the admin app: %w", err)
+	}
+	tok, err := c.SignInAndAuthorize(ctx, app, l.st.AdminEmail, l.st.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("sign the admin in: %w", err)
+	}
+	l.st.App, l.st.AdminToken = app, tok
+	l.admin = c.WithToken(tok)
+	return l.saveState()
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// adminScopes are what the admin token needs: the admin API for approving
+// sign-ups, and plain read/write for checks.
+var adminScopes = []string{"read", "write", "follow", "admin:read", "admin:write"}

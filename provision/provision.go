@@ -1,0 +1,41 @@
+// Package provision makes destinations ready: a local GoToSocial on
+// loopback (provision/local), a new instance on Hetzner Cloud
+// (provision/hetzner), or an existing server that admits the group
+// (provision/existing). Each reports progress as plain events.
+package provision
+
+import (
+	"context"
+
+	"github.com/lifeboat-social/lifeboat/progress"
+)
+
+// Server is a destination that is up and answering the Mastodon API.
+type Server struct {
+	URL      string // base URL, no trailing slash
+	Software string // gotosocial | mastodon
+	// AdminToken is a token with admin scopes on a server Lifeboat runs
+	// (local, new); empty for an existing server. Secret.
+	AdminToken string
+	// Accounts creates ready-to-use member accounts on servers Lifeboat
+	// runs; nil for an existing server, where members sign up themselves.
+	Accounts AccountMaker
+}
+
+// AccountMaker creates accounts that can log in at once: signed up,
+// approved and with a confirmed email, as the server requires.
+type AccountMaker interface {
+	// CreateAccount is idempotent: when the username already belongs to
+	// email (a retry after a crash), it finishes whatever is missing and
+	// returns the existing account's id.
+	CreateAccount(ctx context.Context, username, email, password string) (id string, err error)
+}
+
+// Destination is a place a group can go.
+type Destination interface {
+	// Start makes the destination ready, reusing what earlier runs made.
+	Start(ctx context.Context, emit progress.Func) (*Server, error)
+	// Stop releases what Start holds in this process (a local server is
+	// stopped; a cloud server is left running).
+	Stop(ctx context.Context) error
+}
