@@ -1,0 +1,295 @@
+package hetzner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/lifeboat-social/lifeboat/progress"
+)
+
+// Provisioner creates, reports and destroys one group's server.
+type Provisioner struct {
+	cfg Config
+	api api
+}
+
+// New returns a provisioner for cfg (defaults filled in).
+func New(cfg Config) *Provisioner {
+	cfg.setDefaults()
+	return &Provisioner{cfg: cfg}
+}
+
+func (p *Provisioner) client() api {
+	if p.api == nil {
+		p.api = newAPI(p.cfg)
+	}
+	return p.api
+}
+
+// Result is a provisioned server, for the lead and the playbook engine.
+type Result struct {
+	Group       string      `json:"group"`
+	ServerID    string      `json:"server_id"`
+	ServerName  string      `json:"server_name"`
+	IPv4        string      `json:"ipv4"`
+	IPv6        string      `json:"ipv6"`
+	URL         string      `json:"url"`
+	DNS         []DNSRecord `json:"dns"`
+	SSH         SSHInfo     `json:"ssh"`
+	Credentials string      `json:"credentials,omitempty"` // path of admin.json (0600), once fetched
+	Waited      bool        `json:"waited"`                // DNS, TLS and credentials were waited for
+	StateDir    string      `json:"state_dir"`
+}
+
+// SSHInfo says how to reach the server by hand.
+type SSHInfo struct {
+	User        string `json:"user"`
+	Host        string `json:"host"`
+	KeyFile     string `json:"key_file"`
+	KnownHosts  string `json:"known_hosts"`
+	HostKeySHA2 string `json:"host_key_sha256"`
+}
+
+// Command is an ssh command line that uses the pinned host key.
+func (s SSHInfo) Command() string {
+	return fmt.Sprintf("ssh -i %s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes %s@%s", s.KeyFile, s.KnownHosts, s.User, s.Host)
+}
+
+// prepare runs pre-flight, makes the keys, renders the cloud-init and the
+// variables file, and readies Terraform.
+func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH bool) (Plan, Keys, *runner, error) {
+	cfg := p.cfg
+	if err := cfg.validate(needSSH); err != nil {
+		return Plan{}, Keys{}, nil, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "preflight", Message: "checking the token, location, server type, image and prices"})
+	plan, err := preflight(ctx, cfg, p.client())
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error()})
+		return plan, Keys{}, nil, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "preflight"})
+
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return plan, Keys{}, nil, fmt.Errorf("create state dir: %w", err)
+	}
+	keys, err := loadKeys(cfg.Dir)
+	if err != nil {
+		return plan, Keys{}, nil, err
+	}
+	if len(cfg.SSHFrom) == 0 {
+		// Plan only: a placeholder (TEST-NET-1) so the module validates.
+		cfg.SSHFrom = []string{"192.0.2.1/32"}
+	}
+	ud, err := renderCloudInit(cfg, plan.ServerType.Architecture, keys)
+	if err != nil {
+		return plan, keys, nil, err
+	}
+	vb, err := renderVars(cfg, plan, keys, ud)
+	if err != nil {
+		return plan, keys, nil, err
+	}
+	r, err := newRunner(cfg)
+	if err != nil {
+		return plan, keys, nil, err
+	}
+	if err := writeFile0600(r.varsPath(), vb); err != nil {
+		return plan, keys, nil, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
+	if err := r.init(ctx); err != nil {
+		return plan, keys, nil, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
+	return plan, keys, r, nil
+}
+
+// Plan runs pre-flight and terraform plan: what will be created, and the
+// monthly cost.
+func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error) {
+	plan, _, r, err := p.prepare(ctx, emit, false)
+	if err != nil {
+		return plan, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "plan", Message: "terraform plan"})
+	plan.Resources, err = r.plan(ctx)
+	if err != nil {
+		return plan, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "plan"})
+	return plan, nil
+}
+
+// Up creates or updates the server (re-running it is safe: Terraform
+// changes only what differs), then, unless NoWait, waits for DNS, TLS and
+// the instance API and fetches the admin credentials over SSH.
+func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error) {
+	_, keys, r, err := p.prepare(ctx, emit, true)
+	if err != nil {
+		return Result{}, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
+	if err := r.apply(ctx, emit, "apply"); err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error()})
+		return Result{}, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
+	res, err := p.result(ctx, r, keys)
+	if err != nil {
+		return res, err
+	}
+	if p.cfg.NoWait {
+		return res, nil
+	}
+	w := p.cfg.Wait
+	if err := WaitDNS(ctx, w, res.DNS, emit); err != nil {
+		return res, err
+	}
+	if err := WaitInstance(ctx, w, res.URL, p.cfg.Group.Destination.Domain, emit); err != nil {
+		return res, err
+	}
+	b, err := FetchCredentials(ctx, w, p.target(res, keys), emit)
+	if err != nil {
+		return res, err
+	}
+	path := filepath.Join(p.cfg.Dir, credsFile)
+	if err := writeFile0600(path, b); err != nil {
+		return res, err
+	}
+	res.Credentials, res.Waited = path, true
+	return res, nil
+}
+
+func (p *Provisioner) target(res Result, keys Keys) SSHTarget {
+	return SSHTarget{Addr: net.JoinHostPort(res.IPv4, "22"), User: "root", Signer: keys.Client, HostKey: keys.HostKey, Dial: p.cfg.Wait.SSHDial}
+}
+
+// result reads the outputs and writes known_hosts for the pinned key.
+func (p *Provisioner) result(ctx context.Context, r *runner, keys Keys) (Result, error) {
+	out, err := r.outputs(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	d := p.cfg.Group.Destination.Domain
+	res := Result{
+		Group: p.cfg.Group.Name, ServerID: out["server_id"], ServerName: out["server_name"],
+		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: p.cfg.Dir,
+	}
+	if res.IPv4 != "" {
+		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "A", Value: res.IPv4, TTL: 300})
+	}
+	if res.IPv6 != "" {
+		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "AAAA", Value: res.IPv6, TTL: 300})
+	}
+	kh := filepath.Join(p.cfg.Dir, knownHosts)
+	line := fmt.Sprintf("%s,%s %s\n", d, res.IPv4, keys.HostPub)
+	if err := writeFile0600(kh, []byte(line)); err != nil {
+		return res, err
+	}
+	res.SSH = SSHInfo{User: "root", Host: res.IPv4, KeyFile: keys.ClientFile, KnownHosts: kh, HostKeySHA2: ssh.FingerprintSHA256(keys.HostKey)}
+	return res, nil
+}
+
+// ErrNothing means there is no server to act on (never created, or
+// already destroyed).
+var ErrNothing = errors.New("no server in the state")
+
+// Down destroys everything the module created. It needs no pre-flight
+// (a server type that can no longer be ordered must not block it).
+func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
+	cfg := p.cfg
+	if cfg.Token == "" {
+		return fmt.Errorf("%w: no Hetzner Cloud token: set HCLOUD_TOKEN or HCLOUD_TOKEN_FILE", ErrConfig)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, stateFile)); errors.Is(err, fs.ErrNotExist) {
+		return ErrNothing
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, varsFile)); err != nil {
+		return fmt.Errorf("destroy: the variables file is missing from %s: %w", cfg.Dir, err)
+	}
+	r, err := newRunner(cfg)
+	if err != nil {
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
+	if err := r.init(ctx); err != nil {
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "destroy", Message: "terraform destroy"})
+	if err := r.destroy(ctx, emit, "destroy"); err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "destroy", Message: err.Error()})
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "destroy"})
+	os.Remove(filepath.Join(cfg.Dir, knownHosts))
+	return nil
+}
+
+// Status reads the last applied result from the state, without touching
+// the API.
+func (p *Provisioner) Status(ctx context.Context) (Result, error) {
+	if _, err := os.Stat(filepath.Join(p.cfg.Dir, stateFile)); err != nil {
+		return Result{}, ErrNothing
+	}
+	r, err := newRunner(p.cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := r.init(ctx); err != nil {
+		return Result{}, err
+	}
+	keys, err := loadKeys(p.cfg.Dir)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := p.result(ctx, r, keys)
+	if err == nil && res.ServerID == "" {
+		return res, ErrNothing
+	}
+	if _, err := os.Stat(filepath.Join(p.cfg.Dir, credsFile)); err == nil {
+		res.Credentials = filepath.Join(p.cfg.Dir, credsFile)
+	}
+	return res, err
+}
+
+// exportCmd makes a fresh dump and streams it.
+const exportCmd = "/usr/local/sbin/lifeboat-dump >&2 && cat /var/backups/lifeboat/latest.gz"
+
+// Export fetches a fresh database dump over SSH into Dir/exports (0600)
+// and returns its path. down runs it before destroying.
+func (p *Provisioner) Export(ctx context.Context, emit progress.Func) (string, error) {
+	res, err := p.Status(ctx)
+	if err != nil {
+		return "", err
+	}
+	keys, err := loadKeys(p.cfg.Dir)
+	if err != nil {
+		return "", err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "export", Message: "exporting the database over SSH"})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	b, err := p.target(res, keys).Run(ctx, exportCmd)
+	if err != nil {
+		return "", fmt.Errorf("export: %w", err)
+	}
+	dir := filepath.Join(p.cfg.Dir, exportsDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s-%s.gz", p.cfg.Group.Name, time.Now().UTC().Format("20060102T150405Z")))
+	if err := writeFile0600(path, b); err != nil {
+		return "", err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "export", Message: path})
+	return path, nil
+}
