@@ -2,7 +2,13 @@
 // the accounts made on destinations, and the journal that makes every bulk
 // operation resumable. SQLite is the default; PostgreSQL is used when
 // several `lifeboat serve` replicas share state. Both drivers pass one test
-// suite.
+// suite (store_test.go), and share one SQL implementation with a small
+// dialect for the differences; Open picks the driver from Config and
+// applies the embedded migrations (migrations/<driver>/NNNN_*.sql).
+//
+// Races that matter are settled by the database with conditional updates
+// (Groups.SetState, Invites.Redeem, Journal.Start), never by reading first,
+// so they hold across processes too.
 package store
 
 import (

@@ -78,6 +78,9 @@ func (t groupTable) List(ctx context.Context) ([]Group, error) {
 // SetState is one conditional UPDATE, so of racing callers exactly one
 // sees its row change. Moving to "launched" also sets LaunchedAt.
 func (t groupTable) SetState(ctx context.Context, name, from, to string, at time.Time) error {
+	if at.IsZero() {
+		at = time.Now()
+	}
 	res, err := t.s.exec(ctx, `UPDATE groups SET state = ?, updated_at = ?,
 			launched_at = CASE WHEN ? THEN ? ELSE launched_at END
 		WHERE name = ? AND state = ?`,
