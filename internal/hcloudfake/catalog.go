@@ -111,16 +111,21 @@ func DefaultCatalog() Catalog {
 		img(161547270, "ubuntu-24.04", "ubuntu", "24.04", "arm", "Ubuntu 24.04"),
 	}
 
-	var ipPrices []schema.PricingPrimaryIPTypePrice
+	var ipPrices, ip6Prices []schema.PricingPrimaryIPTypePrice
 	for _, l := range locs {
 		ipPrices = append(ipPrices, schema.PricingPrimaryIPTypePrice{Datacenter: dcNames[l.Name].Name, Location: l.Name, PriceHourly: price(0.5 / 730), PriceMonthly: price(0.5)})
+		ip6Prices = append(ip6Prices, schema.PricingPrimaryIPTypePrice{Datacenter: dcNames[l.Name].Name, Location: l.Name, PriceHourly: price(0), PriceMonthly: price(0)})
 	}
 	c.Pricing = schema.Pricing{
 		Currency: "EUR", VATRate: "19.00",
-		Image:             schema.PricingImage{PricePerGBMonth: price(0.0119)},
-		FloatingIP:        schema.PricingFloatingIP{PriceMonthly: price(3)},
-		FloatingIPs:       []schema.PricingFloatingIPType{},
-		PrimaryIPs:        []schema.PricingPrimaryIP{{Type: "ipv4", Prices: ipPrices}, {Type: "ipv6", Prices: []schema.PricingPrimaryIPTypePrice{}}},
+		Image:      schema.PricingImage{PricePerGBMonth: price(0.0119)},
+		FloatingIP: schema.PricingFloatingIP{PriceMonthly: price(3)},
+		// The API lists both floating IP types (and hcloud-go relies on it).
+		FloatingIPs: []schema.PricingFloatingIPType{
+			{Type: "ipv4", Prices: []schema.PricingFloatingIPTypePrice{{Location: "fsn1", PriceMonthly: price(3)}}},
+			{Type: "ipv6", Prices: []schema.PricingFloatingIPTypePrice{{Location: "fsn1", PriceMonthly: price(3)}}},
+		},
+		PrimaryIPs:        []schema.PricingPrimaryIP{{Type: "ipv4", Prices: ipPrices}, {Type: "ipv6", Prices: ip6Prices}},
 		Traffic:           schema.PricingTraffic{PricePerTB: price(1)},
 		ServerBackup:      schema.PricingServerBackup{Percentage: "20.00"},
 		ServerTypes:       pricingTypes,
