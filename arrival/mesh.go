@@ -2,7 +2,6 @@ package arrival
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/workpool"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -122,7 +122,7 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
 		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - len(todo) + n, Total: total})
 	})
-	err = parallel(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
+	err = workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
 		if _, err := p.a.c.Follow(ctx, p.b.id); err != nil {
 			return fmt.Errorf("%s follows %s: %w", p.a.email, p.b.email, err)
@@ -158,7 +158,7 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepLists, Total: len(members)})
 	var mu sync.Mutex
 	finished := 0
-	err = parallel(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
+	err = workpool.Run(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
 		a := members[i]
 		var add []arrived
 		for _, b := range members {
@@ -378,42 +378,4 @@ func (r *recorder) loop(ctx context.Context) {
 			flush()
 		}
 	}
-}
-
-// parallel runs fn for 0..n-1 on up to workers goroutines and stops at the
-// first error.
-func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(ctx, i); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		}()
-	}
-	var err error
-feed:
-	for i := 0; i < n; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
-		err = c
-	} else if c != nil {
-		err = c
-	}
-	return err
 }

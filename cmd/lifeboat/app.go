@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -77,4 +78,25 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// Store opens the store on first use: PostgreSQL when a database URL is
+// set, else SQLite in the state directory.
+func (a *App) Store(ctx context.Context) (store.Store, error) {
+	if a.st != nil {
+		return a.st, nil
+	}
+	st, err := store.Open(ctx, store.Config{Dir: a.StateDir, URL: a.DatabaseURL})
+	if err != nil {
+		return nil, err
+	}
+	a.st = st
+	return st, nil
+}
+
+// GroupDir is where a group's own files live (a local server, Terraform
+// state, exports), 0700.
+func (a *App) GroupDir(name string) (string, error) {
+	d := filepath.Join(a.StateDir, "groups", name)
+	return d, os.MkdirAll(d, 0o700)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,9 @@ func run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if isCobraUsage(err) {
+		err = usageErr(err)
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
@@ -60,7 +64,21 @@ else and finds a list of the group ready.`,
 	root.AddCommand(
 		newVersionCmd(app),
 		newToolsCmd(app),
+		newDemoCmd(app),
 		newCheckCmd(app), newInitCmd(app),
 	)
 	return root
+}
+
+// isCobraUsage recognises the argument errors cobra makes itself (unknown
+// command, wrong number of arguments), which it does not type: they are
+// usage errors, exit 2.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command ", "accepts ", "requires at least ", "requires at most ", "invalid argument "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

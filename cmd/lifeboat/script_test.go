@@ -1,12 +1,3 @@
-// The testscript package needs golang.org/x/tools (txtar) in go.sum,
-// which the module does not list yet; until it does, run these with
-//
-//	go test -tags testscript ./cmd/lifeboat
-//
-// and delete this constraint once go.mod and go.sum carry it.
-
-//go:build testscript
-
 package main
 
 import (

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/examples"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/local"
+)
+
+func newDemoCmd(app *App) *cobra.Command {
+	var (
+		members int
+		file    string
+		asJSON  bool
+		stop    bool
+		workers int
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole escape on a local GoToSocial server",
+		Long: `Demo runs a whole escape on this machine: it starts a real GoToSocial server
+on loopback (built once and cached), every member of the demo group pledges,
+the group launches, each member redeems a personal invite, gets an account
+and signs in, and Lifeboat seeds the follows both ways, a list of the group on
+every account and the lead's welcome post.
+
+The server keeps running afterwards so you can look around; the members'
+logins are in a 0600 file whose path is printed. Run it again and nothing is
+done twice; "lifeboat demo --stop" stops the server.`,
+		Example: `  lifeboat demo                  # the 12-member example group
+  lifeboat demo --members 100    # a generated group of 100
+  lifeboat demo --json           # one JSON object with the counts, last on stdout
+  lifeboat demo --stop           # stop the demo server`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			g, err := demoGroup(file, members)
+			if err != nil {
+				return err
+			}
+			dir, err := app.GroupDir(g.Name)
+			if err != nil {
+				return err
+			}
+			serverDir := filepath.Join(dir, "local")
+			if stop {
+				if err := local.StopRunning(ctx, serverDir); err != nil {
+					return err
+				}
+				fmt.Fprintf(app.Stdout, "The demo server of %s is stopped.\n", g.Name)
+				return nil
+			}
+			st, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			dest := local.New(local.Config{Dir: serverDir, Title: g.Title, Keep: true})
+			defer dest.Stop(ctx)
+			x := escape.New(escape.Config{
+				Store: st, Group: g, Dest: dest, Workers: workers,
+				Emit: progress.Plain(app.Stderr, time.Second),
+			})
+			rep, err := x.Run(ctx, "local")
+			if err != nil {
+				return err
+			}
+			logins, err := writeLogins(ctx, app, dir, g.Name)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(app.Stdout)
+				return enc.Encode(rep)
+			}
+			fmt.Fprintf(app.Stdout, `
+%s has arrived on %s
+  %d members, %d accounts, %d follows seeded, %d lists, %d welcome post
+  took %.1fs
+
+The server keeps running. Log in at %s with any member's email and the
+password in %s (readable only by you).
+Run "lifeboat demo" again: nothing is done twice. Stop the server with:
+  lifeboat demo --stop%s
+`, g.Title, rep.Server, rep.Members, rep.AccountsCreated, rep.FollowsSeeded, rep.ListsCreated, rep.Welcomes,
+				rep.DurationS, rep.Server, logins, demoFlags(file, members))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&members, "members", 0, "generate a group of this many members instead of the example group")
+	cmd.Flags().StringVar(&file, "group", "", "use this group file (destination must be local)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object with the counts last on stdout")
+	cmd.Flags().BoolVar(&stop, "stop", false, "stop the demo server and exit")
+	cmd.Flags().IntVar(&workers, "workers", 16, "concurrent requests to the server")
+	return cmd
+}
+
+func demoFlags(file string, members int) string {
+	switch {
+	case file != "":
+		return " --group " + file
+	case members > 0:
+		return fmt.Sprintf(" --members %d", members)
+	}
+	return ""
+}
+
+// demoGroup is the example group, a group file, or a generated group.
+func demoGroup(file string, members int) (*groups.Group, error) {
+	switch {
+	case file != "" && members > 0:
+		return nil, usageErrorf("use --group or --members, not both")
+	case members > 0:
+		if members < 2 || members > 2000 {
+			return nil, usageErrorf("--members must be between 2 and 2000")
+		}
+		return generatedGroup(members), nil
+	case file != "":
+		g, probs := groups.Load(file)
+		if len(probs) > 0 {
+			return nil, usageErr(probs)
+		}
+		if g.Destination.Type != groups.DestLocal {
+			return nil, usageErrorf("%s: the demo runs on the local destination; set destination.type: local", file)
+		}
+		return g, nil
+	}
+	b, err := examples.Files.ReadFile(examples.Demo)
+	if err != nil {
+		return nil, err
+	}
+	g, probs := groups.Parse(examples.Demo, b)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return g, nil
+}
+
+func generatedGroup(n int) *groups.Group {
+	g := &groups.Group{
+		Version: 1, Name: fmt.Sprintf("demo-%d", n), Title: fmt.Sprintf("Demo group of %d", n),
+		ViableMass:  n,
+		Lead:        groups.Person{Name: "Member 1", Email: "member1@example.org"},
+		Destination: groups.Destination{Type: groups.DestLocal, Software: "gotosocial"},
+	}
+	for i := 1; i <= n; i++ {
+		g.Members = append(g.Members, groups.Member{
+			Name: fmt.Sprintf("Member %d", i), Email: fmt.Sprintf("member%d@example.org", i),
+			Username: fmt.Sprintf("member%d", i),
+		})
+	}
+	return g
+}
+
+// writeLogins writes the members' demo logins to a 0600 CSV: the demo's
+// passwords are made by Lifeboat, and this is how the lead can use them
+// without their ever being printed.
+func writeLogins(ctx context.Context, app *App, dir, group string) (string, error) {
+	st, err := app.Store(ctx)
+	if err != nil {
+		return "", err
+	}
+	accs, err := st.Accounts().List(ctx, group)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write([]string{"email", "username", "password", "server"})
+	for _, a := range accs {
+		w.Write([]string{a.Email, a.Username, a.Password, a.Server})
+	}
+	w.Flush()
+	path := filepath.Join(dir, "logins.csv")
+	f, err := os.OpenFile(path+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return path, os.Rename(path+".tmp", path)
+}

@@ -1,0 +1,293 @@
+// Package escape runs a group's escape: it binds a group, the store, a
+// destination and the arrival engine to the actions the playbooks name,
+// and runs a playbook through the journaled engine.
+package escape
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/workpool"
+	"github.com/lifeboat-social/lifeboat/playbooks"
+	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// Group states, as the store keeps them.
+const (
+	StateGathering = "gathering"
+	StateLaunched  = "launched"
+)
+
+// Config is what an escape works with.
+type Config struct {
+	Store   store.Store
+	Group   *groups.Group
+	Dest    provision.Destination
+	Emit    progress.Func
+	Workers int // concurrent requests to the destination (default 16)
+	// InviteTTL is how long invite links stay valid (default 14 days).
+	InviteTTL time.Duration
+}
+
+// Escape is one group's escape in this process.
+type Escape struct {
+	cfg    Config
+	server *provision.Server
+	engine *arrival.Engine
+}
+
+// New returns an escape for cfg.
+func New(cfg Config) *Escape {
+	if cfg.InviteTTL == 0 {
+		cfg.InviteTTL = 14 * 24 * time.Hour
+	}
+	return &Escape{cfg: cfg}
+}
+
+// Report is what an escape achieved, read back from the store.
+type Report struct {
+	Group           string  `json:"group"`
+	Members         int     `json:"members"`
+	AccountsCreated int     `json:"accounts_created"`
+	FollowsSeeded   int     `json:"follows_seeded"`
+	ListsCreated    int     `json:"lists_created"`
+	ListEntries     int     `json:"list_entries"`
+	Welcomes        int     `json:"welcomes"`
+	Server          string  `json:"server"`
+	DurationS       float64 `json:"duration_s"`
+}
+
+// Run runs the named playbook to the end, resuming a run that was cut
+// short, and reports the result.
+func (x *Escape) Run(ctx context.Context, playbook string) (Report, error) {
+	start := time.Now()
+	pb, err := playbooks.Load(playbook)
+	if err != nil {
+		return Report{}, err
+	}
+	eng := &playbooks.Engine{Journal: x.cfg.Store.Journal(), Emit: x.cfg.Emit, Actions: x.actions()}
+	if err := eng.Run(ctx, "escape:"+x.cfg.Group.Name+":"+playbook, pb); err != nil {
+		return Report{}, err
+	}
+	r, err := x.Report(ctx)
+	r.DurationS = time.Since(start).Seconds()
+	return r, err
+}
+
+// Server is the destination once started.
+func (x *Escape) Server() *provision.Server { return x.server }
+
+// Engine is the arrival engine once the destination is started.
+func (x *Escape) Engine() *arrival.Engine { return x.engine }
+
+// Report reads the counts from the store.
+func (x *Escape) Report(ctx context.Context) (Report, error) {
+	r := Report{Group: x.cfg.Group.Name, Members: len(x.cfg.Group.Members)}
+	if x.server != nil {
+		r.Server = x.server.URL
+	}
+	accs, err := x.cfg.Store.Accounts().List(ctx, x.cfg.Group.Name)
+	if err != nil {
+		return r, err
+	}
+	for _, a := range accs {
+		if a.ID != "" && (x.server == nil || a.Server == x.server.URL) {
+			r.AccountsCreated++
+		}
+	}
+	if x.engine != nil {
+		s, err := x.engine.Stats(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.FollowsSeeded, r.ListsCreated, r.ListEntries, r.Welcomes = s.Follows, s.Lists, s.Listed, s.Welcomes
+	}
+	return r, nil
+}
+
+func (x *Escape) actions() map[string]playbooks.Action {
+	return map[string]playbooks.Action{
+		"destination.start": x.startDestination,
+		"demo.pledge":       x.pledgeAll,
+		"group.launch":      x.launch,
+		"invites.issue":     x.issueInvites,
+		"demo.arrive":       x.arriveAll,
+		"arrival.seed":      func(ctx context.Context) error { return x.engine.Seed(ctx) },
+	}
+}
+
+// startDestination saves the group and its members in the store and makes
+// the destination ready.
+func (x *Escape) startDestination(ctx context.Context) error {
+	g := x.cfg.Group
+	if _, err := x.cfg.Store.Groups().Get(ctx, g.Name); errors.Is(err, store.ErrNotFound) {
+		if err := x.cfg.Store.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, State: StateGathering}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	ms := make([]store.Member, len(g.Members))
+	for i, m := range g.Members {
+		ms[i] = store.Member{Group: g.Name, Email: strings.ToLower(m.Email), Name: m.Name, Handle: m.Handle, Username: m.Username}
+	}
+	if err := x.cfg.Store.Members().Sync(ctx, g.Name, ms); err != nil {
+		return err
+	}
+	srv, err := x.cfg.Dest.Start(ctx, x.cfg.Emit)
+	if err != nil {
+		return err
+	}
+	x.server = srv
+	x.engine = arrival.New(arrival.Config{Store: x.cfg.Store, Group: g, Server: srv, Emit: x.cfg.Emit, Workers: x.cfg.Workers})
+	return nil
+}
+
+// pledgeAll stands in for the pledge page in the demo: every member
+// pledges without a condition and confirms.
+func (x *Escape) pledgeAll(ctx context.Context) error {
+	now := time.Now()
+	for _, m := range x.cfg.Group.Members {
+		email := strings.ToLower(m.Email)
+		if _, err := x.cfg.Store.Pledges().Get(ctx, x.cfg.Group.Name, email); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		p := store.Pledge{Group: x.cfg.Group.Name, Email: email, ShowName: true, Confirmed: true,
+			CreatedAt: now, UpdatedAt: now, ConfirmedAt: now}
+		if err := x.cfg.Store.Pledges().Put(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// going returns the members of the viable set: confirmed, not withdrawn
+// pledges whose thresholds hold among each other (the cascade).
+func (x *Escape) going(ctx context.Context) ([]string, error) {
+	ps, err := x.cfg.Store.Pledges().List(ctx, x.cfg.Group.Name)
+	if err != nil {
+		return nil, err
+	}
+	var emails []string
+	var th []int
+	for _, p := range ps {
+		if p.Confirmed && !p.Withdrawn {
+			emails = append(emails, p.Email)
+			th = append(th, p.Threshold)
+		}
+	}
+	in, _ := pledge.Cascade(th)
+	var out []string
+	for i, ok := range in {
+		if ok {
+			out = append(out, emails[i])
+		}
+	}
+	return out, nil
+}
+
+// launch moves the group to launched once the viable set reaches
+// viable_mass. The state change is atomic in the store, so two processes
+// never both launch.
+func (x *Escape) launch(ctx context.Context) error {
+	going, err := x.going(ctx)
+	if err != nil {
+		return err
+	}
+	if len(going) < x.cfg.Group.ViableMass {
+		return fmt.Errorf("not viable yet: %d would go, %d needed (viable_mass)", len(going), x.cfg.Group.ViableMass)
+	}
+	err = x.cfg.Store.Groups().SetState(ctx, x.cfg.Group.Name, StateGathering, StateLaunched, time.Now())
+	if errors.Is(err, store.ErrConflict) {
+		g, gerr := x.cfg.Store.Groups().Get(ctx, x.cfg.Group.Name)
+		if gerr == nil && g.State == StateLaunched {
+			return nil // launched already (by us before a crash, or by another process)
+		}
+	}
+	return err
+}
+
+// issueInvites makes one single-use invite per member of the viable set.
+// Only the token's hash is stored.
+func (x *Escape) issueInvites(ctx context.Context) error {
+	going, err := x.going(ctx)
+	if err != nil {
+		return err
+	}
+	have, err := x.cfg.Store.Invites().List(ctx, x.cfg.Group.Name)
+	if err != nil {
+		return err
+	}
+	invited := map[string]bool{}
+	for _, inv := range have {
+		invited[inv.Email] = true
+	}
+	now := time.Now()
+	for _, email := range going {
+		if invited[email] {
+			continue
+		}
+		inv := store.Invite{Group: x.cfg.Group.Name, Email: email, TokenHash: newTokenHash(),
+			CreatedAt: now, ExpiresAt: now.Add(x.cfg.InviteTTL)}
+		if err := x.cfg.Store.Invites().Put(ctx, inv); err != nil {
+			return err
+		}
+	}
+	x.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: "invites", Message: fmt.Sprintf("%d invites issued", len(going))})
+	return nil
+}
+
+func newTokenHash() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// arriveAll stands in for members redeeming their invites in the demo:
+// each invite is redeemed, the account made and the member signed in.
+func (x *Escape) arriveAll(ctx context.Context) error {
+	invs, err := x.cfg.Store.Invites().List(ctx, x.cfg.Group.Name)
+	if err != nil {
+		return err
+	}
+	total := len(invs)
+	var done atomic.Int64
+	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "arrivals", Total: total})
+	workers := 4 // sign-ups are heavy on the server (password hashing)
+	err = workpool.Run(ctx, workers, total, func(ctx context.Context, i int) error {
+		inv := invs[i]
+		if inv.RedeemedAt.IsZero() {
+			if err := x.cfg.Store.Invites().Redeem(ctx, inv.TokenHash, time.Now()); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+		}
+		if err := x.engine.Join(ctx, inv.Email, "", ""); err != nil {
+			return err
+		}
+		if err := x.engine.SignIn(ctx, inv.Email); err != nil {
+			return err
+		}
+		n := done.Add(1)
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: "arrivals", Item: inv.Email, Done: int(n), Total: total})
+		return nil
+	})
+	if err == nil {
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: "arrivals", Done: total, Total: total})
+	}
+	return err
+}

@@ -1,0 +1,28 @@
+package progress
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPlainThrottlesAdvances(t *testing.T) {
+	var b strings.Builder
+	f := Plain(&b, time.Hour)
+	t0 := time.Now()
+	f.Emit(Event{Kind: StepStarted, Step: "s", Message: "Seed follows"})
+	for i := 1; i <= 10; i++ {
+		f.Emit(Event{Time: t0.Add(time.Duration(i) * time.Millisecond), Kind: Advanced, Step: "s", Done: i, Total: 10})
+	}
+	f.Emit(Event{Kind: Failed, Step: "s", Message: "boom"})
+	got := b.String()
+	want := "==> Seed follows\n  s: 1 of 10\n  s: 10 of 10\n  s failed: boom\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNilFuncDiscards(t *testing.T) {
+	var f Func
+	f.Emit(Event{Kind: Log}) // must not panic
+}
