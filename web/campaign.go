@@ -1,0 +1,378 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/invite"
+	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// Status is the group's standing as the pages and the CLI show it.
+type Status struct {
+	State      string
+	LaunchedAt time.Time
+	Outlook    pledge.Outlook
+	// Going is who would go now (or who went, after launch), by email.
+	Going map[string]bool
+	// Pledges that count (confirmed, not withdrawn, of current members).
+	Pledges []store.Pledge
+	// Unconfirmed pledges, not yet counted.
+	Unconfirmed int
+	LastPledge  time.Time
+	Opened      time.Time
+}
+
+// Status reads the group's pledges and runs the cascade.
+func (s *Server) Status(ctx context.Context) (Status, error) {
+	sg, err := s.st.Groups().Get(ctx, s.g.Name)
+	if err != nil {
+		return Status{}, err
+	}
+	all, err := s.st.Pledges().List(ctx, s.g.Name)
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{State: sg.State, LaunchedAt: sg.LaunchedAt, Opened: sg.CreatedAt, Going: map[string]bool{}}
+	var th []int
+	for _, p := range all {
+		if _, ok := s.g.Member(p.Email); !ok || p.Withdrawn {
+			continue
+		}
+		if p.UpdatedAt.After(st.LastPledge) {
+			st.LastPledge = p.UpdatedAt
+		}
+		if !p.Confirmed {
+			st.Unconfirmed++
+			continue
+		}
+		st.Pledges = append(st.Pledges, p)
+		th = append(th, p.Threshold)
+	}
+	going, _ := pledge.Cascade(th)
+	for i, p := range st.Pledges {
+		if going[i] {
+			st.Going[strings.ToLower(p.Email)] = true
+		}
+	}
+	st.Outlook = pledge.Explain(th, len(s.g.Members), s.g.ViableMass)
+	return st, nil
+}
+
+// Tick does what is due: launch when viable, fail at the deadline, nudge
+// the lead when pledges are slow, and send any mail not yet sent (after a
+// crash, or a full queue). Every replica may tick; the store makes each
+// effect happen once.
+func (s *Server) Tick(ctx context.Context) error {
+	st, err := s.Status(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	switch pledge.Decide(st.State, now, s.g.Deadline, st.Outlook) {
+	case pledge.Launch:
+		if err := s.Launch(ctx, false); err != nil && !errors.Is(err, ErrNotGathering) {
+			return err
+		}
+		return nil // Launch sent the invites
+	case pledge.Fail:
+		if err := s.st.Groups().SetState(ctx, s.g.Name, pledge.StateGathering, pledge.StateFailed, now); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		st.State = pledge.StateFailed
+	}
+	var errs []error
+	switch st.State {
+	case pledge.StateGathering:
+		if pledge.Slow(now, st.Opened, s.g.Deadline, st.LastPledge, st.Outlook) {
+			y, w := now.ISOWeek()
+			errs = append(errs, s.sendNudge(ctx, fmt.Sprintf("%d-W%02d", y, w), st))
+		}
+		errs = append(errs, s.sendConfirmations(ctx))
+	case pledge.StateLaunched, pledge.StateArrived:
+		errs = append(errs, s.sendInvites(ctx))
+	case pledge.StateFailed:
+		errs = append(errs, s.sendFailed(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ErrNotGathering: the group has launched or failed already.
+var ErrNotGathering = errors.New("group is not gathering pledges")
+
+// Launch moves the group to launched (once, across every process sharing
+// the store) and sends every going member their invite. byHand launches
+// below viable mass (the lead's decision); it still needs someone going.
+func (s *Server) Launch(ctx context.Context, byHand bool) error {
+	st, err := s.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st.State != pledge.StateGathering {
+		return ErrNotGathering
+	}
+	if !st.Outlook.Viable && !byHand {
+		return fmt.Errorf("launch: %d of %d needed would go", st.Outlook.Going, s.g.ViableMass)
+	}
+	if st.Outlook.Going == 0 {
+		return errors.New("launch: nobody would go yet")
+	}
+	switch err := s.st.Groups().SetState(ctx, s.g.Name, pledge.StateGathering, pledge.StateLaunched, s.now()); {
+	case errors.Is(err, store.ErrConflict):
+		return ErrNotGathering
+	case err != nil:
+		return fmt.Errorf("launch: %w", err)
+	}
+	s.log.Info("launched", "group", s.g.Name, "going", st.Outlook.Going, "by_hand", byHand)
+	return s.sendInvites(ctx)
+}
+
+// Invites makes sure every going member of a launched group has an
+// invite, and returns the links. The tokens are the same every time (see
+// package invite), so any replica, and `invites export`, print the same
+// links.
+func (s *Server) Invites(ctx context.Context) ([]InviteLink, error) {
+	st, err := s.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.State != pledge.StateLaunched && st.State != pledge.StateArrived {
+		return nil, ErrNotLaunched
+	}
+	expires := st.LaunchedAt.Add(s.cfg.InviteTTL)
+	var out []InviteLink
+	for _, m := range s.g.Members {
+		if !st.Going[strings.ToLower(m.Email)] {
+			continue
+		}
+		tok, err := invite.Issue(ctx, s.st.Invites(), s.key, s.g.Name, m.Email, expires)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, InviteLink{Name: m.Name, Email: m.Email, URL: s.link("/invite/" + tok), Expires: expires.Truncate(time.Second)})
+	}
+	return out, nil
+}
+
+// ErrNotLaunched: invites exist only after launch.
+var ErrNotLaunched = errors.New("group has not launched")
+
+// InviteLink is one member's personal invite.
+type InviteLink struct {
+	Name, Email, URL string
+	Expires          time.Time
+}
+
+func (s *Server) sendInvites(ctx context.Context) error {
+	links, err := s.Invites(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, l := range links {
+		m, _ := s.g.Member(l.Email)
+		msg, err := s.mailMessage("invite", l.Email, "Your invite: "+s.g.Title+" is moving", map[string]any{
+			"Name": firstName(m.Name), "Link": l.URL, "Expires": l.Expires.Format("2 January 2006"),
+		})
+		if err == nil {
+			_, err = s.mail.Send(ctx, "mail:invite:"+strings.ToLower(l.Email), msg)
+		}
+		if err != nil && !errors.Is(err, mailer.ErrInProgress) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sendConfirmations sends the confirmation mail of every pledge that
+// awaits one and has none sent.
+func (s *Server) sendConfirmations(ctx context.Context) error {
+	all, err := s.st.Pledges().List(ctx, s.g.Name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range all {
+		if p.Confirmed || p.Withdrawn {
+			continue
+		}
+		if err := s.sendConfirm(ctx, p.Email); err != nil && !errors.Is(err, mailer.ErrInProgress) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) sendConfirm(ctx context.Context, email string) error {
+	key := "mail:confirm:" + strings.ToLower(email)
+	if done, err := s.mail.Sent(ctx, key); err != nil || done {
+		return err
+	}
+	m, ok := s.g.Member(email)
+	if !ok {
+		return nil
+	}
+	tok, err := invite.Sign(s.key, invite.Claims{Purpose: invite.Confirm, Group: s.g.Name,
+		Member: invite.MemberID(s.g.Name, email), Expires: s.now().Add(30 * 24 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	msg, err := s.mailMessage("confirm", m.Email, "Confirm your pledge to "+s.g.Title, map[string]any{
+		"Name": firstName(m.Name), "Link": s.link("/confirm/" + tok),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.mail.Send(ctx, key, msg)
+	return err
+}
+
+func (s *Server) sendFailed(ctx context.Context) error {
+	all, err := s.st.Pledges().List(ctx, s.g.Name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range all {
+		m, ok := s.g.Member(p.Email)
+		if !ok || p.Withdrawn {
+			continue
+		}
+		msg, err := s.mailMessage("failed", m.Email, s.g.Title+" will not move this time", map[string]any{
+			"Name": firstName(m.Name), "Home": s.link("/"),
+		})
+		if err == nil {
+			_, err = s.mail.Send(ctx, "mail:failed:"+strings.ToLower(m.Email), msg)
+		}
+		if err != nil && !errors.Is(err, mailer.ErrInProgress) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) sendNudge(ctx context.Context, week string, st Status) error {
+	msg, err := s.mailMessage("nudge", s.g.Lead.Email, "Pledges for "+s.g.Title+" are slow", map[string]any{
+		"Name": firstName(s.g.Lead.Name), "Outlook": st.Outlook.String(), "Need": st.Outlook.NeedForViable,
+		"Viable": s.g.ViableMass, "Unconfirmed": st.Unconfirmed, "Home": s.link("/"),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.mail.Send(ctx, "mail:nudge:"+week, msg)
+	if errors.Is(err, mailer.ErrInProgress) {
+		return nil
+	}
+	return err
+}
+
+// PledgeLink is a member's personal pledge page.
+func (s *Server) PledgeLink(email string) (string, error) {
+	exp := s.now().Add(365 * 24 * time.Hour)
+	if s.g.Deadline != nil {
+		exp = s.g.Deadline.Add(30 * 24 * time.Hour)
+	}
+	tok, err := invite.Sign(s.key, invite.Claims{Purpose: invite.Pledge, Group: s.g.Name,
+		Member: invite.MemberID(s.g.Name, email), Expires: exp})
+	if err != nil {
+		return "", err
+	}
+	return s.link("/pledge/" + tok), nil
+}
+
+// OpenPledges mails every member their personal pledge link, once each
+// (journaled); a second run sends only what the first did not. It
+// returns how many were sent now.
+func (s *Server) OpenPledges(ctx context.Context) (int, error) {
+	sent := 0
+	var errs []error
+	for _, m := range s.g.Members {
+		link, err := s.PledgeLink(m.Email)
+		if err != nil {
+			return sent, err
+		}
+		msg, err := s.mailMessage("pledge", m.Email, s.g.Title+": will you move if others do?", map[string]any{
+			"Name": firstName(m.Name), "Link": link, "Lead": s.g.Lead.Name, "Viable": s.g.ViableMass,
+			"Members": len(s.g.Members), "Deadline": deadlineText(s.g.Deadline),
+		})
+		if err != nil {
+			return sent, err
+		}
+		ok, err := s.mail.Send(ctx, "mail:pledge-link:"+strings.ToLower(m.Email), msg)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			sent++
+		}
+	}
+	return sent, errors.Join(errs...)
+}
+
+// mailJob is a send the request handlers leave to the workers; if the
+// queue is full or the process dies, Tick finds the mail unsent and
+// sends it.
+type mailJob struct{ email string }
+
+func (s *Server) queueConfirm(email string) {
+	select {
+	case s.mailq <- mailJob{email: email}:
+	default:
+	}
+}
+
+func (s *Server) mailWorker(ctx context.Context) {
+	defer s.mailWG.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-s.mailq:
+			if err := s.sendConfirm(ctx, j.email); err != nil && !errors.Is(err, mailer.ErrInProgress) && ctx.Err() == nil {
+				s.log.Error("send confirmation", "err", err)
+			}
+		}
+	}
+}
+
+func firstName(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return f[0]
+	}
+	return name
+}
+
+func deadlineText(d *time.Time) string {
+	if d == nil {
+		return ""
+	}
+	return d.UTC().Format("2 January 2006")
+}
+
+// destinationText describes where the group goes, for pages and mail.
+func destinationText(d groups.Destination) string {
+	switch d.Type {
+	case groups.DestExisting:
+		return "the existing server " + d.Server
+	case groups.DestNew:
+		return "a new " + softwareName(d.SoftwareOrDefault()) + " server at " + d.Domain + ", run for the group"
+	default:
+		return "a " + softwareName(d.SoftwareOrDefault()) + " server run by Lifeboat on this machine (the local trial destination)"
+	}
+}
+
+func softwareName(s string) string {
+	switch s {
+	case "mastodon":
+		return "Mastodon"
+	case "gotosocial":
+		return "GoToSocial"
+	}
+	return s
+}

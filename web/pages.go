@@ -1,0 +1,344 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/invite"
+	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.landing)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(staticCSS)
+	})
+	mux.HandleFunc("GET /pledge/{token}", s.pledgePage)
+	mux.HandleFunc("POST /pledge/{token}", s.pledgePost)
+	mux.HandleFunc("GET /confirm/{token}", s.confirmPage)
+	mux.HandleFunc("POST /confirm/{token}", s.confirmPost)
+	mux.HandleFunc("GET /invite/{token}", s.invitePage)
+	mux.HandleFunc("POST /invite/{token}", s.invitePost)
+	mux.HandleFunc("GET /arrive", s.arrivePage)
+	mux.HandleFunc("POST /arrive", s.arrivePost)
+	mux.HandleFunc("GET /callback", s.callback)
+	mux.HandleFunc("GET /made-it", s.madeIt)
+	mux.HandleFunc("GET /made-it/follows.csv", s.followsCSV)
+	mux.HandleFunc("GET /made-it/group.json", s.groupJSON)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	})
+	return s.secureHeaders(s.recoverer(mux))
+}
+
+// recoverer turns a panic into a logged 500 page.
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "path", r.URL.Path, "panic", v)
+				s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "Something went wrong on our side. Please try again in a moment.")
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// internal logs err and answers 500 without details.
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "path", routeOf(r), "err", err)
+	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"Something went wrong on our side. Please try again in a moment; if it keeps happening, tell the organiser.")
+}
+
+// routeOf is the path with any token cut off, for logs.
+func routeOf(r *http.Request) string {
+	p := r.URL.Path
+	for _, pre := range []string{"/pledge/", "/confirm/", "/invite/"} {
+		if strings.HasPrefix(p, pre) {
+			return pre + "…"
+		}
+	}
+	return p
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.st.Ping(r.Context()); err != nil {
+		s.log.Error("healthz", "err", err)
+		http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+type landingView struct {
+	State, LaunchedAt, Sentence string
+	Going, ViableMass, Need     int
+	Names                       []string
+}
+
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Status(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	v := landingView{State: st.State, Going: st.Outlook.Going, ViableMass: s.g.ViableMass,
+		Sentence: st.Outlook.String(), Need: st.Outlook.NeedForViable}
+	if !st.LaunchedAt.IsZero() {
+		v.LaunchedAt = st.LaunchedAt.UTC().Format("2 January 2006")
+	}
+	for _, p := range st.Pledges {
+		if p.ShowName {
+			m, _ := s.g.Member(p.Email)
+			v.Names = append(v.Names, firstName(m.Name))
+		}
+	}
+	s.render(w, nil, http.StatusOK, "landing", s.g.Title, v)
+}
+
+// tokenMember checks a personal link's token and finds its member; on
+// failure it has answered with a page saying what to do.
+func (s *Server) tokenMember(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (groups.Member, string, bool) {
+	tok := r.PathValue("token")
+	c, err := invite.Parse(s.pub, purpose, tok, s.now())
+	if err == nil && c.Group != s.g.Name {
+		err = invite.ErrForged
+	}
+	if err != nil {
+		s.tokenError(w, r, err)
+		return groups.Member{}, "", false
+	}
+	m, ok := s.members[c.Member]
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "You are not on the list",
+			"This link belongs to someone who is no longer on the group's list. If that is you, ask "+s.g.Lead.Name+" to add you again.")
+		return groups.Member{}, "", false
+	}
+	return m, tok, true
+}
+
+func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
+	lead := s.g.Lead.Name
+	switch {
+	case errors.Is(err, invite.ErrExpired):
+		s.errorPage(w, r, http.StatusGone, "This link has expired", "Ask "+lead+" to send you a new one.")
+	case errors.Is(err, invite.ErrUsed):
+		s.errorPage(w, r, http.StatusConflict, "This invite was already used",
+			"Each invite works once. If you used it, sign in on the group's server with the username and password you chose. If you did not, tell "+lead+" at once.")
+	case errors.Is(err, invite.ErrUnknown):
+		s.errorPage(w, r, http.StatusGone, "This invite is no longer valid",
+			"A newer invite may have replaced it: look for a later email, or ask "+lead+" for a new one.")
+	case errors.Is(err, invite.ErrMalformed), errors.Is(err, invite.ErrForged), errors.Is(err, invite.ErrPurpose):
+		s.errorPage(w, r, http.StatusBadRequest, "This link is not valid",
+			"Copy the whole link from your email into the address bar; links break when they are cut or changed. If it still does not work, ask "+lead+" for a new one.")
+	default:
+		s.internal(w, r, err)
+	}
+}
+
+type pledgeView struct {
+	Name, Token, Sentence, Flash, Closed string
+	ViableMass, MaxThreshold, Suggest    int
+	Pledged, Confirmed, Going, ShowName  bool
+	Threshold                            int
+}
+
+var flashes = map[string]string{
+	"sent":      "Thank you! We sent you an email: open the link in it to confirm your pledge. It counts once confirmed.",
+	"saved":     "Your pledge is updated.",
+	"withdrawn": "Your pledge is withdrawn. You can pledge again until the group launches.",
+}
+
+func (s *Server) pledgePage(w http.ResponseWriter, r *http.Request) {
+	if s.limited(s.pledgeLimit, w, r) {
+		return
+	}
+	m, tok, ok := s.tokenMember(w, r, invite.Pledge)
+	if !ok {
+		return
+	}
+	s.showPledge(w, r, http.StatusOK, m, tok, flashes[r.URL.Query().Get("done")])
+}
+
+func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, m groups.Member, tok, flash string) {
+	ctx := r.Context()
+	st, err := s.Status(ctx)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	v := pledgeView{Name: firstName(m.Name), Token: tok, Sentence: st.Outlook.String(), Flash: flash,
+		ViableMass: s.g.ViableMass, MaxThreshold: len(s.g.Members) - 1, Suggest: min(s.g.ViableMass-1, len(s.g.Members)-1),
+		Going: st.Going[strings.ToLower(m.Email)]}
+	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
+	switch {
+	case err == nil && !p.Withdrawn:
+		v.Pledged, v.Confirmed, v.Threshold, v.ShowName = true, p.Confirmed, p.Threshold, p.ShowName
+	case err == nil:
+		v.ShowName = p.ShowName
+	case !errors.Is(err, store.ErrNotFound):
+		s.internal(w, r, err)
+		return
+	}
+	if err := pledge.CanChange(st.State, s.now(), s.g.Deadline); err != nil {
+		v.Closed = closedText(st.State)
+	}
+	s.render(w, r, status, "pledge", "Your pledge", v)
+}
+
+func closedText(state string) string {
+	switch state {
+	case pledge.StateLaunched, pledge.StateArrived:
+		return "The group has launched: pledges are closed. If you pledged and the group's conditions held for you, your invite is in your email."
+	case pledge.StateFailed:
+		return "The deadline passed without enough pledges; nothing launched. Pledges are closed."
+	}
+	return "Pledges are closed: the deadline has passed."
+}
+
+func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
+	if s.limited(s.pledgeLimit, w, r) {
+		return
+	}
+	m, tok, ok := s.tokenMember(w, r, invite.Pledge)
+	if !ok || !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	sg, err := s.st.Groups().Get(ctx, s.g.Name)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pledge.CanChange(sg.State, s.now(), s.g.Deadline) != nil {
+		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(sg.State))
+		return
+	}
+	old, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internal(w, r, err)
+		return
+	}
+	exists := err == nil
+	p := old
+	p.Group, p.Email, p.UpdatedAt = s.g.Name, m.Email, s.now()
+	done := "saved"
+	switch r.PostFormValue("action") {
+	case "withdraw":
+		if !exists {
+			http.Redirect(w, r, "/pledge/"+tok, http.StatusSeeOther)
+			return
+		}
+		p.Withdrawn, done = true, "withdrawn"
+	case "pledge":
+		th := 0
+		switch r.PostFormValue("mode") {
+		case "any":
+		case "min":
+			n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("threshold")))
+			if err != nil || n < 1 || pledge.CheckThreshold(n, len(s.g.Members)) != nil {
+				s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok,
+					"Please give a number of others from 1 to "+strconv.Itoa(len(s.g.Members)-1)+".")
+				return
+			}
+			th = n
+		default:
+			s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok, "Please choose when you will go.")
+			return
+		}
+		p.Threshold, p.ShowName, p.Withdrawn = th, r.PostFormValue("show_name") == "1", false
+		if !p.Confirmed {
+			done = "sent"
+		}
+	default:
+		s.errorPage(w, r, http.StatusBadRequest, "Unknown action", "Go back to your pledge page and use its buttons.")
+		return
+	}
+	if err := s.st.Pledges().Put(ctx, p); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !p.Withdrawn && !p.Confirmed {
+		s.queueConfirm(m.Email)
+	}
+	if p.Confirmed {
+		s.poke() // the cascade changed
+	}
+	http.Redirect(w, r, "/pledge/"+tok+"?done="+done, http.StatusSeeOther)
+}
+
+type confirmView struct {
+	Name, Token, Sentence, PledgeURL string
+	Done                             bool
+}
+
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	if s.limited(s.pledgeLimit, w, r) {
+		return
+	}
+	m, tok, ok := s.tokenMember(w, r, invite.Confirm)
+	if !ok {
+		return
+	}
+	// Confirm takes a POST: mail scanners follow links in mail.
+	s.render(w, r, http.StatusOK, "confirm", "Confirm your pledge", confirmView{Name: firstName(m.Name), Token: tok})
+}
+
+func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
+	if s.limited(s.pledgeLimit, w, r) {
+		return
+	}
+	m, _, ok := s.tokenMember(w, r, invite.Confirm)
+	if !ok || !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	sg, err := s.st.Groups().Get(ctx, s.g.Name)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pledge.CanChange(sg.State, s.now(), s.g.Deadline) != nil {
+		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(sg.State))
+		return
+	}
+	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Withdrawn) {
+		s.errorPage(w, r, http.StatusConflict, "No pledge to confirm", "You have no pledge at the moment: open your pledge link from the first email to pledge.")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !p.Confirmed {
+		p.Confirmed, p.ConfirmedAt, p.UpdatedAt = true, s.now(), s.now()
+		if err := s.st.Pledges().Put(ctx, p); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		s.poke()
+	}
+	st, err := s.Status(ctx)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	link, _ := s.PledgeLink(m.Email)
+	s.render(w, r, http.StatusOK, "confirm", "Pledge confirmed", confirmView{Name: firstName(m.Name), Done: true,
+		Sentence: st.Outlook.String(), PledgeURL: link})
+}

@@ -1,0 +1,147 @@
+package web
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lifeboat-social/lifeboat/pledge"
+)
+
+// starter is the public record of a group that made it.
+type starter struct {
+	Group     string          `json:"group"`
+	Title     string          `json:"title"`
+	Server    string          `json:"server"`
+	Members   int             `json:"members"`
+	Arrived   int             `json:"arrived"`
+	Launched  string          `json:"launched,omitempty"`
+	Accounts  []starterMember `json:"accounts"`
+	serverURL string
+}
+
+type starterMember struct {
+	Acct string `json:"acct"`
+	Name string `json:"name"` // first name only
+}
+
+// starterPack lists the arrived members who agreed to be listed; false
+// before launch.
+func (s *Server) starterPack(ctx context.Context) (starter, bool, error) {
+	sg, err := s.st.Groups().Get(ctx, s.g.Name)
+	if err != nil {
+		return starter{}, false, err
+	}
+	if sg.State != pledge.StateLaunched && sg.State != pledge.StateArrived {
+		return starter{}, false, nil
+	}
+	accts, err := s.st.Accounts().List(ctx, s.g.Name)
+	if err != nil {
+		return starter{}, false, err
+	}
+	ps, err := s.st.Pledges().List(ctx, s.g.Name)
+	if err != nil {
+		return starter{}, false, err
+	}
+	listed := map[string]bool{}
+	for _, p := range ps {
+		if p.ShowName && !p.Withdrawn {
+			listed[strings.ToLower(p.Email)] = true
+		}
+	}
+	out := starter{Group: s.g.Name, Title: s.g.Title, Members: len(s.g.Members), Accounts: []starterMember{}}
+	if !sg.LaunchedAt.IsZero() {
+		out.Launched = sg.LaunchedAt.UTC().Format("2006-01-02")
+	}
+	out.serverURL = s.g.Destination.Server
+	for _, a := range accts {
+		m, ok := s.g.Member(a.Email)
+		if !ok || a.Username == "" {
+			continue
+		}
+		out.Arrived++
+		if out.serverURL == "" || s.g.Destination.Type != "existing" {
+			out.serverURL = a.Server
+		}
+		if listed[strings.ToLower(a.Email)] {
+			out.Accounts = append(out.Accounts, starterMember{Acct: a.Username + "@" + hostOf(a.Server), Name: firstName(m.Name)})
+		}
+	}
+	if out.serverURL == "" {
+		out.serverURL = "https://" + s.g.Destination.Domain
+	}
+	out.Server = hostOf(out.serverURL)
+	return out, true, nil
+}
+
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return u
+	}
+	return p.Host
+}
+
+type madeItView struct {
+	Server, ServerURL, LaunchedAt string
+	Arrived, Members              int
+	Accounts                      []string
+}
+
+func (s *Server) madeIt(w http.ResponseWriter, r *http.Request) {
+	sp, ok, err := s.starterPack(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "Not yet", "The group has not moved yet. See the group's page for how close it is.")
+		return
+	}
+	v := madeItView{Server: sp.Server, ServerURL: sp.serverURL, LaunchedAt: sp.Launched, Arrived: sp.Arrived, Members: sp.Members}
+	for _, a := range sp.Accounts {
+		v.Accounts = append(v.Accounts, a.Name+" — @"+a.Acct)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	s.render(w, nil, http.StatusOK, "madeit", s.g.Title+" made it", v)
+}
+
+// followsCSV is the group in Mastodon's follow import format.
+func (s *Server) followsCSV(w http.ResponseWriter, r *http.Request) {
+	sp, ok, err := s.starterPack(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+s.g.Name+`-follows.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"Account address", "Show boosts", "Notify on new posts", "Languages"})
+	for _, a := range sp.Accounts {
+		cw.Write([]string{a.Acct, "true", "false", ""})
+	}
+	cw.Flush()
+}
+
+func (s *Server) groupJSON(w http.ResponseWriter, r *http.Request) {
+	sp, ok, err := s.starterPack(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(sp)
+}

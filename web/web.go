@@ -1,0 +1,242 @@
+// Package web is the group's web server: the landing page with the
+// pledge count, personal pledge pages with thresholds, the launch that
+// sends every going member a personal invite, the redemption of those
+// invites (account, OAuth, follow seeding through the arrival engine),
+// and the public "we made it" page with a starter pack.
+//
+// Pages are server-rendered html/template, with no script. Everything a
+// member does is bound to a signed token from their email (package
+// invite); forms carry a CSRF token; pledging and redeeming are rate
+// limited per IP. Several servers may share one PostgreSQL store: the
+// launch and each redemption happen once, whichever process gets them.
+package web
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/invite"
+	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// Arrivals is the arrival engine as the web server sees it.
+type Arrivals interface {
+	// CreateAccount makes the member's account on a destination Lifeboat runs (local or new); idempotent per member.
+	CreateAccount(ctx context.Context, group, email, username, password string) error
+	// AuthorizeURL is where the member's browser goes to authorise Lifeboat; redirectURI is this server's /callback.
+	AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error)
+	// Complete exchanges the code for the member's token, seeds follows both ways, the group list and the welcome; idempotent.
+	Complete(ctx context.Context, group, email, code, redirectURI string) (ArrivalResult, error)
+}
+
+// ArrivalResult is what a member finds on arrival; the final page shows it.
+type ArrivalResult struct{ Server, Acct, ProfileURL, ListTitle string; Following, Followers int }
+
+// PublicError may be implemented by errors from Arrivals whose message is
+// safe, and useful, to show the member (e.g. "that username is taken").
+// Other errors are logged and the member sees a generic message.
+type PublicError interface {
+	error
+	PublicMessage() string
+}
+
+// Config is what the server needs. Group, Store, Mail and BaseURL are
+// required; Arrivals is required for redemption.
+type Config struct {
+	Group    *groups.Group
+	File     string // the group file's path, recorded in the store
+	Store    store.Store
+	Mail     mailer.Sender
+	Arrivals Arrivals
+	// BaseURL is this server's public URL: links in mail and the OAuth
+	// callback (BaseURL + "/callback") use it. https makes cookies Secure.
+	BaseURL string
+	// Rules are the destination's rules as shown before pledging and
+	// redeeming (from scouting it); optional.
+	Rules []string
+	// InviteTTL is how long invites stay valid after launch; default 14 days.
+	InviteTTL time.Duration
+	// PledgeRate and RedeemRate limit requests per IP per minute on the
+	// pledge and redemption pages; 0 means the defaults (30 and 20),
+	// negative means no limit.
+	PledgeRate, RedeemRate int
+	// TrustProxy takes the client address from X-Forwarded-For (the
+	// proxy's last hop) instead of the connection.
+	TrustProxy bool
+	// TickEvery is how often Run checks the launch, deadline, nudges and
+	// unsent mail; default 30s.
+	TickEvery time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Server serves one group.
+type Server struct {
+	cfg     Config
+	g       *groups.Group
+	st      store.Store
+	key     ed25519.PrivateKey
+	pub     ed25519.PublicKey
+	macKey  []byte                   // for CSRF tokens and cookies, derived from the group key
+	members map[string]groups.Member // by invite.MemberID
+	mail    *mailer.Journal
+	secure  bool
+	log     *slog.Logger
+	now     func() time.Time
+
+	pledgeLimit, redeemLimit *limiter
+	kick                     chan struct{} // asks Run for a tick now
+	mailq                    chan mailJob
+	mailWG                   sync.WaitGroup
+	handler                  http.Handler
+}
+
+// New checks cfg, records the group and its members in the store (keeping
+// the state and signing key it has), and builds the server.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Group == nil || cfg.Store == nil || cfg.Mail == nil {
+		return nil, errors.New("web: group, store and mail are required")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("web: base URL %q: want http(s)://host[:port]", cfg.BaseURL)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.InviteTTL == 0 {
+		cfg.InviteTTL = 14 * 24 * time.Hour
+	}
+	if cfg.TickEvery == 0 {
+		cfg.TickEvery = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg: cfg, g: cfg.Group, st: cfg.Store, log: cfg.Log, now: cfg.Now,
+		secure:  u.Scheme == "https",
+		members: make(map[string]groups.Member, len(cfg.Group.Members)),
+		kick:    make(chan struct{}, 1),
+		mailq:   make(chan mailJob, 4096),
+	}
+	if err := s.sync(ctx); err != nil {
+		return nil, err
+	}
+	for _, m := range s.g.Members {
+		s.members[invite.MemberID(s.g.Name, m.Email)] = m
+	}
+	s.mail = &mailer.Journal{Sender: cfg.Mail, Steps: s.st.Journal(), Run: "web:" + s.g.Name}
+	s.pledgeLimit = newLimiter(rateOr(cfg.PledgeRate, 30))
+	s.redeemLimit = newLimiter(rateOr(cfg.RedeemRate, 20))
+	s.handler = s.routes()
+	return s, nil
+}
+
+func rateOr(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
+}
+
+// sync writes the group and members to the store and loads the key.
+func (s *Server) sync(ctx context.Context) error {
+	if err := s.st.Groups().Put(ctx, store.Group{Name: s.g.Name, Title: s.g.Title, File: s.cfg.File}); err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	ms := make([]store.Member, len(s.g.Members))
+	for i, m := range s.g.Members {
+		ms[i] = store.Member{Group: s.g.Name, Email: m.Email, Name: m.Name, Handle: m.Handle, Username: m.Username}
+	}
+	if err := s.st.Members().Sync(ctx, s.g.Name, ms); err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	sg, err := s.st.Groups().Get(ctx, s.g.Name)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	if len(sg.SigningKey) != ed25519.PrivateKeySize {
+		return errors.New("web: the group's signing key in the store is not an Ed25519 key")
+	}
+	s.key = ed25519.PrivateKey(sg.SigningKey)
+	s.pub = s.key.Public().(ed25519.PublicKey)
+	mac := hmac.New(sha256.New, s.key.Seed())
+	mac.Write([]byte("lifeboat web cookies and csrf"))
+	s.macKey = mac.Sum(nil)
+	return nil
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run sends queued mail and ticks (launch, deadline, nudges, resuming
+// unsent mail) until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	for range 2 {
+		s.mailWG.Add(1)
+		go s.mailWorker(ctx)
+	}
+	t := time.NewTicker(s.cfg.TickEvery)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("tick", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			s.mailWG.Wait()
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// poke asks Run for a tick soon (after a confirmation, say).
+func (s *Server) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// link is an absolute URL on this server.
+func (s *Server) link(path string) string { return s.cfg.BaseURL + path }
+
+// Serve serves h on ln with the timeouts and limits a public server
+// needs, until ctx ends; then it shuts down gracefully.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute, // follow seeding for a big group takes a while
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
