@@ -66,6 +66,7 @@ else and finds a list of the group ready.`,
 		newToolsCmd(app),
 		newDemoCmd(app),
 		newCheckCmd(app), newInitCmd(app),
+		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
 	)
 	return root
 }

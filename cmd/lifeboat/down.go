@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
+)
+
+func newDownCmd(app *App) *cobra.Command {
+	var confirm string
+	var noExport bool
+	cmd := &cobra.Command{
+		Use:   "down GROUP.yaml",
+		Short: "Export the server's database, then destroy the group's server",
+		Long: `Down first exports a fresh database dump over SSH into the group's state
+directory, then destroys everything up created (server, addresses, volume,
+firewall, SSH key). It asks you to type the group's name first; --confirm
+NAME does the same for scripts. Running it again when nothing is left is
+not an error.`,
+		Example: `  lifeboat down group.yaml
+  lifeboat down group.yaml --confirm valley-cyclists --no-export`,
+		Args: hetznerArgs("down"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := hetznerSetup(ctx, app, args[0], hetznerFlags{}, true)
+			if err != nil {
+				return err
+			}
+			name := cfg.Group.Name
+			if confirm == "" {
+				fmt.Fprintf(app.Stderr, "This destroys the server of %s and everything on it.\nType the group's name (%s) to go on: ", name, name)
+				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				confirm = strings.TrimSpace(line)
+			}
+			if confirm != name {
+				return usageErrorf("not confirmed: %q is not the group's name %q; nothing was destroyed", confirm, name)
+			}
+			p := hetzner.New(cfg)
+			emit := progress.Plain(app.Stderr, 0)
+			switch {
+			case noExport:
+			case hetzner.IsLoopbackEndpoint(cfg.Endpoint):
+				fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no server to export from")
+			default:
+				path, err := p.Export(ctx, emit)
+				switch {
+				case errors.Is(err, hetzner.ErrNothing):
+				case err != nil:
+					return fmt.Errorf("%w\nnothing was destroyed; fix the export or pass --no-export to destroy without one", err)
+				default:
+					fmt.Fprintf(app.Stdout, "Exported the database to %s\n", path)
+				}
+			}
+			err = p.Down(ctx, emit)
+			if errors.Is(err, hetzner.ErrNothing) {
+				fmt.Fprintf(app.Stdout, "Nothing to destroy for %s.\n", name)
+				return nil
+			}
+			if err != nil {
+				return hetznerErr(err)
+			}
+			fmt.Fprintf(app.Stdout, "Destroyed the server of %s. Remove its DNS records at your DNS provider.\n", name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&confirm, "confirm", "", "the group's name, to destroy without the prompt")
+	cmd.Flags().BoolVar(&noExport, "no-export", false, "destroy without exporting the database first")
+	return cmd
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
+)
+
+func newPlanCmd(app *App) *cobra.Command {
+	var f hetznerFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "plan GROUP.yaml",
+		Short: "Show what up would create on Hetzner Cloud and what it costs",
+		Long: `Plan checks the token, location, server type and image against the
+Hetzner Cloud API, prices the server, its backups, addresses and volume from
+the API's own prices (VAT included, per month and per member), and runs
+terraform plan on the embedded module to list what will be created.
+Nothing is created.`,
+		Example: `  lifeboat plan group.yaml
+  lifeboat plan group.yaml --volume 50 --json`,
+		Args: hetznerArgs("plan"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := hetznerSetup(ctx, app, args[0], f, true)
+			if err != nil {
+				return err
+			}
+			plan, err := hetzner.New(cfg).Plan(ctx, progress.Plain(app.Stderr, 0))
+			if err != nil {
+				return hetznerErr(err)
+			}
+			if asJSON {
+				return hetznerJSON(app.Stdout, plan)
+			}
+			printHetznerPlan(app.Stdout, plan)
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON on stdout")
+	return cmd
+}
+
+func printHetznerPlan(w io.Writer, p hetzner.Plan) {
+	fmt.Fprintf(w, "Plan for %s on Hetzner Cloud\n", p.Group)
+	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k, v) }
+	row("software", p.Software)
+	row("domain", p.Domain)
+	row("location", fmt.Sprintf("%s (%s)", p.Location, p.Datacenter))
+	st := p.ServerType
+	row("server", fmt.Sprintf("%s: %d vCPU, %g GB RAM, %d GB disk (%s)", st.Name, st.Cores, st.MemoryGB, st.DiskGB, st.Architecture))
+	row("image", p.Image)
+	row("backups", map[bool]string{true: "on", false: "off"}[p.Backups])
+	if p.VolumeGB > 0 {
+		row("volume", fmt.Sprintf("%d GB", p.VolumeGB))
+	} else {
+		row("volume", "none")
+	}
+	if len(p.SSHFrom) > 0 {
+		row("ssh from", strings.Join(p.SSHFrom, ", "))
+	}
+	if len(p.Resources) > 0 {
+		fmt.Fprintln(w, "\nTerraform will:")
+		for _, c := range p.Resources {
+			fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
+		}
+	}
+	c := p.Cost
+	fmt.Fprintf(w, "\nMonthly cost (%s, incl. %s%% VAT):\n", c.Currency, c.VATRate)
+	for _, l := range c.Lines {
+		fmt.Fprintf(w, "  %-22s %8.2f\n", l.Item, l.Monthly)
+	}
+	fmt.Fprintf(w, "  %-22s %8.2f\n", "total", c.Monthly)
+	fmt.Fprintf(w, "  %-22s %8.2f\n", fmt.Sprintf("per member (%d)", p.Members), c.PerMember)
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "\nwarning: %s", warn)
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w)
+	}
+}

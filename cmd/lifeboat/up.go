@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
+)
+
+// hetznerFlags are the options plan, up and down share. None of them is a
+// secret: the token comes from HCLOUD_TOKEN or HCLOUD_TOKEN_FILE only.
+type hetznerFlags struct {
+	sshFrom   []string
+	volume    int
+	noBackups bool
+	image     string
+	noWait    bool
+}
+
+func (f *hetznerFlags) register(cmd *cobra.Command, withWait bool) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.sshFrom, "ssh-from", nil, "your public address or network; SSH (port 22) is opened to it only (default $LIFEBOAT_SSH_FROM)")
+	fl.IntVar(&f.volume, "volume", 0, "size in GB of a volume for media (0: none; else 10..10240)")
+	fl.BoolVar(&f.noBackups, "no-backups", false, "turn Hetzner's daily server backups off (they cost 20% of the server)")
+	fl.StringVar(&f.image, "image", hetzner.DefaultImage, "operating system image")
+	if withWait {
+		fl.BoolVar(&f.noWait, "no-wait", false, "stop after apply: print the DNS records, do not wait for DNS, TLS or the admin credentials")
+	}
+}
+
+// hetznerSetup loads the group file and builds the provisioner's config:
+// the group's state dir, the token from the environment, Terraform and the
+// provider mirror.
+func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, needTerraform bool) (hetzner.Config, error) {
+	g, probs := groups.Load(file)
+	if len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(app.Stderr, p.String())
+		}
+		return hetzner.Config{}, silentError{code: 2}
+	}
+	d := g.Destination
+	if d.Type != groups.DestNew || d.Cloud != groups.CloudHetzner {
+		return hetzner.Config{}, usageErrorf("%s: destination is %q (cloud %q); plan, up and down provision a new server on Hetzner (type: new, cloud: hetzner)", file, d.Type, d.Cloud)
+	}
+	token, err := hetzner.TokenFromEnv()
+	if err != nil {
+		return hetzner.Config{}, usageErr(err)
+	}
+	if token == "" {
+		return hetzner.Config{}, usageErrorf("no Hetzner Cloud token: export HCLOUD_TOKEN, or put it in a file only you can read (chmod 600) and set HCLOUD_TOKEN_FILE")
+	}
+	smtp, err := hetzner.SMTPFromEnv()
+	if err != nil {
+		return hetzner.Config{}, usageErr(err)
+	}
+	from := f.sshFrom
+	if len(from) == 0 && os.Getenv("LIFEBOAT_SSH_FROM") != "" {
+		from = strings.Split(os.Getenv("LIFEBOAT_SSH_FROM"), ",")
+	}
+	for i := range from {
+		from[i] = hetzner.NormalizeCIDR(strings.TrimSpace(from[i]))
+	}
+	cfg := hetzner.Config{
+		Group: g, Dir: filepath.Join(app.StateDir, "groups", g.Name, "hetzner"),
+		Token: token, Endpoint: os.Getenv("HCLOUD_ENDPOINT"),
+		SSHFrom: from, Image: f.image, VolumeSize: f.volume, NoBackups: f.noBackups, SMTP: smtp,
+		PollInterval: os.Getenv("LIFEBOAT_HCLOUD_POLL_INTERVAL"), NoWait: f.noWait,
+	}
+	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
+		cfg.NoWait = true
+		fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
+	}
+	if needTerraform {
+		cfg.Terraform, cfg.ProviderMirror, err = findHetznerTools(ctx, app.Stderr)
+		if err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// findHetznerTools returns Terraform ($LIFEBOAT_TERRAFORM, PATH, or built
+// into the tools cache) and the provider mirror ($LIFEBOAT_HCLOUD_MIRROR,
+// the tools cache, or built there when Terraform was too; empty means the
+// registry).
+func findHetznerTools(ctx context.Context, log io.Writer) (terraform, mirror string, err error) {
+	in := tools.New()
+	in.Log = log
+	onPath := ""
+	if os.Getenv("LIFEBOAT_TERRAFORM") == "" {
+		onPath, _ = exec.LookPath("terraform")
+	}
+	terraform = onPath
+	if terraform == "" {
+		if terraform, err = in.Terraform(ctx); err != nil {
+			return "", "", fmt.Errorf("find terraform: %w", err)
+		}
+	}
+	mirror = os.Getenv("LIFEBOAT_HCLOUD_MIRROR")
+	if mirror == "" {
+		cached := filepath.Join(in.Dir, "hcloud-mirror-"+tools.HcloudProviderVersion)
+		if _, err := os.Stat(cached); err == nil || onPath == "" {
+			if mirror, err = in.HcloudMirror(ctx); err != nil {
+				return "", "", fmt.Errorf("find the hcloud provider: %w", err)
+			}
+		}
+	}
+	return terraform, mirror, nil
+}
+
+// hetznerErr maps configuration errors to exit code 2.
+func hetznerErr(err error) error {
+	if errors.Is(err, hetzner.ErrConfig) {
+		return usageErr(err)
+	}
+	return err
+}
+
+func hetznerJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+func newUpCmd(app *App) *cobra.Command {
+	var f hetznerFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "up GROUP.yaml",
+		Short: "Create (or update) the group's own server on Hetzner Cloud",
+		Long: `Up checks the token, location, server type and image, then applies the
+embedded Terraform module: a Debian server with GoToSocial or Mastodon
+installed by cloud-init, an SSH key made for the group, a firewall (SSH from
+--ssh-from only; HTTP and HTTPS open) and fixed IPv4 and IPv6 addresses.
+
+It prints the DNS records to set, waits for them, for TLS and for the
+instance API, and fetches the admin credentials over SSH with the server's
+host key pinned. Running it again changes only what differs.
+
+The token is read from HCLOUD_TOKEN or from the file HCLOUD_TOKEN_FILE
+(mode 0600); it is never a flag and never printed. State, keys and
+credentials are kept in the group's state directory, readable by you only.`,
+		Example: `  HCLOUD_TOKEN_FILE=~/.config/hcloud-token lifeboat up group.yaml --ssh-from 203.0.113.7
+  lifeboat up group.yaml --ssh-from 203.0.113.7 --volume 50 --no-wait`,
+		Args: hetznerArgs("up"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, err := hetznerSetup(ctx, app, args[0], f, true)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			res, err := hetzner.New(cfg).Up(ctx, progress.Plain(app.Stderr, 0))
+			if err != nil {
+				return hetznerErr(err)
+			}
+			if asJSON {
+				return hetznerJSON(app.Stdout, res)
+			}
+			printHetznerResult(app.Stdout, res, time.Since(start))
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result (IPs, DNS records, SSH, credentials path) as JSON on stdout")
+	return cmd
+}
+
+func hetznerArgs(verb string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageErrorf("%s needs one group file, e.g. lifeboat %s group.yaml", verb, verb)
+		}
+		return nil
+	}
+}
+
+func printHetznerResult(w io.Writer, r hetzner.Result, took time.Duration) {
+	fmt.Fprintf(w, "Server %s (id %s) is up after %s: %s, %s\n\n", r.ServerName, r.ServerID, took.Round(time.Second), r.IPv4, r.IPv6)
+	fmt.Fprintln(w, "Set these DNS records at your DNS provider:")
+	for _, rec := range r.DNS {
+		fmt.Fprintf(w, "  %-40s %-5d IN %-5s %s\n", rec.Name+".", rec.TTL, rec.Type, rec.Value)
+	}
+	fmt.Fprintf(w, "\nSSH (host key pinned, %s):\n  %s\n\n", r.SSH.HostKeySHA2, r.SSH.Command())
+	if r.Waited {
+		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (readable by you only)\n", r.URL, r.Credentials)
+		return
+	}
+	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)
+}
