@@ -51,7 +51,7 @@ func init() {
 	txt, _ := fs.Glob(templateFS, "templates/mail/*.txt")
 	for _, n := range txt {
 		base := strings.TrimSuffix(n[len("templates/mail/"):], ".txt")
-		mailText[base] = texttemplate.Must(texttemplate.New(base + ".txt").ParseFS(templateFS, n))
+		mailText[base] = texttemplate.Must(texttemplate.New(base+".txt").ParseFS(templateFS, n))
 		mailHTML[base] = template.Must(template.New(base+".html").Funcs(funcs).ParseFS(templateFS, "templates/mail/mail.html", "templates/mail/"+base+".html"))
 	}
 	staticCSS, _ = templateFS.ReadFile("templates/static/style.css")

@@ -43,7 +43,10 @@ type Arrivals interface {
 }
 
 // ArrivalResult is what a member finds on arrival; the final page shows it.
-type ArrivalResult struct{ Server, Acct, ProfileURL, ListTitle string; Following, Followers int }
+type ArrivalResult struct {
+	Server, Acct, ProfileURL, ListTitle string
+	Following, Followers                int
+}
 
 // PublicError may be implemented by errors from Arrivals whose message is
 // safe, and useful, to show the member (e.g. "that username is taken").
