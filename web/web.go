@@ -56,8 +56,9 @@ type PublicError interface {
 	PublicMessage() string
 }
 
-// Config is what the server needs. Group, Store, Mail and BaseURL are
-// required; Arrivals is required for redemption.
+// Config is what the server needs. Group, Store and BaseURL are
+// required; without Mail nothing can be sent, and without Arrivals
+// invites cannot be redeemed.
 type Config struct {
 	Group    *groups.Group
 	File     string // the group file's path, recorded in the store
@@ -86,6 +87,14 @@ type Config struct {
 	Now       func() time.Time
 }
 
+// noMail is the sender of a server without SMTP: every send fails (and
+// stays unsent in the journal, so a later run with SMTP sends it).
+type noMail struct{}
+
+func (noMail) Send(context.Context, mailer.Message) error {
+	return errors.New("no SMTP server configured (--smtp-addr or LIFEBOAT_SMTP_ADDR)")
+}
+
 // Server serves one group.
 type Server struct {
 	cfg     Config
@@ -110,8 +119,11 @@ type Server struct {
 // New checks cfg, records the group and its members in the store (keeping
 // the state and signing key it has), and builds the server.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Group == nil || cfg.Store == nil || cfg.Mail == nil {
-		return nil, errors.New("web: group, store and mail are required")
+	if cfg.Group == nil || cfg.Store == nil {
+		return nil, errors.New("web: group and store are required")
+	}
+	if cfg.Mail == nil {
+		cfg.Mail = noMail{}
 	}
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
