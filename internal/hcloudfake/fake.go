@@ -56,6 +56,7 @@ type Fake struct {
 	actions    map[int64]*action
 	faults     []*Fault
 	calls      []string
+	unrouted   []string
 	rateCount  int
 	rateStart  time.Time
 
@@ -398,7 +399,16 @@ func (f *Fake) route(r *http.Request, path string) (int, any, *apiError) {
 		id, _ := strconv.ParseInt(parts[2], 10, 64)
 		return f.get("actions", id)
 	}
+	f.unrouted = append(f.unrouted, r.Method+" "+path)
 	return 0, nil, &apiError{http.StatusNotFound, "not_found", "no route for " + r.Method + " " + path, nil}
+}
+
+// Unrouted returns the calls the fake does not implement: a test that
+// sees any knows the fake fell short of what its client used.
+func (f *Fake) Unrouted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.unrouted...)
 }
 
 func (f *Fake) now() time.Time { return time.Now().UTC().Truncate(time.Second) }

@@ -196,6 +196,10 @@ func TestLifecycleAgainstFake(t *testing.T) {
 	if err := p.Down(ctx, nil); err != nil {
 		t.Fatalf("second down: %v", err)
 	}
+	if u := f.Unrouted(); len(u) > 0 {
+		t.Fatalf("the provider or hcloud-go called endpoints the fake lacks: %v", u)
+	}
+	t.Logf("API calls: %d", len(f.Calls()))
 }
 
 // TestFaultMidApply: the API fails while the volume is created, after the

@@ -184,6 +184,7 @@ func (r *runner) apply(ctx context.Context, emit progress.Func, step string) err
 	defer r.secure()
 	w := newJSONLog(emit, step)
 	err := r.tf.ApplyJSON(ctx, w, tfexec.VarFile(r.varsPath()))
+	r.tf.SetStdout(io.Discard) // ApplyJSON keeps w as the runner's stdout
 	w.Close()
 	if err != nil {
 		return fmt.Errorf("terraform apply: %w%s", err, w.errors())
@@ -196,6 +197,7 @@ func (r *runner) destroy(ctx context.Context, emit progress.Func, step string) e
 	defer r.secure()
 	w := newJSONLog(emit, step)
 	err := r.tf.DestroyJSON(ctx, w, tfexec.VarFile(r.varsPath()))
+	r.tf.SetStdout(io.Discard)
 	w.Close()
 	if err != nil {
 		return fmt.Errorf("terraform destroy: %w%s", err, w.errors())
