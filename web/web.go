@@ -255,3 +255,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		return srv.Shutdown(sctx)
 	}
 }
+
+// GroupName and GroupTitle are the served group's.
+func (s *Server) GroupName() string  { return s.g.Name }
+func (s *Server) GroupTitle() string { return s.g.Title }

@@ -67,6 +67,7 @@ else and finds a list of the group ready.`,
 		newDemoCmd(app),
 		newCheckCmd(app), newInitCmd(app),
 		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
+		newServeCmd(app), newPledgesCmd(app), newInvitesCmd(app),
 	)
 	return root
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/web"
+)
+
+func newPledgesCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pledges",
+		Short: "Collect pledges: send pledge links, see the count, launch by hand",
+	}
+	cmd.AddCommand(newPledgesOpenCmd(app), newPledgesStatusCmd(app), newPledgesLaunchCmd(app))
+	return cmd
+}
+
+func newPledgesOpenCmd(app *App) *cobra.Command {
+	var f webFlags
+	cmd := &cobra.Command{
+		Use:   "open GROUP.yaml",
+		Short: "Mail every member their personal pledge link",
+		Long: `Open mails every member of the group a personal link to their pledge page on
+the group's web server (--base-url, where "lifeboat serve" runs). Each mail is
+journaled: running open again sends only the mails not sent yet, e.g. to
+members added to the group file since.`,
+		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges open group.yaml --base-url https://lifeboat.example.org \
+      --smtp-addr smtp.example.org:587 --smtp-user lifeboat --smtp-from lifeboat@example.org`,
+		Args: exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			mail, err := f.mail.sender(true)
+			if err != nil {
+				return err
+			}
+			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{Mail: mail})
+			if err != nil {
+				return err
+			}
+			n, err := srv.OpenPledges(cmd.Context())
+			fmt.Fprintf(app.Stdout, "sent %d pledge %s\n", n, pluralWord(n, "link", "links"))
+			return err
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+// pledgeStatus is `pledges status --json`.
+type pledgeStatus struct {
+	Group         string `json:"group"`
+	State         string `json:"state"`
+	Members       int    `json:"members"`
+	ViableMass    int    `json:"viable_mass"`
+	Pledged       int    `json:"pledged"`
+	Unconfirmed   int    `json:"unconfirmed"`
+	Going         int    `json:"going"`
+	Waiting       int    `json:"waiting"`
+	Viable        bool   `json:"viable"`
+	NeedForViable int    `json:"need_for_viable"`
+	Summary       string `json:"summary"`
+}
+
+func newPledgesStatusCmd(app *App) *cobra.Command {
+	var (
+		f      webFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "status GROUP.yaml",
+		Short: "Show the pledges and who would go now (the threshold cascade)",
+		Args:  exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.baseURL == "" {
+				f.baseURL = "http://127.0.0.1" // links are not printed
+			}
+			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{})
+			if err != nil {
+				return err
+			}
+			st, err := srv.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			o := st.Outlook
+			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, ViableMass: o.ViableMass,
+				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
+				NeedForViable: o.NeedForViable, Summary: o.String()}
+			if asJSON {
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			fmt.Fprintf(app.Stdout, "%s: %s\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
+				out.Group, out.State, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
+			switch {
+			case out.Viable:
+				fmt.Fprintln(app.Stdout, "  viable: the group launches (serve does it at once)")
+			case out.NeedForViable > 0:
+				fmt.Fprintf(app.Stdout, "  %d more %s would make it viable\n", out.NeedForViable, pluralWord(out.NeedForViable, "pledge", "pledges"))
+			}
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
+	return cmd
+}
+
+func newPledgesLaunchCmd(app *App) *cobra.Command {
+	var f webFlags
+	cmd := &cobra.Command{
+		Use:   "launch GROUP.yaml",
+		Short: "Launch now, by hand: mail every going member their invite",
+		Long: `Launch launches the group now, even below viable mass: every member the
+threshold cascade says would go gets a personal invite by email, once. "serve"
+launches by itself as soon as the group is viable; this is the lead's
+override. It happens once, however many processes try.`,
+		Args: exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			mail, err := f.mail.sender(true)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(app.Stderr, nil))
+			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{Mail: mail, Log: log})
+			if err != nil {
+				return err
+			}
+			err = srv.Launch(cmd.Context(), true)
+			if errors.Is(err, web.ErrNotGathering) {
+				return usageErrorf("the group has already launched or failed: nothing to do")
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(app.Stdout, "launched: invites sent")
+			return nil
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/web"
+)
+
+// serveArrivals gives serve the arrival engine for the group's
+// destination; stop releases what it holds. Until a destination can be
+// reached from here it returns nil, and the server shows members that
+// redemption is not available yet.
+var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (arr web.Arrivals, stop func(), err error) {
+	return nil, func() {}, nil
+}
+
+// mailFlags are the SMTP settings of the commands that send mail. The
+// password is never a flag: it comes from $LIFEBOAT_SMTP_PASSWORD or a
+// 0600 file.
+type mailFlags struct {
+	addr, security, user, from, passwordFile string
+}
+
+func (f *mailFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "smtp-addr", "", "SMTP server host:port (default $"+mailer.EnvAddr+")")
+	fl.StringVar(&f.security, "smtp-security", "", "starttls, tls or none (default $"+mailer.EnvSecurity+", else starttls)")
+	fl.StringVar(&f.user, "smtp-user", "", "SMTP user name (default $"+mailer.EnvUser+"); the password comes from $"+mailer.EnvPassword+" or --smtp-password-file")
+	fl.StringVar(&f.passwordFile, "smtp-password-file", "", "file holding the SMTP password, mode 0600 (default $"+mailer.EnvPasswordFile+")")
+	fl.StringVar(&f.from, "smtp-from", "", "sender address, e.g. \"River Birders <lifeboat@example.org>\" (default $"+mailer.EnvFrom+")")
+}
+
+// sender builds the SMTP sender; nil (and no error) when no SMTP server is
+// configured at all and required is false.
+func (f *mailFlags) sender(required bool) (mailer.Sender, error) {
+	cfg := mailer.Config{Addr: f.addr, Security: mailer.Security(f.security), Username: f.user, From: f.from}
+	if f.passwordFile != "" {
+		p, err := mailer.ReadSecretFile(f.passwordFile)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		cfg.Password = p
+	}
+	cfg, err := mailer.FromEnv(cfg, os.Getenv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	if cfg.Addr == "" {
+		if required {
+			return nil, usageErrorf("no SMTP server: set --smtp-addr or $%s", mailer.EnvAddr)
+		}
+		return nil, nil
+	}
+	s, err := mailer.New(cfg)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return s, nil
+}
+
+// webFlags are what every command building the group's server needs.
+type webFlags struct {
+	baseURL   string
+	inviteTTL time.Duration
+	rules     []string
+	mail      mailFlags
+}
+
+func (f *webFlags) register(cmd *cobra.Command, withMail bool) {
+	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "public URL of the group's web server, used in links (default http://ADDR)")
+	cmd.Flags().DurationVar(&f.inviteTTL, "invite-ttl", 14*24*time.Hour, "how long invites stay valid after launch")
+	cmd.Flags().StringArrayVar(&f.rules, "rule", nil, "a rule of the destination to show members (repeatable)")
+	if withMail {
+		f.mail.register(cmd)
+	}
+}
+
+// groupServer loads the group file and builds its web server on the
+// app's store (recording the group and members there). cfg carries any
+// settings beyond the flags.
+func groupServer(ctx context.Context, app *App, file string, f *webFlags, cfg web.Config) (*web.Server, error) {
+	g, probs := groups.Load(file)
+	if len(probs) > 0 {
+		return nil, reportProblems(app, probs)
+	}
+	if f.baseURL == "" {
+		return nil, usageErrorf("--base-url is required: the address members reach the server at, e.g. https://lifeboat.example.org")
+	}
+	st, err := app.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Group, cfg.File, cfg.Store, cfg.BaseURL = g, file, st, f.baseURL
+	cfg.InviteTTL, cfg.Rules = f.inviteTTL, f.rules
+	srv, err := web.New(ctx, cfg)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return srv, nil
+}
+
+func newServeCmd(app *App) *cobra.Command {
+	var (
+		f          webFlags
+		addr       string
+		trustProxy bool
+		pledgeRate int
+		redeemRate int
+	)
+	cmd := &cobra.Command{
+		Use:   "serve GROUP.yaml",
+		Short: "Run the group's web pages: pledges, launch, invites, arrival",
+		Long: `Serve runs the pages members use: the group's landing page with the pledge
+count, personal pledge pages (links mailed by "lifeboat pledges open"), the
+launch that mails every going member a personal invite as soon as the group is
+viable, the redemption of those invites, and the public "we made it" page.
+
+Mail goes through the SMTP server given by --smtp-* or $LIFEBOAT_SMTP_*; the
+password only from $LIFEBOAT_SMTP_PASSWORD or a 0600 file. With --database
+postgres://… several serve processes share one state and act as one.`,
+		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat serve group.yaml --addr 127.0.0.1:8080 \
+      --base-url https://lifeboat.example.org --smtp-addr smtp.example.org:587 \
+      --smtp-user lifeboat --smtp-from "River Birders <lifeboat@example.org>"`,
+		Args: exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return usageErrorf("listen on %s: %v", addr, err)
+			}
+			defer ln.Close()
+			if f.baseURL == "" {
+				f.baseURL = "http://" + ln.Addr().String()
+			}
+			mail, err := f.mail.sender(false)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(app.Stderr, nil))
+			if mail == nil {
+				log.Warn("no SMTP server configured: mail stays unsent (journaled) until serve runs with one")
+			}
+			g, probs := groups.Load(args[0])
+			if len(probs) > 0 {
+				return reportProblems(app, probs)
+			}
+			arr, stop, err := serveArrivals(ctx, app, g)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			if arr == nil {
+				arr = noArrivals{}
+			}
+			cfg := web.Config{Mail: mail, Arrivals: arr, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, TrustProxy: trustProxy}
+			srv, err := groupServer(ctx, app, args[0], &f, cfg)
+			if err != nil {
+				return err
+			}
+			go srv.Run(ctx)
+			fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", g.Title, f.baseURL, ln.Addr())
+			return web.Serve(ctx, ln, srv.Handler())
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().BoolVar(&trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy)")
+	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")
+	cmd.Flags().IntVar(&redeemRate, "redeem-rate", 20, "invite and arrival requests per IP per minute (-1: no limit)")
+	return cmd
+}
+
+func exactlyOneGroupFile(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("%s needs one group file, e.g. lifeboat %s group.yaml", cmd.Name(), cmd.CommandPath()[len("lifeboat "):])
+	}
+	return nil
+}
+
+func reportProblems(app *App, probs groups.Problems) error {
+	for _, p := range probs {
+		fmt.Fprintln(app.Stderr, p.String())
+	}
+	return silentError{code: 2}
+}
+
+// noArrivals stands in while no arrival engine is wired for the
+// destination: members see that redemption is not open yet.
+type noArrivals struct{}
+
+type notYet struct{}
+
+func (notYet) Error() string { return "redemption is not available on this server yet" }
+func (notYet) PublicMessage() string {
+	return "Accounts cannot be made from this page yet. Please try again later or ask the organiser."
+}
+
+func (noArrivals) CreateAccount(context.Context, string, string, string, string) error {
+	return notYet{}
+}
+func (noArrivals) AuthorizeURL(context.Context, string, string, string) (string, error) {
+	return "", notYet{}
+}
+func (noArrivals) Complete(context.Context, string, string, string, string) (web.ArrivalResult, error) {
+	return web.ArrivalResult{}, notYet{}
+}
