@@ -28,6 +28,7 @@ type hetznerFlags struct {
 	noBackups bool
 	image     string
 	noWait    bool
+	waitable  bool // the command waits for the server after apply (up)
 }
 
 func (f *hetznerFlags) register(cmd *cobra.Command, withWait bool) {
@@ -36,6 +37,7 @@ func (f *hetznerFlags) register(cmd *cobra.Command, withWait bool) {
 	fl.IntVar(&f.volume, "volume", 0, "size in GB of a volume for media (0: none; else 10..10240)")
 	fl.BoolVar(&f.noBackups, "no-backups", false, "turn Hetzner's daily server backups off (they cost 20% of the server)")
 	fl.StringVar(&f.image, "image", hetzner.DefaultImage, "operating system image")
+	f.waitable = withWait
 	if withWait {
 		fl.BoolVar(&f.noWait, "no-wait", false, "stop after apply: print the DNS records, do not wait for DNS, TLS or the admin credentials")
 	}
@@ -82,7 +84,9 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	}
 	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
 		cfg.NoWait = true
-		fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
+		if f.waitable {
+			fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
+		}
 	}
 	if needTerraform {
 		cfg.Terraform, cfg.ProviderMirror, err = findHetznerTools(ctx, app.Stderr)

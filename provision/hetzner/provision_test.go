@@ -193,8 +193,8 @@ func TestLifecycleAgainstFake(t *testing.T) {
 	if !f.Empty() {
 		t.Fatalf("left behind after down: %v", f.Counts())
 	}
-	if err := p.Down(ctx, nil); err != nil {
-		t.Fatalf("second down: %v", err)
+	if err := p.Down(ctx, nil); !errors.Is(err, ErrNothing) {
+		t.Fatalf("second down: %v, want ErrNothing", err)
 	}
 	if u := f.Unrouted(); len(u) > 0 {
 		t.Fatalf("the provider or hcloud-go called endpoints the fake lacks: %v", u)

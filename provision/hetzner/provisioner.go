@@ -2,6 +2,7 @@ package hetzner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -209,7 +210,9 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	if cfg.Token == "" {
 		return fmt.Errorf("%w: no Hetzner Cloud token: set HCLOUD_TOKEN or HCLOUD_TOKEN_FILE", ErrConfig)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Dir, stateFile)); errors.Is(err, fs.ErrNotExist) {
+	if empty, err := stateEmpty(filepath.Join(cfg.Dir, stateFile)); err != nil {
+		return err
+	} else if empty {
 		return ErrNothing
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Dir, varsFile)); err != nil {
@@ -232,6 +235,25 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "destroy"})
 	os.Remove(filepath.Join(cfg.Dir, knownHosts))
 	return nil
+}
+
+// stateEmpty reports whether the state file is missing or lists no
+// resources.
+func stateEmpty(path string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read state: %w", err)
+	}
+	var st struct {
+		Resources []json.RawMessage `json:"resources"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return false, fmt.Errorf("read state %s: %w", path, err)
+	}
+	return len(st.Resources) == 0, nil
 }
 
 // Status reads the last applied result from the state, without touching
