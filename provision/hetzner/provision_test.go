@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-exec/tfexec"
+
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
@@ -344,5 +346,75 @@ func TestPreflightHangTimesOut(t *testing.T) {
 	_, err := Preflight(ctx, cfg)
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestModuleFmtAndValidate: the embedded module is terraform fmt clean
+// and terraform validate accepts it (with the real provider's schema).
+func TestModuleFmtAndValidate(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
+	r, err := newRunner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ok, files, err := r.tf.FormatCheck(ctx, tfexec.Dir(filepath.Join(cfg.Dir, moduleDir)))
+	if err != nil || !ok {
+		t.Fatalf("terraform fmt -check: %v, unformatted: %v", err, files)
+	}
+	if err := r.init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.tf.Validate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Valid || v.ErrorCount+v.WarningCount > 0 {
+		t.Fatalf("terraform validate: %+v", v.Diagnostics)
+	}
+}
+
+func TestTokenFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HCLOUD_TOKEN", "")
+	t.Setenv("HCLOUD_TOKEN_FILE", "")
+	if tok, err := TokenFromEnv(); tok != "" || err != nil {
+		t.Fatalf("empty env = %q, %v", tok, err)
+	}
+	path := filepath.Join(dir, "token")
+	os.WriteFile(path, []byte("  secret-token\n"), 0o644)
+	t.Setenv("HCLOUD_TOKEN_FILE", path)
+	if _, err := TokenFromEnv(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("group-readable token file: %v", err)
+	}
+	os.Chmod(path, 0o600)
+	if tok, err := TokenFromEnv(); tok != "secret-token" || err != nil {
+		t.Fatalf("token file = %q, %v", tok, err)
+	}
+	t.Setenv("HCLOUD_TOKEN", "from-env")
+	if tok, _ := TokenFromEnv(); tok != "from-env" {
+		t.Fatalf("env token = %q", tok)
+	}
+}
+
+func TestTerraformEnv(t *testing.T) {
+	t.Setenv("TF_LOG", "DEBUG") // managed by tfexec: must be dropped, not rejected
+	t.Setenv("HCLOUD_TOKEN_FILE", "/somewhere")
+	t.Setenv("KEEP_ME", "1")
+	env := terraformEnv(Config{Dir: "/state", Token: "tok", Endpoint: "http://127.0.0.1:1/v1"})
+	if env["HCLOUD_TOKEN"] != "tok" || env["HCLOUD_ENDPOINT"] != "http://127.0.0.1:1/v1" || env["KEEP_ME"] != "1" ||
+		env["TF_CLI_CONFIG_FILE"] != "/state/terraform.rc" || env["TF_DATA_DIR"] != "/state/terraform.d" {
+		t.Fatalf("env = %v", env)
+	}
+	if _, ok := env["TF_LOG"]; ok {
+		t.Fatal("TF_LOG kept")
+	}
+	if _, ok := env["HCLOUD_TOKEN_FILE"]; ok {
+		t.Fatal("HCLOUD_TOKEN_FILE kept")
+	}
+	if !strings.Contains(cliConfigText("/mirror"), `path    = "/mirror"`) || strings.Contains(cliConfigText(""), "provider_installation") {
+		t.Fatal("CLI config")
 	}
 }
