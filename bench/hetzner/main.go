@@ -80,8 +80,12 @@ func run(rounds int, poll, group string, serve bool) error {
 	for i := range rounds {
 		// Alternate which side goes first so caches favour neither.
 		sides := []func() (time.Duration, error){
-			func() (time.Duration, error) { return upOnce(bin, tf, mirror, group, poll, filepath.Join(work, fmt.Sprintf("up-%d", i))) },
-			func() (time.Duration, error) { return rawOnce(bin, tf, mirror, group, poll, filepath.Join(work, fmt.Sprintf("raw-%d", i))) },
+			func() (time.Duration, error) {
+				return upOnce(bin, tf, mirror, group, poll, filepath.Join(work, fmt.Sprintf("up-%d", i)))
+			},
+			func() (time.Duration, error) {
+				return rawOnce(bin, tf, mirror, group, poll, filepath.Join(work, fmt.Sprintf("raw-%d", i)))
+			},
 		}
 		if i%2 == 1 {
 			slices.Reverse(sides)

@@ -126,10 +126,13 @@ func findHetznerTools(ctx context.Context, log io.Writer) (terraform, mirror str
 	return terraform, mirror, nil
 }
 
-// hetznerErr maps configuration errors to exit code 2.
+// hetznerErr maps bad input (configuration, and pre-flight's verdicts on
+// the token, location, server type and image) to exit code 2.
 func hetznerErr(err error) error {
-	if errors.Is(err, hetzner.ErrConfig) {
-		return usageErr(err)
+	for _, bad := range []error{hetzner.ErrConfig, hetzner.ErrToken, hetzner.ErrLocation, hetzner.ErrServerType, hetzner.ErrImage} {
+		if errors.Is(err, bad) {
+			return usageErr(err)
+		}
 	}
 	return err
 }
