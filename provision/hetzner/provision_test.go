@@ -177,7 +177,9 @@ func TestLifecycleAgainstFake(t *testing.T) {
 		}
 	}
 	posts := countCalls(f, "POST /servers")
-	res2, err := New(cfg).Up(ctx, nil)
+	again := cfg
+	again.SSHFrom = nil // remembered from the first run
+	res2, err := New(again).Up(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,10 @@ func (s SSHInfo) Command() string {
 // variables file, and readies Terraform.
 func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH bool) (Plan, Keys, *runner, error) {
 	cfg := p.cfg
+	if len(cfg.SSHFrom) == 0 {
+		// Keep the address given last time, so a re-run needs no flags.
+		cfg.SSHFrom = previousSSHFrom(filepath.Join(cfg.Dir, varsFile))
+	}
 	if err := cfg.validate(needSSH); err != nil {
 		return Plan{}, Keys{}, nil, err
 	}
@@ -87,8 +91,9 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 		return plan, Keys{}, nil, err
 	}
 	if len(cfg.SSHFrom) == 0 {
-		// Plan only: a placeholder (TEST-NET-1) so the module validates.
-		cfg.SSHFrom = []string{"192.0.2.1/32"}
+		// Plan only, first time: a placeholder (TEST-NET-1) so the module
+		// validates; up refuses to run without a real address.
+		cfg.SSHFrom = []string{placeholderSSHFrom}
 	}
 	ud, err := renderCloudInit(cfg, plan.ServerType.Architecture, keys)
 	if err != nil {
@@ -235,6 +240,27 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "destroy"})
 	os.Remove(filepath.Join(cfg.Dir, knownHosts))
 	return nil
+}
+
+const placeholderSSHFrom = "192.0.2.1/32"
+
+// previousSSHFrom reads admin_cidrs from the last variables file.
+func previousSSHFrom(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var v vars
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range v.AdminCIDRs {
+		if c != placeholderSSHFrom {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // stateEmpty reports whether the state file is missing or lists no
