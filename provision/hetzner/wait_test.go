@@ -4,11 +4,16 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +22,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/progress"
 )
 
@@ -267,5 +274,113 @@ func TestWaitInstanceOverTLS(t *testing.T) {
 	err := WaitInstance(context.Background(), w, srv.URL, "social.example.org", nil)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err = %v, want a certificate error", err)
+	}
+}
+
+// selfSigned makes a TLS certificate for host and a pool trusting it.
+func selfSigned(t *testing.T, host string) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}, pool
+}
+
+// TestUpWaitsAndFetchesCredentials runs Up without NoWait: the apply
+// against the fake, then the DNS wait (a DNS server on loopback that
+// answers with the fake's addresses), the TLS and instance wait (an HTTPS
+// server with a certificate for the group's domain) and the credential
+// fetch (an SSH server with the group's pinned host key). Every address
+// the fake hands out is redirected to those stand-ins.
+func TestUpWaitsAndFetchesCredentials(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
+	cfg.NoWait = false
+	domain := cfg.Group.Destination.Domain
+
+	keys, err := loadKeys(cfg.Dir) // made now so the stand-in knows the host key
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := ssh.ParsePrivateKey([]byte(keys.HostPEM))
+	const creds = `{"software":"gotosocial","url":"https://social.valley-cyclists.example","username":"admin","email":"quinn@example.org","password":"pw"}`
+	sshSrv := startSSH(t, host, keys.Client.PublicKey(), func(_ int, cmd string) (string, int) { return creds, 0 })
+
+	dnsAddr := startDNS(t, func(name string, _ dnsmessage.Type) []net.IP {
+		servers := f.Servers()
+		if name != domain || len(servers) == 0 {
+			return nil
+		}
+		pn := servers[0].PublicNet
+		_, n, _ := net.ParseCIDR(pn.IPv6.IP)
+		v6 := append(net.IP(nil), n.IP...)
+		v6[15] = 1
+		return []net.IP{net.ParseIP(pn.IPv4.IP), v6}
+	})
+
+	cert, pool := selfSigned(t, domain)
+	web := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"domain":%q}`, domain)
+	}))
+	web.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	web.StartTLS()
+	defer web.Close()
+	webAddr := web.Listener.Addr().String()
+
+	var d net.Dialer
+	cfg.Wait = Waits{
+		Interval: 20 * time.Millisecond, Timeout: 20 * time.Second,
+		Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "udp", dnsAddr)
+		}},
+		HTTP: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, webAddr)
+			},
+		}},
+		SSHDial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, sshSrv.addr)
+		},
+	}
+	rec := &recorder{}
+	res, err := New(cfg).Up(context.Background(), rec.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Waited || res.Credentials == "" {
+		t.Fatalf("result = %+v", res)
+	}
+	b, err := os.ReadFile(res.Credentials)
+	if err != nil || string(b) != creds {
+		t.Fatalf("credentials = %q, %v", b, err)
+	}
+	if fi, _ := os.Stat(res.Credentials); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials mode %v", fi.Mode().Perm())
+	}
+	steps := map[string]bool{}
+	for _, e := range rec.events {
+		if e.Kind == progress.StepDone {
+			steps[e.Step] = true
+		}
+	}
+	for _, s := range []string{"preflight", "init", "apply", "dns", "tls", "credentials"} {
+		if !steps[s] {
+			t.Errorf("step %s did not finish (done: %v)", s, steps)
+		}
+	}
+	if err := New(cfg).Down(context.Background(), nil); err != nil || !f.Empty() {
+		t.Fatalf("down: %v, left %v", err, f.Counts())
 	}
 }
