@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
@@ -28,12 +29,15 @@ func group(name string, n int) *groups.Group {
 	return g
 }
 
-func openStore(t *testing.T) store.Store {
+func openStore(t *testing.T, g *groups.Group) store.Store {
 	st, err := store.Open(context.Background(), store.Config{Dir: filepath.Join(t.TempDir(), "state")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	if err := escape.SaveGroup(context.Background(), st, g); err != nil {
+		t.Fatal(err)
+	}
 	return st
 }
 
@@ -114,8 +118,8 @@ func verifyMesh(t *testing.T, st store.Store, e *arrival.Engine, g *groups.Group
 
 func TestMeshGrowsIncrementallyAndRerunChangesNothing(t *testing.T) {
 	_, srv := gtstest.Server(t)
-	st := openStore(t)
 	g := group("inc", 5)
+	st := openStore(t, g)
 	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4})
 	ctx := context.Background()
 
@@ -161,7 +165,7 @@ func TestJournalLossMakesNoDuplicates(t *testing.T) {
 	_, srv := gtstest.Server(t)
 	g := group("loss", 3)
 	ctx := context.Background()
-	st1 := openStore(t)
+	st1 := openStore(t, g)
 	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv})
 	arrive(t, e1, g, 0, 1, 2)
 	if err := e1.Seed(ctx); err != nil {
@@ -171,7 +175,7 @@ func TestJournalLossMakesNoDuplicates(t *testing.T) {
 
 	// A second store knows the accounts (with their passwords) but
 	// nothing of the journal.
-	st2 := openStore(t)
+	st2 := openStore(t, g)
 	for _, a := range accs {
 		a.ID, a.Token = "", ""
 		if err := st2.Accounts().Put(ctx, a); err != nil {

@@ -3,6 +3,7 @@ package arrival
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -124,8 +125,8 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 	})
 	err = workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
-		if _, err := p.a.c.Follow(ctx, p.b.id); err != nil {
-			return fmt.Errorf("%s follows %s: %w", p.a.email, p.b.email, err)
+		if err := follow(ctx, p.a, p.b); err != nil {
+			return err
 		}
 		rec.add(followKey(p.a.email, p.b.email))
 		return nil
@@ -138,6 +139,24 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 		return err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
+	return nil
+}
+
+// follow makes a follow b. Where b's account is locked (GoToSocial's
+// default) the follow is only a request, and b — a member of the same
+// group, who asked to be followed by it by joining — accepts it.
+func follow(ctx context.Context, a, b arrived) error {
+	r, err := a.c.Follow(ctx, b.id)
+	if err != nil {
+		return fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
+	}
+	if r.Following || !r.Requested {
+		return nil
+	}
+	if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+		// 404: no request any more, i.e. accepted by an earlier attempt
+		return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+	}
 	return nil
 }
 
@@ -242,8 +261,8 @@ func (e *Engine) WelcomeText() string {
 		e.ListTitle(), e.ListTitle())
 }
 
-// welcome posts the lead's welcome once the lead has arrived. A retry
-// after a crash first looks for the post among the lead's statuses.
+// welcome posts the lead's welcome once the lead has arrived, unless the
+// post is already among the lead's statuses.
 func (e *Engine) welcome(ctx context.Context, members []arrived) error {
 	lead := strings.ToLower(e.cfg.Group.Lead.Email)
 	var me *arrived
@@ -256,16 +275,17 @@ func (e *Engine) welcome(ctx context.Context, members []arrived) error {
 		return nil // the lead has not arrived (or is not a member)
 	}
 	text := e.WelcomeText()
-	_, err := e.once(ctx, "welcome", func(prev store.StepStatus) ([]byte, error) {
-		if prev != "" {
-			sts, err := me.c.AccountStatuses(ctx, me.id)
-			if err != nil {
-				return nil, err
-			}
-			for _, s := range sts {
-				if strings.Contains(stripTags(s.Content), text[:40]) {
-					return []byte(s.ID), nil
-				}
+	_, err := e.once(ctx, "welcome", func(store.StepStatus) ([]byte, error) {
+		// Look first even on a first attempt: the journal may be newer
+		// than the post (a restored or lost state), and a post cannot be
+		// taken back.
+		sts, err := me.c.AccountStatuses(ctx, me.id)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sts {
+			if strings.Contains(stripTags(s.Content), text[:40]) {
+				return []byte(s.ID), nil
 			}
 		}
 		s, err := me.c.PostStatus(ctx, text, "public")

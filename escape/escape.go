@@ -132,18 +132,7 @@ func (x *Escape) actions() map[string]playbooks.Action {
 // the destination ready.
 func (x *Escape) startDestination(ctx context.Context) error {
 	g := x.cfg.Group
-	if _, err := x.cfg.Store.Groups().Get(ctx, g.Name); errors.Is(err, store.ErrNotFound) {
-		if err := x.cfg.Store.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, State: StateGathering}); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	ms := make([]store.Member, len(g.Members))
-	for i, m := range g.Members {
-		ms[i] = store.Member{Group: g.Name, Email: strings.ToLower(m.Email), Name: m.Name, Handle: m.Handle, Username: m.Username}
-	}
-	if err := x.cfg.Store.Members().Sync(ctx, g.Name, ms); err != nil {
+	if err := SaveGroup(ctx, x.cfg.Store, g); err != nil {
 		return err
 	}
 	srv, err := x.cfg.Dest.Start(ctx, x.cfg.Emit)
@@ -153,6 +142,23 @@ func (x *Escape) startDestination(ctx context.Context) error {
 	x.server = srv
 	x.engine = arrival.New(arrival.Config{Store: x.cfg.Store, Group: g, Server: srv, Emit: x.cfg.Emit, Workers: x.cfg.Workers})
 	return nil
+}
+
+// SaveGroup records the group and makes its members in the store exactly
+// the group file's. A new group starts gathering pledges.
+func SaveGroup(ctx context.Context, st store.Store, g *groups.Group) error {
+	if _, err := st.Groups().Get(ctx, g.Name); errors.Is(err, store.ErrNotFound) {
+		if err := st.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, State: StateGathering}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	ms := make([]store.Member, len(g.Members))
+	for i, m := range g.Members {
+		ms[i] = store.Member{Group: g.Name, Email: strings.ToLower(m.Email), Name: m.Name, Handle: m.Handle, Username: m.Username}
+	}
+	return st.Members().Sync(ctx, g.Name, ms)
 }
 
 // pledgeAll stands in for the pledge page in the demo: every member

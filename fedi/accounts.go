@@ -122,6 +122,29 @@ func (c *Client) Follow(ctx context.Context, id string) (Relationship, error) {
 		FollowedBy: r.FollowedBy, Blocking: r.Blocking, Muting: r.Muting}, nil
 }
 
+// AuthorizeFollowRequest accepts the follow request from the account with
+// id (POST /api/v1/follow_requests/:id/authorize). Accounts on
+// GoToSocial are locked by default, so a follow between group members is
+// only a request until its target accepts it.
+func (c *Client) AuthorizeFollowRequest(ctx context.Context, id string) (Relationship, error) {
+	var r Relationship
+	_, err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/follow_requests/" + url.PathEscape(id) + "/authorize", auth: true}, &r)
+	return r, err
+}
+
+// Relationship returns the caller's relationship with the account id.
+func (c *Client) Relationship(ctx context.Context, id string) (Relationship, error) {
+	var rs []Relationship
+	_, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/accounts/relationships", query: url.Values{"id[]": {id}}, auth: true}, &rs)
+	if err != nil {
+		return Relationship{}, err
+	}
+	if len(rs) == 0 {
+		return Relationship{}, &Error{Status: http.StatusNotFound, Message: "no relationship with " + id, Method: http.MethodGet, Path: "/api/v1/accounts/relationships"}
+	}
+	return rs[0], nil
+}
+
 // Following returns every account that id follows (all pages).
 func (c *Client) Following(ctx context.Context, id string) ([]Account, error) {
 	return pages[Account](ctx, c, "/api/v1/accounts/"+url.PathEscape(id)+"/following", url.Values{"limit": {"80"}})

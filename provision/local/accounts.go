@@ -22,36 +22,53 @@ var confirmLink = regexp.MustCompile(`https?://[^\s"<>]+/confirm_email\?token=[A
 
 // onMail follows the confirmation link in every mail GoToSocial sends, the
 // way a member clicking it would, and wakes whoever waits for that email.
+// GoToSocial stores the link's token only after the mail is accepted, so
+// the link is followed from another goroutine, retrying while the server
+// does not know it yet.
 func (l *Local) onMail(m mailbox.Message) {
 	link := confirmLink.FindString(m.Text)
 	if link == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			if followLink(ctx, link) {
+				break
+			}
+		}
+		for _, to := range m.To {
+			ch := l.confirmChan(to)
+			l.mu.Lock()
+			select {
+			case <-ch:
+			default:
+				close(ch)
+			}
+			l.mu.Unlock()
+		}
+	}()
+}
+
+// followLink posts the confirmation form; true when the server took it.
+func followLink(ctx context.Context, link string) bool {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, link, nil)
 	if err != nil {
-		return
+		return false
 	}
 	req.Header.Set("Accept", "text/html")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return
+		return false
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return
-	}
-	for _, to := range m.To {
-		ch := l.confirmChan(to)
-		l.mu.Lock()
-		select {
-		case <-ch:
-		default:
-			close(ch)
-		}
-		l.mu.Unlock()
-	}
+	return resp.StatusCode == http.StatusOK
 }
 
 // confirmChan returns the channel that is closed once email's
@@ -102,11 +119,9 @@ func (l *Local) CreateAccount(ctx context.Context, username, email, password str
 			Username: username, Email: email, Password: password,
 			Agreement: true, Locale: "en", Reason: "Arriving with a Lifeboat group",
 		})
-		// GoToSocial v0.17.3 creates the account and then fails to
-		// answer with its token (a server-side nil dereference): any 5xx
-		// is settled by looking the account up.
-		var fe *fedi.Error
-		if err != nil && !(errors.As(err, &fe) && fe.Status >= 500) {
+		// A failure that may still have made the account is settled by
+		// looking it up.
+		if err != nil && !maybeCreated(err) {
 			if fedi.IsTaken(err) {
 				return "", fmt.Errorf("%s: %w", username, ErrUsernameTaken)
 			}
@@ -147,11 +162,7 @@ func (l *Local) CreateAccount(ctx context.Context, username, email, password str
 }
 
 func (l *Local) confirmByCLI(ctx context.Context, username string) error {
-	out, err := l.gtsCmd(ctx, nil, "admin", "account", "confirm", "--username="+username).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("confirm %s: %w\n%s", username, err, tail(string(out), 10))
-	}
-	return nil
+	return l.offline(ctx, []string{"confirm", "--username=" + username})
 }
 
 // findAccount looks a local account up by username through the admin API;

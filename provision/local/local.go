@@ -50,6 +50,7 @@ type Local struct {
 	cfg Config
 
 	mu      sync.Mutex
+	restart sync.Mutex // held while the server is down for CLI work
 	st      state
 	proc    *os.Process
 	mail    *mailbox.Server
@@ -140,15 +141,12 @@ func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Serve
 		if err := l.writeConfig(); err != nil {
 			return nil, err
 		}
-		if !l.st.AdminCreated {
-			if err := l.createAdmin(ctx); err != nil {
-				return nil, err
-			}
-		}
-		if err := l.startProcess(); err != nil {
+		if err := l.startAndWait(ctx); err != nil {
 			return nil, err
 		}
-		if err := l.waitReady(ctx); err != nil {
+	}
+	if !l.st.AdminCreated {
+		if err := l.createAdmin(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -317,23 +315,62 @@ func (l *Local) gtsCmd(ctx context.Context, env []string, args ...string) *exec.
 	return cmd
 }
 
-// createAdmin makes the admin account with GoToSocial's own CLI before
-// the server starts (the CLI opens the same database).
+// createAdmin makes the admin account. GoToSocial's CLI would take the
+// password only as an argument, where other users of the machine can read
+// it, so the admin signs up through the API like anyone else and the CLI,
+// which needs no secret, then confirms and promotes the account.
 func (l *Local) createAdmin(ctx context.Context) error {
-	user := "--username=" + l.st.AdminUsername
-	steps := [][]string{
-		{"admin", "account", "create", user, "--email=" + l.st.AdminEmail},
-		{"admin", "account", "confirm", user},
-		{"admin", "account", "promote", user},
+	c := fedi.New(l.URL())
+	app, err := c.RegisterApp(ctx, "Lifeboat", "urn:ietf:wg:oauth:2.0:oob", adminScopes)
+	if err != nil {
+		return fmt.Errorf("register the admin app: %w", err)
 	}
-	for _, args := range steps {
-		cmd := l.gtsCmd(ctx, []string{"GTS_PASSWORD=" + l.st.AdminPassword}, args...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("gotosocial %s: %w\n%s", strings.Join(args[:3], " "), err, tail(string(out), 20))
-		}
+	l.st.App = app
+	if err := l.saveState(); err != nil {
+		return err
+	}
+	tok, err := c.ClientCredentialsToken(ctx, app)
+	if err != nil {
+		return fmt.Errorf("app token: %w", err)
+	}
+	_, err = c.WithToken(tok).SignUp(ctx, fedi.SignUp{
+		Username: l.st.AdminUsername, Email: l.st.AdminEmail, Password: l.st.AdminPassword,
+		Agreement: true, Locale: "en", Reason: "Lifeboat's admin",
+	})
+	if err != nil && !maybeCreated(err) && !fedi.IsTaken(err) {
+		return fmt.Errorf("sign the admin up: %w", err)
+	}
+	if err := l.offline(ctx, []string{"confirm", "--username=" + l.st.AdminUsername},
+		[]string{"promote", "--username=" + l.st.AdminUsername}); err != nil {
+		return err
 	}
 	l.st.AdminCreated = true
 	return l.saveState()
+}
+
+// offline stops GoToSocial, runs `gotosocial admin account …` commands
+// against its database, and starts it again. The server caches accounts
+// in memory, so the CLI may only change the database while it is down.
+func (l *Local) offline(ctx context.Context, cmds ...[]string) error {
+	l.restart.Lock()
+	defer l.restart.Unlock()
+	if err := StopRunning(ctx, l.cfg.Dir); err != nil {
+		return err
+	}
+	for _, args := range cmds {
+		args = append([]string{"admin", "account"}, args...)
+		if out, err := l.gtsCmd(ctx, nil, args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("gotosocial %s: %w\n%s", strings.Join(args, " "), err, tail(string(out), 20))
+		}
+	}
+	return l.startAndWait(ctx)
+}
+
+func (l *Local) startAndWait(ctx context.Context) error {
+	if err := l.startProcess(); err != nil {
+		return err
+	}
+	return l.waitReady(ctx)
 }
 
 // startProcess starts GoToSocial in its own session so that, with Keep,
@@ -450,3 +487,15 @@ func randomPassword() string {
 // adminScopes are what the admin token needs: the admin API for approving
 // sign-ups, and plain read/write for checks.
 var adminScopes = []string{"read", "write", "follow", "admin:read", "admin:write"}
+
+// maybeCreated reports whether a failed sign-up may still have made the
+// account. GoToSocial v0.17.3 creates it and then fails to answer with
+// its token (a nil dereference on the server, seen as a 5xx or an empty
+// body), so only a clear refusal (4xx) means there is no account.
+func maybeCreated(err error) bool {
+	var fe *fedi.Error
+	if errors.As(err, &fe) {
+		return fe.Status >= 500
+	}
+	return true
+}
