@@ -117,7 +117,7 @@ func (l *Local) CreateAccount(ctx context.Context, username, email, password str
 		}
 		_, err = fedi.New(l.URL()).WithToken(tok).SignUp(ctx, fedi.SignUp{
 			Username: username, Email: email, Password: password,
-			Agreement: true, Locale: "en", Reason: "Arriving with a Lifeboat group",
+			Agreement: true, Locale: "en", Reason: "Arriving together with a Lifeboat group (local server)",
 		})
 		// A failure that may still have made the account is settled by
 		// looking it up.
