@@ -6,21 +6,90 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/local"
+	"github.com/lifeboat-social/lifeboat/store"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
 // serveArrivals gives serve the arrival engine for the group's
-// destination; stop releases what it holds. Until a destination can be
-// reached from here it returns nil, and the server shows members that
-// redemption is not available yet.
-var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (arr web.Arrivals, stop func(), err error) {
-	return nil, func() {}, nil
+// destination; stop releases what it holds. Local: the group's GoToSocial
+// on loopback (the one "lifeboat demo" uses, started if needed and kept
+// running). Existing: the server in the group file, where members sign up
+// themselves. New: nil until the server is provisioned and recorded; the
+// server then tells members that redemption is not open yet.
+var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Arrivals, func(), error) {
+	var server *provision.Server
+	stop := func() {}
+	switch g.Destination.Type {
+	case groups.DestLocal:
+		dir, err := app.GroupDir(g.Name)
+		if err != nil {
+			return nil, stop, err
+		}
+		dest := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
+		if server, err = dest.Start(ctx, progress.Plain(app.Stderr, time.Second)); err != nil {
+			return nil, stop, fmt.Errorf("start the local destination: %w", err)
+		}
+		stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
+	case groups.DestExisting:
+		server = &provision.Server{URL: strings.TrimRight(g.Destination.Server, "/")}
+	default:
+		return nil, stop, nil
+	}
+	st, err := app.Store(ctx)
+	if err != nil {
+		return nil, stop, err
+	}
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
+	return engineArrivals{e: e, st: st, base: server.URL}, stop, nil
+}
+
+// engineArrivals adapts the arrival engine to what the web server calls.
+type engineArrivals struct {
+	e    *arrival.Engine
+	st   store.Store
+	base string
+}
+
+func (a engineArrivals) CreateAccount(ctx context.Context, group, email, username, password string) error {
+	return a.e.Join(ctx, email, username, password)
+}
+
+func (a engineArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error) {
+	return a.e.AuthorizeURL(ctx, redirectURI, state)
+}
+
+// Complete stores the member's token, seeds the mesh (follows both ways,
+// lists, welcome) and reads the member's counts back from the server.
+func (a engineArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (web.ArrivalResult, error) {
+	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
+		return web.ArrivalResult{}, err
+	}
+	if err := a.e.Seed(ctx); err != nil {
+		return web.ArrivalResult{}, err
+	}
+	acc, err := a.st.Accounts().Get(ctx, group, email)
+	if err != nil {
+		return web.ArrivalResult{}, err
+	}
+	me, err := fedi.New(a.base).WithToken(acc.Token).VerifyCredentials(ctx)
+	if err != nil {
+		return web.ArrivalResult{}, err
+	}
+	return web.ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
+		Following: int(me.FollowingCount), Followers: int(me.FollowersCount)}, nil
 }
 
 // mailFlags are the SMTP settings of the commands that send mail. The
