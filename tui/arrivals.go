@@ -1,0 +1,334 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// The arrivals screen: invites sent, redeemed, accounts created, follows
+// seeded (n of N(N-1)), lists made, as progress bars, and a table of the
+// members with their state. It is fed twice: the job's progress events
+// move the bars at once, and the store, read again every second while a
+// job runs, gives the exact counts and each member's state.
+
+type (
+	// arrivalsLoadedMsg is the store's view of the group's arrivals.
+	arrivalsLoadedMsg struct {
+		group                    string
+		invites, sent, redeemed  int
+		accounts, follows, lists int
+		state                    map[string]string // email -> state
+		err                      error
+	}
+	// arrivalsTickMsg asks for a refresh while a job runs.
+	arrivalsTickMsg struct{}
+)
+
+// Member states on the arrivals screen.
+const (
+	mWaiting  = "waiting"
+	mInvited  = "invited"
+	mRedeemed = "redeemed"
+	mJoining  = "joining"
+	mArrived  = "arrived"
+	mFailed   = "failed"
+)
+
+// stepCount is one step's progress from events.
+type stepCount struct{ done, total int }
+
+type arrivals struct {
+	d       Deps
+	group   *groups.Group
+	w, h    int
+	running bool
+	ticking bool
+	store   arrivalsLoadedMsg
+	steps   map[string]stepCount // by event step: arrivals, follows, lists
+	failed  map[string]string    // email -> message
+	arrived map[string]bool      // from events
+	step    string               // the running step's title
+	cur     int
+	final   *DoneMsg
+}
+
+func newArrivals(d Deps) *arrivals {
+	return &arrivals{d: d, steps: map[string]stepCount{}, failed: map[string]string{}, arrived: map[string]bool{}}
+}
+
+func (s *arrivals) Busy() bool { return false }
+
+func (s *arrivals) Keys() []key.Binding {
+	return []key.Binding{kUp, kDown, kRetry}
+}
+
+// loadArrivals reads invites, accounts and the mesh's journal.
+func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
+	return func() tea.Msg {
+		msg := arrivalsLoadedMsg{group: g.Name, state: map[string]string{}}
+		if d.Store == nil {
+			msg.err = fmt.Errorf("no state store")
+			return msg
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		invs, err := d.Store.Invites().List(ctx, g.Name)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		for _, inv := range invs {
+			msg.invites++
+			st := mInvited
+			if !inv.SentAt.IsZero() {
+				msg.sent++
+			}
+			if !inv.RedeemedAt.IsZero() {
+				msg.redeemed++
+				st = mRedeemed
+			}
+			msg.state[inv.Email] = st
+		}
+		accs, err := d.Store.Accounts().List(ctx, g.Name)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		server := ""
+		for _, a := range accs {
+			switch {
+			case a.ID != "" && a.Token != "":
+				msg.state[a.Email] = mArrived
+			case a.ID == "" && a.Password != "":
+				msg.state[a.Email] = mJoining
+			}
+			if a.ID != "" {
+				msg.accounts++
+				server = a.Server
+			}
+		}
+		if server != "" {
+			// the arrival engine's journal run for this group and server
+			run := "arrive:" + g.Name + "@" + server
+			for prefix, n := range map[string]*int{"follow:": &msg.follows, "list:": &msg.lists} {
+				steps, err := d.Store.Journal().List(ctx, run, prefix)
+				if err != nil {
+					msg.err = err
+					return msg
+				}
+				for _, st := range steps {
+					if st.Status == store.StepDone {
+						*n++
+					}
+				}
+			}
+		}
+		return msg
+	}
+}
+
+func (s *arrivals) tick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return arrivalsTickMsg{} })
+}
+
+func (s *arrivals) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		s.w, s.h = msg.Width, msg.Height
+	case groupLoadedMsg:
+		if msg.group != nil {
+			if s.group == nil || s.group.Name != msg.group.Name {
+				s.store = arrivalsLoadedMsg{}
+			}
+			s.group = msg.group
+		}
+	case enteredMsg:
+		if msg.id == arrivalsScreen && s.group != nil {
+			return s, loadArrivals(s.d, s.group)
+		}
+	case jobStartedMsg:
+		if msg.kind != jobLaunch {
+			return s, nil
+		}
+		s.running, s.final = true, nil
+		s.steps, s.failed, s.arrived = map[string]stepCount{}, map[string]string{}, map[string]bool{}
+		if !s.ticking && s.group != nil {
+			s.ticking = true
+			return s, tea.Batch(loadArrivals(s.d, s.group), s.tick())
+		}
+	case arrivalsTickMsg:
+		if s.running && s.group != nil {
+			return s, tea.Batch(loadArrivals(s.d, s.group), s.tick())
+		}
+		s.ticking = false
+	case arrivalsLoadedMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.store = msg
+		}
+	case EventMsg:
+		s.event(progress.Event(msg))
+	case DoneMsg:
+		s.running = false
+		s.final = &msg
+		if s.group != nil {
+			return s, loadArrivals(s.d, s.group)
+		}
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, kUp):
+			s.cur = max(s.cur-1, 0)
+		case key.Matches(msg, kDown):
+			if s.group != nil {
+				s.cur = min(s.cur+1, max(len(s.group.Members)-1, 0))
+			}
+		case key.Matches(msg, kRetry):
+			return s, s.retry()
+		}
+	}
+	return s, nil
+}
+
+// retry runs the escape again for a failed member: the journal makes it
+// do only what is missing, this member's sign-up and follows included.
+func (s *arrivals) retry() tea.Cmd {
+	if s.group == nil || s.cur >= len(s.group.Members) {
+		return nil
+	}
+	m := s.group.Members[s.cur]
+	if st := s.memberState(strings.ToLower(m.Email)); st != mFailed && st != mJoining {
+		return status("%s is %s: nothing to retry", m.Name, st)
+	}
+	if s.running {
+		return status("the launch is still running")
+	}
+	if s.d.Launch == nil {
+		return status("run the same command again to retry: nothing is done twice")
+	}
+	return func() tea.Msg { return startJobMsg{jobLaunch} }
+}
+
+func (s *arrivals) event(e progress.Event) {
+	switch e.Kind {
+	case progress.StepStarted:
+		if e.Message != "" {
+			s.step = e.Message
+		}
+		if e.Total > 0 || e.Done > 0 {
+			s.steps[e.Step] = stepCount{e.Done, e.Total}
+		}
+	case progress.Advanced:
+		s.steps[e.Step] = stepCount{e.Done, e.Total}
+		if e.Step == "arrivals" && e.Item != "" {
+			s.arrived[strings.ToLower(e.Item)] = true
+		}
+	case progress.StepDone:
+		if e.Total > 0 {
+			s.steps[e.Step] = stepCount{e.Total, e.Total}
+		}
+	case progress.Failed:
+		if s.group != nil {
+			for _, m := range s.group.Members {
+				if e.Item != "" && strings.EqualFold(e.Item, m.Email) || strings.Contains(strings.ToLower(e.Message), strings.ToLower(m.Email)) {
+					s.failed[strings.ToLower(m.Email)] = e.Message
+				}
+			}
+		}
+	}
+}
+
+func (s *arrivals) memberState(email string) string {
+	if _, ok := s.failed[email]; ok && !s.arrived[email] {
+		return mFailed
+	}
+	if s.arrived[email] {
+		return mArrived
+	}
+	if st, ok := s.store.state[email]; ok {
+		return st
+	}
+	return mWaiting
+}
+
+func (s *arrivals) View() string {
+	if s.group == nil {
+		return "No group open."
+	}
+	g := s.group
+	n := len(g.Members)
+	var b strings.Builder
+	state := "not launched"
+	switch {
+	case s.running:
+		state = "running: " + s.step
+	case s.final != nil && s.final.Err != nil:
+		state = "stopped: " + s.final.Err.Error()
+	case s.final != nil:
+		state = "done"
+	case s.store.accounts > 0:
+		state = "arrived"
+	}
+	b.WriteString(sHeading.Render("Arrivals: "+g.Title) + "  " + clip(state, max(s.w-len(g.Title)-14, 10)) + "\n\n")
+
+	st := s.store
+	accounts := max(st.accounts, s.steps["arrivals"].done)
+	invites := max(st.invites, s.steps["arrivals"].total)
+	redeemed := max(st.redeemed, s.steps["arrivals"].done)
+	arrivedN := max(accounts, 0)
+	follows := s.steps["follows"]
+	if follows.total == 0 {
+		follows = stepCount{st.follows, arrivedN * (arrivedN - 1)}
+	}
+	follows.done = max(follows.done, st.follows)
+	lists := s.steps["lists"]
+	if lists.total == 0 {
+		lists = stepCount{st.lists, arrivedN}
+	}
+	lists.done = max(lists.done, st.lists)
+	bw := min(max(s.w-40, 10), 60)
+	row := func(label string, done, total int, extra string) {
+		b.WriteString(fmt.Sprintf("%-17s %s %6s %s\n", label, bar(bw, done, total), fmt.Sprintf("%d/%d", done, total), extra))
+	}
+	sent := ""
+	if st.sent > 0 {
+		sent = fmt.Sprintf("%d mailed", st.sent)
+	}
+	row("invites issued", invites, n, sent)
+	row("redeemed", redeemed, max(invites, 1), "")
+	row("accounts created", accounts, max(invites, 1), "")
+	row("follows seeded", follows.done, follows.total, "N(N-1)")
+	row("lists made", lists.done, lists.total, "")
+	if s.final != nil && s.final.Err == nil && s.final.Report.Server != "" {
+		r := s.final.Report
+		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", g.Title, r.Server, r.DurationS)) + "\n")
+	}
+	if st.err != nil {
+		b.WriteString(sBad.Render("state: "+st.err.Error()) + "\n")
+	}
+	b.WriteString("\n" + sHeading.Render(fmt.Sprintf("  %-22s %-28s %s", "Member", "Email", "State")) + "\n")
+	used := strings.Count(b.String(), "\n")
+	room := max(s.h-used, 2)
+	first := max(0, s.cur-room+1)
+	for i := first; i < n && i < first+room; i++ {
+		m := g.Members[i]
+		email := strings.ToLower(m.Email)
+		ms := s.memberState(email)
+		stText := ms
+		switch ms {
+		case mArrived:
+			stText = sGood.Render(ms)
+		case mFailed:
+			stText = sBad.Render(ms + ": " + clip(s.failed[email], max(s.w-62, 10)))
+		}
+		b.WriteString(selectLine(i == s.cur, fmt.Sprintf("%-22s %-28s ", clip(m.Name, 22), clip(m.Email, 28))) + stText + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,235 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/pledge"
+)
+
+// The pledges screen: live numbers from the store (pledged, who would go
+// now by the threshold cascade, progress toward viable mass, the
+// deadline's countdown), opening the pledges and launching.
+
+type (
+	// pledgesLoadedMsg is the store's view of the group's pledges.
+	pledgesLoadedMsg struct {
+		group       string
+		state       string
+		thresholds  []int // of confirmed, standing pledges
+		unconfirmed int
+		withdrawn   int
+		err         error
+	}
+	// pledgesTickMsg asks for a refresh.
+	pledgesTickMsg struct{ group string }
+	// pledgesOpenedMsg is the result of mailing the pledge links.
+	pledgesOpenedMsg struct {
+		n   int
+		err error
+	}
+)
+
+const pledgesRefresh = 2 * time.Second
+
+type pledges struct {
+	d       Deps
+	group   *groups.Group
+	path    string
+	loaded  *pledgesLoadedMsg
+	w, h    int
+	ask     bool // confirm launch
+	ticking bool
+}
+
+func newPledges(d Deps) *pledges { return &pledges{d: d} }
+
+func (s *pledges) Busy() bool { return s.ask }
+
+func (s *pledges) Keys() []key.Binding {
+	if s.ask {
+		return []key.Binding{kYes, kNo}
+	}
+	return []key.Binding{kOpenP, kLaunch, kReload}
+}
+
+// loadPledges reads the group's pledges and state.
+func loadPledges(d Deps, name string) tea.Cmd {
+	return func() tea.Msg {
+		msg := pledgesLoadedMsg{group: name}
+		if d.Store == nil {
+			msg.err = fmt.Errorf("no state store")
+			return msg
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if g, err := d.Store.Groups().Get(ctx, name); err == nil {
+			msg.state = g.State
+		}
+		ps, err := d.Store.Pledges().List(ctx, name)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		for _, p := range ps {
+			switch {
+			case p.Withdrawn:
+				msg.withdrawn++
+			case !p.Confirmed:
+				msg.unconfirmed++
+			default:
+				msg.thresholds = append(msg.thresholds, p.Threshold)
+			}
+		}
+		return msg
+	}
+}
+
+func (s *pledges) tick() tea.Cmd {
+	name := s.group.Name
+	return tea.Tick(pledgesRefresh, func(time.Time) tea.Msg { return pledgesTickMsg{name} })
+}
+
+func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		s.w, s.h = msg.Width, msg.Height
+	case groupLoadedMsg:
+		if msg.group != nil {
+			s.group, s.path = msg.group, msg.path
+			if s.loaded != nil && s.loaded.group != msg.group.Name {
+				s.loaded = nil
+			}
+			return s, loadPledges(s.d, msg.group.Name)
+		}
+	case enteredMsg:
+		if msg.id == pledgesScreen && s.group != nil {
+			cmds := []tea.Cmd{loadPledges(s.d, s.group.Name)}
+			if !s.ticking {
+				s.ticking = true
+				cmds = append(cmds, s.tick())
+			}
+			return s, tea.Batch(cmds...)
+		}
+	case pledgesTickMsg:
+		// refresh while a group is open; the tick is cheap (one query)
+		if s.group != nil && msg.group == s.group.Name {
+			return s, tea.Batch(loadPledges(s.d, s.group.Name), s.tick())
+		}
+		s.ticking = false
+	case pledgesLoadedMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.loaded = &msg
+		}
+	case pledgesOpenedMsg:
+		if msg.err != nil {
+			return s, status("pledge links: %v", msg.err)
+		}
+		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
+	case DoneMsg:
+		if s.group != nil {
+			return s, loadPledges(s.d, s.group.Name)
+		}
+	case tea.KeyMsg:
+		if s.group == nil {
+			return s, nil
+		}
+		if s.ask {
+			s.ask = false
+			if key.Matches(msg, kYes) {
+				return s, func() tea.Msg { return startJobMsg{jobLaunch} }
+			}
+			return s, status("not launched")
+		}
+		switch {
+		case key.Matches(msg, kOpenP):
+			if s.d.OpenPledges == nil {
+				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", shortPath(s.path))
+			}
+			g, open := s.group, s.d.OpenPledges
+			return s, func() tea.Msg {
+				n, err := open(context.Background(), g)
+				return pledgesOpenedMsg{n, err}
+			}
+		case key.Matches(msg, kLaunch):
+			s.ask = true
+		case key.Matches(msg, kReload):
+			return s, loadPledges(s.d, s.group.Name)
+		}
+	}
+	return s, nil
+}
+
+func (s *pledges) View() string {
+	if s.group == nil {
+		return "No group open."
+	}
+	g := s.group
+	var b strings.Builder
+	b.WriteString(sHeading.Render("Pledges for "+g.Title) + "\n\n")
+	l := s.loaded
+	if l == nil {
+		b.WriteString("reading the pledges…\n")
+		return b.String()
+	}
+	if l.err != nil {
+		b.WriteString(sBad.Render("cannot read the pledges: "+l.err.Error()) + "\n")
+	}
+	o := pledge.Explain(l.thresholds, len(g.Members), g.ViableMass)
+	state := l.state
+	if state == "" {
+		state = "not opened yet"
+	}
+	rows := [][2]string{
+		{"state", state},
+		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.unconfirmed, l.withdrawn)},
+		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
+		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
+		{"deadline", s.countdown()},
+	}
+	b.WriteString(kv(rows) + "\n\n")
+	bw := min(s.w-24, 50)
+	b.WriteString(fmt.Sprintf("toward viable mass  %s %d/%d\n", bar(bw, o.Going, g.ViableMass), o.Going, g.ViableMass))
+	b.WriteString(fmt.Sprintf("pledged             %s %d/%d\n\n", bar(bw, o.Pledged, o.Members), o.Pledged, o.Members))
+	switch {
+	case o.Viable:
+		b.WriteString(sGood.Render("Viable: the group can launch now (L).") + "\n")
+	case o.NeedForViable > 0:
+		b.WriteString(sWarn.Render(fmt.Sprintf("%d more unconditional %s would make it viable.", o.NeedForViable, plural(o.NeedForViable, "pledge", "pledges"))) + "\n")
+	default:
+		b.WriteString(sBad.Render("Not viable even if everyone left pledged: lower viable_mass or add members.") + "\n")
+	}
+	if s.ask {
+		b.WriteString("\n" + sWarn.Render(s.launchQuestion(o)) + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (s *pledges) launchQuestion(o pledge.Outlook) string {
+	if s.group.Destination.Type == groups.DestLocal {
+		return fmt.Sprintf("Launch %s on the local server now? Every member gets an account\nand the follows are seeded. y/n", s.group.Title)
+	}
+	return fmt.Sprintf("Launch now? The %d members who would go get their invites. y/n", o.Going)
+}
+
+// countdown is the time left to the deadline, in days and hours.
+func (s *pledges) countdown() string {
+	dl := s.group.Deadline
+	if dl == nil {
+		return "none"
+	}
+	left := dl.Sub(s.d.now())
+	date := dl.Format("2006-01-02")
+	if left <= 0 {
+		return date + " (passed)"
+	}
+	days := int(left.Hours()) / 24
+	hours := int(left.Hours()) % 24
+	return fmt.Sprintf("%s (%d %s %d %s left)", date, days, plural(days, "day", "days"), hours, plural(hours, "hour", "hours"))
+}
