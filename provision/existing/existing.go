@@ -1,0 +1,148 @@
+package existing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/lifeboat-social/lifeboat/admission"
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+)
+
+// Config names the server a group joins.
+type Config struct {
+	URL        string
+	HTTPClient *http.Client // nil: a client with DefaultTimeout
+}
+
+// Existing is the destination for a server the group does not run. Start
+// only checks that it answers and what it runs: the admin lets members in
+// (admission), and members sign up themselves (SignUp, SignUpPage).
+type Existing struct {
+	cfg    Config
+	Report *Report // after Start
+}
+
+var _ provision.Destination = (*Existing)(nil)
+
+// New returns the destination for cfg.
+func New(cfg Config) *Existing { return &Existing{cfg: cfg} }
+
+// Start scouts the server and returns it with no admin token and no
+// account maker.
+func (e *Existing) Start(ctx context.Context, emit progress.Func) (*provision.Server, error) {
+	step := "scout " + e.cfg.URL
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step})
+	r, err := ScoutURL(ctx, e.cfg.URL, e.cfg.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	e.Report = r
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
+	if r.Registrations == Closed {
+		emit.Emit(progress.Event{Kind: progress.Log, Step: step,
+			Message: "registrations are closed: members can join only if the admin invites them"})
+	}
+	return &provision.Server{URL: r.URL, Software: r.Software}, nil
+}
+
+// Stop holds nothing.
+func (e *Existing) Stop(context.Context) error { return nil }
+
+// SignUpPage is where a member signs up on the server's own pages, and
+// the reason to paste there (servers do not prefill it from a link).
+type SignUpPage struct {
+	URL    string
+	Reason string // carries the member's proof
+}
+
+// SignUpURL is the server's sign-up page for a member with proof (from
+// admission.MemberProof): the page the server names in its instance
+// information, else Mastodon's /auth/sign_up (GoToSocial v0.17.3 has no
+// sign-up page: use SignUp there).
+func SignUpURL(r *Report, groupTitle, proof string) SignUpPage {
+	u := r.SignUpURL
+	if u == "" {
+		u = strings.TrimRight(r.URL, "/") + "/auth/sign_up"
+	}
+	return SignUpPage{URL: u, Reason: admission.Reason(groupTitle, proof)}
+}
+
+// Member is a member's sign-up through the API.
+type Member struct {
+	Username   string
+	Email      string
+	Password   string
+	Locale     string
+	GroupTitle string
+	Proof      string // from admission.MemberProof
+}
+
+// Registrar signs members up on one server through the API, with one
+// registered app and its client-credentials token, made on first use. It
+// is safe for concurrent use.
+type Registrar struct {
+	c       *fedi.Client
+	appName string
+
+	mu  sync.Mutex
+	tok string
+}
+
+// NewRegistrar returns a registrar for the server at serverURL.
+func NewRegistrar(serverURL string, opts ...fedi.Option) *Registrar {
+	return &Registrar{c: fedi.New(serverURL, opts...), appName: "Lifeboat"}
+}
+
+func (r *Registrar) appToken(ctx context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tok != "" {
+		return r.tok, nil
+	}
+	app, err := r.c.RegisterApp(ctx, r.appName, "", []string{"read", "write:accounts"})
+	if err != nil {
+		return "", fmt.Errorf("register app: %w", err)
+	}
+	tok, err := r.c.ClientCredentialsToken(ctx, app)
+	if err != nil {
+		return "", fmt.Errorf("app token: %w", err)
+	}
+	r.tok = tok
+	return tok, nil
+}
+
+// SignUp signs the member up with the proof in the reason, and agrees to
+// the server's rules on the member's behalf (the invite page shows them
+// and the member accepts them first). On an approval-mode server the
+// account waits for the admin's watcher; the member confirms their email
+// and then authorizes Lifeboat by OAuth as on other destinations.
+//
+// The token is the new user's when the server returns one: usually not
+// usable before approval, and absent on GoToSocial v0.17.3, which creates
+// the account but then fails to answer (a 5xx, reported as created).
+// Taken usernames or emails fail with an error for which fedi.IsTaken
+// is true.
+func (r *Registrar) SignUp(ctx context.Context, m Member) (token string, err error) {
+	app, err := r.appToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	tok, err := r.c.WithToken(app).SignUp(ctx, fedi.SignUp{
+		Username: m.Username, Email: m.Email, Password: m.Password, Locale: m.Locale,
+		Agreement: true, Reason: admission.Reason(m.GroupTitle, m.Proof),
+	})
+	var fe *fedi.Error
+	if errors.As(err, &fe) && fe.Status >= 500 {
+		return "", nil // created, answer lost (GoToSocial v0.17.3)
+	}
+	if err != nil {
+		return "", fmt.Errorf("sign up %s: %w", m.Username, err)
+	}
+	return tok, nil
+}
