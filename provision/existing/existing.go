@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -125,7 +126,8 @@ func (r *Registrar) appToken(ctx context.Context) (string, error) {
 //
 // The token is the new user's when the server returns one: usually not
 // usable before approval, and absent on GoToSocial v0.17.3, which creates
-// the account but then fails to answer (a 5xx, reported as created).
+// the account but then fails to answer (a 5xx or an empty body: reported
+// as success with no token).
 // Taken usernames or emails fail with an error for which fedi.IsTaken
 // is true.
 func (r *Registrar) SignUp(ctx context.Context, m Member) (token string, err error) {
@@ -137,12 +139,27 @@ func (r *Registrar) SignUp(ctx context.Context, m Member) (token string, err err
 		Username: m.Username, Email: m.Email, Password: m.Password, Locale: m.Locale,
 		Agreement: true, Reason: admission.Reason(m.GroupTitle, m.Proof),
 	})
-	var fe *fedi.Error
-	if errors.As(err, &fe) && fe.Status >= 500 {
+	if err != nil && maybeCreated(err) {
 		return "", nil // created, answer lost (GoToSocial v0.17.3)
 	}
 	if err != nil {
 		return "", fmt.Errorf("sign up %s: %w", m.Username, err)
 	}
 	return tok, nil
+}
+
+// maybeCreated reports whether a failed sign-up may still have made the
+// account: GoToSocial v0.17.3 creates it and then answers a 5xx or 200
+// with an empty body. A refusal (4xx), a network failure or a cancelled
+// context means there is no account.
+func maybeCreated(err error) bool {
+	var fe *fedi.Error
+	if errors.As(err, &fe) {
+		return fe.Status >= 500
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return strings.Contains(err.Error(), "decode answer") || strings.Contains(err.Error(), "read answer")
 }
