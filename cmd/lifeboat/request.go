@@ -1,0 +1,227 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/admission"
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+func newRequestCmd(app *App) *cobra.Command {
+	var (
+		server, from, until, out, message string
+		days                              int
+		link, dm                          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "request GROUP.yaml",
+		Short: "Write a signed admission request for an existing server's admin",
+		Long: `Request scouts the server and writes the group's admission request: the
+group's name and title, the lead's contact, its size, the arrival window, the
+server's rules the group accepts, salted hashes of the members' emails and the
+group's public key, signed with the group's key (kept in the store).
+
+Send the file to the server's admin (or, with --link, the one-line form); they
+check and accept it with "lifeboat admin review". Members' invite pages then
+carry a proof that the admin's "lifeboat admin watch" approves.
+
+--dm also sends the server's contact account a direct message announcing the
+request, from the lead's own account: its token comes from $LIFEBOAT_LEAD_TOKEN
+and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
+		Example: `  lifeboat request group.yaml --server https://social.example --days 14
+  lifeboat request group.yaml --from 2027-01-10 --until 2027-01-20 --out request.json`,
+		Args: exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			g, probs := groups.Load(args[0])
+			if len(probs) > 0 {
+				return reportProblems(app, probs)
+			}
+			if server == "" {
+				server = g.Destination.Server
+			}
+			if server == "" {
+				return usageErrorf("--server is required (or destination.server in %s)", args[0])
+			}
+			now := time.Now()
+			win, err := parseWindow(from, until, days, now)
+			if err != nil {
+				return usageErr(err)
+			}
+			r, err := existing.ScoutURL(ctx, server, nil)
+			if err != nil {
+				return err
+			}
+			st, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			file, _ := filepath.Abs(args[0])
+			if err := st.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, File: file}); err != nil {
+				return err
+			}
+			sg, err := st.Groups().Get(ctx, g.Name)
+			if err != nil {
+				return err
+			}
+			emails := make([]string, len(g.Members))
+			for i, m := range g.Members {
+				emails[i] = m.Email
+			}
+			req, err := admission.New(admission.Draft{
+				Server:  r.URL,
+				Group:   admission.Group{Name: g.Name, Title: g.Title},
+				Lead:    admission.Contact{Name: g.Lead.Name, Email: g.Lead.Email},
+				Emails:  emails,
+				Window:  win,
+				Rules:   r.Rules,
+				Message: message,
+			}, ed25519.PrivateKey(sg.SigningKey), now)
+			if err != nil {
+				return err
+			}
+			if err := admission.SaveRequest(ctx, st.Journal(), req); err != nil {
+				return err
+			}
+			if out == "" {
+				dir, err := app.GroupDir(g.Name)
+				if err != nil {
+					return err
+				}
+				out = filepath.Join(dir, "admission-"+hostName(r.URL)+".json")
+			}
+			if out == "-" {
+				_, err = app.Stdout.Write(req.Encode())
+				return err
+			}
+			if err := os.WriteFile(out, req.Encode(), 0o644); err != nil {
+				return fmt.Errorf("write request: %w", err)
+			}
+			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", g.Title, req.Size, out, r.URL)
+			fmt.Fprintf(app.Stdout, "Window: %s to %s. Group key fingerprint: %s (tell the admin over another channel).\n",
+				win.From.Format(time.RFC3339), win.Until.Format(time.RFC3339), req.Fingerprint())
+			switch r.Registrations {
+			case existing.Closed:
+				fmt.Fprintln(app.Stdout, "Registrations there are closed: the admin must also invite the members.")
+			case existing.Open:
+				fmt.Fprintln(app.Stdout, "Registrations there are open: members can sign up at once; the request tells the admin to expect them.")
+			}
+			contact := orNone(strings.Join(nonEmpty(r.Contact.Email, r.Contact.Account), ", "))
+			fmt.Fprintf(app.Stdout, "Send it to the admin (contact: %s), who runs: lifeboat admin review %s\n", contact, filepath.Base(out))
+			if link {
+				fmt.Fprintln(app.Stdout, req.Token())
+			}
+			if dm {
+				if err := sendDM(cmd, r, req); err != nil {
+					return err
+				}
+				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", r.Contact.Account)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", "", "the server to ask (default: the group's destination.server)")
+	cmd.Flags().StringVar(&from, "from", "", "start of the arrival window, YYYY-MM-DD or RFC 3339 (default now)")
+	cmd.Flags().StringVar(&until, "until", "", "end of the arrival window (default: --days after the start)")
+	cmd.Flags().IntVar(&days, "days", 14, "length of the arrival window in days, when --until is not given")
+	cmd.Flags().StringVar(&out, "out", "", "where to write the request (default: the group's state directory; - for stdout)")
+	cmd.Flags().StringVar(&message, "message", "", "a note to the admin, included in the request")
+	cmd.Flags().BoolVar(&link, "link", false, "also print the request on one line (lifeboat-admission:…) for pasting")
+	cmd.Flags().BoolVar(&dm, "dm", false, "also announce the request to the server's contact account by direct message")
+	return cmd
+}
+
+// parseWindow reads --from/--until/--days; dates without a time start at
+// midnight UTC (from) or end at the end of the day (until).
+func parseWindow(from, until string, days int, now time.Time) (admission.Window, error) {
+	parse := func(s string, end bool) (time.Time, error) {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad date %q: want YYYY-MM-DD or RFC 3339", s)
+		}
+		if end {
+			t = t.Add(24*time.Hour - time.Second)
+		}
+		return t, nil
+	}
+	w := admission.Window{From: now}
+	var err error
+	if from != "" {
+		if w.From, err = parse(from, false); err != nil {
+			return w, err
+		}
+	}
+	if until != "" {
+		if w.Until, err = parse(until, true); err != nil {
+			return w, err
+		}
+	} else {
+		if days < 1 {
+			return w, fmt.Errorf("--days must be at least 1")
+		}
+		w.Until = w.From.Add(time.Duration(days) * 24 * time.Hour)
+	}
+	if !w.Until.After(w.From) {
+		return w, fmt.Errorf("the window ends (%s) before it starts (%s)", w.Until.Format(time.RFC3339), w.From.Format(time.RFC3339))
+	}
+	if w.Until.Before(now) {
+		return w, fmt.Errorf("the window ended already (%s)", w.Until.Format(time.RFC3339))
+	}
+	return w, nil
+}
+
+// sendDM posts a direct message to the server's contact account from the
+// lead's account.
+func sendDM(cmd *cobra.Command, r *existing.Report, req *admission.Request) error {
+	if r.Contact.Account == "" {
+		return fmt.Errorf("the server names no contact account to message; send the file to %s", orNone(r.Contact.Email))
+	}
+	tok := os.Getenv("LIFEBOAT_LEAD_TOKEN")
+	if tok == "" {
+		return usageErrorf("--dm needs the lead's access token in $LIFEBOAT_LEAD_TOKEN")
+	}
+	from := os.Getenv("LIFEBOAT_LEAD_SERVER")
+	if from == "" {
+		from = r.URL
+	}
+	text := fmt.Sprintf("%s Hello! %s, a group of %d people leaving a centralised network together, asks to join %s between %s and %s. "+
+		"Its signed admission request (made with Lifeboat, group key %s) comes from %s <%s>; "+
+		"you can check it with: lifeboat admin review FILE",
+		r.Contact.Account, req.Group.Title, req.Size, r.Domain, req.Window.From.Format("2 Jan 2006"), req.Window.Until.Format("2 Jan 2006"),
+		req.Fingerprint(), req.Lead.Name, req.Lead.Email)
+	if _, err := fedi.New(from).WithToken(tok).PostStatus(cmd.Context(), text, fedi.Direct); err != nil {
+		return fmt.Errorf("send the direct message: %w", err)
+	}
+	return nil
+}
+
+func hostName(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		return strings.NewReplacer(":", "_").Replace(u.Host)
+	}
+	return "server"
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
