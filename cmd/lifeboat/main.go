@@ -68,6 +68,7 @@ else and finds a list of the group ready.`,
 		newCheckCmd(app), newInitCmd(app),
 		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
 		newServeCmd(app), newPledgesCmd(app), newInvitesCmd(app),
+		newScoutCmd(app), newRequestCmd(app), newAdminCmd(app),
 	)
 	return root
 }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
+)
+
+// lb runs the command line as run does, with its own state directory and
+// captured output.
+func lb(t *testing.T, state string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app := &App{Stdout: &out, Stderr: &errb, StateDir: state}
+	defer app.Close()
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		if isCobraUsage(err) {
+			err = usageErr(err)
+		}
+		var silent silentError
+		if !errors.As(err, &silent) {
+			fmt.Fprintln(&errb, "lifeboat:", err)
+		}
+		code = exitCode(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestScoutCommand(t *testing.T) {
+	state := t.TempDir()
+	open := existingtest.Mastodon(t, existingtest.Open).URL
+	approval := existingtest.Mastodon(t, existingtest.Approval).URL
+	closed := existingtest.Mastodon(t, existingtest.Closed).URL
+
+	out, errs, code := lb(t, state, "scout", "--json", open)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if got := strings.Join(keys, " "); got != "active_users contact languages registrations rules software version" {
+		t.Fatalf("keys %s", got)
+	}
+	if m["software"] != "mastodon" || m["version"] != "4.3.2" || m["registrations"] != "open" || m["active_users"] != 12840.0 ||
+		len(m["rules"].([]any)) != 4 {
+		t.Fatalf("report %v", m)
+	}
+
+	out, _, code = lb(t, state, "scout", "--json", closed, approval)
+	var arr []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &arr) != nil || len(arr) != 2 || arr[0]["registrations"] != "closed" || arr[1]["registrations"] != "approval" {
+		t.Fatalf("exit %d, %s", code, out)
+	}
+
+	// Ranked for the example group (4 members): open, approval, closed.
+	out, errs, code = lb(t, state, "scout", "--group", "../../examples/existing-server.yaml", closed, approval, open)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"registrations  approval (a reason is required)", "domain blocks  2 listed", "characters     500 a post",
+		"1. " + open + " — good", "2. " + approval + " — good", "3. " + closed + " — poor", "registrations are closed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Failures: one line each on stderr, exit 1; the good server is still reported.
+	html := existingtest.NotMastodon(t).URL
+	dead := existingtest.DeadURL(t)
+	out, errs, code = lb(t, state, "scout", html, dead, open)
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], html+": not a Mastodon-API server") ||
+		!strings.Contains(lines[1], dead+": does not answer") || !strings.Contains(out, "Example Social") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, args := range [][]string{{"scout", html}, {"scout", "--json", dead}} {
+		out, errs, code = lb(t, state, args...)
+		if code != 1 || strings.Count(errs, "\n") != 1 || out != "" {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	if _, _, code = lb(t, state, "scout"); code != 2 {
+		t.Fatalf("no URL: exit %d", code)
+	}
+}
+
+// TestRequestReviewWatchCommands runs the lead's and the admin's commands
+// against the approval-mode fixture, whose admin API refuses the token
+// as Mastodon refuses one without the admin scopes.
+func TestRequestReviewWatchCommands(t *testing.T) {
+	lead, admin := t.TempDir(), t.TempDir()
+	srv := existingtest.Mastodon(t, existingtest.Approval).URL
+	file := filepath.Join(t.TempDir(), "request.json")
+
+	out, errs, code := lb(t, lead, "request", "../../examples/existing-server.yaml", "--server", srv, "--days", "7", "--out", file, "--link")
+	if code != 0 {
+		t.Fatalf("request: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "(4 members)") || !strings.Contains(out, "lifeboat-admission:") || !strings.Contains(out, "mods@approval.example") {
+		t.Fatalf("request output:\n%s", out)
+	}
+	doc, _ := os.ReadFile(file)
+	// The lead's contact (mara) is in it on purpose; members' emails are not.
+	for _, email := range []string{"noor@example.org", "otto@example.org", "priya@example.org"} {
+		if bytes.Contains(doc, []byte(email)) {
+			t.Fatalf("the request shows a member's email %s", email)
+		}
+	}
+
+	out, errs, code = lb(t, admin, "admin", "review", file)
+	if code != 0 || !strings.Contains(out, "signature      valid") || !strings.Contains(out, "decision       none yet") ||
+		!strings.Contains(out, "4 members, 0% of your 830 active users") || !strings.Contains(out, "the group accepted all 4 of your current rules") {
+		t.Fatalf("review: exit %d\n%s\n%s", code, out, errs)
+	}
+	out, errs, code = lb(t, admin, "admin", "review", file, "--accept", "--message", "welcome")
+	if code != 0 || !strings.Contains(out, "Accepted.") {
+		t.Fatalf("accept: exit %d\n%s\n%s", code, out, errs)
+	}
+	out, _, _ = lb(t, admin, "admin", "review", file)
+	if !strings.Contains(out, "decision       accepted") {
+		t.Fatalf("decision not recorded:\n%s", out)
+	}
+
+	// A tampered request: exit 1, signature INVALID.
+	tampered := filepath.Join(t.TempDir(), "tampered.json")
+	os.WriteFile(tampered, bytes.Replace(doc, []byte(`"title": "Harbour Knitters"`), []byte(`"title": "Harbour Kn1tters"`), 1), 0o644)
+	out, errs, code = lb(t, admin, "admin", "review", tampered, "--accept")
+	if code != 1 || !strings.Contains(out, "signature      INVALID") || !strings.Contains(errs, "does not verify") {
+		t.Fatalf("tampered: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	// The token: never a flag, from the environment or a 0600 file.
+	t.Setenv("LIFEBOAT_ADMIN_TOKEN", "")
+	if _, errs, code = lb(t, admin, "admin", "watch", "--server", srv, "--once"); code != 2 || !strings.Contains(errs, "LIFEBOAT_ADMIN_TOKEN") {
+		t.Fatalf("no token: exit %d: %s", code, errs)
+	}
+	tokFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokFile, []byte("sekrit-token-value\n"), 0o644)
+	if _, errs, code = lb(t, admin, "admin", "watch", "--server", srv, "--once", "--token-file", tokFile); code != 2 || !strings.Contains(errs, "chmod 600") {
+		t.Fatalf("0644 token file: exit %d: %s", code, errs)
+	}
+	if _, errs, code = lb(t, admin, "admin", "watch", "--server", srv, "--token", "x"); code != 2 {
+		t.Fatalf("--token flag: exit %d: %s", code, errs)
+	}
+	os.Chmod(tokFile, 0o600)
+	out, errs, code = lb(t, admin, "admin", "watch", "--server", srv, "--once", "--token-file", tokFile)
+	if code != 1 || !strings.Contains(errs, "lacks scope admin:read:accounts") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("403 token: exit %d\n%s\n%s", code, out, errs)
+	}
+	t.Setenv("LIFEBOAT_ADMIN_TOKEN", "sekrit-token-value")
+	out, errs, code = lb(t, admin, "admin", "watch", "--server", srv, "--once", "--dry-run")
+	if code != 1 || !strings.Contains(errs, "admin:read:accounts") {
+		t.Fatalf("403 token from env: exit %d\n%s\n%s", code, out, errs)
+	}
+	if strings.Contains(out+errs, "sekrit") {
+		t.Fatal("the token was printed")
+	}
+}
