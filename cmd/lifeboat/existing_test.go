@@ -6,13 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/lifeboat-social/lifeboat/admission"
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
+	"github.com/lifeboat-social/lifeboat/provision/local"
+	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // lb runs the command line as run does, with its own state directory and
@@ -173,5 +180,78 @@ func TestRequestReviewWatchCommands(t *testing.T) {
 	}
 	if strings.Contains(out+errs, "sekrit") {
 		t.Fatal("the token was printed")
+	}
+}
+
+// TestAdmissionCommandsRealGoToSocial is the admission through the
+// commands on a real GoToSocial v0.17.3 (approval mode, reasons kept):
+// request, review --accept, members and an impostor sign up with proofs,
+// and admin watch --once with the admin's token from the environment
+// approves exactly the member.
+func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l := local.New(local.Config{Dir: filepath.Join(dir, "gts"), Title: "Admission", ReasonRequired: true})
+	srv, err := l.Start(ctx, progress.Discard)
+	if err != nil {
+		t.Fatalf("start GoToSocial: %v", err)
+	}
+	t.Cleanup(func() { l.Stop(context.Background()) })
+	lead, admin := filepath.Join(dir, "lead"), filepath.Join(dir, "admin")
+	file := filepath.Join(dir, "request.json")
+
+	if _, errs, code := lb(t, lead, "request", "../../examples/existing-server.yaml", "--server", srv.URL, "--out", file); code != 0 {
+		t.Fatalf("request: exit %d: %s", code, errs)
+	}
+	if out, errs, code := lb(t, admin, "admin", "review", file, "--accept"); code != 0 {
+		t.Fatalf("review: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	st, err := store.Open(ctx, store.Config{Dir: lead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noor, _, err := admission.MemberProof(ctx, st, "harbour-knitters", srv.URL, "noor@example.org")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := existing.NewRegistrar(srv.URL)
+	for _, m := range []existing.Member{
+		{Username: "noor", Email: "noor@example.org", Proof: noor},
+		{Username: "otto", Email: "otto@example.org", Proof: noor}, // a member using another's proof
+		{Username: "visitor", Email: "visitor@example.org", Proof: "no proof, but I would love to join"},
+	} {
+		m.Password, m.GroupTitle = "a long enough password 42", "Harbour Knitters"
+		if _, err := reg.SignUp(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Setenv("LIFEBOAT_ADMIN_TOKEN", srv.AdminToken)
+	out, errs, code := lb(t, admin, "admin", "watch", "--server", srv.URL, "--once", "--dry-run")
+	if code != 0 || !strings.Contains(out, "approve @noor") || !strings.Contains(out, "[dry run]") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errs)
+	}
+	out, errs, code = lb(t, admin, "admin", "watch", "--server", srv.URL, "--once")
+	if code != 0 {
+		t.Fatalf("watch: exit %d\n%s\n%s", code, out, errs)
+	}
+	if strings.Contains(out+errs, srv.AdminToken) {
+		t.Fatal("the admin token was printed")
+	}
+	c := fedi.New(srv.URL).WithToken(srv.AdminToken)
+	for user, want := range map[string]bool{"noor": true, "otto": false, "visitor": false} {
+		as, err := c.AdminAccounts(ctx, url.Values{"username": {user}, "origin": {"local"}})
+		if err != nil || len(as) != 1 {
+			t.Fatalf("%s: %v, %d accounts", user, err, len(as))
+		}
+		if as[0].Approved != want {
+			t.Errorf("%s approved = %v, want %v\n%s", user, as[0].Approved, want, out)
+		}
+	}
+	if !strings.Contains(out, "leave @otto") || !strings.Contains(out, "proof is for another email") ||
+		!strings.Contains(out, "leave @visitor") {
+		t.Fatalf("watch output:\n%s", out)
 	}
 }
