@@ -301,9 +301,13 @@ func (s *arrivals) View() string {
 	if st.sent > 0 {
 		sent = fmt.Sprintf("%d mailed", st.sent)
 	}
+	invited := invites
+	if invited == 0 {
+		invited = n
+	}
 	row("invites issued", invites, n, sent)
-	row("redeemed", redeemed, max(invites, 1), "")
-	row("accounts created", accounts, max(invites, 1), "")
+	row("redeemed", redeemed, invited, "")
+	row("accounts created", accounts, invited, "")
 	row("follows seeded", follows.done, follows.total, "N(N-1)")
 	row("lists made", lists.done, lists.total, "")
 	if s.final != nil && s.final.Err == nil && s.final.Report.Server != "" {

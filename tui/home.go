@@ -340,7 +340,7 @@ func (s *home) View() string {
 		if title == "" {
 			title = it.Name
 		}
-		line := fmt.Sprintf("%-26s %-10s %s", clip(title, 26), it.State, clip(shortPath(it.File), max(s.w-42, 10)))
+		line := fmt.Sprintf("%-26s %-10s %s", clip(title, 26), it.State, clipLeft(shortPath(it.File), max(s.w-42, 10)))
 		b.WriteString(selectLine(i == s.cur, line) + "\n")
 	}
 	if c := s.check; c != nil {
@@ -372,6 +372,11 @@ func shortPath(p string) string {
 	if wd, err := os.Getwd(); err == nil {
 		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
 			return r
+		}
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "/" {
+		if r, err := filepath.Rel(h, p); err == nil && !strings.HasPrefix(r, "..") {
+			return filepath.Join("~", r)
 		}
 	}
 	return p

@@ -105,3 +105,18 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// clipLeft cuts s to w cells from the left, for paths: the end matters.
+func clipLeft(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+		r = r[1:]
+	}
+	return "…" + string(r)
+}

@@ -190,6 +190,9 @@ func (m Model) bodySize() tea.WindowSizeMsg {
 	if m.only {
 		chrome = 3
 	}
+	if m.help.ShowAll {
+		chrome += 2
+	}
 	return tea.WindowSizeMsg{Width: m.w, Height: max(m.h-chrome, 3)}
 }
 
@@ -250,6 +253,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		default:
 			m.status = m.job.String() + " is done"
 		}
+		if m.jobCancel != nil {
+			m.jobCancel()
+		}
 		m.job, m.jobCancel, m.jobCh = 0, nil, nil
 		mm, cmd := m.broadcast(msg)
 		if m.only {
@@ -300,7 +306,7 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		case key.Matches(msg, m.keys.Help):
 			m.help.ShowAll = !m.help.ShowAll
-			return m, nil
+			return m.broadcast(m.bodySize())
 		case m.only:
 		case key.Matches(msg, m.keys.Home) && m.active != homeScreen:
 			m.active = homeScreen
@@ -373,11 +379,14 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 	} else {
 		m.active = provScreen
 	}
+	// the job's last message is its DoneMsg, through the same channel, so
+	// it comes after every event
 	job := func() tea.Msg {
 		emit := func(e progress.Event) { ch <- EventMsg(e) }
 		rep, err := run(ctx, emit, ch)
+		ch <- DoneMsg{Report: rep, Err: err}
 		close(ch)
-		return DoneMsg{Report: rep, Err: err}
+		return nil
 	}
 	mm, cmd := m.broadcast(jobStartedMsg{kind})
 	return mm, tea.Batch(cmd, job, mm.waitJob())
@@ -461,20 +470,30 @@ func (m Model) tabs() string {
 func (m Model) helpView() string {
 	ks := m.scr[m.active].Keys()
 	if !m.scr[m.active].Busy() {
-		if !m.only {
+		ks = append(ks, m.keys.Quit, m.keys.Help)
+		if m.help.ShowAll && !m.only {
 			if m.path != "" {
-				ks = append(ks, m.keys.Screens[0], m.keys.Next)
+				ks = append(ks, m.keys.Screens[0], m.keys.Next, m.keys.Prev)
 			}
 			if m.active != homeScreen {
 				ks = append(ks, m.keys.Home)
 			}
 		}
-		ks = append(ks, m.keys.Quit, m.keys.Help)
 	}
 	if m.help.ShowAll {
-		return m.help.FullHelpView([][]key.Binding{ks})
+		return m.help.FullHelpView(columns(ks, 3))
 	}
 	return m.help.ShortHelpView(ks)
+}
+
+// columns splits keys into columns of n for the full help.
+func columns(ks []key.Binding, n int) [][]key.Binding {
+	var out [][]key.Binding
+	for len(ks) > n {
+		out = append(out, ks[:n])
+		ks = ks[n:]
+	}
+	return append(out, ks)
 }
 
 func capitalise(s string) string {

@@ -55,6 +55,8 @@ else and finds a list of the group ready.`,
   lifeboat demo                 # the whole escape on a local server`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.MaximumNArgs(1),
+		RunE:          func(cmd *cobra.Command, args []string) error { return runTUI(cmd, app, args) },
 	}
 	root.SetOut(app.Stdout)
 	root.SetErr(app.Stderr)
