@@ -144,20 +144,40 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 
 // follow makes a follow b. Where b's account is locked (GoToSocial's
 // default) the follow is only a request, and b — a member of the same
-// group, who asked to be followed by it by joining — accepts it.
+// group, who asked to be followed by it by joining — accepts it. The
+// server may file the request a moment after answering, so a request not
+// yet visible is looked for again before giving up.
 func follow(ctx context.Context, a, b arrived) error {
-	r, err := a.c.Follow(ctx, b.id)
-	if err != nil {
-		return fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
+	wait := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		r, err := a.c.Follow(ctx, b.id)
+		if err != nil {
+			return fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
+		}
+		if r.Following {
+			return nil
+		}
+		_, err = b.c.AuthorizeFollowRequest(ctx, a.id)
+		if err == nil {
+			return nil
+		}
+		if !fedi.IsStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+		}
+		// No request to accept: accepted already, or not filed yet.
+		if rel, err := a.c.Relationship(ctx, b.id); err == nil && rel.Following {
+			return nil
+		}
+		if attempt == 6 {
+			return fmt.Errorf("%s follows %s: the server keeps the follow neither made nor requested", a.email, b.email)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+			wait *= 2
+		}
 	}
-	if r.Following || !r.Requested {
-		return nil
-	}
-	if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
-		// 404: no request any more, i.e. accepted by an earlier attempt
-		return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
-	}
-	return nil
 }
 
 // lists gives every arrived member a list titled after the group holding

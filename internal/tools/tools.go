@@ -12,6 +12,7 @@ package tools
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -183,12 +184,22 @@ func jsonField(doc, field string) string {
 
 // GoToSocial is an installed GoToSocial server.
 type GoToSocial struct {
-	Bin         string // the gotosocial binary
+	Bin string // the gotosocial binary
+	// AccountsBin makes accounts from requests on stdin, built from
+	// GoToSocial's own source (see gtsaccounts.go.src).
+	AccountsBin string
 	TemplateDir string // web/template, needed at run time
 	AssetDir    string // web/assets
 }
 
-// GoToSocial builds GoToSocial from its module source.
+// gtsAccountsSrc is the account maker's source, compiled inside
+// GoToSocial's module because it uses GoToSocial's internal packages.
+//
+//go:embed gtsaccounts.go.src
+var gtsAccountsSrc []byte
+
+// GoToSocial builds GoToSocial from its module source, and beside it the
+// account maker Lifeboat uses on servers it runs.
 func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
@@ -213,7 +224,29 @@ func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 	if err != nil {
 		return GoToSocial{}, err
 	}
+	accDir, err := in.once(ctx, "gotosocial-accounts-"+GoToSocialVersion, func(tmp string) error {
+		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+		if err != nil {
+			return err
+		}
+		main := filepath.Join(src, "cmd", "lifeboat-gts-accounts", "main.go")
+		if err := os.MkdirAll(filepath.Dir(main), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(main, gtsAccountsSrc, 0o644); err != nil {
+			return err
+		}
+		out := filepath.Join(tmp, "bin", "lifeboat-gts-accounts")
+		if err := in.run(ctx, src, goEnv(nosum), "go", "build", "-trimpath", "-o", out, "./cmd/lifeboat-gts-accounts"); err != nil {
+			return err
+		}
+		return os.RemoveAll(src)
+	})
+	if err != nil {
+		return GoToSocial{}, err
+	}
 	return GoToSocial{
+		AccountsBin: filepath.Join(accDir, "bin", "lifeboat-gts-accounts"),
 		Bin:         filepath.Join(dir, "bin", "gotosocial"),
 		TemplateDir: filepath.Join(dir, "web", "template") + "/",
 		AssetDir:    filepath.Join(dir, "web", "assets") + "/",

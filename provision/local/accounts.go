@@ -1,182 +1,141 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"regexp"
+	"io"
+	"os/exec"
 	"strings"
-	"time"
-
-	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 )
 
 // ErrUsernameTaken means the username belongs to someone else.
 var ErrUsernameTaken = errors.New("username is taken")
 
-// confirmLink finds GoToSocial's "confirm your email" link in a mail.
-var confirmLink = regexp.MustCompile(`https?://[^\s"<>]+/confirm_email\?token=[A-Za-z0-9-]+`)
-
-// onMail follows the confirmation link in every mail GoToSocial sends, the
-// way a member clicking it would, and wakes whoever waits for that email.
-// GoToSocial stores the link's token only after the mail is accepted, so
-// the link is followed from another goroutine, retrying while the server
-// does not know it yet.
-func (l *Local) onMail(m mailbox.Message) {
-	link := confirmLink.FindString(m.Text)
-	if link == "" {
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			if followLink(ctx, link) {
-				break
-			}
-		}
-		for _, to := range m.To {
-			ch := l.confirmChan(to)
-			l.mu.Lock()
-			select {
-			case <-ch:
-			default:
-				close(ch)
-			}
-			l.mu.Unlock()
-		}
-	}()
-}
-
-// followLink posts the confirmation form; true when the server took it.
-func followLink(ctx context.Context, link string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, link, nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Accept", "text/html")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-// confirmChan returns the channel that is closed once email's
-// confirmation link has been followed.
-func (l *Local) confirmChan(email string) chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	key := strings.ToLower(email)
-	ch, ok := l.confirm[key]
-	if !ok {
-		ch = make(chan struct{})
-		l.confirm[key] = ch
-	}
-	return ch
-}
-
-// appToken is a client-credentials token for sign-ups, made once.
-func (l *Local) appToken(ctx context.Context) (string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.appTok != "" {
-		return l.appTok, nil
-	}
-	tok, err := fedi.New(l.URL()).ClientCredentialsToken(ctx, l.st.App)
-	if err != nil {
-		return "", fmt.Errorf("app token for sign-ups: %w", err)
-	}
-	l.appTok = tok
-	return tok, nil
-}
-
-// CreateAccount signs a member up through the API, approves the sign-up as
-// admin and waits until the member's email is confirmed. It is safe to
-// call again after a crash at any point: an account that already exists
-// for this username and email is finished rather than made twice.
+// CreateAccount makes a confirmed, approved account on the server, as
+// GoToSocial's own `admin account create` does: the server's API sign-up
+// is capped at 10 approved sign-ups a day (hard-coded in v0.17.3), which
+// no group of any size fits in. It is idempotent: an account that already
+// exists for this username and email is returned as it is.
+//
+// A sign-up cut off half-way can leave a username held by an account
+// without its user, which nobody can ever use; the member then gets the
+// next variant (name_2, name_3, …), tried in the same order every run so
+// that a retry finds the account it made before.
 func (l *Local) CreateAccount(ctx context.Context, username, email, password string) (string, error) {
-	acct, err := l.findAccount(ctx, username)
-	if err != nil {
-		return "", err
-	}
-	if acct == nil {
-		confirmed := l.confirmChan(email)
-		tok, err := l.appToken(ctx)
+	for n := 1; n <= 5; n++ {
+		kind, msg, err := l.accounts.create(ctx, variant(username, n), email, password, false)
 		if err != nil {
 			return "", err
 		}
-		_, err = fedi.New(l.URL()).WithToken(tok).SignUp(ctx, fedi.SignUp{
-			Username: username, Email: email, Password: password,
-			Agreement: true, Locale: "en", Reason: "Arriving together with a Lifeboat group (local server)",
-		})
-		// A failure that may still have made the account is settled by
-		// looking it up.
-		if err != nil && !maybeCreated(err) {
-			if fedi.IsTaken(err) {
-				return "", fmt.Errorf("%s: %w", username, ErrUsernameTaken)
-			}
-			return "", fmt.Errorf("sign up %s: %w", username, err)
-		}
-		if acct, err = l.findAccount(ctx, username); err != nil {
-			return "", err
-		}
-		if acct == nil {
-			return "", fmt.Errorf("sign up %s: the server made no account", username)
-		}
-		if !acct.Confirmed {
-			select {
-			case <-confirmed:
-				acct.Confirmed = true
-			case <-time.After(30 * time.Second):
-			case <-ctx.Done():
-				return "", ctx.Err()
-			}
+		switch kind {
+		case "ok":
+			return msg, nil
+		case "broken":
+			continue
+		case "taken":
+			return "", fmt.Errorf("%s: %w", username, ErrUsernameTaken)
+		default:
+			return "", fmt.Errorf("create account %s: %s", username, msg)
 		}
 	}
-	if !strings.EqualFold(acct.Email, email) {
-		return "", fmt.Errorf("%s: %w", username, ErrUsernameTaken)
-	}
-	if !acct.Approved {
-		if err := l.admin.Approve(ctx, acct.ID); err != nil && !fedi.IsStatus(err, http.StatusForbidden) {
-			return "", fmt.Errorf("approve %s: %w", username, err)
-		}
-	}
-	if !acct.Confirmed {
-		// The confirmation mail was lost (a crash before it arrived):
-		// confirm with GoToSocial's CLI, which shares the database.
-		if err := l.confirmByCLI(ctx, username); err != nil {
-			return "", err
-		}
-	}
-	return acct.ID, nil
+	return "", fmt.Errorf("create account %s: the name and its variants are held by broken accounts", username)
 }
 
-func (l *Local) confirmByCLI(ctx context.Context, username string) error {
-	return l.offline(ctx, []string{"confirm", "--username=" + username})
+func variant(username string, n int) string {
+	if n == 1 {
+		return username
+	}
+	suffix := fmt.Sprintf("_%d", n)
+	if len(username)+len(suffix) > 30 {
+		username = username[:30-len(suffix)]
+	}
+	return username + suffix
 }
 
-// findAccount looks a local account up by username through the admin API;
-// nil when there is none.
-func (l *Local) findAccount(ctx context.Context, username string) (*fedi.AdminAccount, error) {
-	q := url.Values{"username": {username}, "origin": {"local"}}
-	accts, err := l.admin.AdminAccounts(ctx, q)
+// accountMaker talks to one long-lived lifeboat-gts-accounts process (see
+// internal/tools): requests on its stdin, one answer line each. Opening
+// GoToSocial's database takes seconds, so the process is kept for the
+// destination's lifetime. Passwords travel over the pipe, never in argv.
+type accountMaker struct {
+	bin, config string
+
+	mu  chan struct{} // a one-slot semaphore that honours contexts
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func newAccountMaker(bin, config string) *accountMaker {
+	m := &accountMaker{bin: bin, config: config, mu: make(chan struct{}, 1)}
+	return m
+}
+
+func (m *accountMaker) create(ctx context.Context, username, email, password string, admin bool) (kind, msg string, err error) {
+	if strings.ContainsAny(username+email+password, "\t\n") {
+		return "error", "tabs and newlines are not allowed in usernames, emails or passwords", nil
+	}
+	select {
+	case m.mu <- struct{}{}:
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+	defer func() { <-m.mu }()
+	if m.cmd == nil {
+		if err := m.start(); err != nil {
+			return "", "", err
+		}
+	}
+	flag := "0"
+	if admin {
+		flag = "1"
+	}
+	if _, err := fmt.Fprintf(m.in, "%s\t%s\t%s\t%s\n", username, email, password, flag); err != nil {
+		m.stop()
+		return "", "", fmt.Errorf("account maker: %w", err)
+	}
+	if !m.out.Scan() {
+		err := m.out.Err()
+		m.stop()
+		return "", "", fmt.Errorf("account maker ended without answering: %v", err)
+	}
+	kind, msg, _ = strings.Cut(m.out.Text(), "\t")
+	return kind, msg, nil
+}
+
+func (m *accountMaker) start() error {
+	cmd := exec.Command(m.bin, m.config)
+	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", username, err)
+		return err
 	}
-	for _, a := range accts {
-		if strings.EqualFold(a.Username, username) {
-			return &a, nil
-		}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
 	}
-	return nil, nil
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the account maker: %w", err)
+	}
+	m.cmd, m.in, m.out = cmd, in, bufio.NewScanner(out)
+	return nil
+}
+
+// stop ends the process; the next request starts a new one.
+func (m *accountMaker) stop() {
+	if m.cmd == nil {
+		return
+	}
+	m.in.Close()
+	m.cmd.Wait()
+	m.cmd = nil
+}
+
+// close ends the process, waiting for the current request.
+func (m *accountMaker) close() {
+	m.mu <- struct{}{}
+	m.stop()
+	<-m.mu
 }

@@ -1,8 +1,8 @@
 // Package local is the embedded default destination: a real GoToSocial
 // server on loopback with SQLite, for trying a whole escape on one
-// machine. Its SMTP points at a mailbox inside Lifeboat, so the
-// confirmation mail GoToSocial sends on every sign-up is received and its
-// link followed here — accounts become usable without any mail relay.
+// machine. Lifeboat owns the server, so it makes members' accounts
+// directly in GoToSocial's database through GoToSocial's own code (see
+// accounts.go) and needs no mail relay.
 package local
 
 import (
@@ -19,12 +19,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -53,22 +51,15 @@ type Config struct {
 type Local struct {
 	cfg Config
 
-	mu      sync.Mutex
-	restart sync.Mutex // held while the server is down for CLI work
-	st      state
-	proc    *os.Process
-	mail    *mailbox.Server
-	gts     tools.GoToSocial
-	admin   *fedi.Client
-	app     fedi.App
-	appTok  string
-	confirm map[string]chan struct{} // by lower-cased email: closed when confirmed
+	st       state
+	proc     *os.Process
+	gts      tools.GoToSocial
+	accounts *accountMaker
 }
 
 // state is what survives between runs, in Dir/server.json (0600).
 type state struct {
 	Port          int      `json:"port"`
-	SMTPPort      int      `json:"smtp_port"`
 	AdminUsername string   `json:"admin_username"`
 	AdminEmail    string   `json:"admin_email"`
 	AdminPassword string   `json:"admin_password"`
@@ -88,7 +79,7 @@ func New(cfg Config) *Local {
 	if cfg.Title == "" {
 		cfg.Title = "Lifeboat local"
 	}
-	return &Local{cfg: cfg, confirm: map[string]chan struct{}{}}
+	return &Local{cfg: cfg}
 }
 
 var _ provision.Destination = (*Local)(nil)
@@ -132,25 +123,22 @@ func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Serve
 	if err := l.loadState(); err != nil {
 		return nil, err
 	}
-	// The mailbox must listen before GoToSocial sends its first mail,
-	// and on the same port every run: the port is in GoToSocial's config.
-	mail, err := mailbox.Start(net.JoinHostPort("127.0.0.1", strconv.Itoa(l.st.SMTPPort)), l.onMail)
-	if err != nil {
-		return nil, fmt.Errorf("start the local mailbox (is another lifeboat using %s?): %w", l.cfg.Dir, err)
-	}
-	l.mail = mail
+	l.accounts = newAccountMaker(gts.AccountsBin, l.ConfigPath())
 
 	done = step("start GoToSocial")
 	if !l.running(ctx) {
 		if err := l.writeConfig(); err != nil {
 			return nil, err
 		}
-		if err := l.startAndWait(ctx); err != nil {
+		if !l.st.AdminCreated {
+			if err := l.createAdmin(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if err := l.startProcess(); err != nil {
 			return nil, err
 		}
-	}
-	if !l.st.AdminCreated {
-		if err := l.createAdmin(ctx); err != nil {
+		if err := l.waitReady(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -164,10 +152,10 @@ func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Serve
 	return &provision.Server{URL: l.URL(), Software: "gotosocial", AdminToken: l.st.AdminToken, Accounts: l}, nil
 }
 
-// Stop closes the mailbox and, unless Keep is set, stops GoToSocial.
+// Stop ends the account maker and, unless Keep is set, stops GoToSocial.
 func (l *Local) Stop(ctx context.Context) error {
-	if l.mail != nil {
-		l.mail.Close()
+	if l.accounts != nil {
+		l.accounts.close()
 	}
 	if l.cfg.Keep {
 		return nil
@@ -223,13 +211,8 @@ func (l *Local) loadState() error {
 	if err != nil {
 		return err
 	}
-	smtpPort, err := freePort()
-	if err != nil {
-		return err
-	}
 	l.st = state{
 		Port:          port,
-		SMTPPort:      smtpPort,
 		AdminUsername: "lifeboat",
 		AdminEmail:    "admin@lifeboat.localhost",
 		AdminPassword: randomPassword(),
@@ -271,8 +254,8 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(f.Name(), path)
 }
 
-// writeConfig writes GoToSocial's config: loopback only, SQLite, the
-// mailbox as SMTP, and the rate limits and throttling that protect a
+// writeConfig writes GoToSocial's config: loopback only, SQLite, and the
+// rate limits and throttling that protect a
 // public server turned off, since every request here is Lifeboat's own
 // bulk work on a server it owns.
 func (l *Local) writeConfig() error {
@@ -294,9 +277,6 @@ func (l *Local) writeConfig() error {
 		"accounts-reason-required":        l.cfg.ReasonRequired,
 		"advanced-rate-limit-requests":    0,
 		"advanced-throttling-multiplier":  0,
-		"smtp-host":                       "127.0.0.1",
-		"smtp-port":                       l.st.SMTPPort,
-		"smtp-from":                       "gotosocial@lifeboat.localhost",
 		"advanced-cookies-samesite":       "lax",
 		"instance-expose-public-timeline": true,
 	}
@@ -319,62 +299,18 @@ func (l *Local) gtsCmd(ctx context.Context, env []string, args ...string) *exec.
 	return cmd
 }
 
-// createAdmin makes the admin account. GoToSocial's CLI would take the
-// password only as an argument, where other users of the machine can read
-// it, so the admin signs up through the API like anyone else and the CLI,
-// which needs no secret, then confirms and promotes the account.
+// createAdmin makes the admin account before the server first starts.
 func (l *Local) createAdmin(ctx context.Context) error {
-	c := fedi.New(l.URL())
-	app, err := c.RegisterApp(ctx, "Lifeboat", "urn:ietf:wg:oauth:2.0:oob", adminScopes)
+	kind, msg, err := l.accounts.create(ctx, l.st.AdminUsername, l.st.AdminEmail, l.st.AdminPassword, true)
 	if err != nil {
-		return fmt.Errorf("register the admin app: %w", err)
-	}
-	l.st.App = app
-	if err := l.saveState(); err != nil {
 		return err
 	}
-	tok, err := c.ClientCredentialsToken(ctx, app)
-	if err != nil {
-		return fmt.Errorf("app token: %w", err)
-	}
-	_, err = c.WithToken(tok).SignUp(ctx, fedi.SignUp{
-		Username: l.st.AdminUsername, Email: l.st.AdminEmail, Password: l.st.AdminPassword,
-		Agreement: true, Locale: "en", Reason: "Lifeboat's admin account for this local server", // ≥ 40 characters when ReasonRequired
-	})
-	if err != nil && !maybeCreated(err) && !fedi.IsTaken(err) {
-		return fmt.Errorf("sign the admin up: %w", err)
-	}
-	if err := l.offline(ctx, []string{"confirm", "--username=" + l.st.AdminUsername},
-		[]string{"promote", "--username=" + l.st.AdminUsername}); err != nil {
-		return err
+	l.accounts.close() // the server is about to open the database
+	if kind != "ok" {
+		return fmt.Errorf("create the admin account: %s", msg)
 	}
 	l.st.AdminCreated = true
 	return l.saveState()
-}
-
-// offline stops GoToSocial, runs `gotosocial admin account …` commands
-// against its database, and starts it again. The server caches accounts
-// in memory, so the CLI may only change the database while it is down.
-func (l *Local) offline(ctx context.Context, cmds ...[]string) error {
-	l.restart.Lock()
-	defer l.restart.Unlock()
-	if err := StopRunning(ctx, l.cfg.Dir); err != nil {
-		return err
-	}
-	for _, args := range cmds {
-		args = append([]string{"admin", "account"}, args...)
-		if out, err := l.gtsCmd(ctx, nil, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("gotosocial %s: %w\n%s", strings.Join(args, " "), err, tail(string(out), 20))
-		}
-	}
-	return l.startAndWait(ctx)
-}
-
-func (l *Local) startAndWait(ctx context.Context) error {
-	if err := l.startProcess(); err != nil {
-		return err
-	}
-	return l.waitReady(ctx)
 }
 
 // startProcess starts GoToSocial in its own session so that, with Keep,
@@ -456,7 +392,6 @@ func (l *Local) adminToken(ctx context.Context) error {
 	c := fedi.New(l.URL())
 	if l.st.AdminToken != "" {
 		if _, err := c.WithToken(l.st.AdminToken).VerifyCredentials(ctx); err == nil {
-			l.admin = c.WithToken(l.st.AdminToken)
 			return nil
 		}
 	}
@@ -469,7 +404,6 @@ func (l *Local) adminToken(ctx context.Context) error {
 		return fmt.Errorf("sign the admin in: %w", err)
 	}
 	l.st.App, l.st.AdminToken = app, tok
-	l.admin = c.WithToken(tok)
 	return l.saveState()
 }
 
@@ -491,15 +425,3 @@ func randomPassword() string {
 // adminScopes are what the admin token needs: the admin API for approving
 // sign-ups, and plain read/write for checks.
 var adminScopes = []string{"read", "write", "follow", "admin:read", "admin:write"}
-
-// maybeCreated reports whether a failed sign-up may still have made the
-// account. GoToSocial v0.17.3 creates it and then fails to answer with
-// its token (a nil dereference on the server, seen as a 5xx or an empty
-// body), so only a clear refusal (4xx) means there is no account.
-func maybeCreated(err error) bool {
-	var fe *fedi.Error
-	if errors.As(err, &fe) {
-		return fe.Status >= 500
-	}
-	return true
-}

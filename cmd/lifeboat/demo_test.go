@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// lifeboatBin builds the real binary once per test run: the crash test
+// must kill a separate process with SIGKILL.
+func lifeboatBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lifeboat-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lifeboat")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build lifeboat: %v", binErr)
+	}
+	return binPath
+}
+
+func demoEnv(state string) []string {
+	return append(os.Environ(), "LIFEBOAT_STATE="+state)
+}
+
+// runDemo runs `lifeboat demo ARGS` to the end and returns its report.
+func runDemo(t *testing.T, bin, state string, args ...string) escape.Report {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"demo", "--json"}, args...)...)
+	cmd.Env = demoEnv(state)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("lifeboat demo %v: %v\n%s", args, err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var rep escape.Report
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
+		t.Fatalf("last stdout line is not the JSON report: %v\n%s", err, out)
+	}
+	return rep
+}
+
+// killAt starts `lifeboat demo ARGS`, waits for a stderr line containing
+// marker, waits delay more, and kills the process with SIGKILL. It
+// reports whether the kill happened before the run finished by itself.
+func killAt(t *testing.T, bin, state, marker string, delay time.Duration, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"demo"}, args...)...)
+	cmd.Env = demoEnv(state)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		armed := false
+		for sc.Scan() {
+			t.Logf("run: %s", sc.Text())
+			if !armed && strings.Contains(sc.Text(), marker) {
+				armed = true
+				go func() {
+					time.Sleep(delay)
+					killed <- cmd.Process.Signal(syscall.SIGKILL) == nil
+				}()
+			}
+		}
+	}()
+	err = cmd.Wait()
+	select {
+	case k := <-killed:
+		var ee *exec.ExitError
+		return k && errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
+	case <-time.After(time.Second):
+		return false
+	}
+}
+
+// The escape survives SIGKILL at many points — during sign-ups, while the
+// follows are seeded, while lists are filled — and the end state, read
+// from the server, is exact: no duplicate account, follow, list or post.
+func TestDemoSurvivesKill9(t *testing.T) {
+	t.Parallel()
+	bin := lifeboatBin(t)
+	state := t.TempDir()
+	const n = 24
+	args := []string{"--members", "24", "--workers", "2"}
+	t.Cleanup(func() {
+		cmd := exec.Command(bin, "demo", "--members", "24", "--stop")
+		cmd.Env = demoEnv(state)
+		cmd.Run()
+	})
+
+	points := []struct {
+		marker string
+		delay  time.Duration
+	}{
+		{"arrivals: 1 of", 300 * time.Millisecond},
+		{"Seed follows", 0},
+		{"Seed follows", 200 * time.Millisecond},
+		{"Seed follows", 500 * time.Millisecond},
+		{"follows:", 900 * time.Millisecond},
+		{"lists:", 50 * time.Millisecond},
+	}
+	kills := 0
+	for _, p := range points {
+		if killAt(t, bin, state, p.marker, p.delay, args...) {
+			kills++
+		}
+	}
+	if kills < 5 {
+		t.Fatalf("only %d of %d runs were killed mid-way; the test proves nothing", kills, len(points))
+	}
+
+	rep := runDemo(t, bin, state, args...)
+	if rep.Members != n || rep.AccountsCreated != n || rep.FollowsSeeded != n*(n-1) || rep.ListsCreated != n || rep.Welcomes != 1 {
+		t.Errorf("report after %d kills = %+v; want %d accounts, %d follows, %d lists, 1 welcome", kills, rep, n, n*(n-1), n)
+	}
+	verifyServer(t, state, "demo-24", "Demo group of 24", rep.Server, n)
+}
+
+// The README's first command: the example group lands in a full room.
+func TestDemoExampleGroup(t *testing.T) {
+	t.Parallel()
+	bin := lifeboatBin(t)
+	state := t.TempDir()
+	t.Cleanup(func() {
+		cmd := exec.Command(bin, "demo", "--stop")
+		cmd.Env = demoEnv(state)
+		cmd.Run()
+	})
+	rep := runDemo(t, bin, state)
+	if rep.Members != 12 || rep.AccountsCreated != 12 || rep.FollowsSeeded != 132 || rep.ListsCreated != 12 {
+		t.Errorf("report = %+v; want 12 accounts, 132 follows, 12 lists", rep)
+	}
+	verifyServer(t, state, "river-birders", "River Birders", rep.Server, 12)
+
+	// A second run changes nothing and says so quickly.
+	again := runDemo(t, bin, state)
+	again.DurationS, rep.DurationS = 0, 0
+	if again != rep {
+		t.Errorf("second run reports %+v, first %+v", again, rep)
+	}
+	info, err := os.Stat(filepath.Join(state, "groups", "river-birders", "logins.csv"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("logins.csv: %v, mode %v; want 0600", err, info.Mode().Perm())
+	}
+}
+
+// verifyServer reads the server: the mesh is exact, the lead posted once,
+// and the server holds exactly n member accounts plus the admin.
+func verifyServer(t *testing.T, state, group, title, url string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Dir: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	accs, err := st.Accounts().List(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []meshcheck.Member
+	for _, a := range accs {
+		ms = append(ms, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})
+	}
+	if len(ms) != n {
+		t.Fatalf("%d accounts in the store, want %d", len(ms), n)
+	}
+	if err := meshcheck.Verify(ctx, url, title, ms); err != nil {
+		t.Error(err)
+	}
+	var srv struct {
+		AdminToken string `json:"admin_token"`
+	}
+	b, err := os.ReadFile(filepath.Join(state, "groups", group, "local", "server.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &srv)
+	all, err := fedi.New(url).WithToken(srv.AdminToken).AdminAccounts(ctx, map[string][]string{"origin": {"local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n+1 {
+		t.Errorf("the server has %d local accounts, want %d members + the admin", len(all), n)
+	}
+	lead := accs[0]
+	for _, a := range accs {
+		if strings.HasPrefix(a.Email, "member1@") || strings.HasPrefix(a.Email, "ada@") {
+			lead = a
+		}
+	}
+	sts, err := fedi.New(url).WithToken(lead.Token).AccountStatuses(ctx, lead.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != 1 {
+		t.Errorf("the lead %s has %d posts, want 1 welcome", lead.Email, len(sts))
+	}
+}
