@@ -17,6 +17,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/local"
+	"github.com/lifeboat-social/lifeboat/tui"
 )
 
 func newDemoCmd(app *App) *cobra.Command {
@@ -68,11 +69,17 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			}
 			dest := local.New(local.Config{Dir: serverDir, Title: g.Title, Keep: true})
 			defer dest.Stop(ctx)
-			x := escape.New(escape.Config{
-				Store: st, Group: g, Dest: dest, Workers: workers,
-				Emit: progress.Plain(app.Stderr, time.Second),
-			})
-			rep, err := x.Run(ctx, "local")
+			run := func(ctx context.Context, emit progress.Func) (escape.Report, error) {
+				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit})
+				return x.Run(ctx, "local")
+			}
+			var rep escape.Report
+			if !asJSON && app.Stdout == os.Stdout && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
+				// a terminal: the arrivals screen, fed from the same events
+				rep, err = tui.RunArrivals(ctx, tui.Deps{Store: st, StateDir: app.StateDir}, g, nil, nil, run)
+			} else {
+				rep, err = run(ctx, progress.Plain(app.Stderr, time.Second))
+			}
 			if err != nil {
 				return err
 			}
