@@ -1,0 +1,103 @@
+package local_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/gtstest"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/local"
+)
+
+func TestMain(m *testing.M) { gtstest.Main(m) }
+
+func TestAdminAndAccounts(t *testing.T) {
+	dest, srv := gtstest.Server(t)
+	ctx := context.Background()
+	me, err := fedi.New(srv.URL).WithToken(srv.AdminToken).VerifyCredentials(ctx)
+	if err != nil || me.Username != "lifeboat" {
+		t.Fatalf("admin token: %+v %v", me, err)
+	}
+	if _, err := fedi.New(srv.URL).WithToken(srv.AdminToken).PendingAccounts(ctx); err != nil {
+		t.Fatalf("the admin token cannot use the admin API: %v", err)
+	}
+
+	id, err := srv.Accounts.CreateAccount(ctx, "heron", "heron@example.org", "Correct-Horse-Battery-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := srv.Accounts.CreateAccount(ctx, "heron", "HERON@example.org", "Correct-Horse-Battery-9")
+	if err != nil || again != id {
+		t.Errorf("second CreateAccount = %q, %v; want the same account %q", again, err, id)
+	}
+	c := fedi.New(srv.URL)
+	app, err := c.RegisterApp(ctx, "t", "", []string{"read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.SignInAndAuthorize(ctx, app, "heron@example.org", "Correct-Horse-Battery-9")
+	if err != nil {
+		t.Fatalf("the new account cannot sign in: %v", err)
+	}
+	if me, err := c.WithToken(tok).VerifyCredentials(ctx); err != nil || me.ID != id {
+		t.Errorf("the member reads %+v, %v; want account %s", me, err, id)
+	}
+
+	_, err = srv.Accounts.CreateAccount(ctx, "heron", "someone-else@example.org", "Correct-Horse-Battery-9")
+	if !errors.Is(err, local.ErrUsernameTaken) {
+		t.Errorf("taking another member's name: err = %v, want ErrUsernameTaken", err)
+	}
+	if _, err := srv.Accounts.CreateAccount(ctx, "egret", "egret@example.org", "short"); err == nil {
+		t.Error("a weak password was accepted")
+	}
+	_ = dest
+}
+
+// A second destination on the same directory finds the running server
+// and reuses it, with the same admin; its files hold secrets and are
+// readable only by their owner; no secret is on GoToSocial's command line.
+func TestReuseAndSecrets(t *testing.T) {
+	dest, srv := gtstest.Server(t)
+	ctx := context.Background()
+	dir := filepath.Dir(dest.ConfigPath())
+	again := local.New(local.Config{Dir: dir, Keep: true})
+	srv2, err := again.Start(ctx, progress.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Stop(ctx)
+	if srv2.URL != srv.URL || srv2.AdminToken != srv.AdminToken {
+		t.Errorf("reuse made a different server: %s vs %s", srv2.URL, srv.URL)
+	}
+	for _, f := range []string{"server.json", "config.yaml"} {
+		info, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", f, err, info.Mode().Perm())
+		}
+	}
+	_, password := dest.AdminCredentials()
+	pid, err := os.ReadFile(filepath.Join(dir, "gotosocial.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(n) + "/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cmdline), password) || strings.Contains(string(cmdline), srv.AdminToken) {
+		t.Error("a secret is on GoToSocial's command line")
+	}
+}
+
+func TestStopRunningWithoutServer(t *testing.T) {
+	if err := local.StopRunning(context.Background(), t.TempDir()); err != nil {
+		t.Errorf("StopRunning on an empty dir: %v", err)
+	}
+}
