@@ -33,7 +33,9 @@ type Config struct {
 	Group  *groups.Group
 	Server *provision.Server
 	Emit   progress.Func
-	// Workers bounds concurrent requests to the server (default 16).
+	// Workers bounds concurrent requests to the server (default 32: on
+	// GoToSocial with two cores the mesh reaches the server's ceiling there,
+	// see bench/mesh).
 	Workers int
 	// Client makes API clients; default fedi.New. Benchmarks and tests
 	// pass one with another transport.
@@ -53,7 +55,7 @@ type Engine struct {
 // New returns an engine for cfg.
 func New(cfg Config) *Engine {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 16
+		cfg.Workers = 32
 	}
 	if cfg.Client == nil {
 		cfg.Client = func(u string) *fedi.Client { return fedi.New(u) }

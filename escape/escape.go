@@ -36,7 +36,7 @@ type Config struct {
 	Group   *groups.Group
 	Dest    provision.Destination
 	Emit    progress.Func
-	Workers int // concurrent requests to the destination (default 16)
+	Workers int // concurrent requests to the destination (default 32)
 	// InviteTTL is how long invite links stay valid (default 14 days).
 	InviteTTL time.Duration
 }

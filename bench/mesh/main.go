@@ -45,7 +45,7 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "added delay each way for the far-server run (0: skip it)")
 	farSizes := flag.String("far-sizes", "50", "group sizes for the far-server run")
 	budget := flag.Duration("budget", 60*time.Second, "time limit per reference mode; its rate is taken over what it did")
-	workers := flag.Int("workers", 16, "Lifeboat's concurrent requests")
+	workers := flag.Int("workers", 32, "Lifeboat's concurrent requests")
 	flag.Parse()
 	if err := run(*sizes, *farSizes, *latency, *budget, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
