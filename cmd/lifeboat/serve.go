@@ -13,13 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/local"
-	"github.com/lifeboat-social/lifeboat/store"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -53,43 +51,7 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 		return nil, stop, err
 	}
 	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
-	return engineArrivals{e: e, st: st, base: server.URL}, stop, nil
-}
-
-// engineArrivals adapts the arrival engine to what the web server calls.
-type engineArrivals struct {
-	e    *arrival.Engine
-	st   store.Store
-	base string
-}
-
-func (a engineArrivals) CreateAccount(ctx context.Context, group, email, username, password string) error {
-	return a.e.Join(ctx, email, username, password)
-}
-
-func (a engineArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error) {
-	return a.e.AuthorizeURL(ctx, redirectURI, state)
-}
-
-// Complete stores the member's token, seeds the mesh (follows both ways,
-// lists, welcome) and reads the member's counts back from the server.
-func (a engineArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (web.ArrivalResult, error) {
-	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
-		return web.ArrivalResult{}, err
-	}
-	if err := a.e.Seed(ctx); err != nil {
-		return web.ArrivalResult{}, err
-	}
-	acc, err := a.st.Accounts().Get(ctx, group, email)
-	if err != nil {
-		return web.ArrivalResult{}, err
-	}
-	me, err := fedi.New(a.base).WithToken(acc.Token).VerifyCredentials(ctx)
-	if err != nil {
-		return web.ArrivalResult{}, err
-	}
-	return web.ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
-		Following: int(me.FollowingCount), Followers: int(me.FollowersCount)}, nil
+	return web.EngineArrivals(e, st, server.URL), stop, nil
 }
 
 // mailFlags are the SMTP settings of the commands that send mail. The

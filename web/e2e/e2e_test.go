@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
@@ -28,41 +27,6 @@ import (
 )
 
 func TestMain(m *testing.M) { gtstest.Main(m) }
-
-// engineArrivals adapts the arrival engine to web.Arrivals, as serve
-// does until the engine ships its own constructor for it.
-type engineArrivals struct {
-	e    *arrival.Engine
-	st   store.Store
-	base string
-}
-
-func (a engineArrivals) CreateAccount(ctx context.Context, group, email, username, password string) error {
-	return a.e.Join(ctx, email, username, password)
-}
-
-func (a engineArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error) {
-	return a.e.AuthorizeURL(ctx, redirectURI, state)
-}
-
-func (a engineArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (web.ArrivalResult, error) {
-	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
-		return web.ArrivalResult{}, err
-	}
-	if err := a.e.Seed(ctx); err != nil {
-		return web.ArrivalResult{}, err
-	}
-	acc, err := a.st.Accounts().Get(ctx, group, email)
-	if err != nil {
-		return web.ArrivalResult{}, err
-	}
-	me, err := fedi.New(a.base).WithToken(acc.Token).VerifyCredentials(ctx)
-	if err != nil {
-		return web.ArrivalResult{}, err
-	}
-	return web.ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
-		Following: int(me.FollowingCount), Followers: int(me.FollowersCount)}, nil
-}
 
 var linkRE = regexp.MustCompile(`https?://[^\s"<>]+`)
 
@@ -109,7 +73,7 @@ func TestMemberArrivesOnGoToSocial(t *testing.T) {
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	srv, err := web.New(sctx, web.Config{Group: g, Store: st, Mail: sender, BaseURL: "http://" + ln.Addr().String(),
-		Arrivals: engineArrivals{e: eng, st: st, base: server.URL}, PledgeRate: -1, RedeemRate: -1, TickEvery: 300 * time.Millisecond})
+		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1, TickEvery: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

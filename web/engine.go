@@ -1,0 +1,50 @@
+package web
+
+import (
+	"context"
+
+	arrivalpkg "github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// EngineArrivals serves Arrivals with the arrival engine for one group on
+// the server at base.
+func EngineArrivals(e *arrivalpkg.Engine, st store.Store, base string) Arrivals {
+	return engineArrivals{e: e, st: st, base: base}
+}
+
+type engineArrivals struct {
+	e    *arrivalpkg.Engine
+	st   store.Store
+	base string
+}
+
+func (a engineArrivals) CreateAccount(ctx context.Context, group, email, username, password string) error {
+	return a.e.Join(ctx, email, username, password)
+}
+
+func (a engineArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error) {
+	return a.e.AuthorizeURL(ctx, redirectURI, state)
+}
+
+// Complete stores the member's token, seeds the mesh (follows both ways,
+// lists, welcome) and reads the member's counts back from the server.
+func (a engineArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (ArrivalResult, error) {
+	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
+		return ArrivalResult{}, err
+	}
+	if err := a.e.Seed(ctx); err != nil {
+		return ArrivalResult{}, err
+	}
+	acc, err := a.st.Accounts().Get(ctx, group, email)
+	if err != nil {
+		return ArrivalResult{}, err
+	}
+	me, err := fedi.New(a.base).WithToken(acc.Token).VerifyCredentials(ctx)
+	if err != nil {
+		return ArrivalResult{}, err
+	}
+	return ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
+		Following: int(me.FollowingCount), Followers: int(me.FollowersCount)}, nil
+}
