@@ -73,7 +73,9 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status GROUP.yaml",
 		Short: "Show the pledges and who would go now (the threshold cascade)",
-		Args:  exactlyOneGroupFile,
+		Example: `  lifeboat pledges status group.yaml
+  lifeboat pledges status group.yaml --json`,
+		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.baseURL == "" {
 				f.baseURL = "http://127.0.0.1" // links are not printed
@@ -120,7 +122,8 @@ func newPledgesLaunchCmd(app *App) *cobra.Command {
 threshold cascade says would go gets a personal invite by email, once. "serve"
 launches by itself as soon as the group is viable; this is the lead's
 override. It happens once, however many processes try.`,
-		Args: exactlyOneGroupFile,
+		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges launch group.yaml --base-url https://lifeboat.example.org`,
+		Args:    exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			mail, err := f.mail.sender(true)
 			if err != nil {
