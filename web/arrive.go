@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/lifeboat-social/lifeboat/admission"
 	"net/http"
 	"regexp"
 	"strings"
@@ -66,13 +68,14 @@ func (s *Server) showInvite(w http.ResponseWriter, r *http.Request, status int, 
 	if s.g.Destination.Type == groups.DestExisting {
 		v.Existing, v.Server = true, hostOf(s.g.Destination.Server)
 		v.SignUpURL = strings.TrimRight(s.g.Destination.Server, "/") + "/auth/sign_up"
-		proof, err := invite.Sign(s.key, invite.Claims{Purpose: invite.Proof, Group: s.g.Name,
-			Member: invite.MemberID(s.g.Name, m.Email), Expires: expires})
+		// The proof the server's admin (`lifeboat admin watch`) checks:
+		// bound to this member's email, inside the admitted window.
+		proof, _, err := admission.MemberProof(r.Context(), s.st, s.g.Name, s.g.Destination.Server, m.Email)
 		if err != nil {
-			s.internal(w, r, err)
+			s.internal(w, r, fmt.Errorf("no admission request for %s: run `lifeboat request` and have the admin accept it: %w", s.g.Destination.Server, err))
 			return
 		}
-		v.Proof = "lifeboat:" + proof
+		v.Proof = admission.Reason(s.g.Title, proof)
 	}
 	s.render(w, r, status, "invite", "Your invite", v)
 }
