@@ -163,7 +163,7 @@ func (b *bench) compare(ctx context.Context, where, base string, n int) error {
 	naive := b.naive(ctx, base, ms)
 
 	best := 0.0
-	for _, w := range []int{8, 16, 32, 64} {
+	for _, w := range []int{16, 32, 64} {
 		_, _, ms, err := b.group(ctx, base, n)
 		if err != nil {
 			return err
