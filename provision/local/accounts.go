@@ -61,10 +61,11 @@ func variant(username string, n int) string {
 type accountMaker struct {
 	bin, config string
 
-	mu  chan struct{} // a one-slot semaphore that honours contexts
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
+	mu     chan struct{} // a one-slot semaphore that honours contexts
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr *strings.Builder // what the process said, for the error if it dies
 }
 
 func newAccountMaker(bin, config string) *accountMaker {
@@ -96,9 +97,9 @@ func (m *accountMaker) create(ctx context.Context, username, email, password str
 		return "", "", fmt.Errorf("account maker: %w", err)
 	}
 	if !m.out.Scan() {
-		err := m.out.Err()
+		err, said := m.out.Err(), m.stderr.String()
 		m.stop()
-		return "", "", fmt.Errorf("account maker ended without answering: %v", err)
+		return "", "", fmt.Errorf("account maker ended without answering (%v): %s", err, tail(said, 10))
 	}
 	kind, msg, _ = strings.Cut(m.out.Text(), "\t")
 	return kind, msg, nil
@@ -114,12 +115,12 @@ func (m *accountMaker) start() error {
 	if err != nil {
 		return err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := new(strings.Builder)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the account maker: %w", err)
 	}
-	m.cmd, m.in, m.out = cmd, in, bufio.NewScanner(out)
+	m.cmd, m.in, m.out, m.stderr = cmd, in, bufio.NewScanner(out), stderr
 	return nil
 }
 
