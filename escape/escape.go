@@ -5,9 +5,7 @@ package escape
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,17 +15,12 @@ import (
 	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/workpool"
+	"github.com/lifeboat-social/lifeboat/invite"
 	"github.com/lifeboat-social/lifeboat/playbooks"
 	"github.com/lifeboat-social/lifeboat/pledge"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
-)
-
-// Group states, as the store keeps them.
-const (
-	StateGathering = "gathering"
-	StateLaunched  = "launched"
 )
 
 // Config is what an escape works with.
@@ -148,7 +141,7 @@ func (x *Escape) startDestination(ctx context.Context) error {
 // the group file's. A new group starts gathering pledges.
 func SaveGroup(ctx context.Context, st store.Store, g *groups.Group) error {
 	if _, err := st.Groups().Get(ctx, g.Name); errors.Is(err, store.ErrNotFound) {
-		if err := st.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, State: StateGathering}); err != nil {
+		if err := st.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, State: pledge.StateGathering}); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -217,20 +210,25 @@ func (x *Escape) launch(ctx context.Context) error {
 	if len(going) < x.cfg.Group.ViableMass {
 		return fmt.Errorf("not viable yet: %d would go, %d needed (viable_mass)", len(going), x.cfg.Group.ViableMass)
 	}
-	err = x.cfg.Store.Groups().SetState(ctx, x.cfg.Group.Name, StateGathering, StateLaunched, time.Now())
+	err = x.cfg.Store.Groups().SetState(ctx, x.cfg.Group.Name, pledge.StateGathering, pledge.StateLaunched, time.Now())
 	if errors.Is(err, store.ErrConflict) {
 		g, gerr := x.cfg.Store.Groups().Get(ctx, x.cfg.Group.Name)
-		if gerr == nil && g.State == StateLaunched {
+		if gerr == nil && g.State == pledge.StateLaunched {
 			return nil // launched already (by us before a crash, or by another process)
 		}
 	}
 	return err
 }
 
-// issueInvites makes one single-use invite per member of the viable set.
-// Only the token's hash is stored.
+// issueInvites makes one signed, single-use invite per member of the
+// viable set, as the web server's launch does (only the token's hash is
+// stored; the link can be made again from the group's key).
 func (x *Escape) issueInvites(ctx context.Context) error {
 	going, err := x.going(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := x.groupKey(ctx)
 	if err != nil {
 		return err
 	}
@@ -242,14 +240,12 @@ func (x *Escape) issueInvites(ctx context.Context) error {
 	for _, inv := range have {
 		invited[inv.Email] = true
 	}
-	now := time.Now()
+	expires := time.Now().Add(x.cfg.InviteTTL)
 	for _, email := range going {
 		if invited[email] {
 			continue
 		}
-		inv := store.Invite{Group: x.cfg.Group.Name, Email: email, TokenHash: newTokenHash(),
-			CreatedAt: now, ExpiresAt: now.Add(x.cfg.InviteTTL)}
-		if err := x.cfg.Store.Invites().Put(ctx, inv); err != nil {
+		if _, err := invite.Issue(ctx, x.cfg.Store.Invites(), key, x.cfg.Group.Name, email, expires); err != nil {
 			return err
 		}
 	}
@@ -257,11 +253,12 @@ func (x *Escape) issueInvites(ctx context.Context) error {
 	return nil
 }
 
-func newTokenHash() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+func (x *Escape) groupKey(ctx context.Context) (ed25519.PrivateKey, error) {
+	g, err := x.cfg.Store.Groups().Get(ctx, x.cfg.Group.Name)
+	if err != nil {
+		return nil, err
+	}
+	return ed25519.PrivateKey(g.SigningKey), nil
 }
 
 // arriveAll stands in for members redeeming their invites in the demo:
@@ -271,16 +268,23 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := x.groupKey(ctx)
+	if err != nil {
+		return err
+	}
 	total := len(invs)
 	var done atomic.Int64
 	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "arrivals", Total: total})
 	workers := 4 // sign-ups are heavy on the server (password hashing)
 	err = workpool.Run(ctx, workers, total, func(ctx context.Context, i int) error {
 		inv := invs[i]
-		if inv.RedeemedAt.IsZero() {
-			if err := x.cfg.Store.Invites().Redeem(ctx, inv.TokenHash, time.Now()); err != nil && !errors.Is(err, store.ErrConflict) {
-				return err
-			}
+		// The member's link, as their invite mail carries it.
+		tok, err := invite.Token(key, inv)
+		if err != nil {
+			return err
+		}
+		if _, err := invite.Redeem(ctx, x.cfg.Store.Invites(), key.Public().(ed25519.PublicKey), tok, time.Now()); err != nil && !errors.Is(err, invite.ErrUsed) {
+			return fmt.Errorf("redeem the invite of %s: %w", inv.Email, err)
 		}
 		if err := x.engine.Join(ctx, inv.Email, "", ""); err != nil {
 			return err

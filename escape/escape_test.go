@@ -1,0 +1,93 @@
+package escape
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+func testEscape(t *testing.T, n, viable int) (*Escape, store.Store) {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{Dir: filepath.Join(t.TempDir(), "s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	g := &groups.Group{Version: 1, Name: "kites", Title: "Kites", ViableMass: viable,
+		Lead: groups.Person{Name: "A", Email: "a0@example.org"}, Destination: groups.Destination{Type: groups.DestLocal}}
+	for i := 0; i < n; i++ {
+		g.Members = append(g.Members, groups.Member{Name: "M", Email: "A" + string(rune('0'+i)) + "@Example.org"})
+	}
+	if err := SaveGroup(context.Background(), st, g); err != nil {
+		t.Fatal(err)
+	}
+	return New(Config{Store: st, Group: g}), st
+}
+
+// Launch waits for the cascade to reach viable mass: conditional pledges
+// whose conditions fail do not count.
+func TestLaunchNeedsViableMass(t *testing.T) {
+	x, st := testEscape(t, 4, 3)
+	ctx := context.Background()
+	now := time.Now()
+	put := func(email string, threshold int) {
+		if err := st.Pledges().Put(ctx, store.Pledge{Group: "kites", Email: email, Threshold: threshold, Confirmed: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a0@example.org", 0)
+	put("a1@example.org", 0)
+	put("a2@example.org", 3) // goes only if 3 others go: they won't
+	err := x.launch(ctx)
+	if err == nil || !strings.Contains(err.Error(), "2 would go, 3 needed") {
+		t.Fatalf("launch below viable mass: %v", err)
+	}
+	put("a3@example.org", 0) // now a2's condition holds too
+	if err := x.launch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.launch(ctx); err != nil {
+		t.Errorf("launching twice must be a no-op: %v", err)
+	}
+	g, _ := st.Groups().Get(ctx, "kites")
+	if g.State != pledge.StateLaunched {
+		t.Errorf("state %q, want launched", g.State)
+	}
+}
+
+// Invites are real signed invite tokens, one per going member, made once;
+// redeeming them in the demo uses each exactly once.
+func TestInvitesIssuedOnce(t *testing.T) {
+	x, st := testEscape(t, 3, 2)
+	ctx := context.Background()
+	if err := x.pledgeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := x.issueInvites(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invs, err := st.Invites().List(ctx, "kites")
+	if err != nil || len(invs) != 3 {
+		t.Fatalf("%d invites (%v), want 3", len(invs), err)
+	}
+	for _, inv := range invs {
+		if inv.Email != strings.ToLower(inv.Email) || len(inv.TokenHash) < 32 {
+			t.Errorf("invite %+v", inv)
+		}
+	}
+	if err := st.Invites().Redeem(ctx, invs[0].TokenHash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Invites().Redeem(ctx, invs[0].TokenHash, time.Now()); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second redeem: %v, want ErrConflict", err)
+	}
+}
