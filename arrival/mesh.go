@@ -36,7 +36,6 @@ type Stats struct {
 type arrived struct {
 	email string
 	id    string
-	acct  string
 	c     *fedi.Client
 }
 
@@ -50,7 +49,7 @@ func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
 		if a.Token == "" || a.ID == "" || a.Server != e.cfg.Server.URL {
 			continue
 		}
-		out = append(out, arrived{email: a.Email, id: a.ID, acct: a.Username, c: e.base.WithToken(a.Token)})
+		out = append(out, arrived{email: a.Email, id: a.ID, c: e.base.WithToken(a.Token)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].email < out[j].email })
 	return out, nil
