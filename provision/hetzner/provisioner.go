@@ -239,6 +239,7 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "destroy"})
 	os.Remove(filepath.Join(cfg.Dir, knownHosts))
+	os.Remove(filepath.Join(cfg.Dir, tokenFile)) // the server it worked on is gone
 	return nil
 }
 

@@ -306,54 +306,8 @@ func TestUpWaitsAndFetchesCredentials(t *testing.T) {
 	f := hcloudfake.New().Start()
 	defer f.Close()
 	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
-	cfg.NoWait = false
-	domain := cfg.Group.Destination.Domain
-
-	keys, err := loadKeys(cfg.Dir) // made now so the stand-in knows the host key
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, _ := ssh.ParsePrivateKey([]byte(keys.HostPEM))
 	const creds = `{"software":"gotosocial","url":"https://social.valley-cyclists.example","username":"admin","email":"quinn@example.org","password":"pw"}`
-	sshSrv := startSSH(t, host, keys.Client.PublicKey(), func(_ int, cmd string) (string, int) { return creds, 0 })
-
-	dnsAddr := startDNS(t, func(name string, _ dnsmessage.Type) []net.IP {
-		servers := f.Servers()
-		if name != domain || len(servers) == 0 {
-			return nil
-		}
-		pn := servers[0].PublicNet
-		_, n, _ := net.ParseCIDR(pn.IPv6.IP)
-		v6 := append(net.IP(nil), n.IP...)
-		v6[15] = 1
-		return []net.IP{net.ParseIP(pn.IPv4.IP), v6}
-	})
-
-	cert, pool := selfSigned(t, domain)
-	web := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"domain":%q}`, domain)
-	}))
-	web.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	web.StartTLS()
-	defer web.Close()
-	webAddr := web.Listener.Addr().String()
-
-	var d net.Dialer
-	cfg.Wait = Waits{
-		Interval: 20 * time.Millisecond, Timeout: 20 * time.Second,
-		Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "udp", dnsAddr)
-		}},
-		HTTP: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: pool},
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return d.DialContext(ctx, network, webAddr)
-			},
-		}},
-		SSHDial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, sshSrv.addr)
-		},
-	}
+	standIns(t, f, &cfg, func(_ int, cmd string) (string, int) { return creds, 0 })
 	rec := &recorder{}
 	res, err := New(cfg).Up(context.Background(), rec.emit)
 	if err != nil {
