@@ -158,8 +158,10 @@ installed by cloud-init, an SSH key made for the group, a firewall (SSH from
 --ssh-from only; HTTP and HTTPS open) and fixed IPv4 and IPv6 addresses.
 
 It prints the DNS records to set, waits for them, for TLS and for the
-instance API, and fetches the admin credentials over SSH with the server's
-host key pinned. Running it again changes only what differs.
+instance API, fetches the admin credentials over SSH with the server's
+host key pinned, and makes an admin token for Lifeboat (kept in the state
+directory, reused while it works). Then it says what comes next. Running it
+again changes only what differs.
 
 The token is read from HCLOUD_TOKEN or from the file HCLOUD_TOKEN_FILE
 (mode 0600); it is never a flag and never printed. State, keys and
@@ -174,19 +176,36 @@ credentials are kept in the group's state directory, readable by you only.`,
 				return err
 			}
 			start := time.Now()
-			res, err := hetzner.New(cfg).Up(ctx, progress.Plain(app.Stderr, 0))
+			emit := progress.Plain(app.Stderr, 0)
+			if cfg.NoWait {
+				res, err := hetzner.New(cfg).Up(ctx, emit)
+				if err != nil {
+					return hetznerErr(err)
+				}
+				if asJSON {
+					return hetznerJSON(app.Stdout, upResult{Result: res})
+				}
+				printHetznerResult(app.Stdout, res, time.Since(start))
+				return nil
+			}
+			// Waiting: the destination also turns the admin credentials
+			// into an admin token (saved 0600, reused by later runs).
+			dest := hetzner.NewDestination(cfg)
+			srv, err := dest.Start(ctx, emit)
 			if err != nil {
 				return hetznerErr(err)
 			}
+			out := upResult{Result: dest.Result(), AdminTokenFile: dest.TokenFile(), Software: srv.Software}
 			if asJSON {
-				return hetznerJSON(app.Stdout, res)
+				return hetznerJSON(app.Stdout, out)
 			}
-			printHetznerResult(app.Stdout, res, time.Since(start))
+			printHetznerResult(app.Stdout, out.Result, time.Since(start))
+			printNextSteps(app.Stdout, args[0], out, cfg.SMTP.Host != "")
 			return nil
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result (IPs, DNS records, SSH, credentials path) as JSON on stdout")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result (IPs, DNS records, SSH, credentials and admin token paths) as JSON on stdout")
 	return cmd
 }
 
@@ -211,4 +230,28 @@ func printHetznerResult(w io.Writer, r hetzner.Result, took time.Duration) {
 		return
 	}
 	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)
+}
+
+// upResult is what up --json prints: the server, and where the admin
+// token is kept (never the token itself).
+type upResult struct {
+	hetzner.Result
+	Software       string `json:"software,omitempty"`
+	AdminTokenFile string `json:"admin_token_file,omitempty"`
+}
+
+// printNextSteps tells the lead what to do once the server is ready.
+func printNextSteps(w io.Writer, file string, r upResult, smtp bool) {
+	fmt.Fprintf(w, "Admin token for Lifeboat: %s (readable by you only; reused by the next run)\n\n", r.AdminTokenFile)
+	fmt.Fprintf(w, "%s is ready for the group. Next:\n", r.URL)
+	fmt.Fprintf(w, "  1. Send the pledge links:   lifeboat pledges open %s --base-url https://YOUR-LIFEBOAT-PAGES\n", file)
+	fmt.Fprintf(w, "  2. Run the group's pages:   lifeboat serve %s --base-url https://YOUR-LIFEBOAT-PAGES\n", file)
+	fmt.Fprintln(w, "     it launches when the group is viable; members redeem their invites at lifeboat serve")
+	fmt.Fprintf(w, "     and sign up on %s themselves, confirming their email address.\n", r.URL)
+	fmt.Fprintf(w, "  3. Follow the count:        lifeboat pledges status %s\n", file)
+	if !smtp {
+		fmt.Fprintln(w, "\nThe server has no mail relay (LIFEBOAT_SMTP_* were not set): it cannot send the")
+		fmt.Fprintln(w, "confirmations members need to finish signing up. Before anyone joins, set them and")
+		fmt.Fprintln(w, "run lifeboat up again; the new cloud-init replaces the server (a fresh admin too).")
+	}
 }

@@ -270,3 +270,6 @@ func (c Credentials) check() error {
 	}
 	return nil
 }
+
+// TokenFile is where Start keeps the admin token (0600).
+func (d *Destination) TokenFile() string { return d.tokenPath() }
