@@ -54,6 +54,17 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.ua = ua } }
 // WithLimits tunes rate limiting and retries.
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 
+// sharedTransport keeps connections open for the many concurrent requests
+// that bulk work sends to one server: net/http's default keeps only two
+// idle connections per host, so 32 workers would open (and, over TLS,
+// handshake) a new connection for most requests.
+var sharedTransport http.RoundTripper = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
+}()
+
 // DefaultUserAgent is sent unless WithUserAgent says otherwise.
 const DefaultUserAgent = "Lifeboat (+https://github.com/lifeboat-social/lifeboat)"
 
@@ -73,7 +84,7 @@ func New(baseURL string, opts ...Option) *Client {
 		u = &url.URL{Scheme: "https", Host: "invalid.invalid"}
 	}
 	u.RawQuery, u.Fragment = "", ""
-	base := http.DefaultTransport
+	base := sharedTransport
 	var timeout time.Duration
 	if o.hc != nil {
 		if o.hc.Transport != nil {
