@@ -213,7 +213,7 @@ func (s *arrivals) retry() tea.Cmd {
 	if s.d.Launch == nil {
 		return status("run the same command again to retry: nothing is done twice")
 	}
-	return func() tea.Msg { return startJobMsg{jobLaunch} }
+	return func() tea.Msg { return startJobMsg{kind: jobLaunch} }
 }
 
 func (s *arrivals) event(e progress.Event) {

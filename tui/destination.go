@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
@@ -29,6 +30,13 @@ type (
 		group  string
 		prices Prices
 		err    error
+	}
+	// scoutedMsg carries the scouted existing servers, judged for the
+	// group and ranked best first, and the servers that failed.
+	scoutedMsg struct {
+		group string
+		fits  []existing.Fit
+		errs  []string
 	}
 )
 
@@ -113,6 +121,46 @@ func loadPrices(d Deps, g *groups.Group) tea.Cmd {
 	}
 }
 
+// scoutServers scouts each URL (at once, each with its own timeout),
+// judges each report's fit for a group of size members, and ranks them.
+func scoutServers(d Deps, group string, size int, urls []string) tea.Cmd {
+	return func() tea.Msg {
+		type res struct {
+			r   *existing.Report
+			err error
+		}
+		out := make([]res, len(urls))
+		done := make(chan struct{})
+		for i, u := range urls {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+				defer cancel()
+				r, err := d.scout(ctx, u)
+				out[i] = res{r, err}
+				done <- struct{}{}
+			}()
+		}
+		for range urls {
+			<-done
+		}
+		msg := scoutedMsg{group: group}
+		for _, o := range out {
+			if o.err != nil {
+				msg.errs = append(msg.errs, o.err.Error())
+				continue
+			}
+			msg.fits = append(msg.fits, existing.Judge(o.r, size))
+		}
+		existing.Rank(msg.fits)
+		return msg
+	}
+}
+
+// splitURLs reads server addresses separated by spaces or commas.
+func splitURLs(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+}
+
 var destTypes = []string{groups.DestLocal, groups.DestExisting, groups.DestNew}
 
 type destination struct {
@@ -126,6 +174,12 @@ type destination struct {
 	asked  bool // prices requested for this group
 	form   *huh.Form
 	nd     groups.Destination
+
+	// the existing servers scouted for the group
+	urls     string
+	scouting bool
+	scouted  *scoutedMsg
+	pick     int
 }
 
 func newDestination(d Deps) *destination { return &destination{d: d} }
@@ -136,8 +190,21 @@ func (s *destination) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
 	}
+	if destTypes[s.cur] == groups.DestExisting {
+		if s.scouted != nil && len(s.scouted.fits) > 0 {
+			return []key.Binding{kUp, kDown, kScout, kPick, kSave}
+		}
+		return []key.Binding{kUp, kDown, kScout, kChoose}
+	}
 	return []key.Binding{kUp, kDown, kChoose, kPrices}
 }
+
+var (
+	kScout = key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "scout servers"))
+	kPick  = key.NewBinding(key.WithKeys("left", "right", "h", "l"), key.WithHelp("←/→", "pick server"))
+	kSave  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose picked"))
+	kLeft  = key.NewBinding(key.WithKeys("left", "h"))
+)
 
 func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -147,6 +214,7 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.err == nil {
 			if s.group == nil || msg.group == nil || s.group.Name != msg.group.Name {
 				s.prices, s.asked = nil, false
+				s.scouted, s.pick, s.urls = nil, 0, ""
 			}
 			s.path, s.data, s.group = msg.path, msg.data, msg.group
 			if s.group != nil {
@@ -161,6 +229,10 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pricesMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.prices = &msg
+		}
+	case scoutedMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.scouted, s.scouting, s.pick = &msg, false, 0
 		}
 	case tea.KeyMsg:
 		if s.form != nil {
@@ -177,6 +249,18 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, kPrices):
 			s.asked = true
 			return s, loadPrices(s.d, s.group)
+		case destTypes[s.cur] == groups.DestExisting && key.Matches(msg, kScout):
+			return s, s.scoutForm()
+		case destTypes[s.cur] == groups.DestExisting && s.scouted != nil && len(s.scouted.fits) > 0 && key.Matches(msg, kPick):
+			if key.Matches(msg, kLeft) {
+				s.pick = max(s.pick-1, 0)
+			} else {
+				s.pick = min(s.pick+1, len(s.scouted.fits)-1)
+			}
+		case destTypes[s.cur] == groups.DestExisting && s.scouted != nil && len(s.scouted.fits) > 0 && key.Matches(msg, kSave):
+			r := s.scouted.fits[s.pick].Report
+			return s, saveGroup(s.d, s.path, s.data, editDestination(groups.Destination{Type: groups.DestExisting, Server: r.URL}),
+				"destination: existing "+r.URL)
 		case key.Matches(msg, kChoose):
 			return s, s.choose()
 		}
@@ -259,6 +343,19 @@ func (s *destination) priced(t string) *PricedType {
 	return nil
 }
 
+// scoutForm asks for the servers to scout.
+func (s *destination) scoutForm() tea.Cmd {
+	if s.urls == "" {
+		s.urls = s.group.Destination.Server
+	}
+	s.nd = groups.Destination{} // the form is not a destination
+	s.form = huh.NewForm(huh.NewGroup(
+		huh.NewInput().Title("Servers to scout (one or more, separated by spaces)").Placeholder("social.example other.example").
+			Value(&s.urls).Validate(nonEmpty("a server")),
+	).Title("Scout existing servers")).WithTheme(formTheme()).WithKeyMap(formKeys()).WithShowHelp(false).WithWidth(min(s.w, 72))
+	return s.form.Init()
+}
+
 func (s *destination) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	m, cmd := s.form.Update(msg)
 	s.form = m.(*huh.Form)
@@ -268,6 +365,12 @@ func (s *destination) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 		return s, status("destination not changed")
 	case huh.StateCompleted:
 		s.form = nil
+		if s.nd.Type == "" {
+			urls := splitURLs(s.urls)
+			s.scouting = true
+			return s, tea.Batch(status("scouting %d %s…", len(urls), plural(len(urls), "server", "servers")),
+				scoutServers(s.d, s.group.Name, len(s.group.Members), urls))
+		}
 		d := s.nd
 		return s, saveGroup(s.d, s.path, s.data, editDestination(d), "destination: "+d.Type)
 	}
@@ -297,14 +400,11 @@ func (s *destination) View() string {
 		b.WriteString(selectLine(i == s.cur, mark+" "+labels[t]) + "\n")
 	}
 	b.WriteString("\n")
-	left := s.detail(destTypes[s.cur])
-	if s.w >= 110 && destTypes[s.cur] == groups.DestExisting {
-		// wide terminals show the scout beside the admission steps
-		left = lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(s.w/2).Render(left), s.scoutView())
-	} else if destTypes[s.cur] == groups.DestExisting {
-		left += "\n\n" + s.scoutView()
+	if destTypes[s.cur] == groups.DestExisting {
+		b.WriteString(s.existingView())
+	} else {
+		b.WriteString(s.detail(destTypes[s.cur]))
 	}
-	b.WriteString(left)
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -352,9 +452,172 @@ func (s *destination) detail(t string) string {
 	return b.String()
 }
 
-// scoutView is where the existing server's scout results go. The scout
-// (provision/existing) has not landed yet: the screen says how to check
-// a server by hand meanwhile.
-func (s *destination) scoutView() string {
-	return sHeading.Render("Scout") + "\n" + sMuted.Render("Scouting a server (registrations, capacity,\nrules, software) is not available yet.\nCheck its /about page by hand meanwhile.")
+// existingView is the existing option: the chosen server, and the
+// scouted servers' reports with their fit for the group, side by side
+// when the terminal is wide enough, stacked and shorter when it is not.
+func (s *destination) existingView() string {
+	var b strings.Builder
+	switch {
+	case s.scouting:
+		b.WriteString(s.detail(groups.DestExisting) + "\n\n" + "scouting…")
+		return b.String()
+	case s.scouted == nil:
+		b.WriteString(s.detail(groups.DestExisting) + "\n\n")
+		b.WriteString(sMuted.Render(wrap("s scouts servers: type one or more addresses to see, side by side, what each runs, "+
+			"whether sign-ups are open, need approval or are closed, its rules and active users, and how it fits the group.", min(s.w, 76))))
+		return b.String()
+	}
+	sc := s.scouted
+	n := len(s.group.Members)
+	if len(sc.fits) > 0 {
+		b.WriteString(clip(fmt.Sprintf("Scouted for %d members, best first; ←/→ picks, enter makes it the destination:", n), s.w) + "\n")
+	}
+	if s.w >= 100 {
+		cw := (s.w - 2) / 2
+		for i := 0; i < len(sc.fits); i += 2 {
+			row := []string{lipgloss.NewStyle().Width(cw).Render(s.card(i, cw))}
+			if i+1 < len(sc.fits) {
+				row = append(row, "  ", lipgloss.NewStyle().Width(cw).Render(s.card(i+1, cw)))
+			}
+			b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, row...) + "\n")
+		}
+	} else {
+		for i := range sc.fits {
+			b.WriteString(s.compactCard(i) + "\n")
+		}
+	}
+	for _, e := range sc.errs {
+		b.WriteString(sBad.Render(clip("✗ "+e, s.w)) + "\n")
+	}
+	if len(sc.fits) == 0 {
+		b.WriteString(sMuted.Render("No server answered: s to scout again.") + "\n")
+	}
+	return b.String()
+}
+
+// card is a scouted server's full report and fit, w cells wide.
+func (s *destination) card(i, w int) string {
+	f := s.scouted.fits[i]
+	r := f.Report
+	var b strings.Builder
+	b.WriteString(clip(selectLine(i == s.pick, fmt.Sprintf("%d. %s  %s", i+1, reportTitle(r), verdictWord(f.Verdict))), w) + "\n")
+	b.WriteString(clip("   "+r.URL+s.currentMark(r), w) + "\n")
+	var rows [][2]string
+	for _, row := range reportRows(r) {
+		rows = append(rows, [2]string{row[0], clip(row[1], max(w-19, 8))})
+	}
+	b.WriteString(indent(kv(rows), "   ") + "\n")
+	for j, rule := range r.Rules {
+		b.WriteString(clip(fmt.Sprintf("     %d. %s", j+1, rule), w) + "\n")
+	}
+	b.WriteString(clip(fmt.Sprintf("   fit for %d members: %s", f.Size, f.Verdict), w) + "\n")
+	for _, note := range f.Notes {
+		b.WriteString(indent(wrap("- "+note, max(w-5, 12)), "   ") + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// compactCard is a scouted server in three lines, with the fit's notes
+// under the picked one.
+func (s *destination) compactCard(i int) string {
+	f := s.scouted.fits[i]
+	r := f.Report
+	var b strings.Builder
+	b.WriteString(clip(selectLine(i == s.pick, fmt.Sprintf("%d. %s  %s%s  %s", i+1, reportTitle(r), r.URL, s.currentMark(r),
+		verdictWord(f.Verdict))), s.w) + "\n")
+	facts := []string{strings.TrimSpace(r.Software + " " + r.Version), r.Registrations}
+	if r.ActiveUsers > 0 {
+		facts = append(facts, fmt.Sprintf("%d active users", r.ActiveUsers))
+	} else {
+		facts = append(facts, "active users not published")
+	}
+	if len(r.Languages) > 0 {
+		facts = append(facts, strings.Join(r.Languages, ", "))
+	}
+	facts = append(facts, fmt.Sprintf("%d %s", len(r.Rules), plural(len(r.Rules), "rule", "rules")))
+	b.WriteString(clip("     "+strings.Join(facts, " · "), s.w) + "\n")
+	if c := contactOf(r); c != "" {
+		b.WriteString(clip("     contact "+c, s.w) + "\n")
+	}
+	if i == s.pick {
+		for _, note := range f.Notes {
+			b.WriteString(clip("     - "+note, s.w) + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (s *destination) currentMark(r *existing.Report) string {
+	if d := s.group.Destination; d.Type == groups.DestExisting && strings.TrimRight(d.Server, "/") == r.URL {
+		return " (chosen)"
+	}
+	return ""
+}
+
+func reportTitle(r *existing.Report) string {
+	if r.Title != "" {
+		return r.Title
+	}
+	return r.Domain
+}
+
+func verdictWord(v string) string {
+	switch v {
+	case existing.Good:
+		return sGood.Render("fit: " + v)
+	case existing.Poor:
+		return sBad.Render("fit: " + v)
+	}
+	return sWarn.Render("fit: " + v)
+}
+
+func contactOf(r *existing.Report) string {
+	var c []string
+	for _, x := range []string{r.Contact.Email, r.Contact.Account} {
+		if x != "" {
+			c = append(c, x)
+		}
+	}
+	return strings.Join(c, ", ")
+}
+
+// reportRows are the report's facts as lifeboat scout prints them.
+func reportRows(r *existing.Report) [][2]string {
+	version := r.Version
+	if version == "" {
+		version = "(version not published)"
+	}
+	reg := r.Registrations
+	switch {
+	case r.Registrations == existing.Approval && r.ReasonRequired:
+		reg += " (a reason is required)"
+	case r.Registrations == existing.Closed && r.SignUpURL != "":
+		reg += " (sign-up elsewhere: " + r.SignUpURL + ")"
+	}
+	active := "not published"
+	if r.ActiveUsers > 0 {
+		active = fmt.Sprintf("%d a month", r.ActiveUsers)
+	}
+	langs := strings.Join(r.Languages, ", ")
+	if langs == "" {
+		langs = "none"
+	}
+	contact := contactOf(r)
+	if contact == "" {
+		contact = "none"
+	}
+	rows := [][2]string{{"software", r.Software + " " + version}, {"registrations", reg}, {"active users", active},
+		{"languages", langs}, {"contact", contact}}
+	if r.MaxCharacters > 0 {
+		rows = append(rows, [2]string{"characters", fmt.Sprintf("%d a post", r.MaxCharacters)})
+	}
+	rules := "none listed"
+	if len(r.Rules) > 0 {
+		rules = fmt.Sprintf("%d:", len(r.Rules))
+	}
+	return append(rows, [2]string{"rules", rules})
+}
+
+func indent(s, pre string) string {
+	return pre + strings.ReplaceAll(s, "\n", "\n"+pre)
 }

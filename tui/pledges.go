@@ -143,7 +143,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if s.ask {
 			s.ask = false
 			if key.Matches(msg, kYes) {
-				return s, func() tea.Msg { return startJobMsg{jobLaunch} }
+				return s, func() tea.Msg { return startJobMsg{kind: jobLaunch} }
 			}
 			return s, status("not launched")
 		}

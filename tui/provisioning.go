@@ -95,7 +95,7 @@ func (s *provisioning) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if q == "cancel" {
 				return s, func() tea.Msg { return cancelJobMsg{} }
 			}
-			return s, func() tea.Msg { return startJobMsg{jobProvision} }
+			return s, func() tea.Msg { return startJobMsg{kind: jobProvision} }
 		}
 		switch {
 		case key.Matches(msg, kCancel) && s.running:

@@ -26,6 +26,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -48,6 +49,24 @@ type Deps struct {
 	// Prices lists server types for a new server with live prices.
 	// Default: Hetzner Cloud through hcloud-go (HetznerPrices).
 	Prices func(ctx context.Context, g *groups.Group) (Prices, error)
+	// Scout reads what an existing server runs and admits (the
+	// destination screen, and the admin screen's size and rules check).
+	// Default: existing.ScoutURL.
+	Scout func(ctx context.Context, url string) (*existing.Report, error)
+	// AdminToken reads the admin's token for the watcher as lifeboat
+	// admin watch does: $LIFEBOAT_ADMIN_TOKEN when file is "", else the
+	// file, which only its owner may read. nil: the admin screen says to
+	// use lifeboat admin watch.
+	AdminToken func(file string) (string, error)
+	// WatchInterval is the time between the watcher's polls (default 30s).
+	WatchInterval time.Duration
+}
+
+func (d Deps) scout(ctx context.Context, url string) (*existing.Report, error) {
+	if d.Scout != nil {
+		return d.Scout(ctx, url)
+	}
+	return existing.ScoutURL(ctx, url, nil)
 }
 
 func (d Deps) now() time.Time {
@@ -83,8 +102,13 @@ type (
 	switchMsg struct{ to screenID }
 	// statusMsg sets the status line.
 	statusMsg string
-	// jobKind says which long job a screen asks for.
-	startJobMsg struct{ kind jobKind }
+	// startJobMsg asks for a long job. Launching and provisioning are
+	// the root's; a screen's own job (the watcher) comes with run, which
+	// sends its messages through send and ends with watchDoneMsg.
+	startJobMsg struct {
+		kind jobKind
+		run  func(ctx context.Context, send func(tea.Msg)) error
+	}
 	// cancelJobMsg cancels the running job.
 	cancelJobMsg struct{}
 	// jobStartedMsg tells the screens a job began.
@@ -98,11 +122,15 @@ type jobKind int
 const (
 	jobLaunch jobKind = iota + 1
 	jobProvision
+	jobWatch // the admin's watcher
 )
 
 func (k jobKind) String() string {
-	if k == jobProvision {
+	switch k {
+	case jobProvision:
 		return "provisioning"
+	case jobWatch:
+		return "the watcher"
 	}
 	return "the launch"
 }
@@ -233,6 +261,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status = string(msg)
 		return m, nil
 	case startJobMsg:
+		if msg.run != nil {
+			return m.startScreenJob(msg)
+		}
 		return m.startJob(msg.kind)
 	case cancelJobMsg:
 		if m.jobCancel != nil {
@@ -240,9 +271,21 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = "cancelling " + m.job.String() + "…"
 		}
 		return m, nil
-	case EventMsg, dnsMsg:
+	case EventMsg, dnsMsg, watchLineMsg:
 		m, cmd := m.broadcast(msg)
 		return m, tea.Batch(cmd, m.waitJob())
+	case watchDoneMsg:
+		switch {
+		case errors.Is(msg.err, context.Canceled):
+			m.status = "the watcher stopped"
+		case msg.err != nil:
+			m.status = "the watcher stopped: " + msg.err.Error()
+		}
+		if m.jobCancel != nil {
+			m.jobCancel()
+		}
+		m.job, m.jobCancel, m.jobCh = 0, nil, nil
+		return m.broadcast(msg)
 	case DoneMsg:
 		m.Report, m.Err = msg.Report, msg.Err
 		switch {
@@ -390,6 +433,34 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 	}
 	mm, cmd := m.broadcast(jobStartedMsg{kind})
 	return mm, tea.Batch(cmd, job, mm.waitJob())
+}
+
+// startScreenJob runs a screen's own long job (the watcher): like
+// startJob, one at a time and cancelled on quit, but it needs no group
+// and its messages are the screen's own, ending with watchDoneMsg.
+func (m Model) startScreenJob(msg startJobMsg) (tea.Model, tea.Cmd) {
+	if m.jobCancel != nil {
+		m.status = capitalise(m.job.String()) + " is already running"
+		return m.broadcast(watchDoneMsg{err: errors.New(m.status)})
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	ch := make(chan tea.Msg, 256)
+	m.job, m.jobCancel, m.jobCh = msg.kind, cancel, ch
+	m.status = capitalise(msg.kind.String()) + " is running"
+	run := msg.run
+	job := func() tea.Msg {
+		send := func(msg tea.Msg) {
+			select {
+			case ch <- msg:
+			case <-ctx.Done():
+			}
+		}
+		err := run(ctx, send)
+		ch <- watchDoneMsg{err: err}
+		close(ch)
+		return nil
+	}
+	return m, tea.Batch(job, m.waitJob())
 }
 
 // waitJob reads the next message of the running job.

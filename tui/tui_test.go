@@ -361,7 +361,7 @@ func TestDestinationExisting(t *testing.T) {
 	eachSize(t, func(t *testing.T, size [2]int) {
 		f := newFixture(t)
 		m := play(t, size, New(context.Background(), f.d, f.file), waitFor("Jamal"), press("3"), waitFor("Local"),
-			press("<down>"), waitFor("Scout"))
+			press("<down>"), waitFor("s scouts servers"))
 		screenGolden(t, m)
 	})
 }

@@ -52,6 +52,9 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func, dns func([]string)) error {
 		return tuiProvision(ctx, app, file, g, emit, dns)
 	}
+	// the admin screen's watcher reads the token as lifeboat admin watch
+	// does: $LIFEBOAT_ADMIN_TOKEN, or a file only its owner can read
+	d.AdminToken = adminToken
 	return tui.Run(ctx, d, file, nil, nil)
 }
 
