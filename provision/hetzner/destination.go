@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
@@ -219,6 +220,8 @@ func (d *Destination) mastodonToken(ctx context.Context, creds Credentials) (str
 	if err != nil {
 		return "", err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // Rails boots slowly
+	defer cancel()
 	out, err := d.p.target(d.res, keys).Run(ctx, mastodonTokenCmd(creds.Username))
 	if err != nil {
 		return "", fmt.Errorf("make the admin token over SSH: %w", err)
