@@ -193,6 +193,10 @@ credentials are kept in the group's state directory, readable by you only.`,
 			dest := hetzner.NewDestination(cfg)
 			srv, err := dest.Start(ctx, emit)
 			if err != nil {
+				if res := dest.Result(); res.Waited && !asJSON {
+					// The server is up; only the token failed: show how to reach it.
+					printHetznerResult(app.Stdout, res, time.Since(start))
+				}
 				return hetznerErr(err)
 			}
 			out := upResult{Result: dest.Result(), AdminTokenFile: dest.TokenFile(), Software: srv.Software}
