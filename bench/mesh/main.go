@@ -234,9 +234,11 @@ func (b *bench) naive(ctx context.Context, base string, ms []member) float64 {
 			}
 			r, err := clients[i].AccountFollow(ctx, mastodon.ID(ms[j].id))
 			if err == nil && !r.Following {
-				clients[j].FollowRequestAuthorize(ctx, mastodon.ID(ms[i].id))
+				err = clients[j].FollowRequestAuthorize(ctx, mastodon.ID(ms[i].id))
 			}
-			n++
+			if err == nil {
+				n++
+			}
 		}
 	}
 	return float64(n) / time.Since(start).Seconds()
@@ -257,6 +259,9 @@ func (b *bench) ceiling(ctx context.Context, base string, ms []member, w int) fl
 			return "", err
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("%s: %s", path, resp.Status)
+		}
 		var sb strings.Builder
 		buf := make([]byte, 4096)
 		for {
@@ -278,9 +283,11 @@ func (b *bench) ceiling(ctx context.Context, base string, ms []member, w int) fl
 			for p := range work {
 				body, err := post("/api/v1/accounts/"+ms[p.b].id+"/follow", ms[p.a].token)
 				if err == nil && strings.Contains(body, `"requested":true`) {
-					post("/api/v1/follow_requests/"+ms[p.a].id+"/authorize", ms[p.b].token)
+					_, err = post("/api/v1/follow_requests/"+ms[p.a].id+"/authorize", ms[p.b].token)
 				}
-				n.Add(1)
+				if err == nil {
+					n.Add(1) // only follows that were made count
+				}
 			}
 		}()
 	}
