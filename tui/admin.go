@@ -418,7 +418,7 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 		}
 		mode := ""
 		if dry {
-			mode = ", dry run: nothing is approved"
+			mode = " (dry run)"
 		}
 		send(watchLineMsg{at: d.now(), note: fmt.Sprintf("watching %s every %s%s; %d accepted %s", server, interval, mode,
 			accepted, plural(accepted, "group", "groups"))})
@@ -465,10 +465,24 @@ func (s *admin) addLog(m watchLineMsg) {
 		s.wLog = s.wLog[len(s.wLog)-logLines:]
 	}
 	atEnd := s.vp.AtBottom() || s.vp.TotalLineCount() <= s.vp.Height
-	s.vp.SetContent(strings.Join(s.wLog, "\n"))
+	s.vp.SetContent(s.logContent())
 	if atEnd {
 		s.vp.GotoBottom()
 	}
+}
+
+// logContent is the log with long lines wrapped under their text.
+func (s *admin) logContent() string {
+	var out []string
+	for _, l := range s.wLog {
+		if len([]rune(l)) <= s.vp.Width {
+			out = append(out, l)
+			continue
+		}
+		w := wrap(l[10:], s.vp.Width-10)
+		out = append(out, l[:10]+strings.ReplaceAll(w, "\n", "\n"+strings.Repeat(" ", 10)))
+	}
+	return strings.Join(out, "\n")
 }
 
 // layout gives the watcher's log what its header leaves.
@@ -479,7 +493,7 @@ func (s *admin) layout() {
 	}
 	s.vp.Width = max(s.w, 20)
 	s.vp.Height = max(s.h-used, 3)
-	s.vp.SetContent(strings.Join(s.wLog, "\n"))
+	s.vp.SetContent(s.logContent())
 	s.vp.GotoBottom()
 }
 
@@ -649,7 +663,7 @@ func (s *admin) requestView() string {
 	if s.verr != nil {
 		rows = append(rows, [2]string{"signature", sBad.Render("INVALID: " + s.verr.Error())})
 	} else {
-		rows = append(rows, [2]string{"signature", sGood.Render("valid") + " (signed by the group's key; compare the fingerprint with the lead)"})
+		rows = append(rows, [2]string{"signature", sGood.Render("valid") + ": signed by the key below; check it with the lead"})
 	}
 	rows = append(rows,
 		[2]string{"fingerprint", r.Fingerprint()},
@@ -662,11 +676,10 @@ func (s *admin) requestView() string {
 		rows = append(rows, [2]string{"message", clip(r.Message, max(s.w-14, 10))})
 	}
 	rows = append(rows, [2]string{"rules", fmt.Sprintf("the group accepts %d:", len(r.Rules))})
-	b.WriteString(kv(rows) + "\n")
+	var ruleRows, more [][2]string
 	for i, rule := range r.Rules {
-		b.WriteString(clip(fmt.Sprintf("    %d. %s", i+1, rule), s.w) + "\n")
+		ruleRows = append(ruleRows, [2]string{"", clip(fmt.Sprintf("%d. %s", i+1, rule), max(s.w-14, 10))})
 	}
-	var more [][2]string
 	switch {
 	case s.scouting:
 		more = append(more, [2]string{"rules now", "reading the server's current rules…"})
@@ -684,7 +697,7 @@ func (s *admin) requestView() string {
 		} else {
 			more = append(more, [2]string{"rules now", sWarn.Render(fmt.Sprintf("%d of your current rules are not in the request:", len(missing)))})
 			for _, m := range missing {
-				more = append(more, [2]string{"", clip("- "+m, max(s.w-14, 10))})
+				more = append(more, [2]string{"", clip("- "+m, max(s.w-13, 10))})
 			}
 		}
 	}
@@ -700,19 +713,28 @@ func (s *admin) requestView() string {
 		}
 	}
 	more = append(more, [2]string{"decision", dec})
-	b.WriteString(kv(more) + "\n")
+	foot := ""
 	switch {
 	case s.ask == "accept" || s.ask == "reject":
 		q := fmt.Sprintf("%s %s (%d members) on %s", capitalise(s.ask), r.Group.Title, r.Size, r.Server)
 		if s.message != "" {
 			q += fmt.Sprintf(" with the message %q", s.message)
 		}
-		b.WriteString("\n" + sWarn.Render(wrap(q+"? y/n", s.w)))
+		foot = "\n" + sWarn.Render(wrap(q+"? y/n", s.w))
 	case s.decided != "":
-		b.WriteString("\n" + sGood.Render(wrap(s.decided, s.w)))
+		foot = "\n" + sGood.Render(wrap(s.decided, s.w))
 	case s.verr != nil:
-		b.WriteString("\n" + sBad.Render(wrap("This request does not verify: it cannot be accepted. Ask the lead to send it again.", s.w)))
+		foot = "\n" + sBad.Render(wrap("This request does not verify: it cannot be accepted. Ask the lead to send it again.", s.w))
 	}
+	// the question and the decision always show: a long list of rules
+	// gives way
+	room := s.h - 1 - len(rows) - len(more) - strings.Count(foot, "\n") - 1
+	if len(ruleRows) > room {
+		n := max(room-1, 0)
+		ruleRows = append(ruleRows[:n], [2]string{"", fmt.Sprintf("… %d more (a taller terminal shows them)", len(r.Rules)-n)})
+	}
+	rows = append(append(rows, ruleRows...), more...)
+	b.WriteString(kv(rows) + "\n" + foot)
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -750,9 +772,11 @@ func (s *admin) watchView() string {
 	b.WriteString(kv([][2]string{{"server", server}, {"state", state}}) + "\n")
 	if s.wMissing != "" {
 		b.WriteString(sBad.Render(wrap("Missing: "+s.wMissing, s.w)) + "\n")
+	}
+	if s.wMissing != "" && s.d.AdminToken != nil {
 		b.WriteString(wrap("What to do: export LIFEBOAT_ADMIN_TOKEN (a token with admin:read:accounts and admin:write:accounts) "+
 			"and restart, or give a token file that only you can read (chmod 600), then press u.", s.w) + "\n")
-	} else if s.wErr != "" {
+	} else if s.wErr != "" && s.wMissing == "" {
 		b.WriteString(sBad.Render(clip("Error: "+s.wErr, s.w)) + "\n")
 	}
 	if s.ask == "watch" {

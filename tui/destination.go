@@ -233,6 +233,11 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case scoutedMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.scouted, s.scouting, s.pick = &msg, false, 0
+			note := fmt.Sprintf("scouted %d %s", len(msg.fits), plural(len(msg.fits), "server", "servers"))
+			if len(msg.errs) > 0 {
+				note += fmt.Sprintf("; %d did not answer as a Mastodon-API server", len(msg.errs))
+			}
+			return s, status("%s", note)
 		}
 	case tea.KeyMsg:
 		if s.form != nil {
@@ -512,7 +517,7 @@ func (s *destination) card(i, w int) string {
 	}
 	b.WriteString(clip(fmt.Sprintf("   fit for %d members: %s", f.Size, f.Verdict), w) + "\n")
 	for _, note := range f.Notes {
-		b.WriteString(indent(wrap("- "+note, max(w-5, 12)), "   ") + "\n")
+		b.WriteString(indent(strings.ReplaceAll(wrap("- "+note, max(w-5, 12)), "\n", "\n  "), "   ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

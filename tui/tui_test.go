@@ -153,6 +153,10 @@ func splitKeys(s string) []tea.KeyMsg {
 				out = append(out, tea.KeyMsg{Type: tea.KeyDown})
 			case "up":
 				out = append(out, tea.KeyMsg{Type: tea.KeyUp})
+			case "right":
+				out = append(out, tea.KeyMsg{Type: tea.KeyRight})
+			case "left":
+				out = append(out, tea.KeyMsg{Type: tea.KeyLeft})
 			case "ctrl+u":
 				out = append(out, tea.KeyMsg{Type: tea.KeyCtrlU})
 			default:
@@ -173,6 +177,9 @@ func screenGolden(t *testing.T, m tea.Model) {
 	v := m.View()
 	for _, d := range tempDirs {
 		v = strings.ReplaceAll(v, d, "$DIR")
+	}
+	for _, r := range replacements {
+		v = strings.ReplaceAll(v, r[0], r[1])
 	}
 	golden.RequireEqual(t, []byte(v+"\n"))
 }
