@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,19 +27,7 @@ func lb(t *testing.T, state string, args ...string) (stdout, stderr string, code
 	var out, errb bytes.Buffer
 	app := &App{Stdout: &out, Stderr: &errb, StateDir: state}
 	defer app.Close()
-	root := newRootCmd(app)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	if err != nil {
-		if isCobraUsage(err) {
-			err = usageErr(err)
-		}
-		var silent silentError
-		if !errors.As(err, &silent) {
-			fmt.Fprintln(&errb, "lifeboat:", err)
-		}
-		code = exitCode(err)
-	}
+	code = runApp(context.Background(), app, args)
 	return out.String(), errb.String(), code
 }
 

@@ -26,6 +26,11 @@ func main() {
 func run(ctx context.Context, args []string) int {
 	app := newApp()
 	defer app.Close()
+	return runApp(ctx, app, args)
+}
+
+// runApp executes the command line with app's streams and state.
+func runApp(ctx context.Context, app *App, args []string) int {
 	root := newRootCmd(app)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -67,6 +72,7 @@ else and finds a list of the group ready.`,
 		newVersionCmd(app),
 		newToolsCmd(app),
 		newDemoCmd(app),
+		newRunCmd(app),
 		newCheckCmd(app), newInitCmd(app),
 		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
 		newServeCmd(app), newPledgesCmd(app), newInvitesCmd(app),

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
+)
+
+func TestRunCommand(t *testing.T) {
+	state := t.TempDir()
+
+	// The local destination is the demo's.
+	_, stderr, code := lb(t, state, "run", "../../examples/river-birders.yaml")
+	if code != 2 || !strings.Contains(stderr, "lifeboat demo --group") {
+		t.Errorf("run on a local group: exit %d, %q", code, stderr)
+	}
+
+	// An existing server: the playbook scouts it and refuses to launch a
+	// group nobody has pledged to yet — and says so.
+	srv := existingtest.Mastodon(t, existingtest.Approval)
+	file := filepath.Join(t.TempDir(), "g.yaml")
+	group := `version: 1
+name: run-test
+title: Run test
+viable_mass: 2
+lead: {name: Ada, email: ada@example.org}
+destination: {type: existing, server: "` + srv.URL + `"}
+members:
+  - {name: Ada, email: ada@example.org}
+  - {name: Ben, email: ben@example.org}
+`
+	if err := os.WriteFile(file, []byte(group), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = lb(t, state, "run", file)
+	if code != 1 || !strings.Contains(stderr, "not viable yet: 0 would go, 2 needed") {
+		t.Errorf("run before pledges: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = lb(t, state, "run")
+	if code != 2 {
+		t.Errorf("run without a file: exit %d, %q", code, stderr)
+	}
+}
