@@ -632,17 +632,18 @@ func (s *admin) listView() string {
 	case len(s.entries) == 0:
 		b.WriteString("No admission requests in the store yet.\n")
 	default:
+		b.WriteString(sHeading.Render(fmt.Sprintf("  %-20s %4s  %-19s %s", "Group", "Size", "Decision", "Server")) + "\n")
 		for i, e := range s.entries {
 			state := "none yet"
 			switch {
 			case e.own:
-				state = "this group's own request"
+				state = "sent by this group"
 			case e.dec != nil && e.dec.Accepted:
 				state = "accepted " + e.dec.At.UTC().Format("2006-01-02")
 			case e.dec != nil:
 				state = "rejected " + e.dec.At.UTC().Format("2006-01-02")
 			}
-			line := fmt.Sprintf("%-22s %3d members  %-24s %s", clip(e.req.Group.Title, 22), e.req.Size, state, e.req.Server)
+			line := fmt.Sprintf("%-20s %4d  %-19s %s", clip(e.req.Group.Title, 20), e.req.Size, state, e.req.Server)
 			b.WriteString(clip(selectLine(i == s.cur, line), s.w) + "\n")
 		}
 	}

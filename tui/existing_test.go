@@ -399,3 +399,18 @@ func TestDestinationChooseScouted(t *testing.T) {
 		t.Errorf("comments lost:\n%s", data)
 	}
 }
+
+// TestAdminFromHome opens the admin screen without a group file (a
+// server's admin has none): the requests the store holds are listed.
+func TestAdminFromHome(t *testing.T) {
+	eachSize(t, func(t *testing.T, size [2]int) {
+		f := newFixture(t)
+		srv := mastodon(t, existingtest.Approval, "APPRV")
+		req, _ := newRequest(t, f, srv)
+		if err := admission.Decide(context.Background(), f.st.Journal(), req, true, "", fixedNow.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		m := play(t, size, New(context.Background(), f.d, ""), waitFor("No groups yet"), press("A"), waitFor("Harbour Knitters"))
+		screenGolden(t, m)
+	})
+}

@@ -197,8 +197,12 @@ func (s *home) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
 	}
-	return []key.Binding{kUp, kDown, kEnter, kCheck, kNew, kOpenF}
+	return []key.Binding{kUp, kDown, kEnter, kCheck, kNew, kOpenF, kAdmin}
 }
+
+// kAdmin opens the admin screen from home: a server's admin has no group
+// file to open first.
+var kAdmin = key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "admin"))
 
 func (s *home) selected() (homeItem, bool) {
 	if s.cur < len(s.items) {
@@ -234,6 +238,8 @@ func (s *home) Update(msg tea.Msg) (screen, tea.Cmd) {
 				}
 				return s, func() tea.Msg { return openMsg{it.File} }
 			}
+		case key.Matches(msg, kAdmin):
+			return s, func() tea.Msg { return switchMsg{adminScreen} }
 		case key.Matches(msg, kCheck):
 			if it, ok := s.selected(); ok && it.File != "" {
 				return s, checkFile(it.File)

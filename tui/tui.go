@@ -256,7 +256,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.broadcast(msg)
 	case switchMsg:
 		m.active = msg.to
-		return m, nil
+		return m, m.enter()
 	case statusMsg:
 		m.status = string(msg)
 		return m, nil
