@@ -151,19 +151,18 @@ func TestAdminRejectAndInvalid(t *testing.T) {
 	if err := admission.Decide(context.Background(), f.st.Journal(), req, true, "", fixedNow.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	m := play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
+	play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
 		press("<enter>"), waitFor("accepted on"), press("r"), waitFor("Message to the group"),
 		press("<enter>"), waitFor("Reject Harbour Knitters (4 members)"), press("y"), waitFor("Rejected. The watcher"))
 	d, err := admission.DecisionFor(context.Background(), f.st.Journal(), req.ID)
 	if err != nil || d.Accepted {
 		t.Fatalf("decision %+v, %v", d, err)
 	}
-	_ = m
 
 	doc, _ := os.ReadFile(file)
 	bad := filepath.Join(f.dir, "tampered.json")
 	os.WriteFile(bad, []byte(strings.Replace(string(doc), `"title": "Harbour Knitters"`, `"title": "Harbour Kn1tters"`, 1)), 0o644)
-	m = play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
+	m := play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
 		press("o"), waitFor("Open an admission request"), press("~/tampered.json<enter>"), waitFor("INVALID: admission: signature does not verify"),
 		press("a"))
 	if v := m.View(); strings.Contains(v, "Message to the group") || !strings.Contains(v, "it cannot be accepted") {
@@ -301,6 +300,8 @@ func TestAdminWatchLog(t *testing.T) {
 			press("w"), waitFor("Press u"), press("u"), waitFor("Your server"),
 			press(srv.URL+"<enter><enter><enter>"), waitFor("leave @visitor"))
 		screenGolden(t, m)
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
 		if len(srv.approved) != 0 {
 			t.Fatalf("a dry run approved %v", srv.approved)
 		}
@@ -313,7 +314,7 @@ func TestAdminWatchLog(t *testing.T) {
 // TestAdminWatchApproves runs the watcher for real after the
 // confirmation: exactly the member with a proof is approved.
 func TestAdminWatchApproves(t *testing.T) {
-	f, srv, req := adminWatchFixture(t)
+	f, srv, _ := adminWatchFixture(t)
 	t.Setenv("LIFEBOAT_ADMIN_TOKEN", srv.token)
 	m := play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
 		press("w"), waitFor("Press u"), press("u"), waitFor("Your server"),
@@ -331,7 +332,6 @@ func TestAdminWatchApproves(t *testing.T) {
 	if err != nil || len(log) != 2 {
 		t.Fatalf("journal log %v: %+v", err, log)
 	}
-	_ = req
 }
 
 // TestAdminWatchNoToken says what is missing instead of starting.
