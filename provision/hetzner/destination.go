@@ -17,6 +17,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 )
@@ -146,7 +147,7 @@ func (d *Destination) adminToken(ctx context.Context, creds Credentials) (string
 		return "", fmt.Errorf("check the new admin token: %w", err)
 	}
 	b, _ := json.MarshalIndent(savedToken{URL: creds.URL, Username: creds.Username, Token: tok}, "", "  ")
-	if err := writeFile0600(d.tokenPath(), b); err != nil {
+	if err := atomicfile.Write(d.tokenPath(), b, 0o600); err != nil {
 		return "", fmt.Errorf("save the admin token: %w", err)
 	}
 	return tok, nil

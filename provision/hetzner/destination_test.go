@@ -22,6 +22,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/progress"
@@ -203,7 +204,7 @@ func TestDestinationGoToSocial(t *testing.T) {
 	}
 
 	// A saved token that no longer signs in is replaced by one that does.
-	if err := writeFile0600(path, []byte(fmt.Sprintf(`{"url":%q,"username":%q,"token":"revoked"}`, admin.URL, admin.Username))); err != nil {
+	if err := atomicfile.Write(path, []byte(fmt.Sprintf(`{"url":%q,"username":%q,"token":"revoked"}`, admin.URL, admin.Username)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d3 := NewDestination(cfg)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
 )
 
@@ -107,7 +108,7 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 	if err != nil {
 		return plan, keys, nil, err
 	}
-	if err := writeFile0600(r.varsPath(), vb); err != nil {
+	if err := atomicfile.Write(r.varsPath(), vb, 0o600); err != nil {
 		return plan, keys, nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
@@ -167,7 +168,7 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 		return res, err
 	}
 	path := filepath.Join(p.cfg.Dir, credsFile)
-	if err := writeFile0600(path, b); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return res, err
 	}
 	res.Credentials, res.Waited = path, true
@@ -197,7 +198,7 @@ func (p *Provisioner) result(ctx context.Context, r *runner, keys Keys) (Result,
 	}
 	kh := filepath.Join(p.cfg.Dir, knownHosts)
 	line := fmt.Sprintf("%s,%s %s\n", d, res.IPv4, keys.HostPub)
-	if err := writeFile0600(kh, []byte(line)); err != nil {
+	if err := atomicfile.Write(kh, []byte(line), 0o600); err != nil {
 		return res, err
 	}
 	res.SSH = SSHInfo{User: "root", Host: res.IPv4, KeyFile: keys.ClientFile, KnownHosts: kh, HostKeySHA2: ssh.FingerprintSHA256(keys.HostKey)}
@@ -336,7 +337,7 @@ func (p *Provisioner) Export(ctx context.Context, emit progress.Func) (string, e
 		return "", err
 	}
 	path := filepath.Join(dir, fmt.Sprintf("%s-%s.gz", p.cfg.Group.Name, time.Now().UTC().Format("20060102T150405Z")))
-	if err := writeFile0600(path, b); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return "", err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "export", Message: path})

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/templates"
 )
 
@@ -78,7 +79,7 @@ func keyFile(path, comment string) (ssh.Signer, string, error) {
 		return nil, "", fmt.Errorf("encode key: %w", err)
 	}
 	pemText := pem.EncodeToMemory(block)
-	if err := writeFile0600(path, pemText); err != nil {
+	if err := atomicfile.Write(path, pemText, 0o600); err != nil {
 		return nil, "", err
 	}
 	s, err := ssh.NewSignerFromKey(priv)
@@ -89,27 +90,6 @@ func keyFile(path, comment string) (ssh.Signer, string, error) {
 		return nil, "", err
 	}
 	return s, string(pemText), nil
-}
-
-// writeFile0600 writes a secret file atomically with mode 0600.
-func writeFile0600(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // cloudInit is what the cloud-init templates see.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/templates"
 )
@@ -62,7 +63,7 @@ func newRunner(cfg Config) (*runner, error) {
 	if err := os.CopyFS(mod, sub); err != nil {
 		return nil, fmt.Errorf("copy module: %w", err)
 	}
-	if err := writeFile0600(filepath.Join(cfg.Dir, cliConfig), []byte(cliConfigText(cfg.ProviderMirror))); err != nil {
+	if err := atomicfile.Write(filepath.Join(cfg.Dir, cliConfig), []byte(cliConfigText(cfg.ProviderMirror)), 0o600); err != nil {
 		return nil, err
 	}
 	tf, err := tfexec.NewTerraform(mod, cfg.Terraform)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -227,31 +228,7 @@ func (l *Local) saveState() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(l.statePath(), b, 0o600)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(l.statePath(), b, 0o600)
 }
 
 // writeConfig writes GoToSocial's config: loopback only, SQLite, and the
@@ -287,7 +264,7 @@ func (l *Local) writeConfig() error {
 	if err := os.MkdirAll(filepath.Join(l.cfg.Dir, "storage"), 0o700); err != nil {
 		return err
 	}
-	return writeFileAtomic(l.ConfigPath(), b, 0o600)
+	return atomicfile.Write(l.ConfigPath(), b, 0o600)
 }
 
 // gtsCmd builds a gotosocial command; secrets go in the environment
@@ -329,7 +306,7 @@ func (l *Local) startProcess() error {
 	}
 	l.proc = cmd.Process
 	go cmd.Wait() // reap it if it exits while we run
-	return writeFileAtomic(l.pidPath(), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	return atomicfile.Write(l.pidPath(), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 }
 
 // running reports whether a GoToSocial from an earlier run answers.
