@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
 
@@ -42,5 +45,26 @@ members:
 	_, stderr, code = lb(t, state, "run")
 	if code != 2 {
 		t.Errorf("run without a file: exit %d, %q", code, stderr)
+	}
+}
+
+// The TUI's launch runs the same playbooks: on an existing server it
+// scouts and refuses a group that is not viable; a new server is sent to
+// lifeboat run, which takes the cloud settings.
+func TestTUILaunchRunsPlaybooks(t *testing.T) {
+	srv := existingtest.Mastodon(t, existingtest.Open)
+	g := &groups.Group{Version: 1, Name: "tui-launch", Title: "T", ViableMass: 2,
+		Lead:        groups.Person{Name: "A", Email: "a@example.org"},
+		Destination: groups.Destination{Type: groups.DestExisting, Server: srv.URL},
+		Members:     []groups.Member{{Name: "A", Email: "a@example.org"}, {Name: "B", Email: "b@example.org"}}}
+	app := &App{Stdout: io.Discard, Stderr: io.Discard, StateDir: t.TempDir()}
+	defer app.Close()
+	_, err := tuiLaunch(context.Background(), app, g, nil)
+	if err == nil || !strings.Contains(err.Error(), "not viable yet") {
+		t.Errorf("existing: %v, want the playbook's launch refusal", err)
+	}
+	g.Destination = groups.Destination{Type: groups.DestNew, Domain: "x.example", Cloud: "hetzner", Location: "fsn1", ServerType: "cx22"}
+	if _, err := tuiLaunch(context.Background(), app, g, nil); err == nil || !strings.Contains(err.Error(), "lifeboat run") {
+		t.Errorf("new: %v, want a pointer to lifeboat run", err)
 	}
 }

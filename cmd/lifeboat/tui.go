@@ -14,6 +14,8 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
@@ -62,23 +64,30 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// tuiLaunch runs the escape on the local destination, as lifeboat demo
-// does; other destinations launch from lifeboat serve, by mail.
+// tuiLaunch runs the group's playbook: the whole escape on the local
+// destination (as lifeboat demo does), or launch, invites and the mesh so
+// far on an existing server (as lifeboat run does).
 func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Func) (escape.Report, error) {
-	if g.Destination.Type != groups.DestLocal {
-		return escape.Report{}, fmt.Errorf("launching %s destinations mails the invites: run lifeboat serve and lifeboat pledges launch", g.Destination.Type)
+	var dest provision.Destination
+	switch g.Destination.Type {
+	case groups.DestLocal:
+		dir, err := app.GroupDir(g.Name)
+		if err != nil {
+			return escape.Report{}, err
+		}
+		l := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
+		defer l.Stop(context.WithoutCancel(ctx))
+		dest = l
+	case groups.DestExisting:
+		dest = existing.New(existing.Config{URL: g.Destination.Server})
+	default:
+		return escape.Report{}, fmt.Errorf("a new server needs its cloud token and your address: run lifeboat run %s.yaml --ssh-from ADDRESS", g.Name)
 	}
 	st, err := app.Store(ctx)
 	if err != nil {
 		return escape.Report{}, err
 	}
-	dir, err := app.GroupDir(g.Name)
-	if err != nil {
-		return escape.Report{}, err
-	}
-	dest := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
-	defer dest.Stop(context.WithoutCancel(ctx))
-	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit}).Run(ctx, "local")
+	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit}).Run(ctx, g.Destination.Type)
 }
 
 // tuiProvision makes the destination ready: the local server, or a new
