@@ -210,6 +210,21 @@ func closedText(state string) string {
 	return "Pledges are closed: the deadline has passed."
 }
 
+// pledgesOpen answers the page saying why when pledges can no longer be
+// made or changed (launched, failed, past the deadline).
+func (s *Server) pledgesOpen(w http.ResponseWriter, r *http.Request) bool {
+	sg, err := s.st.Groups().Get(r.Context(), s.g.Name)
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	if pledge.CanChange(sg.State, s.now(), s.g.Deadline) != nil {
+		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(sg.State))
+		return false
+	}
+	return true
+}
+
 func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 	if s.limited(s.pledgeLimit, w, r) {
 		return
@@ -219,13 +234,7 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sg, err := s.st.Groups().Get(ctx, s.g.Name)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if pledge.CanChange(sg.State, s.now(), s.g.Deadline) != nil {
-		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(sg.State))
+	if !s.pledgesOpen(w, r) {
 		return
 	}
 	old, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
@@ -307,13 +316,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sg, err := s.st.Groups().Get(ctx, s.g.Name)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if pledge.CanChange(sg.State, s.now(), s.g.Deadline) != nil {
-		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(sg.State))
+	if !s.pledgesOpen(w, r) {
 		return
 	}
 	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
