@@ -33,9 +33,9 @@ type Config struct {
 	Group  *groups.Group
 	Server *provision.Server
 	Emit   progress.Func
-	// Workers bounds concurrent requests to the server (default 32: on
-	// GoToSocial with two cores the mesh reaches the server's ceiling there,
-	// see bench/mesh).
+	// Workers bounds concurrent requests to the server: by default the
+	// server's own Concurrency hint, else 32 (a public GoToSocial throttles
+	// beyond about 16 per core; see bench/mesh for the local figures).
 	Workers int
 	// Client makes API clients; default fedi.New. Benchmarks and tests
 	// pass one with another transport.
@@ -54,6 +54,9 @@ type Engine struct {
 
 // New returns an engine for cfg.
 func New(cfg Config) *Engine {
+	if cfg.Workers <= 0 {
+		cfg.Workers = cfg.Server.Concurrency
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 32
 	}

@@ -29,7 +29,7 @@ type Config struct {
 	Group   *groups.Group
 	Dest    provision.Destination
 	Emit    progress.Func
-	Workers int // concurrent requests to the destination (default 32)
+	Workers int // concurrent requests to the destination (0: the destination's hint, else 32)
 	// InviteTTL is how long invite links stay valid (default 14 days).
 	InviteTTL time.Duration
 }

@@ -20,6 +20,10 @@ type Server struct {
 	// Accounts creates ready-to-use member accounts on servers Lifeboat
 	// runs; nil for an existing server, where members sign up themselves.
 	Accounts AccountMaker
+	// Concurrency is how many requests at once suit the server, when the
+	// destination knows better than the engine's default: Lifeboat's own
+	// local server runs with throttling off and takes many. 0: no hint.
+	Concurrency int
 }
 
 // AccountMaker creates accounts that can log in at once: signed up,

@@ -45,7 +45,7 @@ func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "added delay each way for the far-server run (0: skip it)")
 	farSizes := flag.String("far-sizes", "50", "group sizes for the far-server run")
 	budget := flag.Duration("budget", 60*time.Second, "time limit per reference mode; its rate is taken over what it did")
-	workers := flag.Int("workers", 32, "Lifeboat's concurrent requests")
+	workers := flag.Int("workers", 0, "Lifeboat's concurrent requests (0: the destination's hint)")
 	flag.Parse()
 	if err := run(*sizes, *farSizes, *latency, *budget, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -116,7 +116,7 @@ func (b *bench) group(ctx context.Context, base string, n int) (*arrival.Engine,
 	if err := escape.SaveGroup(ctx, b.st, g); err != nil {
 		return nil, nil, nil, err
 	}
-	srv := &provision.Server{URL: base, Software: b.srv.Software, AdminToken: b.srv.AdminToken, Accounts: b.srv.Accounts}
+	srv := &provision.Server{URL: base, Software: b.srv.Software, AdminToken: b.srv.AdminToken, Accounts: b.srv.Accounts, Concurrency: b.srv.Concurrency}
 	e := arrival.New(arrival.Config{Store: b.st, Group: g, Server: srv, Workers: b.workers})
 	var mu sync.Mutex
 	var firstErr error
@@ -184,7 +184,7 @@ func (b *bench) compare(ctx context.Context, where, base string, n int) error {
 	g, ms := gs[2].g, gs[2].ms
 	var started, done time.Time
 	e := arrival.New(arrival.Config{Store: b.st, Group: g, Workers: b.workers,
-		Server: &provision.Server{URL: base, Accounts: b.srv.Accounts},
+		Server: &provision.Server{URL: base, Accounts: b.srv.Accounts, Concurrency: b.srv.Concurrency},
 		Emit: func(ev progress.Event) {
 			if ev.Step == arrival.StepFollows && ev.Kind == progress.StepStarted {
 				started = time.Now()

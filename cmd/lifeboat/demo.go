@@ -110,7 +110,7 @@ Run "lifeboat demo" again: nothing is done twice. Stop the server with:
 	cmd.Flags().StringVar(&file, "group", "", "use this group file (destination must be local)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object with the counts last on stdout")
 	cmd.Flags().BoolVar(&stop, "stop", false, "stop the demo server and exit")
-	cmd.Flags().IntVar(&workers, "workers", 32, "concurrent requests to the server")
+	cmd.Flags().IntVar(&workers, "workers", 0, "concurrent requests to the server (0: what the server takes well)")
 	return cmd
 }
 

@@ -150,7 +150,9 @@ func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Serve
 		return nil, err
 	}
 	done()
-	return &provision.Server{URL: l.URL(), Software: "gotosocial", AdminToken: l.st.AdminToken, Accounts: l}, nil
+	// Throttling is off on this server (see writeConfig): the mesh
+	// reaches the server's ceiling at 64 requests at once (bench/mesh).
+	return &provision.Server{URL: l.URL(), Software: "gotosocial", AdminToken: l.st.AdminToken, Accounts: l, Concurrency: 64}, nil
 }
 
 // Stop ends the account maker and, unless Keep is set, stops GoToSocial.
