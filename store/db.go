@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,6 +49,14 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 	case cfg.URL != "":
 		s, err = openPostgres(ctx, cfg)
 	case cfg.Dir != "":
+		// Two processes opening a new file at once race in switching it
+		// to WAL, which SQLite answers with SQLITE_BUSY without waiting:
+		// opening (and migrating) is serialised by a lock file.
+		unlock, lerr := lockOpen(cfg.Dir)
+		if lerr != nil {
+			return nil, lerr
+		}
+		defer unlock()
 		s, err = openSQLite(ctx, cfg)
 	default:
 		return nil, errors.New("open store: no state directory or database URL")
@@ -60,6 +69,22 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
+}
+
+// lockOpen takes an exclusive lock on Dir/lifeboat.db.lock.
+func lockOpen(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, DBFile+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open store: lock: %w", err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // openSQLite opens two pools on one file: a single write connection, so

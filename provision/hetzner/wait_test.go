@@ -270,7 +270,9 @@ func TestWaitInstanceOverTLS(t *testing.T) {
 	// A client that does not trust the certificate never succeeds: TLS is
 	// verified, not skipped.
 	w.HTTP = &http.Client{Timeout: time.Second}
-	w.Timeout = 200 * time.Millisecond
+	// Long enough for a handshake on a loaded machine: the wait must end
+	// on the certificate, not on the clock.
+	w.Timeout = 3 * time.Second
 	err := WaitInstance(context.Background(), w, srv.URL, "social.example.org", nil)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err = %v, want a certificate error", err)
