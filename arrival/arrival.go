@@ -180,7 +180,11 @@ func (e *Engine) SignIn(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := e.base.SignInAndAuthorize(ctx, app, email, acc.Password)
+	var tok string
+	err = transient(ctx, func() (err error) {
+		tok, err = e.base.SignInAndAuthorize(ctx, app, email, acc.Password)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sign in %s: %w", email, err)
 	}

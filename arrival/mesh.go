@@ -2,6 +2,7 @@ package arrival
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -124,7 +125,7 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 	})
 	err = workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
-		if err := follow(ctx, p.a, p.b); err != nil {
+		if err := transient(ctx, func() error { return follow(ctx, p.a, p.b) }); err != nil {
 			return err
 		}
 		rec.add(followKey(p.a.email, p.b.email))
@@ -210,8 +211,9 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 				add = append(add, b)
 			}
 		}
-		res, err := e.once(ctx, listKey(a.email), func(store.StepStatus) ([]byte, error) {
-			return e.ensureList(ctx, a)
+		res, err := e.once(ctx, listKey(a.email), func(store.StepStatus) (id []byte, err error) {
+			err = transient(ctx, func() (err error) { id, err = e.ensureList(ctx, a); return err })
+			return id, err
 		})
 		if err != nil {
 			return err
@@ -224,7 +226,7 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 			for k, b := range batch {
 				ids[k], keys[k] = b.id, listedKey(a.email, b.email)
 			}
-			if err := a.c.AddToList(ctx, listID, ids); err != nil {
+			if err := transient(ctx, func() error { return a.c.AddToList(ctx, listID, ids) }); err != nil {
 				return fmt.Errorf("list of %s: %w", a.email, err)
 			}
 			if err := e.record(ctx, keys); err != nil {
@@ -243,6 +245,27 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})
 	return nil
+}
+
+// transient runs fn again while it fails with a server error (5xx): a busy
+// server answers some requests of a bulk run that way. Only steps that are
+// safe to repeat go through it — follows, accepting requests, adding to a
+// list, and finding-or-making a list, which looks before it makes.
+func transient(ctx context.Context, fn func() error) error {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		var fe *fedi.Error
+		if err == nil || attempt == 5 || !errors.As(err, &fe) || fe.Status < 500 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+			wait *= 2
+		}
+	}
 }
 
 // listBatch is how many accounts one add-to-list request carries.

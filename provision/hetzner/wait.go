@@ -74,15 +74,21 @@ func (r DNSRecord) String() string {
 func retry(ctx context.Context, interval, timeout time.Duration, try func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var last error
 	for {
 		err := try(ctx)
 		var stop backoffStop
 		if err == nil || errors.As(err, &stop) {
 			return err
 		}
+		// An attempt cut short by the wait's own deadline says less than
+		// the one before it (a refused certificate, a wrong answer).
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
 		case <-time.After(interval):
 		}
 	}
