@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -311,14 +312,50 @@ func (l *Local) startProcess() error {
 	return atomicfile.Write(l.pidPath(), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 }
 
-// running reports whether a GoToSocial from an earlier run answers.
+// running reports whether a GoToSocial from an earlier run answers. A
+// run killed between starting the server and writing its pid file leaves
+// the server running without one: it is found by its config path among
+// the processes, and the pid file written, so it can still be stopped.
 func (l *Local) running(ctx context.Context) bool {
-	if _, err := os.Stat(l.pidPath()); err != nil {
+	if l.st.Port == 0 {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return l.answers(ctx)
+	if !l.answers(ctx) {
+		return false
+	}
+	if _, err := os.Stat(l.pidPath()); err == nil {
+		return true
+	}
+	pid := findProcess(l.ConfigPath())
+	if pid == 0 {
+		return false // someone else's server on our port; starting ours will say so
+	}
+	return atomicfile.Write(l.pidPath(), []byte(strconv.Itoa(pid)), 0o600) == nil
+}
+
+// findProcess returns the pid of the GoToSocial server started with
+// config, or 0.
+func findProcess(config string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		for i := 1; i < len(args); i++ {
+			if args[i-1] == "--config-path" && args[i] == config && slices.Contains(args, "server") {
+				return pid
+			}
+		}
+	}
+	return 0
 }
 
 func (l *Local) answers(ctx context.Context) bool {

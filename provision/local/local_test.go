@@ -101,3 +101,42 @@ func TestStopRunningWithoutServer(t *testing.T) {
 		t.Errorf("StopRunning on an empty dir: %v", err)
 	}
 }
+
+// A run killed after starting the server but before writing its pid file
+// leaves the server without one: the next start finds it by its config,
+// reuses it and can stop it.
+func TestFindsServerWithoutPidFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first := local.New(local.Config{Dir: dir, Keep: true})
+	srv, err := first.Start(ctx, progress.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Stop(ctx)
+	pidFile := filepath.Join(dir, "gotosocial.pid")
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(pidFile)
+
+	again := local.New(local.Config{Dir: dir})
+	srv2, err := again.Start(ctx, progress.Discard)
+	if err != nil {
+		t.Fatalf("start beside the orphan: %v", err)
+	}
+	if srv2.URL != srv.URL {
+		t.Errorf("a second server at %s, want the orphan at %s reused", srv2.URL, srv.URL)
+	}
+	if got, _ := os.ReadFile(pidFile); string(got) != string(pid) {
+		t.Errorf("pid file %q, want the orphan's %q", got, pid)
+	}
+	if err := again.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+	if _, err := os.Stat("/proc/" + strconv.Itoa(n)); err == nil {
+		t.Error("the orphan still runs after Stop")
+	}
+}
