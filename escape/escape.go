@@ -79,12 +79,6 @@ func (x *Escape) Run(ctx context.Context, playbook string) (Report, error) {
 	return r, err
 }
 
-// Server is the destination once started.
-func (x *Escape) Server() *provision.Server { return x.server }
-
-// Engine is the arrival engine once the destination is started.
-func (x *Escape) Engine() *arrival.Engine { return x.engine }
-
 // Report reads the counts from the store.
 func (x *Escape) Report(ctx context.Context) (Report, error) {
 	r := Report{Group: x.cfg.Group.Name, Members: len(x.cfg.Group.Members)}
