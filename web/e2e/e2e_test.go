@@ -28,6 +28,12 @@ import (
 
 func TestMain(m *testing.M) { gtstest.Main(m) }
 
+// GoToSocial's own forms, as its v0.17.3 templates write them.
+const (
+	signInForm    = `form[action="/auth/sign_in"]`
+	authorizeForm = `form[action="/oauth/authorize"]`
+)
+
 var linkRE = regexp.MustCompile(`https?://[^\s"<>]+`)
 
 func waitLink(t *testing.T, mb *mailbox.Server, rcpt, subj string) string {
@@ -120,13 +126,15 @@ func TestMemberArrivesOnGoToSocial(t *testing.T) {
 			chromedp.Submit(chromedp.ID("password")),
 			chromedp.WaitVisible(chromedp.ID("authorize")))
 		do(chromedp.Click(chromedp.ID("authorize")),
-			// GoToSocial's sign-in, then its authorise page.
-			chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
-			chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), m.Email),
-			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "birds of a feather"),
-			chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`form button, form input[type="submit"]`)),
-			chromedp.Click(chromedp.CSS(`form button, form input[type="submit"]`)),
+			// GoToSocial's sign-in, then its authorise page. Each selector
+			// names its form: the sign-in page has a submit button too, and
+			// waiting for "any form button" could catch it mid-navigation.
+			chromedp.WaitVisible(chromedp.CSS(signInForm+` input[name="password"]`)),
+			chromedp.SendKeys(chromedp.CSS(signInForm+` input[name="username"]`), m.Email),
+			chromedp.SendKeys(chromedp.CSS(signInForm+` input[name="password"]`), "birds of a feather"),
+			chromedp.Submit(chromedp.CSS(signInForm+` input[name="password"]`)),
+			chromedp.WaitVisible(chromedp.CSS(authorizeForm+` button[type="submit"]`)),
+			chromedp.Click(chromedp.CSS(authorizeForm+` button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.ID("result")))
 		final, _ = chromedp.Run(bctx, chromedp.Text(chromedp.ID("result")))
 		t.Logf("%s: %s", m.Name, final)
