@@ -224,7 +224,39 @@ func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 	if err != nil {
 		return GoToSocial{}, err
 	}
-	accDir, err := in.once(ctx, "gotosocial-accounts-"+GoToSocialVersion, func(tmp string) error {
+	acc, err := in.gtsAccounts(ctx, "", "")
+	if err != nil {
+		return GoToSocial{}, err
+	}
+	return GoToSocial{
+		AccountsBin: acc,
+		Bin:         filepath.Join(dir, "bin", "gotosocial"),
+		TemplateDir: filepath.Join(dir, "web", "template") + "/",
+		AssetDir:    filepath.Join(dir, "web", "assets") + "/",
+	}, nil
+}
+
+// GoToSocialAccountsFor returns the account maker built for a server of
+// another kind (GOOS/GOARCH), for a new instance Lifeboat copies it to:
+// linux/amd64 or linux/arm64. It is the host's build when they match.
+func (in *Installer) GoToSocialAccountsFor(ctx context.Context, goos, goarch string) (string, error) {
+	if goos == runtime.GOOS && goarch == runtime.GOARCH {
+		return in.gtsAccounts(ctx, "", "")
+	}
+	return in.gtsAccounts(ctx, goos, goarch)
+}
+
+// gtsAccounts builds the account maker inside GoToSocial's module (it
+// uses GoToSocial's internal packages), for the host when goos is empty.
+func (in *Installer) gtsAccounts(ctx context.Context, goos, goarch string) (string, error) {
+	const mod = "github.com/superseriousbusiness/gotosocial"
+	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
+	key, env := "gotosocial-accounts-"+GoToSocialVersion, goEnv(nosum)
+	if goos != "" {
+		key += "-" + goos + "-" + goarch
+		env = append(env, "GOOS="+goos, "GOARCH="+goarch)
+	}
+	dir, err := in.once(ctx, key, func(tmp string) error {
 		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
 		if err != nil {
 			return err
@@ -237,20 +269,15 @@ func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 			return err
 		}
 		out := filepath.Join(tmp, "bin", "lifeboat-gts-accounts")
-		if err := in.run(ctx, src, goEnv(nosum), "go", "build", "-trimpath", "-o", out, "./cmd/lifeboat-gts-accounts"); err != nil {
+		if err := in.run(ctx, src, env, "go", "build", "-trimpath", "-o", out, "./cmd/lifeboat-gts-accounts"); err != nil {
 			return err
 		}
 		return os.RemoveAll(src)
 	})
 	if err != nil {
-		return GoToSocial{}, err
+		return "", err
 	}
-	return GoToSocial{
-		AccountsBin: filepath.Join(accDir, "bin", "lifeboat-gts-accounts"),
-		Bin:         filepath.Join(dir, "bin", "gotosocial"),
-		TemplateDir: filepath.Join(dir, "web", "template") + "/",
-		AssetDir:    filepath.Join(dir, "web", "assets") + "/",
-	}, nil
+	return filepath.Join(dir, "bin", "lifeboat-gts-accounts"), nil
 }
 
 // Terraform returns a Terraform binary: $LIFEBOAT_TERRAFORM if set, else

@@ -225,8 +225,8 @@ func TestAdmissionRealGoToSocial(t *testing.T) {
 
 func TestScopesRealNonAdmin(t *testing.T) {
 	ctx := context.Background()
-	l, srv := realServer(t)
-	if _, err := l.CreateAccount(ctx, "plainuser", "plain@real.example", "plain user password 123"); err != nil {
+	_, srv := realServer(t)
+	if _, err := srv.Accounts.CreateAccount(ctx, "plainuser", "plain@real.example", "plain user password 123"); err != nil {
 		t.Fatal(err)
 	}
 	c := fedi.New(srv.URL)

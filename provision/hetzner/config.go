@@ -10,6 +10,7 @@
 package hetzner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +45,14 @@ type Config struct {
 	AdminUser    string // default admin
 	PollInterval string // provider poll interval; default 500ms
 
+	// AccountsBin returns the local path of lifeboat-gts-accounts built
+	// for linux and the server's GOARCH (amd64 or arm64): GoToSocial
+	// servers get it copied over SSH, to make the admin and members'
+	// accounts. Not needed for Mastodon.
+	AccountsBin func(ctx context.Context, goarch string) (string, error)
+	// Layout is where things are on the server; zero: DefaultLayout.
+	Layout Layout
+
 	// NoWait stops Up after apply: the DNS records are reported but not
 	// waited for, and nothing is fetched over SSH.
 	NoWait bool
@@ -75,6 +84,9 @@ const (
 var ErrConfig = errors.New("invalid configuration")
 
 func (c *Config) setDefaults() {
+	if c.Layout == (Layout{}) {
+		c.Layout = DefaultLayout()
+	}
 	if c.Image == "" {
 		c.Image = DefaultImage
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )
 
 // tokenFile holds the admin token Start made (0600), reused while it
@@ -32,15 +33,17 @@ var AdminScopes = []string{"read", "write", "follow", "admin:read", "admin:write
 
 // Destination is a new instance on Hetzner Cloud as a
 // provision.Destination: Start provisions (or re-uses) the group's server,
-// waits for it, and turns the admin credentials that first boot made into
-// an admin token for the playbook engine.
+// waits for it, and turns the admin credentials into an admin token for
+// the playbook engine.
 type Destination struct {
 	p *Provisioner
 	// HTTP carries the Mastodon-API calls that make and check the admin
-	// token; nil uses fedi's default client.
+	// token; nil uses the waits' client (Config.Wait.HTTP), else fedi's
+	// default.
 	HTTP *http.Client
 
-	res Result
+	res      Result
+	accounts *gtsaccounts.Maker
 }
 
 var _ provision.Destination = (*Destination)(nil)
@@ -60,16 +63,17 @@ func (d *Destination) Result() Result { return d.res }
 var ErrNotReady = errors.New("the server is not ready")
 
 // Start runs Up (idempotent: an existing server is kept, the waits and the
-// credential fetch run again), then makes or re-uses the admin token:
+// admin step run again), then makes or re-uses the admin token:
 //   - GoToSocial: the admin signs in through the server's own OAuth forms
-//     (fedi.SignInAndAuthorize) with the email and password from admin.json;
+//     (fedi.SignInAndAuthorize) with the email and password Up made;
 //   - Mastodon: its sign-in forms are not for programs, so the token is
 //     made on the server over SSH (see mastodonTokenCmd) and read from the
 //     command's output; no secret is in the command line.
 //
 // A token saved by an earlier Start (admin-token.json, 0600) is reused
-// while it still signs in as the admin. Accounts is nil: members sign up
-// on the server themselves and confirm their email.
+// while it still signs in as the admin. On GoToSocial, Accounts makes
+// members' accounts with the account maker over SSH; on Mastodon it is
+// nil and members sign up on the server themselves.
 func (d *Destination) Start(ctx context.Context, emit progress.Func) (*provision.Server, error) {
 	if d.p.cfg.NoWait {
 		return nil, fmt.Errorf("%w: NoWait is set; the destination needs the waits for DNS, TLS and the credentials", ErrNotReady)
@@ -82,7 +86,30 @@ func (d *Destination) Start(ctx context.Context, emit progress.Func) (*provision
 	if !res.Waited || res.Credentials == "" {
 		return nil, fmt.Errorf("%w: no admin credentials were fetched", ErrNotReady)
 	}
-	creds, err := readCredentials(res.Credentials)
+	return d.server(ctx, emit)
+}
+
+// Attach connects to the server an earlier up made, without Terraform
+// applying anything or the cloud API being asked: for "lifeboat serve",
+// which runs beside the server for weeks.
+func (d *Destination) Attach(ctx context.Context, emit progress.Func) (*provision.Server, error) {
+	res, err := d.p.Status(ctx)
+	if errors.Is(err, ErrNothing) {
+		return nil, fmt.Errorf("%w: no server yet; run lifeboat up first", ErrNotReady)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Credentials == "" {
+		return nil, fmt.Errorf("%w: the server has no admin yet; run lifeboat up again to finish it", ErrNotReady)
+	}
+	d.res = res
+	return d.server(ctx, emit)
+}
+
+// server makes the admin token and the account maker for d.res.
+func (d *Destination) server(ctx context.Context, emit progress.Func) (*provision.Server, error) {
+	creds, err := readCredentials(d.res.Credentials)
 	if err != nil {
 		return nil, err
 	}
@@ -98,12 +125,26 @@ func (d *Destination) Start(ctx context.Context, emit progress.Func) (*provision
 		return nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
-	return &provision.Server{URL: creds.URL, Software: creds.Software, AdminToken: tok}, nil
+	srv := &provision.Server{URL: creds.URL, Software: creds.Software, AdminToken: tok}
+	if creds.Software == groups.SoftwareGoToSocial {
+		keys, err := loadKeys(d.p.cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		d.accounts = newMaker(d.p.target(d.res, keys), d.p.cfg.Layout)
+		srv.Accounts = d.accounts
+	}
+	return srv, nil
 }
 
-// Stop does nothing: the cloud server keeps running (lifeboat down
-// destroys it), and Start holds no process or connection.
-func (d *Destination) Stop(context.Context) error { return nil }
+// Stop ends the account maker's SSH session. The cloud server keeps
+// running (lifeboat down destroys it).
+func (d *Destination) Stop(context.Context) error {
+	if d.accounts != nil {
+		d.accounts.Close()
+	}
+	return nil
+}
 
 // savedToken is admin-token.json.
 type savedToken struct {
@@ -115,8 +156,12 @@ type savedToken struct {
 func (d *Destination) tokenPath() string { return filepath.Join(d.p.cfg.Dir, tokenFile) }
 
 func (d *Destination) client(base string) *fedi.Client {
-	if d.HTTP != nil {
-		return fedi.New(base, fedi.WithHTTPClient(d.HTTP))
+	hc := d.HTTP
+	if hc == nil {
+		hc = d.p.cfg.Wait.HTTP
+	}
+	if hc != nil {
+		return fedi.New(base, fedi.WithHTTPClient(hc))
 	}
 	return fedi.New(base)
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +27,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
 )
 
@@ -33,9 +36,10 @@ func TestMain(m *testing.M) { gtstest.Main(m) }
 // standIns points cfg's waits at stand-ins on loopback for the server the
 // fake "creates": a DNS server answering with the fake's addresses, an
 // HTTPS server with a certificate for the group's domain answering
-// /api/v2/instance, and an SSH server with the group's pinned host key
-// that answers commands with answer.
-func standIns(t *testing.T, f *hcloudfake.Fake, cfg *Config, answer func(n int, cmd string) (string, int)) *sshServer {
+// /api/v2/instance (and passing everything else to backend, a real
+// GoToSocial, when given), and an SSH server with the group's pinned host
+// key that serves commands with handle.
+func standIns(t *testing.T, f *hcloudfake.Fake, cfg *Config, handle sshHandler, backend string) *sshServer {
 	t.Helper()
 	domain := cfg.Group.Destination.Domain
 	keys, err := loadKeys(cfg.Dir) // made now so the stand-in knows the host key
@@ -43,7 +47,7 @@ func standIns(t *testing.T, f *hcloudfake.Fake, cfg *Config, answer func(n int, 
 		t.Fatal(err)
 	}
 	host, _ := ssh.ParsePrivateKey([]byte(keys.HostPEM))
-	sshSrv := startSSH(t, host, keys.Client.PublicKey(), answer)
+	sshSrv := startSSHHandler(t, host, keys.Client.PublicKey(), handle)
 
 	dnsAddr := startDNS(t, func(name string, _ dnsmessage.Type) []net.IP {
 		servers := f.Servers()
@@ -58,8 +62,20 @@ func standIns(t *testing.T, f *hcloudfake.Fake, cfg *Config, answer func(n int, 
 	})
 
 	cert, pool := selfSigned(t, domain)
+	var proxy http.Handler = http.NotFoundHandler()
+	if backend != "" {
+		u, err := url.Parse(backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u) }}
+	}
 	web := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"domain":%q}`, domain)
+		if r.URL.Path == "/api/v2/instance" {
+			fmt.Fprintf(w, `{"domain":%q}`, domain)
+			return
+		}
+		proxy.ServeHTTP(w, r)
 	}))
 	web.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	web.StartTLS()
@@ -110,10 +126,10 @@ func credsJSON(t *testing.T, c Credentials) string {
 
 // checkAdminToken: the token signs in as the admin and may use the admin
 // API.
-func checkAdminToken(t *testing.T, url, token, username string) {
+func checkAdminToken(t *testing.T, c *fedi.Client, token, username string) {
 	t.Helper()
 	ctx := context.Background()
-	c := fedi.New(url).WithToken(token)
+	c = c.WithToken(token)
 	me, err := c.VerifyCredentials(ctx)
 	if err != nil || me.Username != username {
 		t.Fatalf("verify credentials: %+v, %v", me, err)
@@ -124,32 +140,59 @@ func checkAdminToken(t *testing.T, url, token, username string) {
 }
 
 // TestDestinationGoToSocial runs Start end to end: apply against the fake
-// with real Terraform, the waits and the credential fetch against the
-// stand-ins, and the admin token from a real GoToSocial (whose URL and
-// admin credentials the stand-in's admin.json carries) through its OAuth
-// sign-in forms. Then: a second Start reuses server and token; a token
-// that no longer works is replaced; Stop leaves the server; a wrong
-// password fails clearly.
+// with real Terraform; the waits against the stand-ins; then, over a real
+// SSH connection whose commands really run here, the wait for first boot,
+// the copy of the real account maker and the admin made by it in a real
+// GoToSocial (the stand-in HTTPS server for the group's domain passes to
+// it); the admin token through GoToSocial's OAuth sign-in forms; and a
+// member's account made over SSH. Then: a second Start reuses server,
+// maker and token; Attach connects without applying; a token that no
+// longer works is replaced; a wrong password fails clearly; no secret was
+// ever in an SSH command.
 func TestDestinationGoToSocial(t *testing.T) {
 	f := hcloudfake.New().Start()
 	defer f.Close()
+	ctx := context.Background()
 	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
-	admin, sharedToken := realAdmin(t)
-	creds := credsJSON(t, admin)
+	cfg.AdminUser = "cloudadmin"
+	gts, real := gtstest.Server(t)
+	installed, err := tools.New().GoToSocial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arches []string
+	cfg.AccountsBin = func(_ context.Context, goarch string) (string, error) {
+		arches = append(arches, goarch)
+		return installed.AccountsBin, nil
+	}
+	remote := t.TempDir() // the server's disk
+	cfg.Layout = Layout{Ready: filepath.Join(remote, "ready"), AdminJSON: filepath.Join(remote, "admin.json"),
+		GTSConfig: gts.ConfigPath(), MakerDir: filepath.Join(remote, "opt", "lifeboat")}
 	var (
 		mu       sync.Mutex
 		commands []string
 	)
-	standIns(t, f, &cfg, func(_ int, cmd string) (string, int) {
+	shell := shellHandler(nil)
+	standIns(t, f, &cfg, func(n int, cmd string, ch ssh.Channel) int {
+		mu.Lock()
+		commands = append(commands, cmd)
+		mu.Unlock()
+		return shell(n, cmd, ch)
+	}, real.URL)
+	count := func(part string) int {
 		mu.Lock()
 		defer mu.Unlock()
-		commands = append(commands, cmd)
-		if cmd != credentialsCmd {
-			return "", 127
+		n := 0
+		for _, c := range commands {
+			if strings.Contains(c, part) {
+				n++
+			}
 		}
-		return creds, 0
-	})
-	ctx := context.Background()
+		return n
+	}
+	// First boot finishes a little after the server answers.
+	time.AfterFunc(300*time.Millisecond, func() { os.WriteFile(cfg.Layout.Ready, nil, 0o600) })
+	api := fedi.New("https://"+cfg.Group.Destination.Domain, fedi.WithHTTPClient(cfg.Wait.HTTP))
 
 	rec := &recorder{}
 	d := NewDestination(cfg)
@@ -157,13 +200,10 @@ func TestDestinationGoToSocial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if srv.URL != admin.URL || srv.Software != groups.SoftwareGoToSocial || srv.Accounts != nil {
+	if srv.URL != "https://"+cfg.Group.Destination.Domain || srv.Software != groups.SoftwareGoToSocial || srv.Accounts == nil {
 		t.Fatalf("server = %+v", srv)
 	}
-	if srv.AdminToken == "" || srv.AdminToken == sharedToken {
-		t.Fatal("Start did not make its own admin token")
-	}
-	checkAdminToken(t, srv.URL, srv.AdminToken, admin.Username)
+	checkAdminToken(t, api, srv.AdminToken, "cloudadmin")
 	if res := d.Result(); !res.Waited || res.ServerID == "" || len(f.Servers()) != 1 {
 		t.Fatalf("result = %+v", res)
 	}
@@ -173,27 +213,52 @@ func TestDestinationGoToSocial(t *testing.T) {
 			steps = append(steps, e.Step)
 		}
 	}
-	if got := strings.Join(steps, ","); got != "preflight,init,apply,dns,tls,credentials,admin token" {
+	if got := strings.Join(steps, ","); got != "preflight,init,apply,dns,tls,first boot,account maker,admin account,admin token" {
 		t.Fatalf("steps done: %s", got)
 	}
-	path := filepath.Join(cfg.Dir, tokenFile)
-	b, err := os.ReadFile(path)
-	if err != nil || !strings.Contains(string(b), srv.AdminToken) {
-		t.Fatalf("saved token: %q, %v", b, err)
+	if strings.Join(arches, ",") != "amd64" {
+		t.Fatalf("account maker asked for %v, want amd64 (cx22 is x86)", arches)
 	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("%s has mode %v", tokenFile, fi.Mode().Perm())
+	want, _, _ := fileSHA256(installed.AccountsBin)
+	got, _, err := fileSHA256(filepath.Join(cfg.Layout.MakerDir, "lifeboat-gts-accounts"))
+	if err != nil || got != want {
+		t.Fatalf("the maker on the server: %v (sha256 %s, want %s)", err, got, want)
 	}
-	// Nothing secret went to the server as a command.
-	mu.Lock()
-	for _, c := range commands {
-		if strings.Contains(c, admin.Password) || strings.Contains(c, srv.AdminToken) {
-			t.Errorf("a secret in an SSH command: %q", c)
+	for _, name := range []string{tokenFile, credsFile} {
+		fi, err := os.Stat(filepath.Join(cfg.Dir, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v", name, err, fi)
 		}
 	}
-	mu.Unlock()
+	creds, err := readCredentials(filepath.Join(cfg.Dir, credsFile))
+	if err != nil || creds.Username != "cloudadmin" || creds.Email != cfg.Group.Lead.Email || creds.URL != srv.URL {
+		t.Fatalf("credentials: %+v, %v", creds, err)
+	}
 
-	// Again, as a new process would: same server, same token.
+	// A member's account, made over SSH, signs in on the real server.
+	const pw = "Correct-Horse-Battery-9"
+	id, err := srv.Accounts.CreateAccount(ctx, "rosa", "rosa@example.org", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := srv.Accounts.CreateAccount(ctx, "rosa", "rosa@example.org", pw); err != nil || again != id {
+		t.Fatalf("a repeated request: %q, %v (want %q)", again, err, id)
+	}
+	app, err := api.RegisterApp(ctx, "member check", "", []string{"read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := api.SignInAndAuthorize(ctx, app, "rosa@example.org", pw); err != nil {
+		t.Fatalf("the member cannot sign in: %v", err)
+	} else if me, err := api.WithToken(tok).VerifyCredentials(ctx); err != nil || me.Username != "rosa" {
+		t.Fatalf("member: %+v, %v", me, err)
+	}
+	if err := d.Stop(ctx); err != nil || len(f.Servers()) != 1 {
+		t.Fatalf("stop: %v, servers %d", err, len(f.Servers()))
+	}
+
+	// Again, as a new process would: same server and token; the maker is
+	// not copied again.
 	posts := countCalls(f, "POST /servers")
 	srv2, err := NewDestination(cfg).Start(ctx, nil)
 	if err != nil {
@@ -202,33 +267,46 @@ func TestDestinationGoToSocial(t *testing.T) {
 	if srv2.AdminToken != srv.AdminToken || countCalls(f, "POST /servers") != posts || len(f.Servers()) != 1 {
 		t.Fatal("a second Start made a new server or token")
 	}
+	if n := count("gunzip"); n != 1 {
+		t.Fatalf("the maker was copied %d times", n)
+	}
 
-	// A saved token that no longer signs in is replaced by one that does.
-	if err := atomicfile.Write(path, []byte(fmt.Sprintf(`{"url":%q,"username":%q,"token":"revoked"}`, admin.URL, admin.Username)), 0o600); err != nil {
+	// Attach (lifeboat serve) connects to the same server without applying.
+	puts := len(f.Calls())
+	d4 := NewDestination(cfg)
+	srv4, err := d4.Attach(ctx, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	d3 := NewDestination(cfg)
-	srv3, err := d3.Start(ctx, nil)
+	if srv4.AdminToken != srv.AdminToken || srv4.Accounts == nil || len(f.Calls()) != puts {
+		t.Fatalf("attach: %+v; API calls %d → %d", srv4, puts, len(f.Calls()))
+	}
+	if _, err := srv4.Accounts.CreateAccount(ctx, "sami", "sami@example.org", pw); err != nil {
+		t.Fatal(err)
+	}
+	d4.Stop(ctx)
+
+	// A saved token that no longer signs in is replaced by one that does.
+	path := filepath.Join(cfg.Dir, tokenFile)
+	if err := atomicfile.Write(path, []byte(fmt.Sprintf(`{"url":%q,"username":"cloudadmin","token":"revoked"}`, srv.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv3, err := NewDestination(cfg).Start(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if srv3.AdminToken == "revoked" {
 		t.Fatal("a token that does not verify was reused")
 	}
-	checkAdminToken(t, srv3.URL, srv3.AdminToken, admin.Username)
+	checkAdminToken(t, api, srv3.AdminToken, "cloudadmin")
 
-	// Stop leaves the cloud server running.
-	if err := d3.Stop(ctx); err != nil || len(f.Servers()) != 1 {
-		t.Fatalf("stop: %v, servers %d", err, len(f.Servers()))
-	}
-
-	// Wrong password in admin.json: a clear error, no token saved.
+	// A wrong password in admin.json: a clear error, no token saved.
 	os.Remove(path)
-	bad := admin
+	bad := creds
 	bad.Password = "not-the-password-1A!"
-	mu.Lock()
-	creds = credsJSON(t, bad)
-	mu.Unlock()
+	if err := atomicfile.Write(filepath.Join(cfg.Dir, credsFile), []byte(credsJSON(t, bad)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, err = NewDestination(cfg).Start(ctx, nil)
 	if err == nil || !strings.Contains(err.Error(), "sign the admin in") {
 		t.Fatalf("wrong password: %v", err)
@@ -237,6 +315,12 @@ func TestDestinationGoToSocial(t *testing.T) {
 		t.Fatal("a token file was written after a failed sign-in")
 	}
 
+	// No password or token was ever in an SSH command.
+	for _, secret := range []string{creds.Password, pw, srv.AdminToken, srv3.AdminToken} {
+		if n := count(secret); n != 0 {
+			t.Errorf("a secret in %d SSH commands", n)
+		}
+	}
 	if err := New(cfg).Down(ctx, nil); err != nil || !f.Empty() {
 		t.Fatalf("down: %v, left %v", err, f.Counts())
 	}
@@ -261,29 +345,30 @@ func TestDestinationMastodon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin.Software = groups.SoftwareMastodon
+	backend := admin.URL
+	admin.Software, admin.URL = groups.SoftwareMastodon, "https://"+cfg.Group.Destination.Domain
 	admin.Password = "the-mastodon-password" // not used for Mastodon's token
 	creds := credsJSON(t, admin)
 	var tokenCmds atomic.Int32
-	standIns(t, f, &cfg, func(_ int, cmd string) (string, int) {
+	standIns(t, f, &cfg, answers(func(_ int, cmd string) (string, int) {
 		switch cmd {
-		case credentialsCmd:
+		case credentialsCmd(DefaultLayout()):
 			return creds, 0
 		case mastodonTokenCmd(admin.Username):
 			tokenCmds.Add(1)
 			return "W, [2025] WARN -- : some deprecation\n" + tokenMarker + minted + "\n", 0
 		}
 		return "", 127
-	})
+	}), backend)
 
 	srv, err := NewDestination(cfg).Start(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if srv.Software != groups.SoftwareMastodon || srv.AdminToken != minted || tokenCmds.Load() != 1 {
+	if srv.Software != groups.SoftwareMastodon || srv.AdminToken != minted || srv.Accounts != nil || tokenCmds.Load() != 1 {
 		t.Fatalf("server = %+v, token commands %d", srv, tokenCmds.Load())
 	}
-	checkAdminToken(t, srv.URL, srv.AdminToken, admin.Username)
+	checkAdminToken(t, fedi.New(srv.URL, fedi.WithHTTPClient(cfg.Wait.HTTP)), srv.AdminToken, admin.Username)
 	if _, err := NewDestination(cfg).Start(ctx, nil); err != nil || tokenCmds.Load() != 1 {
 		t.Fatalf("second start: %v, token commands %d (want the saved token reused)", err, tokenCmds.Load())
 	}

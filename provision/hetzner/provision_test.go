@@ -179,6 +179,9 @@ func TestLifecycleAgainstFake(t *testing.T) {
 	posts := countCalls(f, "POST /servers")
 	again := cfg
 	again.SSHFrom = nil // remembered from the first run
+	// Other cloud-init (as from a newer Lifeboat) must not replace the
+	// running server: user data is read on first boot only.
+	again.SMTP = SMTP{Host: "smtp.other.example", Port: 587}
 	res2, err := New(again).Up(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
 )
@@ -139,7 +140,7 @@ func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error
 // changes only what differs), then, unless NoWait, waits for DNS, TLS and
 // the instance API and fetches the admin credentials over SSH.
 func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error) {
-	_, keys, r, err := p.prepare(ctx, emit, true)
+	plan, keys, r, err := p.prepare(ctx, emit, true)
 	if err != nil {
 		return Result{}, err
 	}
@@ -163,15 +164,23 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	if err := WaitInstance(ctx, w, res.URL, p.cfg.Group.Destination.Domain, emit); err != nil {
 		return res, err
 	}
-	b, err := FetchCredentials(ctx, w, p.target(res, keys), emit)
-	if err != nil {
-		return res, err
+	t := p.target(res, keys)
+	if p.cfg.Group.Destination.SoftwareOrDefault() == groups.SoftwareGoToSocial {
+		res.Credentials, err = p.gotosocialAdmin(ctx, t, res, plan.ServerType.Architecture, emit)
+		if err != nil {
+			return res, err
+		}
+	} else {
+		b, err := FetchCredentials(ctx, w, t, p.cfg.Layout, emit)
+		if err != nil {
+			return res, err
+		}
+		res.Credentials = filepath.Join(p.cfg.Dir, credsFile)
+		if err := atomicfile.Write(res.Credentials, b, 0o600); err != nil {
+			return res, err
+		}
 	}
-	path := filepath.Join(p.cfg.Dir, credsFile)
-	if err := atomicfile.Write(path, b, 0o600); err != nil {
-		return res, err
-	}
-	res.Credentials, res.Waited = path, true
+	res.Waited = true
 	return res, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -212,5 +213,35 @@ func TestShellQuote(t *testing.T) {
 	out, err := exec.Command("bash", "-c", "printf %s "+shellQuote(`it's "$HOME"`)).Output()
 	if err != nil || string(out) != `it's "$HOME"` {
 		t.Fatalf("got %q, %v", out, err)
+	}
+}
+
+// TestCloudInitMatchesLayout: the paths Lifeboat uses over SSH are the
+// ones the cloud-init makes, GoToSocial is the version the account maker
+// is built from, and no password is set from a command line.
+func TestCloudInitMatchesLayout(t *testing.T) {
+	l := DefaultLayout()
+	if "v"+GoToSocialVersion != tools.GoToSocialVersion {
+		t.Fatalf("cloud-init installs GoToSocial %s, the account maker is built from %s", GoToSocialVersion, tools.GoToSocialVersion)
+	}
+	_, gts, _ := renderCase(t, groups.SoftwareGoToSocial, 0)
+	for _, want := range []string{"touch " + l.Ready, "path: " + l.GTSConfig, "useradd --system --home /var/lib/gotosocial --shell /usr/sbin/nologin " + l.RunAs, "chgrp " + l.RunAs + " " + l.GTSConfig} {
+		if !strings.Contains(gts, want) {
+			t.Errorf("GoToSocial cloud-init lacks %q", want)
+		}
+	}
+	_, masto, _ := renderCase(t, groups.SoftwareMastodon, 0)
+	for _, want := range []string{"touch " + l.Ready, l.AdminJSON} {
+		if !strings.Contains(masto, want) {
+			t.Errorf("Mastodon cloud-init lacks %q", want)
+		}
+	}
+	for name, ud := range map[string]string{"gotosocial": gts, "mastodon": masto} {
+		if strings.Contains(ud, "--password") {
+			t.Errorf("%s cloud-init passes a password in a command line", name)
+		}
+	}
+	if got := l.makerCmd(); got != `runuser -u 'gotosocial' -- '/opt/lifeboat/lifeboat-gts-accounts' '/etc/gotosocial/config.yaml'` {
+		t.Errorf("maker command: %s", got)
 	}
 }

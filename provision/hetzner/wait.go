@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )
 
 // Waits are the steps after apply that need the real server: DNS, TLS and
@@ -170,8 +171,9 @@ type SSHTarget struct {
 // ErrHostKey means the server presented a host key other than the pinned one.
 var ErrHostKey = errors.New("host key does not match the pinned key")
 
-// Run runs a command over SSH and returns its standard output.
-func (t SSHTarget) Run(ctx context.Context, cmd string) ([]byte, error) {
+// connect dials the server and checks its host key. ctx bounds the
+// handshake; the connection itself outlives it.
+func (t SSHTarget) connect(ctx context.Context) (*ssh.Client, error) {
 	dial := t.Dial
 	if dial == nil {
 		var d net.Dialer
@@ -204,26 +206,96 @@ func (t SSHTarget) Run(ctx context.Context, cmd string) ([]byte, error) {
 		conn.Close()
 		return nil, fmt.Errorf("ssh %s: %w", t.Addr, err)
 	}
-	client := ssh.NewClient(c, chans, reqs)
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// Run runs a command over SSH and returns its standard output.
+func (t SSHTarget) Run(ctx context.Context, cmd string) ([]byte, error) {
+	return t.RunInput(ctx, cmd, nil)
+}
+
+// RunInput is Run with stdin as the command's standard input: the way
+// secrets and files reach the server, never in the command line.
+func (t SSHTarget) RunInput(ctx context.Context, cmd string, stdin io.Reader) ([]byte, error) {
+	client, err := t.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer client.Close()
+	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer stop()
 	sess, err := client.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("ssh session: %w", err)
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
-	sess.Stdout, sess.Stderr = &stdout, &stderr
+	sess.Stdin, sess.Stdout, sess.Stderr = stdin, &stdout, &stderr
 	if err := sess.Run(cmd); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return nil, fmt.Errorf("ssh %q: %w: %s", cmd, err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
 }
 
-// credentialsCmd prints the admin credentials once first boot has
-// finished, and fails (to be retried) until then.
-const credentialsCmd = "test -e /root/lifeboat/ready && cat /root/lifeboat/admin.json"
+// Start starts a long-lived command over SSH and returns it as a
+// gtsaccounts.Proc: its input and output are the session's. ctx bounds
+// only the connection's set-up.
+func (t SSHTarget) Start(ctx context.Context, cmd string) (gtsaccounts.Proc, error) {
+	client, err := t.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := client.NewSession()
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("ssh session: %w", err)
+	}
+	p := &sshProc{client: client, sess: sess}
+	sess.Stderr = &p.stderr
+	if p.in, err = sess.StdinPipe(); err == nil {
+		p.out, err = sess.StdoutPipe()
+	}
+	if err == nil {
+		err = sess.Start(cmd)
+	}
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("ssh %q: %w", cmd, err)
+	}
+	return p, nil
+}
 
-// Credentials are the admin account made on first boot.
+// sshProc is a command running over SSH.
+type sshProc struct {
+	client *ssh.Client
+	sess   *ssh.Session
+	in     io.WriteCloser
+	out    io.Reader
+	stderr gtsaccounts.Stderr
+}
+
+func (p *sshProc) Write(b []byte) (int, error) { return p.in.Write(b) }
+func (p *sshProc) Output() io.Reader           { return p.out }
+func (p *sshProc) Said() string                { return p.stderr.String() }
+func (p *sshProc) Close() error {
+	p.in.Close()
+	err := p.sess.Wait()
+	p.client.Close()
+	return err
+}
+
+// credentialsCmd prints the admin credentials (Mastodon: made by first
+// boot) once first boot has finished, and fails (to be retried) until then.
+func credentialsCmd(l Layout) string {
+	return "test -e " + shellQuote(l.Ready) + " && cat " + shellQuote(l.AdminJSON)
+}
+
+// Credentials are the admin account: made by Lifeboat for GoToSocial, by
+// first boot for Mastodon.
 type Credentials struct {
 	Software string `json:"software"`
 	URL      string `json:"url"`
@@ -233,36 +305,54 @@ type Credentials struct {
 }
 
 // FetchCredentials waits for first boot to finish and reads the admin
-// credentials over SSH.
-func FetchCredentials(ctx context.Context, w Waits, t SSHTarget, emit progress.Func) ([]byte, error) {
+// credentials it made over SSH.
+func FetchCredentials(ctx context.Context, w Waits, t SSHTarget, l Layout, emit progress.Func) ([]byte, error) {
+	b, err := sshWait(ctx, w, t, "credentials", "fetching the admin credentials over SSH", credentialsCmd(l), func(b []byte) error {
+		var c Credentials
+		if err := json.Unmarshal(b, &c); err != nil || c.Password == "" {
+			return fmt.Errorf("admin.json is not complete yet")
+		}
+		return nil
+	}, emit)
+	if err != nil {
+		return nil, fmt.Errorf("fetch admin credentials: %w", err)
+	}
+	return b, nil
+}
+
+// sshWait runs cmd over SSH until it succeeds and its output passes check
+// (nil: any output), as one progress step. A host key other than the
+// pinned one ends the wait at once.
+func sshWait(ctx context.Context, w Waits, t SSHTarget, step, msg, cmd string, check func([]byte) error, emit progress.Func) ([]byte, error) {
 	w = w.withDefaults()
 	if t.Dial == nil {
 		t.Dial = w.SSHDial
 	}
-	const step = "credentials"
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step, Message: "fetching the admin credentials over SSH"})
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step, Message: msg})
 	var out []byte
 	err := retry(ctx, w.Interval, w.Timeout, func(ctx context.Context) error {
-		b, err := t.Run(ctx, credentialsCmd)
+		b, err := t.Run(ctx, cmd)
 		if errors.Is(err, ErrHostKey) {
 			return backoffStop{err}
 		}
 		if err != nil {
 			return err
 		}
-		var c Credentials
-		if err := json.Unmarshal(b, &c); err != nil || c.Password == "" {
-			return fmt.Errorf("admin.json is not complete yet")
+		if check != nil {
+			if err := check(b); err != nil {
+				return err
+			}
 		}
 		out = b
 		return nil
 	})
 	var stop backoffStop
 	if errors.As(err, &stop) {
-		return nil, stop.err
+		err = stop.err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fetch admin credentials: %w", err)
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: step, Message: err.Error()})
+		return nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
 	return out, nil

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,13 +29,55 @@ import (
 )
 
 // sshServer is a real SSH server on loopback (golang.org/x/crypto/ssh)
-// that accepts one client key and answers exec requests from a table.
+// that accepts one client key and answers exec requests with a handler.
 type sshServer struct {
 	addr  string
 	execs atomic.Int32
 }
 
+// sshHandler serves one exec request on ch and returns its exit status.
+type sshHandler func(n int, cmd string, ch ssh.Channel) int
+
+// startSSH answers exec requests from a table: answer returns the output
+// and the exit status.
 func startSSH(t *testing.T, host ssh.Signer, client ssh.PublicKey, answer func(n int, cmd string) (string, int)) *sshServer {
+	return startSSHHandler(t, host, client, answers(answer))
+}
+
+func answers(answer func(n int, cmd string) (string, int)) sshHandler {
+	return func(n int, cmd string, ch ssh.Channel) int {
+		out, code := answer(n, cmd)
+		ch.Write([]byte(out))
+		return code
+	}
+}
+
+// shellHandler runs each command for real with sh -c, its input, output
+// and errors on the channel, as sshd would; table answers come first
+// (ok false: run it).
+func shellHandler(table func(cmd string) (out string, code int, ok bool)) sshHandler {
+	return func(_ int, cmd string, ch ssh.Channel) int {
+		if table != nil {
+			if out, code, ok := table(cmd); ok {
+				ch.Write([]byte(out))
+				return code
+			}
+		}
+		c := exec.Command("sh", "-c", cmd)
+		c.Stdin, c.Stdout, c.Stderr = ch, ch, ch.Stderr()
+		if err := c.Run(); err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return ee.ExitCode()
+			}
+			fmt.Fprintln(ch.Stderr(), err)
+			return 127
+		}
+		return 0
+	}
+}
+
+func startSSHHandler(t *testing.T, host ssh.Signer, client ssh.PublicKey, handle sshHandler) *sshServer {
 	t.Helper()
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
@@ -57,13 +100,13 @@ func startSSH(t *testing.T, host ssh.Signer, client ssh.PublicKey, answer func(n
 			if err != nil {
 				return
 			}
-			go s.serve(c, cfg, answer)
+			go s.serve(c, cfg, handle)
 		}
 	}()
 	return s
 }
 
-func (s *sshServer) serve(c net.Conn, cfg *ssh.ServerConfig, answer func(int, string) (string, int)) {
+func (s *sshServer) serve(c net.Conn, cfg *ssh.ServerConfig, handle sshHandler) {
 	defer c.Close()
 	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
 	if err != nil {
@@ -90,8 +133,7 @@ func (s *sshServer) serve(c net.Conn, cfg *ssh.ServerConfig, answer func(int, st
 				ssh.Unmarshal(req.Payload, &p)
 				req.Reply(true, nil)
 				n := int(s.execs.Add(1))
-				out, code := answer(n, p.Cmd)
-				ch.Write([]byte(out))
+				code := handle(n, p.Cmd, ch)
 				ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(code)}))
 				return
 			}
@@ -121,7 +163,7 @@ func TestFetchCredentialsPinnedHostKey(t *testing.T) {
 	}
 	const creds = `{"software":"gotosocial","url":"https://social.example","username":"admin","email":"a@example.org","password":"pw"}`
 	srv := startSSH(t, hostSigner, keys.Client.PublicKey(), func(n int, cmd string) (string, int) {
-		if cmd != credentialsCmd {
+		if cmd != credentialsCmd(DefaultLayout()) {
 			return "", 127
 		}
 		if n < 3 { // first boot still running
@@ -130,7 +172,7 @@ func TestFetchCredentialsPinnedHostKey(t *testing.T) {
 		return creds, 0
 	})
 	target := SSHTarget{Addr: srv.addr, User: "root", Signer: keys.Client, HostKey: keys.HostKey}
-	b, err := FetchCredentials(context.Background(), fastWaits(), target, nil)
+	b, err := FetchCredentials(context.Background(), fastWaits(), target, DefaultLayout(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +187,7 @@ func TestFetchCredentialsRefusesOtherHostKey(t *testing.T) {
 	srv := startSSH(t, impostor, keys.Client.PublicKey(), func(int, string) (string, int) { return `{"password":"stolen"}`, 0 })
 	target := SSHTarget{Addr: srv.addr, User: "root", Signer: keys.Client, HostKey: keys.HostKey}
 	start := time.Now()
-	_, err := FetchCredentials(context.Background(), fastWaits(), target, nil)
+	_, err := FetchCredentials(context.Background(), fastWaits(), target, DefaultLayout(), nil)
 	if !errors.Is(err, ErrHostKey) {
 		t.Fatalf("err = %v, want ErrHostKey", err)
 	}
@@ -298,7 +340,8 @@ func selfSigned(t *testing.T, host string) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}, pool
 }
 
-// TestUpWaitsAndFetchesCredentials runs Up without NoWait: the apply
+// TestUpWaitsAndFetchesCredentials runs Up without NoWait for Mastodon,
+// whose first boot makes the admin: the apply
 // against the fake, then the DNS wait (a DNS server on loopback that
 // answers with the fake's addresses), the TLS and instance wait (an HTTPS
 // server with a certificate for the group's domain) and the credential
@@ -307,9 +350,9 @@ func selfSigned(t *testing.T, host string) (tls.Certificate, *x509.CertPool) {
 func TestUpWaitsAndFetchesCredentials(t *testing.T) {
 	f := hcloudfake.New().Start()
 	defer f.Close()
-	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
-	const creds = `{"software":"gotosocial","url":"https://social.valley-cyclists.example","username":"admin","email":"quinn@example.org","password":"pw"}`
-	standIns(t, f, &cfg, func(_ int, cmd string) (string, int) { return creds, 0 })
+	cfg := fakeConfig(t, f, groups.SoftwareMastodon, 0)
+	const creds = `{"software":"mastodon","url":"https://social.valley-cyclists.example","username":"admin","email":"quinn@example.org","password":"pw"}`
+	standIns(t, f, &cfg, answers(func(_ int, cmd string) (string, int) { return creds, 0 }), "")
 	rec := &recorder{}
 	res, err := New(cfg).Up(context.Background(), rec.emit)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )
 
 // Config says where the server lives and how it starts.
@@ -56,7 +57,7 @@ type Local struct {
 	st       state
 	proc     *os.Process
 	gts      tools.GoToSocial
-	accounts *accountMaker
+	accounts *gtsaccounts.Maker
 }
 
 // state is what survives between runs, in Dir/server.json (0600).
@@ -125,7 +126,7 @@ func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Serve
 	if err := l.loadState(); err != nil {
 		return nil, err
 	}
-	l.accounts = newAccountMaker(gts.AccountsBin, l.ConfigPath())
+	l.accounts = gtsaccounts.New(gtsaccounts.Exec(gts.AccountsBin, l.ConfigPath()))
 
 	done = step("start GoToSocial")
 	if !l.running(ctx) {
@@ -153,13 +154,13 @@ func (l *Local) Start(ctx context.Context, emit progress.Func) (*provision.Serve
 	done()
 	// Throttling is off on this server (see writeConfig): the mesh
 	// reaches the server's ceiling at 64 requests at once (bench/mesh).
-	return &provision.Server{URL: l.URL(), Software: "gotosocial", AdminToken: l.st.AdminToken, Accounts: l, Concurrency: 64}, nil
+	return &provision.Server{URL: l.URL(), Software: "gotosocial", AdminToken: l.st.AdminToken, Accounts: l.accounts, Concurrency: 64}, nil
 }
 
 // Stop ends the account maker and, unless Keep is set, stops GoToSocial.
 func (l *Local) Stop(ctx context.Context) error {
 	if l.accounts != nil {
-		l.accounts.close()
+		l.accounts.Close()
 	}
 	if l.cfg.Keep {
 		return nil
@@ -281,13 +282,10 @@ func (l *Local) gtsCmd(ctx context.Context, env []string, args ...string) *exec.
 
 // createAdmin makes the admin account before the server first starts.
 func (l *Local) createAdmin(ctx context.Context) error {
-	kind, msg, err := l.accounts.create(ctx, l.st.AdminUsername, l.st.AdminEmail, l.st.AdminPassword, true)
+	err := l.accounts.CreateAdmin(ctx, l.st.AdminUsername, l.st.AdminEmail, l.st.AdminPassword)
+	l.accounts.Close() // the server is about to open the database
 	if err != nil {
 		return err
-	}
-	l.accounts.close() // the server is about to open the database
-	if kind != "ok" {
-		return fmt.Errorf("create the admin account: %s", msg)
 	}
 	l.st.AdminCreated = true
 	return l.saveState()

@@ -12,6 +12,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 )
 
@@ -50,7 +51,7 @@ func TestAdminAndAccounts(t *testing.T) {
 	}
 
 	_, err = srv.Accounts.CreateAccount(ctx, "heron", "someone-else@example.org", "Correct-Horse-Battery-9")
-	if !errors.Is(err, local.ErrUsernameTaken) {
+	if !errors.Is(err, gtsaccounts.ErrUsernameTaken) {
 		t.Errorf("taking another member's name: err = %v, want ErrUsernameTaken", err)
 	}
 	if _, err := srv.Accounts.CreateAccount(ctx, "egret", "egret@example.org", "short"); err == nil {

@@ -85,6 +85,13 @@ resource "hcloud_server" "main" {
     ipv6_enabled = true
     ipv6         = hcloud_primary_ip.ipv6.id
   }
+
+  # Cloud-init runs on first boot only, and both attributes force a new
+  # server: a newer Lifeboat (other cloud-init) or a newer image must
+  # never replace a running server and its data.
+  lifecycle {
+    ignore_changes = [user_data, image]
+  }
 }
 
 resource "hcloud_volume" "media" {
