@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -25,8 +27,9 @@ import (
 // destination; stop releases what it holds. Local: the group's GoToSocial
 // on loopback (the one "lifeboat demo" uses, started if needed and kept
 // running). Existing: the server in the group file, where members sign up
-// themselves. New: nil until the server is provisioned and recorded; the
-// server then tells members that redemption is not open yet.
+// themselves. New: the server "lifeboat up" made (its state is read, no
+// cloud token is needed), with accounts made over SSH on GoToSocial; nil
+// until it is up, and members are then told redemption is not open yet.
 var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Arrivals, func(), error) {
 	var server *provision.Server
 	stop := func() {}
@@ -43,6 +46,22 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 		stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
 	case groups.DestExisting:
 		server = &provision.Server{URL: strings.TrimRight(g.Destination.Server, "/")}
+	case groups.DestNew:
+		cfg := hetznerBase(app, g)
+		var err error
+		if cfg.Terraform, cfg.ProviderMirror, err = findHetznerTools(ctx, app.Stderr); err != nil {
+			return nil, stop, err
+		}
+		dest := hetzner.NewDestination(cfg)
+		server, err = dest.Attach(ctx, progress.Plain(app.Stderr, time.Second))
+		if errors.Is(err, hetzner.ErrNotReady) {
+			fmt.Fprintf(app.Stderr, "lifeboat: %v; invites cannot be redeemed until then\n", err)
+			return nil, stop, nil
+		}
+		if err != nil {
+			return nil, stop, fmt.Errorf("connect to the new server: %w", err)
+		}
+		stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
 	default:
 		return nil, stop, nil
 	}

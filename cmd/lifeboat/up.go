@@ -76,12 +76,10 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	for i := range from {
 		from[i] = hetzner.NormalizeCIDR(strings.TrimSpace(from[i]))
 	}
-	cfg := hetzner.Config{
-		Group: g, Dir: filepath.Join(app.StateDir, "groups", g.Name, "hetzner"),
-		Token: token, Endpoint: os.Getenv("HCLOUD_ENDPOINT"),
-		SSHFrom: from, Image: f.image, VolumeSize: f.volume, NoBackups: f.noBackups, SMTP: smtp,
-		PollInterval: os.Getenv("LIFEBOAT_HCLOUD_POLL_INTERVAL"), NoWait: f.noWait,
-	}
+	cfg := hetznerBase(app, g)
+	cfg.Token, cfg.Endpoint = token, os.Getenv("HCLOUD_ENDPOINT")
+	cfg.SSHFrom, cfg.Image, cfg.VolumeSize, cfg.NoBackups, cfg.SMTP = from, f.image, f.volume, f.noBackups, smtp
+	cfg.PollInterval, cfg.NoWait = os.Getenv("LIFEBOAT_HCLOUD_POLL_INTERVAL"), f.noWait
 	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
 		cfg.NoWait = true
 		if f.waitable {
@@ -95,6 +93,20 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 		}
 	}
 	return cfg, nil
+}
+
+// hetznerBase is what every use of a group's new instance needs: where
+// its state lives, and the account maker copied to a GoToSocial server
+// (built by the tools installer for the server's architecture).
+func hetznerBase(app *App, g *groups.Group) hetzner.Config {
+	return hetzner.Config{
+		Group: g, Dir: filepath.Join(app.StateDir, "groups", g.Name, "hetzner"),
+		AccountsBin: func(ctx context.Context, goarch string) (string, error) {
+			in := tools.New()
+			in.Log = app.Stderr
+			return in.GoToSocialAccountsFor(ctx, "linux", goarch)
+		},
+	}
 }
 
 // findHetznerTools returns Terraform ($LIFEBOAT_TERRAFORM, PATH, or built

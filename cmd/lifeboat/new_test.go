@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+)
+
+// TestNewDestinationCommands runs up, serve's connection and down for a
+// group with a new instance, against the stateful fake of the Hetzner API
+// with real Terraform. The fake creates no machine, so up stops after
+// apply; serve must then say what is missing and keep serving pledges,
+// not fail or pretend the server is there.
+func TestNewDestinationCommands(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	t.Setenv("HCLOUD_ENDPOINT", f.URL())
+	t.Setenv("HCLOUD_TOKEN", f.Token)
+	t.Setenv("LIFEBOAT_HCLOUD_POLL_INTERVAL", "50ms")
+	state := t.TempDir()
+	file := filepath.Join(t.TempDir(), "cyclists.yaml")
+	err := os.WriteFile(file, []byte(`version: 1
+name: valley-cyclists
+title: Valley Cyclists
+viable_mass: 2
+lead: {name: Quinn, email: quinn@example.org}
+destination: {type: new, domain: social.valley-cyclists.example, cloud: hetzner, location: fsn1, server_type: cx22}
+members:
+  - {name: Quinn, email: quinn@example.org}
+  - {name: Rosa, email: rosa@example.org}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, probs := groups.Load(file)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	attach := func() string {
+		t.Helper()
+		var errb bytes.Buffer
+		app := &App{Stdout: &bytes.Buffer{}, Stderr: &errb, StateDir: state}
+		defer app.Close()
+		arr, stop, err := serveArrivals(context.Background(), app, g)
+		defer stop()
+		if err != nil || arr != nil {
+			t.Fatalf("serve's arrivals: %v, %v", arr, err)
+		}
+		return errb.String()
+	}
+	if got := attach(); !strings.Contains(got, "no server yet; run lifeboat up first") {
+		t.Fatalf("before up: %s", got)
+	}
+
+	out, errs, code := lb(t, state, "up", file, "--ssh-from", "203.0.113.7")
+	if code != 0 {
+		t.Fatalf("up: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "social.valley-cyclists.example.") || len(f.Servers()) != 1 {
+		t.Fatalf("up printed no DNS records or made %d servers:\n%s", len(f.Servers()), out)
+	}
+	if got := attach(); !strings.Contains(got, "the server has no admin yet; run lifeboat up again") {
+		t.Fatalf("after an up that could not wait: %s", got)
+	}
+	if len(f.Servers()) != 1 {
+		t.Fatal("serve changed the servers")
+	}
+}
