@@ -145,7 +145,7 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 		password, username = acc.Password, acc.Username
 	case errors.Is(err, store.ErrNotFound):
 		if username == "" {
-			username = DefaultUsername(m)
+			username = e.cfg.Group.Username(m.Email)
 		}
 		if password == "" {
 			password = RandomPassword()
@@ -229,32 +229,6 @@ func (e *Engine) saveToken(ctx context.Context, acc store.Account, tok string) e
 	}
 	acc.Token, acc.ID, acc.Username = tok, me.ID, me.Username
 	return e.cfg.Store.Accounts().Put(ctx, acc)
-}
-
-// DefaultUsername is the member's wished username, or one made from the
-// email's local part.
-func DefaultUsername(m groups.Member) string {
-	if m.Username != "" {
-		return m.Username
-	}
-	local, _, _ := strings.Cut(strings.ToLower(m.Email), "@")
-	var b strings.Builder
-	for _, r := range local {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			b.WriteRune(r)
-		case r == '.' || r == '-' || r == '+':
-			b.WriteRune('_')
-		}
-	}
-	u := b.String()
-	if u == "" {
-		u = "member"
-	}
-	if len(u) > 30 {
-		u = u[:30]
-	}
-	return u
 }
 
 // RandomPassword makes a password for an account Lifeboat creates.

@@ -61,7 +61,7 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showInvite(w http.ResponseWriter, r *http.Request, status int, m groups.Member, action string, expires time.Time, username, msg string) {
 	if username == "" {
-		username = defaultUsername(m)
+		username = s.g.Username(m.Email)
 	}
 	v := inviteView{Name: firstName(m.Name), Username: username, Action: action, Error: msg,
 		Expires: expires.UTC().Format("2 January 2006")}
@@ -78,24 +78,6 @@ func (s *Server) showInvite(w http.ResponseWriter, r *http.Request, status int, 
 		v.Proof = admission.Reason(s.g.Title, proof)
 	}
 	s.render(w, r, status, "invite", "Your invite", v)
-}
-
-// defaultUsername is the wanted username from the group file, or one
-// made from the member's name.
-func defaultUsername(m groups.Member) string {
-	if m.Username != "" {
-		return m.Username
-	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(firstName(m.Name)) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
-			b.WriteRune(r)
-		}
-	}
-	if b.Len() == 0 {
-		return "member"
-	}
-	return b.String()
 }
 
 // checkAccountForm validates the username and password fields; msg is

@@ -611,6 +611,25 @@ func TestUsernameTakenRetry(t *testing.T) {
 	}
 }
 
+// TestDefaultUsername: a member without a wished username is offered the
+// group's own default (groups.Group.Username), the one the demo gives too.
+func TestDefaultUsername(t *testing.T) {
+	g := testGroup(3, 2)
+	g.Members[1].Username, g.Members[1].Email = "", "ben.kingfisher@example.org"
+	e := start(t, opts{noRun: true, group: g})
+	ctx := context.Background()
+	for _, m := range g.Members {
+		e.st.Pledges().Put(ctx, store.Pledge{Group: g.Name, Email: m.Email, Confirmed: true})
+	}
+	if err := e.srv.Launch(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	_, page := newBrowser(t, true).get(e.mailLink("ben.kingfisher@example.org", "Your invite"))
+	if want := g.Username("ben.kingfisher@example.org"); want != "ben_kingfisher" || !strings.Contains(page, `value="ben_kingfisher"`) {
+		t.Fatalf("want ben_kingfisher (rule gives %q) prefilled:\n%s", want, page)
+	}
+}
+
 func TestSafety(t *testing.T) {
 	e := start(t, opts{noRun: true, tune: func(c *Config) { c.PledgeRate = 5 }})
 	b := newBrowser(t, false)
