@@ -100,6 +100,16 @@ func TestMeshGrowsIncrementallyAndRerunChangesNothing(t *testing.T) {
 	if s.Follows != 20 || s.Lists != 5 || s.Listed != 20 || s.Welcomes != 1 {
 		t.Errorf("stats = %+v, want 20 follows, 5 lists, 20 entries, 1 welcome", s)
 	}
+	// Each member's place in the mesh, read back right after seeding.
+	for _, m := range g.Members {
+		c, err := e.MemberCounts(ctx, m.Email)
+		if err != nil || c != (arrival.Counts{Following: 4, Followers: 4}) {
+			t.Errorf("%s: %+v, %v; want 4 and 4", m.Email, c, err)
+		}
+	}
+	if _, err := e.MemberCounts(ctx, "nobody@example.org"); err == nil {
+		t.Error("counts for someone who has not arrived")
+	}
 
 	// Run everything again: nothing new on the server.
 	arrive(t, e, g, 0, 1, 2, 3, 4)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/workpool"
 	"github.com/lifeboat-social/lifeboat/invite"
@@ -168,82 +169,34 @@ func (x *Escape) pledgeAll(ctx context.Context) error {
 	return nil
 }
 
-// going returns the members of the viable set: confirmed, not withdrawn
-// pledges whose thresholds hold among each other (the cascade).
-func (x *Escape) going(ctx context.Context) ([]string, error) {
-	ps, err := x.cfg.Store.Pledges().List(ctx, x.cfg.Group.Name)
-	if err != nil {
-		return nil, err
-	}
-	var emails []string
-	var th []int
-	for _, p := range ps {
-		if p.Confirmed && !p.Withdrawn {
-			emails = append(emails, p.Email)
-			th = append(th, p.Threshold)
-		}
-	}
-	in, _ := pledge.Cascade(th)
-	var out []string
-	for i, ok := range in {
-		if ok {
-			out = append(out, emails[i])
-		}
-	}
-	return out, nil
-}
-
 // launch moves the group to launched once the viable set reaches
-// viable_mass. The state change is atomic in the store, so two processes
-// never both launch.
+// viable_mass (campaign.Launch: atomic in the store, so two processes
+// never both launch). Launched already, by this run before a crash or by
+// the group's web server, is fine.
 func (x *Escape) launch(ctx context.Context) error {
-	going, err := x.going(ctx)
-	if err != nil {
-		return err
-	}
-	if len(going) < x.cfg.Group.ViableMass {
-		return fmt.Errorf("not viable yet: %d would go, %d needed (viable_mass)", len(going), x.cfg.Group.ViableMass)
-	}
-	err = x.cfg.Store.Groups().SetState(ctx, x.cfg.Group.Name, pledge.StateGathering, pledge.StateLaunched, time.Now())
-	if errors.Is(err, store.ErrConflict) {
-		g, gerr := x.cfg.Store.Groups().Get(ctx, x.cfg.Group.Name)
-		if gerr == nil && g.State == pledge.StateLaunched {
-			return nil // launched already (by us before a crash, or by another process)
+	_, err := campaign.Launch(ctx, x.cfg.Store, x.cfg.Group, false, time.Now())
+	if errors.Is(err, campaign.ErrNotGathering) {
+		st, rerr := campaign.Read(ctx, x.cfg.Store, x.cfg.Group)
+		if rerr == nil && (st.State == pledge.StateLaunched || st.State == pledge.StateArrived) {
+			return nil
 		}
 	}
 	return err
 }
 
 // issueInvites makes one signed, single-use invite per member of the
-// viable set, as the web server's launch does (only the token's hash is
-// stored; the link can be made again from the group's key).
+// viable set: the same ones the web server mails and "lifeboat invites
+// export" prints (campaign.Invites).
 func (x *Escape) issueInvites(ctx context.Context) error {
-	going, err := x.going(ctx)
-	if err != nil {
-		return err
-	}
 	key, err := x.groupKey(ctx)
 	if err != nil {
 		return err
 	}
-	have, err := x.cfg.Store.Invites().List(ctx, x.cfg.Group.Name)
+	invs, err := campaign.Invites(ctx, x.cfg.Store, x.cfg.Group, key, x.cfg.InviteTTL)
 	if err != nil {
 		return err
 	}
-	invited := map[string]bool{}
-	for _, inv := range have {
-		invited[inv.Email] = true
-	}
-	expires := time.Now().Add(x.cfg.InviteTTL)
-	for _, email := range going {
-		if invited[email] {
-			continue
-		}
-		if _, err := invite.Issue(ctx, x.cfg.Store.Invites(), key, x.cfg.Group.Name, email, expires); err != nil {
-			return err
-		}
-	}
-	x.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: "invites", Message: fmt.Sprintf("%d invites issued", len(going))})
+	x.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: "invites", Message: fmt.Sprintf("%d invites issued", len(invs))})
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/pledge"
 	"github.com/lifeboat-social/lifeboat/store"
@@ -68,6 +69,12 @@ func TestInvitesIssuedOnce(t *testing.T) {
 	x, st := testEscape(t, 3, 2)
 	ctx := context.Background()
 	if err := x.pledgeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.issueInvites(ctx); !errors.Is(err, campaign.ErrNotLaunched) {
+		t.Fatalf("invites before launch: %v", err)
+	}
+	if err := x.launch(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {

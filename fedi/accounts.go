@@ -132,10 +132,9 @@ func (c *Client) AuthorizeFollowRequest(ctx context.Context, id string) (Relatio
 	return r, err
 }
 
-// Relationship returns the caller's relationship with the account id.
+// Relationship returns the caller's relationship with account id.
 func (c *Client) Relationship(ctx context.Context, id string) (Relationship, error) {
-	var rs []Relationship
-	_, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/accounts/relationships", query: url.Values{"id[]": {id}}, auth: true}, &rs)
+	rs, err := c.Relationships(ctx, []string{id})
 	if err != nil {
 		return Relationship{}, err
 	}
@@ -143,6 +142,24 @@ func (c *Client) Relationship(ctx context.Context, id string) (Relationship, err
 		return Relationship{}, &Error{Status: http.StatusNotFound, Message: "no relationship with " + id, Method: http.MethodGet, Path: "/api/v1/accounts/relationships"}
 	}
 	return rs[0], nil
+}
+
+// Relationships returns the caller's relationships with the accounts ids,
+// read from the follows themselves (unlike the counts on an account,
+// which GoToSocial updates a moment later). It asks 40 at a time.
+func (c *Client) Relationships(ctx context.Context, ids []string) ([]Relationship, error) {
+	var out []Relationship
+	for len(ids) > 0 {
+		n := min(len(ids), 40)
+		var rs []Relationship
+		_, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/accounts/relationships", query: url.Values{"id[]": ids[:n]}, auth: true}, &rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+		ids = ids[n:]
+	}
+	return out, nil
 }
 
 // Following returns every account that id follows (all pages).

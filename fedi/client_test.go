@@ -532,3 +532,30 @@ func TestNewBaseURL(t *testing.T) {
 		t.Fatal("token printed")
 	}
 }
+
+// TestRelationshipsInBatches: many ids are asked 40 at a time, and every
+// answer comes back in order.
+func TestRelationshipsInBatches(t *testing.T) {
+	f := newFake(t)
+	var sizes []int
+	f.handle("/api/v1/accounts/relationships", func(w http.ResponseWriter, r *http.Request) {
+		ids := r.URL.Query()["id[]"]
+		sizes = append(sizes, len(ids))
+		var rs []Relationship
+		for _, id := range ids {
+			rs = append(rs, Relationship{ID: id, Following: id != "7"})
+		}
+		json.NewEncoder(w).Encode(rs)
+	})
+	var ids []string
+	for i := 0; i < 85; i++ {
+		ids = append(ids, fmt.Sprint(i))
+	}
+	rs, err := f.client().Relationships(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sizes) != "[40 40 5]" || len(rs) != 85 || rs[84].ID != "84" || rs[7].Following || !rs[8].Following {
+		t.Fatalf("batches %v, %d answers", sizes, len(rs))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/invite"
 	"github.com/lifeboat-social/lifeboat/mailer"
@@ -14,55 +15,9 @@ import (
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
-// Status is the group's standing as the pages and the CLI show it.
-type Status struct {
-	State      string
-	LaunchedAt time.Time
-	Outlook    pledge.Outlook
-	// Going is who would go now (or who went, after launch), by email.
-	Going map[string]bool
-	// Pledges that count (confirmed, not withdrawn, of current members).
-	Pledges []store.Pledge
-	// Unconfirmed pledges, not yet counted.
-	Unconfirmed int
-	LastPledge  time.Time
-	Opened      time.Time
-}
-
-// Status reads the group's pledges and runs the cascade.
-func (s *Server) Status(ctx context.Context) (Status, error) {
-	sg, err := s.st.Groups().Get(ctx, s.g.Name)
-	if err != nil {
-		return Status{}, err
-	}
-	all, err := s.st.Pledges().List(ctx, s.g.Name)
-	if err != nil {
-		return Status{}, err
-	}
-	st := Status{State: sg.State, LaunchedAt: sg.LaunchedAt, Opened: sg.CreatedAt, Going: map[string]bool{}}
-	var th []int
-	for _, p := range all {
-		if _, ok := s.g.Member(p.Email); !ok || p.Withdrawn {
-			continue
-		}
-		if p.UpdatedAt.After(st.LastPledge) {
-			st.LastPledge = p.UpdatedAt
-		}
-		if !p.Confirmed {
-			st.Unconfirmed++
-			continue
-		}
-		st.Pledges = append(st.Pledges, p)
-		th = append(th, p.Threshold)
-	}
-	going, _ := pledge.Cascade(th)
-	for i, p := range st.Pledges {
-		if going[i] {
-			st.Going[strings.ToLower(p.Email)] = true
-		}
-	}
-	st.Outlook = pledge.Explain(th, len(s.g.Members), s.g.ViableMass)
-	return st, nil
+// Status reads the group's standing.
+func (s *Server) Status(ctx context.Context) (campaign.Status, error) {
+	return campaign.Read(ctx, s.st, s.g)
 }
 
 // Tick does what is due: launch when viable, fail at the deadline, nudge
@@ -77,7 +32,7 @@ func (s *Server) Tick(ctx context.Context) error {
 	now := s.now()
 	switch pledge.Decide(st.State, now, s.g.Deadline, st.Outlook) {
 	case pledge.Launch:
-		if err := s.Launch(ctx, false); err != nil && !errors.Is(err, ErrNotGathering) {
+		if err := s.Launch(ctx, false); err != nil && !errors.Is(err, campaign.ErrNotGathering) {
 			return err
 		}
 		return nil // Launch sent the invites
@@ -103,65 +58,31 @@ func (s *Server) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ErrNotGathering: the group has launched or failed already.
-var ErrNotGathering = errors.New("group is not gathering pledges")
-
 // Launch moves the group to launched (once, across every process sharing
-// the store) and sends every going member their invite. byHand launches
-// below viable mass (the lead's decision); it still needs someone going.
+// the store; see campaign.Launch) and sends every going member their
+// invite.
 func (s *Server) Launch(ctx context.Context, byHand bool) error {
-	st, err := s.Status(ctx)
+	st, err := campaign.Launch(ctx, s.st, s.g, byHand, s.now())
 	if err != nil {
 		return err
-	}
-	if st.State != pledge.StateGathering {
-		return ErrNotGathering
-	}
-	if !st.Outlook.Viable && !byHand {
-		return fmt.Errorf("launch: %d of %d needed would go", st.Outlook.Going, s.g.ViableMass)
-	}
-	if st.Outlook.Going == 0 {
-		return errors.New("launch: nobody would go yet")
-	}
-	switch err := s.st.Groups().SetState(ctx, s.g.Name, pledge.StateGathering, pledge.StateLaunched, s.now()); {
-	case errors.Is(err, store.ErrConflict):
-		return ErrNotGathering
-	case err != nil:
-		return fmt.Errorf("launch: %w", err)
 	}
 	s.log.Info("launched", "group", s.g.Name, "going", st.Outlook.Going, "by_hand", byHand)
 	return s.sendInvites(ctx)
 }
 
 // Invites makes sure every going member of a launched group has an
-// invite, and returns the links. The tokens are the same every time (see
-// package invite), so any replica, and `invites export`, print the same
-// links.
+// invite, and returns the links (see campaign.Invites).
 func (s *Server) Invites(ctx context.Context) ([]InviteLink, error) {
-	st, err := s.Status(ctx)
+	invs, err := campaign.Invites(ctx, s.st, s.g, s.key, s.cfg.InviteTTL)
 	if err != nil {
 		return nil, err
 	}
-	if st.State != pledge.StateLaunched && st.State != pledge.StateArrived {
-		return nil, ErrNotLaunched
-	}
-	expires := st.LaunchedAt.Add(s.cfg.InviteTTL)
-	var out []InviteLink
-	for _, m := range s.g.Members {
-		if !st.Going[strings.ToLower(m.Email)] {
-			continue
-		}
-		tok, err := invite.Issue(ctx, s.st.Invites(), s.key, s.g.Name, m.Email, expires)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, InviteLink{Name: m.Name, Email: m.Email, URL: s.link("/invite/" + tok), Expires: expires.Truncate(time.Second)})
+	out := make([]InviteLink, len(invs))
+	for i, inv := range invs {
+		out[i] = InviteLink{Name: inv.Name, Email: inv.Email, URL: s.link("/invite/" + inv.Token), Expires: inv.Expires}
 	}
 	return out, nil
 }
-
-// ErrNotLaunched: invites exist only after launch.
-var ErrNotLaunched = errors.New("group has not launched")
 
 // InviteLink is one member's personal invite.
 type InviteLink struct {
@@ -257,7 +178,7 @@ func (s *Server) sendFailed(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Server) sendNudge(ctx context.Context, week string, st Status) error {
+func (s *Server) sendNudge(ctx context.Context, week string, st campaign.Status) error {
 	msg, err := s.mailMessage("nudge", s.g.Lead.Email, "Pledges for "+s.g.Title+" are slow", map[string]any{
 		"Name": firstName(s.g.Lead.Name), "Outlook": st.Outlook.String(), "Need": st.Outlook.NeedForViable,
 		"Viable": s.g.ViableMass, "Unconfirmed": st.Unconfirmed, "Home": s.link("/"),

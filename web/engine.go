@@ -29,7 +29,7 @@ func (a engineArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, st
 }
 
 // Complete stores the member's token, seeds the mesh (follows both ways,
-// lists, welcome) and reads the member's counts back from the server.
+// lists, welcome) and reads the member's place in it back from the server.
 func (a engineArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (ArrivalResult, error) {
 	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
 		return ArrivalResult{}, err
@@ -45,6 +45,10 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	if err != nil {
 		return ArrivalResult{}, err
 	}
+	n, err := a.e.MemberCounts(ctx, email)
+	if err != nil {
+		return ArrivalResult{}, err
+	}
 	return ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
-		Following: int(me.FollowingCount), Followers: int(me.FollowersCount)}, nil
+		Following: n.Following, Followers: n.Followers}, nil
 }

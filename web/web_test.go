@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/internal/pgtest"
@@ -525,7 +526,7 @@ func TestTokensRefused(t *testing.T) {
 	if err := e.srv.Launch(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.srv.Launch(ctx, false); !errors.Is(err, ErrNotGathering) {
+	if err := e.srv.Launch(ctx, false); !errors.Is(err, campaign.ErrNotGathering) {
 		t.Fatalf("second launch: %v", err)
 	}
 	links, err := e.srv.Invites(ctx)
@@ -724,7 +725,7 @@ func TestDeadlineFails(t *testing.T) {
 	if c := e.count("dev@example.org", "will not move"); c != 0 {
 		t.Error("withdrawn pledger told")
 	}
-	if err := e.srv.Launch(ctx, true); !errors.Is(err, ErrNotGathering) {
+	if err := e.srv.Launch(ctx, true); !errors.Is(err, campaign.ErrNotGathering) {
 		t.Fatalf("launch after failure: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -186,8 +188,49 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 	lead, admin := filepath.Join(dir, "lead"), filepath.Join(dir, "admin")
 	file := filepath.Join(dir, "request.json")
 
-	if _, errs, code := lb(t, lead, "request", "../../examples/existing-server.yaml", "--server", srv.URL, "--out", file); code != 0 {
+	// The server names its admin as contact; the lead has an account of
+	// their own there, from which --dm writes to the contact.
+	adminMe, err := fedi.New(srv.URL).WithToken(srv.AdminToken).VerifyCredentials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setContact(t, srv.URL, srv.AdminToken, adminMe.Username)
+	if _, err := srv.Accounts.CreateAccount(ctx, "knitlead", "lead@knitters.example", "lead password long 42"); err != nil {
+		t.Fatal(err)
+	}
+	app, err := fedi.New(srv.URL).RegisterApp(ctx, "lead", "", []string{"read", "write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leadToken, err := fedi.New(srv.URL).SignInAndAuthorize(ctx, app, "lead@knitters.example", "lead password long 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LIFEBOAT_LEAD_TOKEN", leadToken)
+
+	out, errs, code := lb(t, lead, "request", "../../examples/existing-server.yaml", "--server", srv.URL, "--out", file, "--dm")
+	if code != 0 {
 		t.Fatalf("request: exit %d: %s", code, errs)
+	}
+	if strings.Contains(out+errs, leadToken) {
+		t.Fatal("the lead's token was printed")
+	}
+	// The admin got it: a direct mention from the lead, naming the group
+	// and how to check the request.
+	var notes []struct {
+		Type    string `json:"type"`
+		Account struct {
+			Username string `json:"username"`
+		} `json:"account"`
+		Status struct {
+			Visibility string `json:"visibility"`
+			Content    string `json:"content"`
+		} `json:"status"`
+	}
+	getJSON(t, srv.URL+"/api/v1/notifications?types[]=mention", srv.AdminToken, &notes)
+	if len(notes) != 1 || notes[0].Account.Username != "knitlead" || notes[0].Status.Visibility != "direct" ||
+		!strings.Contains(notes[0].Status.Content, "Harbour Knitters") || !strings.Contains(notes[0].Status.Content, "lifeboat admin review") {
+		t.Fatalf("the admin's mentions: %+v", notes)
 	}
 	if out, errs, code := lb(t, admin, "admin", "review", file, "--accept"); code != 0 {
 		t.Fatalf("review: exit %d\n%s\n%s", code, out, errs)
@@ -215,7 +258,7 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 	}
 
 	t.Setenv("LIFEBOAT_ADMIN_TOKEN", srv.AdminToken)
-	out, errs, code := lb(t, admin, "admin", "watch", "--server", srv.URL, "--once", "--dry-run")
+	out, errs, code = lb(t, admin, "admin", "watch", "--server", srv.URL, "--once", "--dry-run")
 	if code != 0 || !strings.Contains(out, "approve @noor") || !strings.Contains(out, "[dry run]") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -239,5 +282,41 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 	if !strings.Contains(out, "leave @otto") || !strings.Contains(out, "proof is for another email") ||
 		!strings.Contains(out, "leave @visitor") {
 		t.Fatalf("watch output:\n%s", out)
+	}
+}
+
+// setContact makes username the server's contact account, as its admin
+// does in the settings.
+func setContact(t *testing.T, server, token, username string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPatch, server+"/api/v1/instance", strings.NewReader(url.Values{"contact_username": {username}}.Encode()))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("set the contact account: %d %s", resp.StatusCode, b)
+	}
+}
+
+func getJSON(t *testing.T, u, token string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
 	}
 }

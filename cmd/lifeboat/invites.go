@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -35,7 +36,7 @@ stdout or --csv FILE) and as a printable HTML sheet with a QR code per member
 				return err
 			}
 			links, err := srv.Invites(cmd.Context())
-			if errors.Is(err, web.ErrNotLaunched) {
+			if errors.Is(err, campaign.ErrNotLaunched) {
 				return usageErrorf("the group has not launched yet: invites exist only after launch")
 			}
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -135,7 +136,7 @@ override. It happens once, however many processes try.`,
 				return err
 			}
 			err = srv.Launch(cmd.Context(), true)
-			if errors.Is(err, web.ErrNotGathering) {
+			if errors.Is(err, campaign.ErrNotGathering) {
 				return usageErrorf("the group has already launched or failed: nothing to do")
 			}
 			if err != nil {
