@@ -31,8 +31,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /arrive", s.arrivePost)
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("GET /made-it", s.madeIt)
-	mux.HandleFunc("GET /made-it/follows.csv", s.followsCSV)
-	mux.HandleFunc("GET /made-it/group.json", s.groupJSON)
+	mux.HandleFunc("GET /made-it/follows.csv", s.arrivedOnly(s.followsCSV))
+	mux.HandleFunc("GET /made-it/group.json", s.arrivedOnly(s.groupJSON))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
 	})

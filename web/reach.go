@@ -109,17 +109,25 @@ func (s *Server) madeIt(w http.ResponseWriter, r *http.Request) {
 	s.render(w, nil, http.StatusOK, "madeit", s.g.Title+" made it", v)
 }
 
+// arrivedOnly serves h with the starter pack once the group has moved,
+// and 404 before.
+func (s *Server) arrivedOnly(h func(http.ResponseWriter, starter)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sp, ok, err := s.starterPack(r.Context())
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h(w, sp)
+	}
+}
+
 // followsCSV is the group in Mastodon's follow import format.
-func (s *Server) followsCSV(w http.ResponseWriter, r *http.Request) {
-	sp, ok, err := s.starterPack(r.Context())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
+func (s *Server) followsCSV(w http.ResponseWriter, sp starter) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+s.g.Name+`-follows.csv"`)
 	cw := csv.NewWriter(w)
@@ -130,16 +138,7 @@ func (s *Server) followsCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Flush()
 }
 
-func (s *Server) groupJSON(w http.ResponseWriter, r *http.Request) {
-	sp, ok, err := s.starterPack(r.Context())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
+func (s *Server) groupJSON(w http.ResponseWriter, sp starter) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

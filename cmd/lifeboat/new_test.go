@@ -96,6 +96,11 @@ members:
 	if got := attach(); !strings.Contains(got, "the server has no admin yet; run lifeboat up again") {
 		t.Fatalf("after an up that could not wait: %s", got)
 	}
+	// run needs the server answering: against the fake it stops, clearly,
+	// before any step of the escape.
+	if _, errs, code := lb(t, state, "run", file, "--ssh-from", "203.0.113.7"); code != 1 || !strings.Contains(errs, "the server is not ready") {
+		t.Fatalf("run against the fake: exit %d: %s", code, errs)
+	}
 	if len(f.Servers()) != 1 {
 		t.Fatal("serve changed the servers")
 	}
