@@ -58,6 +58,11 @@ func New(start StartFunc) *Maker {
 // account id, made now or before for this email), "taken", "broken" (the
 // name is held by an unusable account) or "error". err is for the
 // transport: the maker could not be started or ended without answering.
+//
+// A maker that has died since the last request (an SSH connection that
+// dropped during weeks of "lifeboat serve") is started again and the
+// request sent once more: requests are idempotent, so one that reached
+// the old maker is found done by the new one.
 func (m *Maker) Create(ctx context.Context, username, email, password string, admin bool) (kind, msg string, err error) {
 	if strings.ContainsAny(username+email+password, "\t\n\r") {
 		return "error", "tabs and newlines are not allowed in usernames, emails or passwords", nil
@@ -68,18 +73,31 @@ func (m *Maker) Create(ctx context.Context, username, email, password string, ad
 		return "", "", ctx.Err()
 	}
 	defer func() { <-m.mu }()
-	if m.proc == nil {
-		p, err := m.start(ctx)
-		if err != nil {
-			return "", "", fmt.Errorf("start the account maker: %w", err)
-		}
-		m.proc, m.out = p, bufio.NewScanner(p.Output())
-	}
 	flag := "0"
 	if admin {
 		flag = "1"
 	}
-	if _, err := fmt.Fprintf(m.proc, "%s\t%s\t%s\t%s\n", username, email, password, flag); err != nil {
+	line := fmt.Sprintf("%s\t%s\t%s\t%s\n", username, email, password, flag)
+	for attempt := 1; ; attempt++ {
+		fresh := m.proc == nil
+		if fresh {
+			p, err := m.start(ctx)
+			if err != nil {
+				return "", "", fmt.Errorf("start the account maker: %w", err)
+			}
+			m.proc, m.out = p, bufio.NewScanner(p.Output())
+		}
+		kind, msg, err = m.ask(line)
+		if err == nil || fresh || attempt > 1 || ctx.Err() != nil {
+			return kind, msg, err
+		}
+	}
+}
+
+// ask sends one request line to the running maker and reads its answer;
+// on failure the maker is stopped, so the next request starts another.
+func (m *Maker) ask(line string) (kind, msg string, err error) {
+	if _, err := io.WriteString(m.proc, line); err != nil {
 		m.stop()
 		return "", "", fmt.Errorf("account maker: %w", err)
 	}
