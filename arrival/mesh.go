@@ -102,33 +102,52 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 	if err != nil {
 		return err
 	}
-	type pair struct{ a, b arrived }
-	var todo []pair
-	// Interleave by follower so many tokens are busy at once.
-	for k := 1; k < len(members); k++ {
+	// One job per pair of members, doing both directions one after the
+	// other: GoToSocial v0.17.3 can cache "a does not follow b" for good
+	// when it reads that follow (answering b's follow of a) at the moment
+	// it stores it (accepting a's request), and then refuses to put b on
+	// a's list. Pairs are interleaved so many tokens are busy at once.
+	type job struct{ a, b arrived }
+	var todo []job
+	missing := 0
+	n := len(members)
+	for k := 1; 2*k <= n; k++ {
 		for i := range members {
-			a, b := members[i], members[(i+k)%len(members)]
-			if _, ok := done[followKey(a.email, b.email)]; !ok {
-				todo = append(todo, pair{a, b})
+			j := (i + k) % n
+			if 2*k == n && i >= j {
+				continue // the pair {i, i+n/2} comes twice; keep one
 			}
+			a, b := members[i], members[j]
+			_, ab := done[followKey(a.email, b.email)]
+			_, ba := done[followKey(b.email, a.email)]
+			if !ab || !ba {
+				todo = append(todo, job{a, b})
+			}
+			missing += btoi(!ab) + btoi(!ba)
 		}
 	}
-	total := len(members) * (len(members) - 1)
+	total := n * (n - 1)
 	emit := e.cfg.Emit
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - len(todo), Total: total})
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - missing, Total: total})
 	if len(todo) == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
 		return nil
 	}
 	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
-		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - len(todo) + n, Total: total})
+		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - missing + n, Total: total})
 	})
 	err = workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
-		if err := transient(ctx, func() error { return follow(ctx, p.a, p.b) }); err != nil {
-			return err
+		for _, d := range [2][2]arrived{{p.a, p.b}, {p.b, p.a}} {
+			a, b := d[0], d[1]
+			if _, ok := done[followKey(a.email, b.email)]; ok {
+				continue
+			}
+			if err := transient(ctx, func() error { return follow(ctx, a, b) }); err != nil {
+				return err
+			}
+			rec.add(followKey(a.email, b.email))
 		}
-		rec.add(followKey(p.a.email, p.b.email))
 		return nil
 	})
 	if ferr := rec.close(); err == nil {
@@ -140,6 +159,13 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // follow makes a follow b. Where b's account is locked (GoToSocial's
