@@ -180,7 +180,11 @@ type adminServer struct {
 	mu       sync.Mutex
 	approved []string
 	setProof func(string)
+	// later are sign-ups that arrive after the watcher started.
+	later []signUp
 }
+
+type signUp struct{ id, user, email, reason string }
 
 func newAdminServer(t *testing.T, name string) *adminServer {
 	t.Helper()
@@ -192,10 +196,10 @@ func newAdminServer(t *testing.T, name string) *adminServer {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var out []map[string]any
-		for _, a := range []struct{ id, user, email, reason string }{
+		for _, a := range append([]signUp{
 			{"1", "noor", "noor@example.org", admission.Reason("Harbour Knitters", proof)},
 			{"2", "visitor", "visitor@example.org", "I would love to join"},
-		} {
+		}, s.later...) {
 			out = append(out, map[string]any{"id": a.id, "username": a.user, "email": a.email, "invite_request": a.reason,
 				"approved": contains(s.approved, a.id), "confirmed": true, "domain": nil,
 				"created_at": fixedNow.Add(-10 * time.Minute).Format(time.RFC3339),
@@ -331,6 +335,34 @@ func TestAdminWatchApproves(t *testing.T) {
 	log, err := admission.Log(context.Background(), f.st.Journal(), srv.URL)
 	if err != nil || len(log) != 2 {
 		t.Fatalf("journal log %v: %+v", err, log)
+	}
+}
+
+// TestAdminWatchPollsAgain: a member who signs up while the watcher runs
+// is approved on a later poll, and nobody is approved twice.
+func TestAdminWatchPollsAgain(t *testing.T) {
+	f, srv, req := adminWatchFixture(t)
+	f.d.WatchInterval = 50 * time.Millisecond
+	priya, err := admission.IssueProof(req, groupKey(), "priya@example.org", admission.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LIFEBOAT_ADMIN_TOKEN", srv.token)
+	m := play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
+		press("w"), waitFor("Press u"), press("u"), waitFor("Your server"),
+		press(srv.URL+"<enter><enter><down><enter>"), waitFor("for real? y/n"), press("y"), waitFor("approve @noor"),
+		meanwhile(func() {
+			srv.mu.Lock()
+			srv.later = append(srv.later, signUp{"3", "priya", "priya@example.org", admission.Reason("Harbour Knitters", priya)})
+			srv.mu.Unlock()
+		}), waitFor("approve @priya (3)"))
+	if v := m.View(); strings.Count(v, "approve @noor") != 1 {
+		t.Fatalf("log:\n%s", v)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if strings.Join(srv.approved, ",") != "1,3" {
+		t.Fatalf("approved %v, want noor (1) then priya (3), once each", srv.approved)
 	}
 }
 

@@ -98,11 +98,14 @@ type step struct {
 	msg  tea.Msg
 	keys string
 	wait string
+	do   func() // something happening outside the program meanwhile
 }
 
 func press(s string) step { return step{keys: s} }
 
 func waitFor(s string) step { return step{wait: s} }
+
+func meanwhile(f func()) step { return step{do: f} }
 
 // play runs m in teatest at size, plays the steps, quits, and returns the
 // final model.
@@ -110,6 +113,9 @@ func play(t *testing.T, size [2]int, m tea.Model, steps ...step) tea.Model {
 	t.Helper()
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
 	for _, s := range steps {
+		if s.do != nil {
+			s.do()
+		}
 		if s.msg != nil {
 			tm.Send(s.msg)
 		}
