@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -87,9 +88,12 @@ func installMaker(ctx context.Context, t SSHTarget, l Layout, local string, emit
 	}
 	defer f.Close()
 	pr, pw := io.Pipe()
+	sent := &countingReader{r: f, every: size / 20, report: func(n int64) {
+		emit.Emit(progress.Event{Kind: progress.Advanced, Step: step, Done: int(n >> 20), Total: int(size >> 20)})
+	}}
 	go func() {
 		zw, _ := gzip.NewWriterLevel(pw, gzip.BestSpeed)
-		_, err := io.Copy(zw, f)
+		_, err := io.Copy(zw, sent)
 		if err == nil {
 			err = zw.Close()
 		}
@@ -104,6 +108,25 @@ func installMaker(ctx context.Context, t SSHTarget, l Layout, local string, emit
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
 	return nil
+}
+
+// countingReader reports how much was read, every so many bytes: the
+// copy of the maker can take minutes on a home connection.
+type countingReader struct {
+	r       io.Reader
+	n, next int64
+	every   int64
+	report  func(n int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n >= c.next || err == io.EOF {
+		c.report(c.n)
+		c.next = c.n + max(c.every, 1)
+	}
+	return n, err
 }
 
 func fileSHA256(name string) (string, int64, error) {
@@ -149,7 +172,7 @@ func (p *Provisioner) gotosocialAdmin(ctx context.Context, t SSHTarget, res Resu
 	if err := installMaker(ctx, t, cfg.Layout, bin, emit); err != nil {
 		return "", err
 	}
-	credsPath := path.Join(cfg.Dir, credsFile)
+	credsPath := filepath.Join(cfg.Dir, credsFile)
 	creds, err := readCredentials(credsPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		creds = Credentials{Software: groups.SoftwareGoToSocial, URL: res.URL, Username: cfg.AdminUser,

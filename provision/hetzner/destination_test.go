@@ -216,6 +216,20 @@ func TestDestinationGoToSocial(t *testing.T) {
 	if got := strings.Join(steps, ","); got != "preflight,init,apply,dns,tls,first boot,account maker,admin account,admin token" {
 		t.Fatalf("steps done: %s", got)
 	}
+	var copied []string
+	for _, e := range rec.events {
+		if e.Kind == progress.Advanced && e.Step == "account maker" {
+			copied = append(copied, fmt.Sprintf("%d/%d", e.Done, e.Total))
+		}
+	}
+	fi, err := os.Stat(installed.AccountsBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := fi.Size() >> 20
+	if len(copied) < 10 || copied[len(copied)-1] != fmt.Sprintf("%d/%d", mb, mb) {
+		t.Fatalf("copy progress (MB): %v", copied)
+	}
 	if strings.Join(arches, ",") != "amd64" {
 		t.Fatalf("account maker asked for %v, want amd64 (cx22 is x86)", arches)
 	}
