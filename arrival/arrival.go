@@ -185,11 +185,22 @@ func (e *Engine) SignIn(ctx context.Context, email string) error {
 		tok, err = e.base.SignInAndAuthorize(ctx, app, email, acc.Password)
 		return err
 	})
+	if errors.Is(err, fedi.ErrSignInRefused) {
+		return fmt.Errorf("sign in %s: %w", email, ErrPasswordLost)
+	}
 	if err != nil {
 		return fmt.Errorf("sign in %s: %w", email, err)
 	}
 	return e.saveToken(ctx, acc, tok)
 }
+
+// ErrPasswordLost: the server refused the password Lifeboat keeps for an
+// account it made. The account predates Lifeboat's record of it: the
+// records of an earlier run (and the password) were lost, as when the
+// state database is deleted while the server keeps its accounts.
+// GoToSocial's running server caches its users, so the password cannot
+// simply be set again from outside.
+var ErrPasswordLost = errors.New("the server refused the password Lifeboat keeps: the account was made by an earlier run whose records are gone")
 
 // AuthorizeURL is where a member's browser goes to authorise Lifeboat.
 func (e *Engine) AuthorizeURL(ctx context.Context, redirectURI, state string) (string, error) {

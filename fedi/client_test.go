@@ -503,7 +503,7 @@ func TestSignInAndAuthorize(t *testing.T) {
 		t.Fatalf("SignInAndAuthorize %q %v", got, err)
 	}
 	_, err = c.SignInAndAuthorize(context.Background(), app, "admin@x", "wrong")
-	if !IsStatus(err, 403) || strings.Contains(err.Error(), "wrong") {
+	if !IsStatus(err, 403) || !errors.Is(err, ErrSignInRefused) || !strings.Contains(err.Error(), "email or password refused") || strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("bad password: %v", err)
 	}
 

@@ -33,7 +33,16 @@ var (
 	ErrNotConfirmed    = errors.New("fedi: account email not confirmed")
 	ErrPendingApproval = errors.New("fedi: account pending approval")
 	ErrDisabled        = errors.New("fedi: account disabled")
+	// ErrSignInRefused: the server refused the email and password.
+	ErrSignInRefused = errors.New("fedi: email or password refused")
 )
+
+// refused is the server's answer to a refused sign-in: it reads as the
+// answer and is both ErrSignInRefused and the *Error.
+type refused struct{ e *Error }
+
+func (r refused) Error() string   { return r.e.Error() }
+func (r refused) Unwrap() []error { return []error{ErrSignInRefused, r.e} }
 
 // RegisterApp registers an OAuth application (POST /api/v1/apps). An empty
 // redirectURI means OOB.
@@ -197,6 +206,7 @@ func (c *Client) SignInAndAuthorize(ctx context.Context, app App, email, passwor
 			var e *Error
 			if errors.As(err, &e) && e.Status >= 400 && e.Status < 500 {
 				e.Message = "sign in: email or password refused"
+				return "", refused{e}
 			}
 			return "", err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/examples"
 	"github.com/lifeboat-social/lifeboat/groups"
@@ -80,6 +82,11 @@ done twice; "lifeboat demo --stop" stops the server.`,
 				rep, err = tui.RunArrivals(ctx, tui.Deps{Store: st, StateDir: app.StateDir}, g, nil, nil, run)
 			} else {
 				rep, err = run(ctx, progress.Plain(app.Stderr, time.Second))
+			}
+			if errors.Is(err, arrival.ErrPasswordLost) {
+				return fmt.Errorf("%w\nThe demo server keeps accounts that Lifeboat's state no longer knows (was its database deleted?).\n"+
+					"Stop it with \"lifeboat demo --stop%s\", then restore the database, or start over in a new state\n"+
+					"directory (LIFEBOAT_STATE=DIR) and remove %s", err, demoFlags(file, members), dir)
 			}
 			if err != nil {
 				return err

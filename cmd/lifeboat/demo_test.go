@@ -235,3 +235,54 @@ func verifyServer(t *testing.T, state, group, title, url string, n int) {
 		t.Errorf("the lead %s has %d posts, want 1 welcome", lead.Email, len(sts))
 	}
 }
+
+// TestDemoAfterStateLost: the state database is deleted while the demo
+// server keeps its accounts. The next run cannot sign the old accounts
+// in; it says why, and the way out it names works.
+func TestDemoAfterStateLost(t *testing.T) {
+	t.Parallel()
+	bin := lifeboatBin(t)
+	state := t.TempDir()
+	demo := func(state string, args ...string) (string, int) {
+		cmd := exec.Command(bin, append([]string{"demo", "--members", "3"}, args...)...)
+		cmd.Env = demoEnv(state)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	t.Cleanup(func() { demo(state, "--stop") })
+	runDemo(t, bin, state, "--members", "3")
+	matches, _ := filepath.Glob(filepath.Join(state, store.DBFile+"*"))
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code := demo(state)
+	groupDir := filepath.Join(state, "groups", "demo-3")
+	if code != 1 {
+		t.Fatalf("after the state was lost: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"made by an earlier run whose records are gone", `"lifeboat demo --stop --members 3"`, "remove " + groupDir} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if out, code := demo(state, "--stop"); code != 0 || !strings.Contains(out, "stopped") {
+		t.Fatalf("stop: exit %d: %s", code, out)
+	}
+	if err := os.RemoveAll(groupDir); err != nil {
+		t.Fatal(err)
+	}
+	fresh := t.TempDir()
+	t.Cleanup(func() { demo(fresh, "--stop") })
+	if rep := runDemo(t, bin, fresh, "--members", "3"); rep.AccountsCreated != 3 || rep.FollowsSeeded != 6 {
+		t.Fatalf("in a new state directory: %+v", rep)
+	}
+}
