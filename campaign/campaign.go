@@ -80,7 +80,7 @@ var ErrNotLaunched = errors.New("group has not launched")
 
 // Launch moves the group from gathering to launched, once across every
 // process sharing the store: exactly one caller succeeds, the others get
-// ErrNotGathering. byHand launches below viable mass (the lead's
+// ErrNotGathering with the group's standing as it is then. byHand launches below viable mass (the lead's
 // decision); it still needs someone going.
 func Launch(ctx context.Context, st store.Store, g *groups.Group, byHand bool, now time.Time) (Status, error) {
 	s, err := Read(ctx, st, g)
@@ -98,6 +98,10 @@ func Launch(ctx context.Context, st store.Store, g *groups.Group, byHand bool, n
 	}
 	switch err := st.Groups().SetState(ctx, g.Name, pledge.StateGathering, pledge.StateLaunched, now); {
 	case errors.Is(err, store.ErrConflict):
+		// Another process moved it first: report where it stands now.
+		if now, rerr := Read(ctx, st, g); rerr == nil {
+			s = now
+		}
 		return s, ErrNotGathering
 	case err != nil:
 		return s, fmt.Errorf("launch: %w", err)

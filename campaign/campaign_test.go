@@ -83,7 +83,7 @@ func TestLaunchOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := Launch(ctx, st, g, false, time.Now())
+			s, err := Launch(ctx, st, g, false, time.Now())
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -91,6 +91,9 @@ func TestLaunchOnce(t *testing.T) {
 				wins++
 			case errors.Is(err, ErrNotGathering):
 				refused++
+				if s.State != pledge.StateLaunched {
+					t.Errorf("a refused launch reports state %q, want launched", s.State)
+				}
 			default:
 				t.Error(err)
 			}

@@ -174,12 +174,9 @@ func (x *Escape) pledgeAll(ctx context.Context) error {
 // never both launch). Launched already, by this run before a crash or by
 // the group's web server, is fine.
 func (x *Escape) launch(ctx context.Context) error {
-	_, err := campaign.Launch(ctx, x.cfg.Store, x.cfg.Group, false, time.Now())
-	if errors.Is(err, campaign.ErrNotGathering) {
-		st, rerr := campaign.Read(ctx, x.cfg.Store, x.cfg.Group)
-		if rerr == nil && (st.State == pledge.StateLaunched || st.State == pledge.StateArrived) {
-			return nil
-		}
+	st, err := campaign.Launch(ctx, x.cfg.Store, x.cfg.Group, false, time.Now())
+	if errors.Is(err, campaign.ErrNotGathering) && (st.State == pledge.StateLaunched || st.State == pledge.StateArrived) {
+		return nil
 	}
 	return err
 }
