@@ -209,6 +209,8 @@ func (f *fakeAdmin) Approve(_ context.Context, id string) error {
 }
 
 func (f *fakeAdmin) add(id, username, email, reason string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.accounts = append(f.accounts, fedi.AdminAccount{ID: id, Username: username, Email: email, InviteRequest: reason, CreatedAt: at})
 }
 
@@ -389,6 +391,67 @@ func actions(vs []Verdict) string {
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWatchSaysEachVerdictOnce: polling again repeats nothing unchanged;
+// a sign-up that arrives later is reported when it comes; the count of
+// accepted groups is per server.
+func TestWatchSaysEachVerdictOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStore(t)
+	key := newKey(t)
+	req, _ := New(draft("https://s.example", "alice@example.org", "bob@example.org"), key, t0)
+	must(t, Decide(ctx, st.Journal(), req, true, "", t0))
+	if n, err := AcceptedFor(ctx, st.Journal(), "https://s.example/"); err != nil || n != 1 {
+		t.Fatalf("accepted for s.example: %d, %v", n, err)
+	}
+	if n, _ := AcceptedFor(ctx, st.Journal(), "https://other.example"); n != 0 {
+		t.Fatalf("accepted for another server: %d", n)
+	}
+	alice, _ := IssueProof(req, key, "alice@example.org", Window{})
+	bob, _ := IssueProof(req, key, "bob@example.org", Window{})
+	api := &fakeAdmin{}
+	api.add("1", "alice", "alice@example.org", alice, t0)
+	api.add("2", "stranger", "s@example.org", "hello there, may I join?", t0)
+	w := &Watcher{API: api, Journal: st.Journal(), Server: "https://s.example", Now: func() time.Time { return t0 }}
+
+	said := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- w.Watch(ctx, 5*time.Millisecond, func(v Verdict) { said <- v.Username + ":" + v.Action })
+	}()
+	next := func() string {
+		select {
+		case s := <-said:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("no verdict")
+			return ""
+		}
+	}
+	var got []string
+	got = append(got, next(), next())
+	time.Sleep(100 * time.Millisecond) // many polls; the stranger stays pending
+	api.add("3", "bob", "bob@example.org", bob, t0)
+	got = append(got, next())
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("watch ended with %v", err)
+	}
+	close(said)
+	for s := range said {
+		got = append(got, s)
+	}
+	if strings.Join(got, " ") != "alice:approve stranger:leave bob:approve" {
+		t.Fatalf("reported %v", got)
+	}
+
+	// Once (interval 0): one poll, then nil.
+	if err := w.Watch(context.Background(), 0, func(Verdict) {}); err != nil {
 		t.Fatal(err)
 	}
 }

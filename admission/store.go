@@ -169,6 +169,22 @@ func MemberProof(ctx context.Context, st store.Store, group, server, email strin
 // (scheme, case, trailing slashes and a default port aside).
 func SameServer(a, b string) bool { return serverHost(a) == serverHost(b) }
 
+// AcceptedFor counts the admission requests for server that its admin
+// accepted: the groups whose members the watcher can approve.
+func AcceptedFor(ctx context.Context, j store.Journal, server string) (int, error) {
+	ds, err := Decisions(ctx, j)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range ds {
+		if d.Accepted && SameServer(d.Request.Server, server) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func serverHost(s string) string {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s

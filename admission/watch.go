@@ -124,6 +124,37 @@ type Watcher struct {
 	Now     func() time.Time
 }
 
+// Watch polls until ctx ends, every interval (once, when interval is 0),
+// and calls report with each verdict that is new or changed since it was
+// last reported: a sign-up left for the admin is said once, not at every
+// poll. It returns ctx's error when ctx ends, nil after a single poll.
+func (w *Watcher) Watch(ctx context.Context, interval time.Duration, report func(Verdict)) error {
+	said := map[string]string{}
+	for {
+		vs, err := w.Poll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		for _, v := range vs {
+			if line := v.String(); said[v.AccountID] != line {
+				said[v.AccountID] = line
+				report(v)
+			}
+		}
+		if interval == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
 // claim is the journal record of a proof's single use.
 type claim struct {
 	Account  string `json:"account"`

@@ -406,15 +406,9 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 			return err
 		}
 		j := d.Store.Journal()
-		ds, err := admission.Decisions(ctx, j)
+		accepted, err := admission.AcceptedFor(ctx, j, server)
 		if err != nil {
 			return err
-		}
-		accepted := 0
-		for _, dec := range ds {
-			if dec.Accepted && admission.SameServer(dec.Request.Server, server) {
-				accepted++
-			}
 		}
 		mode := ""
 		if dry {
@@ -426,29 +420,9 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 			send(watchLineMsg{at: d.now(), note: "no accepted admission request for this server yet: every sign-up is left for you"})
 		}
 		w := &admission.Watcher{API: c, Journal: j, Server: server, DryRun: dry, Now: d.Now}
-		said := map[string]string{}
-		for {
-			vs, err := w.Poll(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return err
-			}
-			for _, v := range vs {
-				line := v.String()
-				if said[v.AccountID] == line {
-					continue
-				}
-				said[v.AccountID] = line
-				send(watchLineMsg{at: d.now(), verdict: &v})
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(interval):
-			}
-		}
+		return w.Watch(ctx, interval, func(v admission.Verdict) {
+			send(watchLineMsg{at: d.now(), verdict: &v})
+		})
 	}
 }
 

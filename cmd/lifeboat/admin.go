@@ -258,43 +258,25 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 			if err := admission.CheckScopes(ctx, c); err != nil {
 				return err
 			}
-			ds, err := admission.Decisions(ctx, st.Journal())
+			accepted, err := admission.AcceptedFor(ctx, st.Journal(), server)
 			if err != nil {
 				return err
-			}
-			accepted := 0
-			for _, d := range ds {
-				if d.Accepted && admission.SameServer(d.Request.Server, server) {
-					accepted++
-				}
 			}
 			if accepted == 0 {
 				fmt.Fprintf(app.Stderr, "lifeboat: no accepted admission request for %s yet: every sign-up is left for you (accept one with lifeboat admin review)\n", server)
 			}
 			w := &admission.Watcher{API: c, Journal: st.Journal(), Server: server, DryRun: dryRun}
-			said := map[string]string{}
-			for {
-				vs, err := w.Poll(ctx)
-				if err != nil {
-					return err
-				}
-				for _, v := range vs {
-					line := v.String()
-					if said[v.AccountID] == line {
-						continue
-					}
-					said[v.AccountID] = line
-					fmt.Fprintln(app.Stdout, time.Now().UTC().Format(time.RFC3339), line)
-				}
-				if once {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(interval):
-				}
+			every := interval
+			if once {
+				every = 0
 			}
+			err = w.Watch(ctx, every, func(v admission.Verdict) {
+				fmt.Fprintln(app.Stdout, time.Now().UTC().Format(time.RFC3339), v.String())
+			})
+			if ctx.Err() != nil {
+				return nil // stopped by the admin (Ctrl-C)
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&server, "server", "", "your server's URL")
