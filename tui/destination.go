@@ -541,7 +541,7 @@ func (s *destination) compactCard(i int) string {
 	}
 	facts = append(facts, fmt.Sprintf("%d %s", len(r.Rules), plural(len(r.Rules), "rule", "rules")))
 	b.WriteString(clip("     "+strings.Join(facts, " · "), s.w) + "\n")
-	if c := contactOf(r); c != "" {
+	if c := r.ContactLine(); c != "" {
 		b.WriteString(clip("     contact "+c, s.w) + "\n")
 	}
 	if i == s.pick {
@@ -576,51 +576,14 @@ func verdictWord(v string) string {
 	return sWarn.Render("fit: " + v)
 }
 
-func contactOf(r *existing.Report) string {
-	var c []string
-	for _, x := range []string{r.Contact.Email, r.Contact.Account} {
-		if x != "" {
-			c = append(c, x)
-		}
-	}
-	return strings.Join(c, ", ")
-}
-
-// reportRows are the report's facts as lifeboat scout prints them.
+// reportRows are the report's facts as lifeboat scout prints them, and
+// how many rules the server lists.
 func reportRows(r *existing.Report) [][2]string {
-	version := r.Version
-	if version == "" {
-		version = "(version not published)"
-	}
-	reg := r.Registrations
-	switch {
-	case r.Registrations == existing.Approval && r.ReasonRequired:
-		reg += " (a reason is required)"
-	case r.Registrations == existing.Closed && r.SignUpURL != "":
-		reg += " (sign-up elsewhere: " + r.SignUpURL + ")"
-	}
-	active := "not published"
-	if r.ActiveUsers > 0 {
-		active = fmt.Sprintf("%d a month", r.ActiveUsers)
-	}
-	langs := strings.Join(r.Languages, ", ")
-	if langs == "" {
-		langs = "none"
-	}
-	contact := contactOf(r)
-	if contact == "" {
-		contact = "none"
-	}
-	rows := [][2]string{{"software", r.Software + " " + version}, {"registrations", reg}, {"active users", active},
-		{"languages", langs}, {"contact", contact}}
-	if r.MaxCharacters > 0 {
-		rows = append(rows, [2]string{"characters", fmt.Sprintf("%d a post", r.MaxCharacters)})
-	}
 	rules := "none listed"
 	if len(r.Rules) > 0 {
 		rules = fmt.Sprintf("%d:", len(r.Rules))
 	}
-	return append(rows, [2]string{"rules", rules})
+	return append(r.Facts(), [2]string{"rules", rules})
 }
 
 func indent(s, pre string) string {

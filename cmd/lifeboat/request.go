@@ -117,7 +117,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			case existing.Open:
 				fmt.Fprintln(app.Stdout, "Registrations there are open: members can sign up at once; the request tells the admin to expect them.")
 			}
-			contact := orNone(strings.Join(nonEmpty(r.Contact.Email, r.Contact.Account), ", "))
+			contact := orNone(r.ContactLine())
 			fmt.Fprintf(app.Stdout, "Send it to the admin (contact: %s), who runs: lifeboat admin review %s\n", contact, filepath.Base(out))
 			if link {
 				fmt.Fprintln(app.Stdout, req.Token())
@@ -214,14 +214,4 @@ func hostName(s string) string {
 		return strings.NewReplacer(":", "_").Replace(u.Host)
 	}
 	return "server"
-}
-
-func nonEmpty(ss ...string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -127,34 +126,8 @@ func printReport(w io.Writer, r *existing.Report) {
 	}
 	fmt.Fprintf(w, "%s — %s\n", r.URL, title)
 	row := func(k, v string) { fmt.Fprintf(w, "  %-14s %s\n", k, v) }
-	version := r.Version
-	if version == "" {
-		version = "(version not published)"
-	}
-	row("software", r.Software+" "+version)
-	reg := r.Registrations
-	switch {
-	case r.Registrations == existing.Approval && r.ReasonRequired:
-		reg += " (a reason is required)"
-	case r.Registrations == existing.Closed && r.SignUpURL != "":
-		reg += " (sign-up elsewhere: " + r.SignUpURL + ")"
-	}
-	row("registrations", reg)
-	if r.ActiveUsers > 0 {
-		row("active users", fmt.Sprintf("%d a month", r.ActiveUsers))
-	} else {
-		row("active users", "not published")
-	}
-	row("languages", orNone(strings.Join(r.Languages, ", ")))
-	var contact []string
-	for _, c := range []string{r.Contact.Email, r.Contact.Account} {
-		if c != "" {
-			contact = append(contact, c)
-		}
-	}
-	row("contact", orNone(strings.Join(contact, ", ")))
-	if r.MaxCharacters > 0 {
-		row("characters", fmt.Sprintf("%d a post", r.MaxCharacters))
+	for _, f := range r.Facts() {
+		row(f[0], f[1])
 	}
 	if r.DomainBlocks >= 0 {
 		row("domain blocks", fmt.Sprintf("%d listed", r.DomainBlocks))
