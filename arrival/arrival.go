@@ -8,8 +8,6 @@ package arrival
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,7 +146,7 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 			username = e.cfg.Group.Username(m.Email)
 		}
 		if password == "" {
-			password = RandomPassword()
+			password = provision.NewPassword()
 		}
 		acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL, Username: username, Password: password}
 		if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
@@ -240,11 +238,4 @@ func (e *Engine) saveToken(ctx context.Context, acc store.Account, tok string) e
 	}
 	acc.Token, acc.ID, acc.Username = tok, me.ID, me.Username
 	return e.cfg.Store.Accounts().Put(ctx, acc)
-}
-
-// RandomPassword makes a password for an account Lifeboat creates.
-func RandomPassword() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -3,9 +3,7 @@ package hetzner
 import (
 	"compress/gzip"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +19,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )
 
@@ -176,7 +175,7 @@ func (p *Provisioner) gotosocialAdmin(ctx context.Context, t SSHTarget, res Resu
 	creds, err := readCredentials(credsPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		creds = Credentials{Software: groups.SoftwareGoToSocial, URL: res.URL, Username: cfg.AdminUser,
-			Email: cfg.Group.Lead.Email, Password: newPassword()}
+			Email: cfg.Group.Lead.Email, Password: provision.NewPassword()}
 		b, _ := json.MarshalIndent(creds, "", "  ")
 		err = atomicfile.Write(credsPath, b, 0o600)
 	}
@@ -201,14 +200,6 @@ func goArch(hcloudArch string) string {
 		return "arm64"
 	}
 	return "amd64"
-}
-
-// newPassword is 32 random bytes, with the character classes GoToSocial's
-// password check asks for.
-func newPassword() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b) + "Aa1!"
 }
 
 // waitReady waits until first boot has finished on the server.

@@ -27,10 +27,6 @@ import (
 // verifies.
 const tokenFile = "admin-token.json"
 
-// AdminScopes are what the admin token is for: the admin API (approving
-// and looking up sign-ups) and plain read/write for checks.
-var AdminScopes = []string{"read", "write", "follow", "admin:read", "admin:write"}
-
 // Destination is a new instance on Hetzner Cloud as a
 // provision.Destination: Start provisions (or re-uses) the group's server,
 // waits for it, and turns the admin credentials into an admin token for
@@ -227,26 +223,19 @@ func (d *Destination) loadToken() (savedToken, error) {
 
 // gotosocialToken signs the admin in through GoToSocial's OAuth forms.
 func gotosocialToken(ctx context.Context, c *fedi.Client, creds Credentials) (string, error) {
-	app, err := c.RegisterApp(ctx, "Lifeboat", fedi.OOB, AdminScopes)
-	if err != nil {
-		return "", fmt.Errorf("register the admin app: %w", err)
-	}
-	tok, err := c.SignInAndAuthorize(ctx, app, creds.Email, creds.Password)
-	if err != nil {
-		return "", fmt.Errorf("sign the admin in: %w", err)
-	}
-	return tok, nil
+	_, tok, err := provision.SignInAdmin(ctx, c, creds.Email, creds.Password)
+	return tok, err
 }
 
 // mastodonTokenCmd makes an OAuth application "Lifeboat" (once) and a new
-// access token for the admin with AdminScopes, inside the running web
+// access token for the admin with provision.AdminScopes, inside the running web
 // container, and prints the token after a marker. The username is checked
 // against usernameRE before it is put in; nothing secret goes in.
 func mastodonTokenCmd(username string) string {
 	ruby := strings.Join([]string{
-		`app = Doorkeeper::Application.find_or_create_by!(name: "Lifeboat", redirect_uri: "` + fedi.OOB + `") { |a| a.scopes = "` + strings.Join(AdminScopes, " ") + `"; a.website = "https://github.com/lifeboat-social/lifeboat" }`,
+		`app = Doorkeeper::Application.find_or_create_by!(name: "Lifeboat", redirect_uri: "` + fedi.OOB + `") { |a| a.scopes = "` + strings.Join(provision.AdminScopes, " ") + `"; a.website = "https://github.com/lifeboat-social/lifeboat" }`,
 		`user = Account.find_local!("` + username + `").user`,
-		`tok = Doorkeeper::AccessToken.create!(application_id: app.id, resource_owner_id: user.id, scopes: "` + strings.Join(AdminScopes, " ") + `")`,
+		`tok = Doorkeeper::AccessToken.create!(application_id: app.id, resource_owner_id: user.id, scopes: "` + strings.Join(provision.AdminScopes, " ") + `")`,
 		`puts "` + tokenMarker + `" + (tok.respond_to?(:plaintext_token) && tok.plaintext_token ? tok.plaintext_token : tok.token)`,
 	}, "; ")
 	return "cd /opt/mastodon && docker-compose exec -T web bin/rails runner '" + ruby + "'"

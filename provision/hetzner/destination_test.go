@@ -29,6 +29,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 )
 
 func TestMain(m *testing.M) { gtstest.Main(m) }
@@ -351,7 +352,7 @@ func TestDestinationMastodon(t *testing.T) {
 	admin, _ := realAdmin(t)
 	ctx := context.Background()
 	c := fedi.New(admin.URL)
-	app, err := c.RegisterApp(ctx, "mastodon stand-in", "", AdminScopes)
+	app, err := c.RegisterApp(ctx, "mastodon stand-in", "", provision.AdminScopes)
 	if err != nil {
 		t.Fatal(err)
 	}

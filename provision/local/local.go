@@ -7,8 +7,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -220,7 +218,7 @@ func (l *Local) loadState() error {
 		Port:          port,
 		AdminUsername: "lifeboat",
 		AdminEmail:    "admin@lifeboat.localhost",
-		AdminPassword: randomPassword(),
+		AdminPassword: provision.NewPassword(),
 	}
 	return l.saveState()
 }
@@ -409,13 +407,9 @@ func (l *Local) adminToken(ctx context.Context) error {
 			return nil
 		}
 	}
-	app, err := c.RegisterApp(ctx, "Lifeboat", "urn:ietf:wg:oauth:2.0:oob", adminScopes)
+	app, tok, err := provision.SignInAdmin(ctx, c, l.st.AdminEmail, l.st.AdminPassword)
 	if err != nil {
-		return fmt.Errorf("register the admin app: %w", err)
-	}
-	tok, err := c.SignInAndAuthorize(ctx, app, l.st.AdminEmail, l.st.AdminPassword)
-	if err != nil {
-		return fmt.Errorf("sign the admin in: %w", err)
+		return err
 	}
 	l.st.App, l.st.AdminToken = app, tok
 	return l.saveState()
@@ -429,13 +423,3 @@ func freePort() (int, error) {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
-
-func randomPassword() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// adminScopes are what the admin token needs: the admin API for approving
-// sign-ups, and plain read/write for checks.
-var adminScopes = []string{"read", "write", "follow", "admin:read", "admin:write"}
