@@ -165,6 +165,7 @@ func newServeCmd(app *App) *cobra.Command {
 		trustProxy bool
 		pledgeRate int
 		redeemRate int
+		pageRate   int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve GROUP.yaml",
@@ -211,7 +212,7 @@ postgres://… several serve processes share one state and act as one.`,
 			if arr == nil {
 				arr = noArrivals{}
 			}
-			cfg := web.Config{Mail: mail, Arrivals: arr, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, TrustProxy: trustProxy}
+			cfg := web.Config{Mail: mail, Arrivals: arr, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
 			srv, err := groupServer(ctx, app, args[0], &f, cfg)
 			if err != nil {
 				return err
@@ -226,6 +227,7 @@ postgres://… several serve processes share one state and act as one.`,
 	cmd.Flags().BoolVar(&trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy)")
 	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&redeemRate, "redeem-rate", 20, "invite and arrival requests per IP per minute (-1: no limit)")
+	cmd.Flags().IntVar(&pageRate, "page-rate", 240, "requests to any page per IP per minute (-1: no limit)")
 	return cmd
 }
 
