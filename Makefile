@@ -19,6 +19,7 @@ demo: build
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+	FUZZTIME=10s ./.ci/fuzz
 
 bench: tools
 	./bench/run
