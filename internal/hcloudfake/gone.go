@@ -3,6 +3,8 @@ package hcloudfake
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
 // What the API has removed, with the changelog entry that announced it
@@ -52,4 +54,26 @@ func (f *Fake) removed(call, kind, method string, body []byte) *apiError {
 		return errInvalid("datacenter", "the datacenter property was removed ("+datacenterPropertyGone+"); use location")
 	}
 	return nil
+}
+
+// pricingAnswer is GET /pricing's answer. hcloud-go's schema still has a
+// datacenter on primary IP prices, which the API no longer returns: it is
+// left out.
+func pricingAnswer(p schema.Pricing) any {
+	b, err := json.Marshal(schema.PricingGetResponse{Pricing: p})
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	ips, _ := m["pricing"].(map[string]any)["primary_ips"].([]any)
+	for _, ip := range ips {
+		prices, _ := ip.(map[string]any)["prices"].([]any)
+		for _, pr := range prices {
+			delete(pr.(map[string]any), "datacenter")
+		}
+	}
+	return m
 }

@@ -97,7 +97,7 @@ func (f *Fake) list(kind string, q map[string][]string) (int, any, *apiError) {
 			add(im, deref(im.Name), nil)
 		}
 	case "pricing":
-		return http.StatusOK, schema.PricingGetResponse{Pricing: f.Catalog.Pricing}, nil
+		return http.StatusOK, pricingAnswer(f.Catalog.Pricing), nil
 	default:
 		return 0, nil, errStatus(http.StatusNotFound, "not_found", "no such collection: "+kind)
 	}

@@ -3,6 +3,7 @@ package hcloudfake_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -157,4 +158,47 @@ func TestServerTypeLocations(t *testing.T) {
 	if err := create(hcloudfake.UnavailableType, "nbg1"); err != nil {
 		t.Fatalf("type available in nbg1: %v", err)
 	}
+}
+
+// TestNoDatacenterInAnswers: no answer of the catalogue carries a
+// datacenter any more.
+func TestNoDatacenterInAnswers(t *testing.T) {
+	f, c := start(t)
+	for _, path := range []string{"/locations", "/server_types", "/images", "/pricing"} {
+		status, m := call(t, f, "GET", path, "")
+		if status != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, status)
+		}
+		if where := findKey(m, "datacenter", path); where != "" {
+			t.Fatalf("GET %s answers a datacenter at %s", path, where)
+		}
+	}
+	// hcloud-go still reads the primary IP prices.
+	pr, _, err := c.Pricing.Get(context.Background())
+	if err != nil || len(pr.PrimaryIPs) != 2 || pr.PrimaryIPs[0].Pricings[0].Location != "fsn1" || pr.PrimaryIPs[0].Pricings[0].Monthly.Gross == "" {
+		t.Fatalf("pricing = %+v, %v", pr.PrimaryIPs, err)
+	}
+}
+
+// findKey returns the path of the first key named key in a decoded JSON
+// value, or "".
+func findKey(v any, key, at string) string {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == key {
+				return at + "." + k
+			}
+			if w := findKey(e, key, at+"."+k); w != "" {
+				return w
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if w := findKey(e, key, fmt.Sprintf("%s[%d]", at, i)); w != "" {
+				return w
+			}
+		}
+	}
+	return ""
 }
