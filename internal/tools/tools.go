@@ -29,7 +29,7 @@ import (
 const (
 	GoToSocialVersion     = "v0.17.3"
 	TerraformVersion      = "1.5.7"
-	HcloudProviderVersion = "1.52.0"
+	HcloudProviderVersion = "1.59.0"
 )
 
 // Installer installs tools into Dir. Log receives build output.

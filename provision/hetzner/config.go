@@ -43,7 +43,7 @@ type Config struct {
 	NoBackups    bool     // turn Hetzner's server backups off
 	SMTP         SMTP
 	AdminUser    string // default admin
-	PollInterval string // provider poll interval; default 500ms
+	PollInterval string // provider poll_interval (default 500ms): --poll-interval; raised on rate limits, lowered by tests
 
 	// AccountsBin returns the local path of lifeboat-gts-accounts built
 	// for linux and the server's GOARCH (amd64 or arm64): GoToSocial

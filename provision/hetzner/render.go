@@ -180,7 +180,6 @@ type vars struct {
 	Name         string            `json:"name"`
 	Domain       string            `json:"domain"`
 	Location     string            `json:"location"`
-	Datacenter   string            `json:"datacenter"`
 	ServerType   string            `json:"server_type"`
 	Image        string            `json:"image"`
 	SSHPublicKey string            `json:"ssh_public_key"`
@@ -195,7 +194,7 @@ type vars struct {
 func renderVars(cfg Config, p Plan, keys Keys, userData string) ([]byte, error) {
 	g := cfg.Group
 	v := vars{
-		Name: g.Name, Domain: g.Destination.Domain, Location: p.Location, Datacenter: p.Datacenter,
+		Name: g.Name, Domain: g.Destination.Domain, Location: p.Location,
 		ServerType: p.ServerType.Name, Image: cfg.Image, SSHPublicKey: keys.ClientPub, AdminCIDRs: cfg.SSHFrom,
 		UserData: userData, VolumeSize: cfg.VolumeSize, Backups: !cfg.NoBackups,
 		Labels: map[string]string{"lifeboat-software": g.Destination.SoftwareOrDefault()}, PollInterval: cfg.PollInterval,

@@ -25,7 +25,7 @@ func testGroup(software string) *groups.Group {
 		Lead: groups.Person{Name: "Quinn", Email: "quinn@example.org"},
 		Destination: groups.Destination{
 			Type: groups.DestNew, Software: software, Domain: "social.valley-cyclists.example",
-			Cloud: groups.CloudHetzner, Location: "fsn1", ServerType: "cx22",
+			Cloud: groups.CloudHetzner, Location: "fsn1", ServerType: "cx23",
 		},
 		Members: []groups.Member{
 			{Name: "Quinn", Email: "quinn@example.org"},
@@ -87,7 +87,7 @@ func renderCase(t *testing.T, software string, volume int) (Config, string, []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := Plan{Location: "fsn1", Datacenter: "fsn1-dc14", ServerType: ServerType{Name: "cx22"}}
+	plan := Plan{Location: "fsn1", ServerType: ServerType{Name: "cx23"}}
 	vb, err := renderVars(cfg, plan, keys, ud)
 	if err != nil {
 		t.Fatal(err)
