@@ -20,7 +20,7 @@ import (
 // amendments it made (to issue proofs later) and the admin's answers.
 const (
 	adminRun     = "admission/admin"
-	leadRun      = "admission/lead " // + group name
+	leadRun      = "admission/lead "  // + group name
 	watchRun     = "admission/watch " // + server host
 	requestKey   = "request/"         // + request id
 	decisionKey  = "decision/"        // + request id

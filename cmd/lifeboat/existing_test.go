@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -127,13 +129,87 @@ func TestRequestReviewWatchCommands(t *testing.T) {
 		!strings.Contains(out, "4 members, 0% of your 830 active users") || !strings.Contains(out, "the group accepted all 4 of your current rules") {
 		t.Fatalf("review: exit %d\n%s\n%s", code, out, errs)
 	}
-	out, errs, code = lb(t, admin, "admin", "review", file, "--accept", "--message", "welcome")
-	if code != 0 || !strings.Contains(out, "Accepted.") {
+	answer := filepath.Join(t.TempDir(), "answer.json")
+	out, errs, code = lb(t, admin, "admin", "review", file, "--accept", "--message", "welcome", "--answer", answer)
+	if code != 0 || !strings.Contains(out, "Accepted.") || !strings.Contains(out, "lifeboat request accepted GROUP.yaml answer.json") {
 		t.Fatalf("accept: exit %d\n%s\n%s", code, out, errs)
 	}
 	out, _, _ = lb(t, admin, "admin", "review", file)
 	if !strings.Contains(out, "decision       accepted") {
 		t.Fatalf("decision not recorded:\n%s", out)
+	}
+	if fi, err := os.Stat(filepath.Join(admin, admission.AdminKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin key: %v %v", fi, err)
+	}
+
+	// A request with the same content signed by another key (on the old
+	// format: the same claimed id) neither sees nor changes the decision.
+	rekeyed := filepath.Join(t.TempDir(), "rekeyed.json")
+	os.WriteFile(rekeyed, rekey(t, doc), 0o644)
+	out, errs, code = lb(t, admin, "admin", "review", rekeyed, "--no-scout")
+	if code != 0 || !strings.Contains(out, "signature      valid") || !strings.Contains(out, "decision       none yet") {
+		t.Fatalf("re-keyed copy: exit %d\n%s\n%s", code, out, errs)
+	}
+	copyAnswer := filepath.Join(t.TempDir(), "a.json")
+	if _, errs, code = lb(t, admin, "admin", "review", rekeyed, "--no-scout", "--reject", "--answer", copyAnswer); code != 0 {
+		t.Fatalf("reject the copy: exit %d: %s", code, errs)
+	}
+	if out, _, _ = lb(t, admin, "admin", "review", file, "--no-scout"); !strings.Contains(out, "decision       accepted") {
+		t.Fatalf("rejecting the copy changed the group's decision:\n%s", out)
+	}
+
+	// The lead imports the admin's answer; the launch check reads it.
+	group := "../../examples/existing-server.yaml"
+	leadAccepted := func() bool {
+		st, err := store.Open(context.Background(), store.Config{Dir: lead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ok, err := admission.AcceptedFor(context.Background(), st, "harbour-knitters")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if leadAccepted() {
+		t.Fatal("accepted before the answer reached the lead")
+	}
+	if _, errs, code = lb(t, lead, "request", "accepted", group, copyAnswer); code != 2 || !strings.Contains(errs, "did not make") {
+		t.Fatalf("the copy's answer: exit %d: %s", code, errs)
+	}
+	out, errs, code = lb(t, lead, "request", "accepted", group, answer)
+	if code != 0 || !strings.Contains(out, "accepted (\"welcome\")") || !strings.Contains(out, "ready for the launch") || !leadAccepted() {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errs)
+	}
+	ans, _ := os.ReadFile(answer)
+	forged := filepath.Join(t.TempDir(), "forged.json")
+	os.WriteFile(forged, bytes.Replace(ans, []byte(`"accepted": true`), []byte(`"accepted": false`), 1), 0o644)
+	if _, errs, code = lb(t, lead, "request", "accepted", group, forged); code != 2 || !strings.Contains(errs, "signature") {
+		t.Fatalf("a tampered answer: exit %d: %s", code, errs)
+	}
+
+	// A member joins late: an amendment with only that change, signed
+	// with the group's key; the admin sees and accepts only the addition.
+	grown := filepath.Join(t.TempDir(), "grown.yaml")
+	yaml, _ := os.ReadFile(group)
+	os.WriteFile(grown, append(yaml, []byte("  - name: Quinn Twist\n    email: quinn@example.org\n")...), 0o644)
+	amendment := filepath.Join(t.TempDir(), "amendment.json")
+	out, errs, code = lb(t, lead, "request", grown, "--server", srv, "--amend", "--out", amendment)
+	if code != 0 || !strings.Contains(out, "1 members added, 0 removed") {
+		t.Fatalf("amend: exit %d\n%s\n%s", code, out, errs)
+	}
+	if out, _, _ = lb(t, lead, "request", grown, "--server", srv, "--amend", "--out", amendment+"2"); !strings.Contains(out, "unchanged") {
+		t.Fatalf("amend again:\n%s", out)
+	}
+	out, errs, code = lb(t, admin, "admin", "review", amendment, "--accept", "--answer", filepath.Join(t.TempDir(), "amend-answer.json"))
+	if code != 0 || !strings.Contains(out, "adds           1 members") || !strings.Contains(out, "removes        0 members") ||
+		!strings.Contains(out, "admitted now") || !strings.Contains(out, "additions accepted") {
+		t.Fatalf("review amendment: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Reviewed again, it keeps its answer.
+	if out, errs, code = lb(t, admin, "admin", "review", amendment); code != 0 || !strings.Contains(out, "additions accepted") {
+		t.Fatalf("review amendment again: exit %d\n%s\n%s", code, out, errs)
 	}
 
 	// A tampered request: exit 1, signature INVALID.
@@ -288,6 +364,22 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 		!strings.Contains(out, "leave @visitor") {
 		t.Fatalf("watch output:\n%s", out)
 	}
+}
+
+// rekey is an attacker's copy of a request document: the same content,
+// signed with a key of the attacker's.
+func rekey(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	var r admission.Request
+	if err := json.Unmarshal(doc, &r); err != nil {
+		t.Fatal(err)
+	}
+	_, k, _ := ed25519.GenerateKey(nil)
+	r.PublicKey = base64.RawURLEncoding.EncodeToString(k.Public().(ed25519.PublicKey))
+	r.Signature = ""
+	b, _ := json.Marshal(r)
+	r.Signature = base64.RawURLEncoding.EncodeToString(ed25519.Sign(k, append([]byte("lifeboat-admission-request\x00"), b...)))
+	return r.Encode()
 }
 
 // setContact makes username the server's contact account, as its admin
