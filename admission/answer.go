@@ -136,6 +136,30 @@ func AdminKey(dir string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
+// WriteAnswer signs the admin's decision on the document with identity
+// id with the admin's key (from stateDir) and writes it to file, by
+// default answers/answer-<id>.json in stateDir, for the admin to send to
+// the lead. The file is named by the identity alone: a group's name
+// comes from its request and is no file name to trust.
+func WriteAnswer(stateDir, file, id, server, group string, accepted bool, message string, at time.Time) (*Answer, string, error) {
+	key, err := AdminKey(stateDir)
+	if err != nil {
+		return nil, "", err
+	}
+	a := NewAnswer(key, id, server, group, accepted, message, at)
+	if file == "" {
+		dir := filepath.Join(stateDir, "answers")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, "", err
+		}
+		file = filepath.Join(dir, "answer-"+id[:16]+".json")
+	}
+	if err := atomicfile.Write(file, a.Encode(), 0o644); err != nil {
+		return nil, "", err
+	}
+	return a, file, nil
+}
+
 // The lead's side.
 
 // ImportAnswer keeps the admin's answer to one of the group's requests

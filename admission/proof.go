@@ -136,15 +136,11 @@ func ParseProof(text string) (*Proof, error) {
 	}, nil
 }
 
-// Check judges the proof for a sign-up by email made at signedUp, against
-// the request it names and that request's own members. It does not know
-// about amendments or earlier approvals: the watcher does.
+// Check judges the proof for a sign-up by email made at signedUp,
+// against the request it names: the group's signature, the email, the
+// window. Whether the member is on the roster (the request's members as
+// amended) and has no other approved account is the watcher's to judge.
 func (p *Proof) Check(req *Request, email string, signedUp time.Time) error {
-	return p.check(req, req.Roster(), email, signedUp)
-}
-
-// check judges the proof against req with roster as its members.
-func (p *Proof) check(req *Request, roster Roster, email string, signedUp time.Time) error {
 	if req.ID() != p.RequestID {
 		return ErrUnknownGroup
 	}
@@ -157,9 +153,6 @@ func (p *Proof) check(req *Request, roster Roster, email string, signedUp time.T
 	}
 	if !bytes.Equal(entrySum(p.secret, email), p.body[33:49]) {
 		return ErrOtherEmail
-	}
-	if !roster[p.Member] {
-		return ErrNotMember
 	}
 	if !p.Window.Contains(signedUp) || !req.Window.Contains(signedUp) {
 		return ErrOutsideWindow

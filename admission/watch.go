@@ -243,8 +243,11 @@ func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[strin
 	if at.IsZero() {
 		at = now
 	}
-	if err := p.check(d.Request, d.roster, a.Email, at); err != nil {
+	if err := p.Check(d.Request, a.Email, at); err != nil {
 		return leave(err)
+	}
+	if !d.roster[p.Member] {
+		return leave(ErrNotMember)
 	}
 	// Only the server knows that whoever signed up can read the mail of
 	// the address the proof is for: until then the account may be anyone

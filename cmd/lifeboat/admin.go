@@ -15,7 +15,6 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -193,24 +192,11 @@ func reviewAmendment(app *App, cmd *cobra.Command, st store.Store, data []byte, 
 	return writeAnswer(app, a.ID(), req.Server, req.Group.Name, req.Lead, *decide, message, now, answer)
 }
 
-// writeAnswer signs the admin's decision with the admin's key and writes
-// it where the admin can send it to the lead.
+// writeAnswer writes the admin's signed answer and tells the admin where
+// it is and whom to send it to.
 func writeAnswer(app *App, id, server, group string, lead admission.Contact, accepted bool, message string, at time.Time, file string) error {
-	key, err := admission.AdminKey(app.StateDir)
+	ans, file, err := admission.WriteAnswer(app.StateDir, file, id, server, group, accepted, message, at)
 	if err != nil {
-		return err
-	}
-	ans := admission.NewAnswer(key, id, server, group, accepted, message, at)
-	if file == "" {
-		dir := filepath.Join(app.StateDir, "answers")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		// Named by the identity alone: the group's name comes from the
-		// request and is no file name to trust.
-		file = filepath.Join(dir, "answer-"+id[:16]+".json")
-	}
-	if err := atomicfile.Write(file, ans.Encode(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(app.Stdout, "Wrote your signed answer to %s. Send it to the lead (%s <%s>), who runs:\n  lifeboat request accepted GROUP.yaml %s\nYour admin key fingerprint: %s (tell the lead over another channel).\n",

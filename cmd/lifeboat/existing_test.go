@@ -151,10 +151,15 @@ func TestRequestReviewWatchCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "signature      valid") || !strings.Contains(out, "decision       none yet") {
 		t.Fatalf("re-keyed copy: exit %d\n%s\n%s", code, out, errs)
 	}
-	copyAnswer := filepath.Join(t.TempDir(), "a.json")
-	if _, errs, code = lb(t, admin, "admin", "review", rekeyed, "--no-scout", "--reject", "--answer", copyAnswer); code != 0 {
+	if _, errs, code = lb(t, admin, "admin", "review", rekeyed, "--no-scout", "--reject"); code != 0 {
 		t.Fatalf("reject the copy: exit %d: %s", code, errs)
 	}
+	// Its answer went to the admin's state directory, named by identity.
+	answers, _ := filepath.Glob(filepath.Join(admin, "answers", "answer-*.json"))
+	if len(answers) != 1 {
+		t.Fatalf("answers in the state directory: %v", answers)
+	}
+	copyAnswer := answers[0]
 	if out, _, _ = lb(t, admin, "admin", "review", file, "--no-scout"); !strings.Contains(out, "decision       accepted") {
 		t.Fatalf("rejecting the copy changed the group's decision:\n%s", out)
 	}
