@@ -200,12 +200,12 @@ func MemberProof(ctx context.Context, st store.Store, group, server, email strin
 		return "", nil, fmt.Errorf("member proof: %w", err)
 	}
 	key := ed25519.PrivateKey(g.SigningKey)
+	if len(key) != ed25519.PrivateKeySize {
+		return "", nil, fmt.Errorf("member proof: group %s has no signing key", group)
+	}
 	roster, err := leadRoster(ctx, st.Journal(), req)
 	if err != nil {
 		return "", nil, fmt.Errorf("member proof: %w", err)
-	}
-	if len(key) != ed25519.PrivateKeySize {
-		return "", nil, fmt.Errorf("member proof: group %s has no signing key", group)
 	}
 	if !roster[memberEntry(key, req, email)] {
 		return "", nil, fmt.Errorf("member proof: %s is not on the roster of request %s (amend it: lifeboat request --amend): %w", email, req.ID(), ErrNotMember)

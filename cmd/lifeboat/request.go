@@ -91,6 +91,9 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			for i, m := range g.Members {
 				emails[i] = m.Email
 			}
+			if ok, err := admission.AcceptedFor(ctx, st, g.Name); err == nil && ok {
+				fmt.Fprintln(app.Stderr, "lifeboat: the admin accepted this group's latest request; a new one needs a new acceptance (to add or remove members, use --amend)")
+			}
 			req, err := admission.New(admission.Draft{
 				Server:  r.URL,
 				Group:   admission.Group{Name: g.Name, Title: g.Title},
