@@ -191,14 +191,14 @@ func (s *admin) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		return s, scoutServer(s.d, msg.req)
 	case serverScoutMsg:
-		if s.req != nil && msg.id == s.req.ID {
+		if s.req != nil && msg.id == s.req.ID() {
 			s.report, s.scoutErr, s.scouting = msg.report, msg.err, false
 		}
 	case decidedMsg:
 		if msg.err != nil {
 			return s, status("not recorded: %v", msg.err)
 		}
-		if s.req != nil && msg.id == s.req.ID {
+		if s.req != nil && msg.id == s.req.ID() {
 			d := msg.dec
 			s.dec = &d
 			r := s.req
@@ -406,7 +406,7 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 			return err
 		}
 		j := d.Store.Journal()
-		accepted, err := admission.AcceptedFor(ctx, j, server)
+		accepted, err := admission.AcceptedGroups(ctx, j, server)
 		if err != nil {
 			return err
 		}
@@ -495,7 +495,7 @@ func loadAdminList(d Deps, g *groups.Group) tea.Cmd {
 		}
 		if group != "" {
 			if r, err := admission.LatestRequest(ctx, j, group, ""); err == nil &&
-				!slices.ContainsFunc(out, func(e adminEntry) bool { return e.req.ID == r.ID }) {
+				!slices.ContainsFunc(out, func(e adminEntry) bool { return e.req.ID() == r.ID() }) {
 				out = append(out, adminEntry{req: r, own: true})
 			}
 		}
@@ -544,7 +544,7 @@ func withDecision(d Deps, msg requestMsg) requestMsg {
 	if d.Store == nil {
 		return msg
 	}
-	dec, err := admission.DecisionFor(context.Background(), d.Store.Journal(), msg.req.ID)
+	dec, err := admission.DecisionFor(context.Background(), d.Store.Journal(), msg.req.ID())
 	switch {
 	case err == nil:
 		msg.dec = &dec
@@ -556,7 +556,7 @@ func withDecision(d Deps, msg requestMsg) requestMsg {
 
 // scoutServer reads the asked server's active users and current rules.
 func scoutServer(d Deps, req *admission.Request) tea.Cmd {
-	id, server := req.ID, req.Server
+	id, server := req.ID(), req.Server
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		defer cancel()
@@ -575,10 +575,10 @@ func decide(d Deps, req *admission.Request, accept bool, message string) tea.Cmd
 		ctx := context.Background()
 		j := d.Store.Journal()
 		if err := admission.Decide(ctx, j, req, accept, message, d.now()); err != nil {
-			return decidedMsg{id: req.ID, err: err}
+			return decidedMsg{id: req.ID(), err: err}
 		}
-		dec, err := admission.DecisionFor(ctx, j, req.ID)
-		return decidedMsg{id: req.ID, dec: dec, err: err}
+		dec, err := admission.DecisionFor(ctx, j, req.ID())
+		return decidedMsg{id: req.ID(), dec: dec, err: err}
 	}
 }
 
@@ -633,7 +633,7 @@ func (s *admin) listView() string {
 func (s *admin) requestView() string {
 	r := s.req
 	var b strings.Builder
-	b.WriteString(sHeading.Render(clip("Admission request "+r.ID+" to "+r.Server, s.w)) + "\n")
+	b.WriteString(sHeading.Render(clip("Admission request "+r.ID()+" to "+r.Server, s.w)) + "\n")
 	var rows [][2]string
 	if s.verr != nil {
 		rows = append(rows, [2]string{"signature", sBad.Render("INVALID: " + s.verr.Error())})
