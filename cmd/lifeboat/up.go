@@ -79,6 +79,7 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	cfg := hetznerBase(app, g)
 	cfg.Token, cfg.Endpoint = token, os.Getenv("HCLOUD_ENDPOINT")
 	cfg.SSHFrom, cfg.Image, cfg.VolumeSize, cfg.NoBackups, cfg.SMTP = from, f.image, f.volume, f.noBackups, smtp
+	cfg.Boot = hetzner.BootOptionsFromEnv()
 	cfg.PollInterval, cfg.NoWait = os.Getenv("LIFEBOAT_HCLOUD_POLL_INTERVAL"), f.noWait
 	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
 		cfg.NoWait = true

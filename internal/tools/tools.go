@@ -409,11 +409,15 @@ datasource_list: [NoCloud, None]
 network: {config: disabled}
 `
 
+// debianRootLocale is generated in the root, as on Debian's cloud images:
+// cloud-init sets it as the system's locale and fails when it is missing.
+const debianRootLocale = "en_US.UTF-8"
+
 // debianRootKey names the cached root after everything that shapes it, so
 // a change to the recipe builds a new one beside the old.
 func debianRootKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg)
+	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s\n%s", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg, debianRootLocale)
 	return "debian-root-" + DebianSuite + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
@@ -452,6 +456,13 @@ func (in *Installer) DebianRoot(ctx context.Context) (string, error) {
 			return err
 		}
 		if err := chroot("apt-get", "clean"); err != nil {
+			return err
+		}
+		gen := filepath.Join(root, "etc", "locale.gen")
+		if err := os.WriteFile(gen, []byte(debianRootLocale+" UTF-8\n"), 0o644); err != nil {
+			return err
+		}
+		if err := chroot("locale-gen"); err != nil {
 			return err
 		}
 		if err := os.Remove(policy); err != nil {

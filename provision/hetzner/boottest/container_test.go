@@ -120,7 +120,9 @@ func newRoot(t *testing.T, cached string) string {
 
 // boot starts systemd in root, in l's namespace. The container is stopped
 // (powered off, killed when it does not stop) when the test ends.
-func boot(t *testing.T, root string, l *link, name string) *container {
+// The machine's name (its hostname until cloud-init sets the server's) is
+// the namespace's.
+func boot(t *testing.T, root string, l *link) *container {
 	t.Helper()
 	c := &container{Dir: root, Console: filepath.Join(t.TempDir(), "console.log"), exited: make(chan struct{}), link: l}
 	console, err := os.Create(c.Console)
@@ -130,7 +132,7 @@ func boot(t *testing.T, root string, l *link, name string) *container {
 	// --register=no and --keep-unit: this host runs neither systemd nor
 	// D-Bus, so there is no machined to register with and no unit to make.
 	c.cmd = exec.Command("systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--boot",
-		"--directory="+root, "--machine="+name, "--hostname="+name,
+		"--directory="+root, "--machine="+l.NS,
 		"--network-namespace-path=/run/netns/"+l.NS, "--console=read-only")
 	c.cmd.Stdout, c.cmd.Stderr = console, console
 	if err := c.cmd.Start(); err != nil {
