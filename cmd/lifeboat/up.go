@@ -81,6 +81,7 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	cfg := hetznerBase(app, g)
 	cfg.Token, cfg.Endpoint = token, os.Getenv("HCLOUD_ENDPOINT")
 	cfg.SSHFrom, cfg.Image, cfg.VolumeSize, cfg.NoBackups, cfg.SMTP = from, f.image, f.volume, f.noBackups, smtp
+	cfg.Boot = hetzner.BootOptionsFromEnv()
 	cfg.PollInterval, cfg.NoWait = f.poll, f.noWait
 	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
 		cfg.NoWait = true
