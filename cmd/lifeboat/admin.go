@@ -14,6 +14,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -89,7 +90,7 @@ store; "lifeboat admin watch" then approves the members of accepted groups.`,
 				if prev.Accepted {
 					word = "accepted"
 				}
-				fmt.Fprintf(app.Stdout, "  %-14s %s on %s%s\n", "decision", word, prev.At.Format(time.RFC3339), quoted(prev.Message))
+				fmt.Fprintf(app.Stdout, "  %-14s %s on %s%s\n", "decision", word, prev.At.Format(time.RFC3339), safetext.Line(quoted(prev.Message)))
 			} else {
 				fmt.Fprintf(app.Stdout, "  %-14s none yet\n", "decision")
 			}
@@ -107,9 +108,9 @@ store; "lifeboat admin watch" then approves the members of accepted groups.`,
 			}
 			if accept {
 				fmt.Fprintf(app.Stdout, "Accepted. Members of %s who sign up on %s between %s and %s with their proof are approved by:\n  lifeboat admin watch --server %s\n",
-					req.Group.Title, req.Server, req.Window.From.Format(time.RFC3339), req.Window.Until.Format(time.RFC3339), req.Server)
+					safetext.Line(req.Group.Title), safetext.Line(req.Server), req.Window.From.Format(time.RFC3339), req.Window.Until.Format(time.RFC3339), safetext.Line(req.Server))
 			} else {
-				fmt.Fprintf(app.Stdout, "Rejected. The watcher approves none of %s's sign-ups.\n", req.Group.Title)
+				fmt.Fprintf(app.Stdout, "Rejected. The watcher approves none of %s's sign-ups.\n", safetext.Line(req.Group.Title))
 			}
 			return nil
 		},
@@ -153,8 +154,11 @@ func readRequest(cmd *cobra.Command, arg string) ([]byte, error) {
 }
 
 func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.Report, scoutErr error, now time.Time) {
-	row := func(k, format string, a ...any) { fmt.Fprintf(w, "  %-14s %s\n", k, fmt.Sprintf(format, a...)) }
-	fmt.Fprintf(w, "Admission request %s to %s\n", req.ID, req.Server)
+	// Everything in a request, and the server's answers, come from outside.
+	row := func(k, format string, a ...any) {
+		fmt.Fprintf(w, "  %-14s %s\n", k, safetext.Line(fmt.Sprintf(format, a...)))
+	}
+	fmt.Fprintf(w, "Admission request %s to %s\n", safetext.Line(req.ID), safetext.Line(req.Server))
 	if verr != nil {
 		row("signature", "INVALID: %v", verr)
 	} else {
@@ -183,7 +187,7 @@ func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.R
 	}
 	row("rules", "the group accepts %d:", len(req.Rules))
 	for i, rule := range req.Rules {
-		fmt.Fprintf(w, "    %d. %s\n", i+1, rule)
+		fmt.Fprintf(w, "    %d. %s\n", i+1, safetext.Line(rule))
 	}
 	switch {
 	case scoutErr != nil:
@@ -200,7 +204,7 @@ func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.R
 		} else {
 			row("rules now", "%d of your current rules are not in the request:", len(missing))
 			for _, m := range missing {
-				fmt.Fprintf(w, "    - %s\n", m)
+				fmt.Fprintf(w, "    - %s\n", safetext.Line(m))
 			}
 		}
 	}
@@ -263,7 +267,7 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 				return err
 			}
 			if accepted == 0 {
-				fmt.Fprintf(app.Stderr, "lifeboat: no accepted admission request for %s yet: every sign-up is left for you (accept one with lifeboat admin review)\n", server)
+				fmt.Fprintf(app.Stderr, "lifeboat: no accepted admission request for %s yet: every sign-up is left for you (accept one with lifeboat admin review)\n", safetext.Line(server))
 			}
 			w := &admission.Watcher{API: c, Journal: st.Journal(), Server: server, DryRun: dryRun}
 			every := interval
@@ -271,7 +275,7 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 				every = 0
 			}
 			err = w.Watch(ctx, every, func(v admission.Verdict) {
-				fmt.Fprintln(app.Stdout, time.Now().UTC().Format(time.RFC3339), v.String())
+				fmt.Fprintln(app.Stdout, time.Now().UTC().Format(time.RFC3339), safetext.Line(v.String()))
 			})
 			if ctx.Err() != nil {
 				return nil // stopped by the admin (Ctrl-C)

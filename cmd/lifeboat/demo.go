@@ -18,6 +18,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/examples"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
@@ -108,7 +109,7 @@ The server keeps running. Log in at %s with any member's email and the
 password in %s (readable only by you).
 Run "lifeboat demo" again: nothing is done twice. Stop the server with:
   lifeboat demo --stop%s
-`, g.Title, rep.Server, rep.Members, rep.AccountsCreated, rep.FollowsSeeded, rep.ListsCreated, rep.Welcomes,
+`, safetext.Line(g.Title), rep.Server, rep.Members, rep.AccountsCreated, rep.FollowsSeeded, rep.ListsCreated, rep.Welcomes,
 				rep.DurationS, rep.Server, logins, demoFlags(file, members))
 			return nil
 		},

@@ -14,6 +14,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -108,7 +109,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			if err := os.WriteFile(out, req.Encode(), 0o644); err != nil {
 				return fmt.Errorf("write request: %w", err)
 			}
-			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", g.Title, req.Size, out, r.URL)
+			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", safetext.Line(g.Title), req.Size, out, safetext.Line(r.URL))
 			fmt.Fprintf(app.Stdout, "Window: %s to %s. Group key fingerprint: %s (tell the admin over another channel).\n",
 				win.From.Format(time.RFC3339), win.Until.Format(time.RFC3339), req.Fingerprint())
 			switch r.Registrations {
@@ -117,7 +118,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			case existing.Open:
 				fmt.Fprintln(app.Stdout, "Registrations there are open: members can sign up at once; the request tells the admin to expect them.")
 			}
-			contact := orNone(r.ContactLine())
+			contact := safetext.Line(orNone(r.ContactLine()))
 			fmt.Fprintf(app.Stdout, "Send it to the admin (contact: %s), who runs: lifeboat admin review %s\n", contact, filepath.Base(out))
 			if link {
 				fmt.Fprintln(app.Stdout, req.Token())
@@ -126,7 +127,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				if err := sendDM(cmd, r, req); err != nil {
 					return err
 				}
-				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", r.Contact.Account)
+				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", safetext.Line(r.Contact.Account))
 			}
 			return nil
 		},
