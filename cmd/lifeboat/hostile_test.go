@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,11 +17,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
 
-// hostile is what an attacker puts in every field: clear the screen and
-// home the cursor, set the window title (OSC, ended by BEL and by ST), a
-// one-byte C1 CSI, a carriage return that overwrites the line, and bidi
-// overrides and isolates that reorder a key fingerprint.
-const hostile = "\x1b[2J\x1b[H\x1b]0;pwned\x07\x1b]2;again\x1b\\\u009b31m\rOK \u202e40ca-36ff\u202c\u2066x\u2069\u200f"
+const hostile = existingtest.Hostile
 
 // assertHarmless fails when out holds a byte or character a terminal
 // acts on (other than the newlines that end lines) or that reorders text.
@@ -43,54 +38,11 @@ func assertHarmless(t *testing.T, what string, out []byte) {
 	}
 }
 
-// hostileServer answers like the open fixture, with the hostile string
-// added to every string the server sends (except the nodeinfo link, which
-// the scout must follow to read the rest, and times, which must parse).
-func hostileServer(t *testing.T) *httptest.Server {
-	fixture := existingtest.Handler(existingtest.Open)
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
-		fixture.ServeHTTP(rec, r)
-		var v any
-		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
-			t.Errorf("%s: fixture is not JSON: %v", r.URL.Path, err)
-		}
-		var poison func(key string, v any) any
-		poison = func(key string, v any) any {
-			switch x := v.(type) {
-			case string:
-				if key == "href" || key == "rel" || strings.HasSuffix(key, "_at") {
-					return x
-				}
-				return x + hostile
-			case []any:
-				for i := range x {
-					x[i] = poison(key, x[i])
-				}
-			case map[string]any:
-				for k := range x {
-					x[k] = poison(k, x[k])
-				}
-			}
-			return v
-		}
-		b, _ := json.Marshal(poison("", v))
-		for k, vs := range rec.Header() {
-			w.Header()[k] = vs
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		w.Write(b)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
 // TestScoutHostileServer: a scouted server's title, rules, contact,
 // languages, version and software reach the terminal as visible escapes,
 // never as control characters.
 func TestScoutHostileServer(t *testing.T) {
-	srv := hostileServer(t)
+	srv := existingtest.HostileMastodon(t)
 	out, errs, code := lb(t, t.TempDir(), "scout", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errs)
