@@ -109,7 +109,7 @@ func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
 			switch {
 			case a.ID != "" && a.Token != "":
 				msg.state[a.Email] = mArrived
-			case a.ID == "" && a.Password != "":
+			case a.ID == "": // the row is written before the sign-up
 				msg.state[a.Email] = mJoining
 			}
 			if a.ID != "" {
