@@ -133,3 +133,24 @@ func TestReviewHostileRequest(t *testing.T) {
 	}
 	assertHarmless(t, "review of a tampered request", []byte(out+errs))
 }
+
+// TestCheckHostileFile: a group file whose keys and values hold bidi
+// overrides and isolates (YAML refuses the C0 and C1 controls themselves)
+// is reported without them reaching the terminal.
+func TestCheckHostileFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "g.yaml")
+	doc := "version: 1\nname: \"river\u202e\"\ntitle: \"River\u202e 40ca\u2066\"\nviable_mass: 2\n" +
+		"lead: {name: Ada, email: ada@example.org}\ndestination: {type: local}\nmembers:\n" +
+		"  - {name: \"Ada\u2066\", email: ada@example.org}\n  - {name: Ben, email: \"ben\u200f@example.org\", \u202ecolour: red}\n"
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", file}, {"scout", "--group", file, "http://127.0.0.1:1"}, {"run", file}} {
+		out, errs, code := lb(t, t.TempDir(), args...)
+		if code != 2 || !strings.Contains(errs, `\u202ecolour`) {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errs)
+		}
+		assertHarmless(t, args[0]+" output", []byte(out+errs))
+	}
+}
