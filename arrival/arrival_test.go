@@ -41,6 +41,15 @@ func openStore(t *testing.T, g *groups.Group) store.Store {
 	return st
 }
 
+// logins is a logins file of the test's own.
+func logins(t *testing.T) arrival.Logins {
+	l, err := arrival.OpenLogins(filepath.Join(t.TempDir(), "logins.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func arrive(t *testing.T, e *arrival.Engine, g *groups.Group, members ...int) {
 	t.Helper()
 	ctx := context.Background()
@@ -79,7 +88,7 @@ func TestMeshGrowsIncrementallyAndRerunChangesNothing(t *testing.T) {
 	_, srv := gtstest.Server(t)
 	g := group("inc", 5)
 	st := openStore(t, g)
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4})
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4, Logins: logins(t)})
 	ctx := context.Background()
 
 	arrive(t, e, g, 0, 1)
@@ -135,15 +144,16 @@ func TestJournalLossMakesNoDuplicates(t *testing.T) {
 	g := group("loss", 3)
 	ctx := context.Background()
 	st1 := openStore(t, g)
-	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv})
+	kept := logins(t)
+	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv, Logins: kept})
 	arrive(t, e1, g, 0, 1, 2)
 	if err := e1.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	accs, _ := st1.Accounts().List(ctx, g.Name)
 
-	// A second store knows the accounts (with their passwords) but
-	// nothing of the journal.
+	// A second store knows the accounts (and the logins file their
+	// passwords) but nothing of the journal.
 	st2 := openStore(t, g)
 	for _, a := range accs {
 		a.ID, a.Token = "", ""
@@ -151,7 +161,7 @@ func TestJournalLossMakesNoDuplicates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e2 := arrival.New(arrival.Config{Store: st2, Group: g, Server: srv})
+	e2 := arrival.New(arrival.Config{Store: st2, Group: g, Server: srv, Logins: kept})
 	arrive(t, e2, g, 0, 1, 2)
 	if err := e2.Seed(ctx); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -103,7 +104,7 @@ additions.`,
 			}
 			printRequest(app.Stdout, req, verr, r, scoutErr, time.Now())
 			if perr == nil {
-				fmt.Fprintf(app.Stdout, "  %-14s %s on %s%s\n", "decision", decisionWord(prev.Accepted), prev.At.Format(time.RFC3339), quoted(prev.Message))
+				fmt.Fprintf(app.Stdout, "  %-14s %s on %s%s\n", "decision", decisionWord(prev.Accepted), prev.At.Format(time.RFC3339), safetext.Line(quoted(prev.Message)))
 			} else {
 				fmt.Fprintf(app.Stdout, "  %-14s none yet\n", "decision")
 			}
@@ -122,9 +123,9 @@ additions.`,
 			}
 			if accept {
 				fmt.Fprintf(app.Stdout, "Accepted. Members of %s who sign up on %s between %s and %s with their proof, and confirm their email, are approved by:\n  lifeboat admin watch --server %s\n",
-					req.Group.Title, req.Server, req.Window.From.Format(time.RFC3339), req.Window.Until.Format(time.RFC3339), req.Server)
+					safetext.Line(req.Group.Title), safetext.Line(req.Server), req.Window.From.Format(time.RFC3339), req.Window.Until.Format(time.RFC3339), safetext.Line(req.Server))
 			} else {
-				fmt.Fprintf(app.Stdout, "Rejected. The watcher approves none of %s's sign-ups.\n", req.Group.Title)
+				fmt.Fprintf(app.Stdout, "Rejected. The watcher approves none of %s's sign-ups.\n", safetext.Line(req.Group.Title))
 			}
 			return writeAnswer(app, req.ID(), req.Server, req.Group.Name, req.Lead, accept, message, now, answer)
 		},
@@ -170,8 +171,10 @@ func reviewAmendment(app *App, cmd *cobra.Command, st store.Store, data []byte, 
 		return err
 	}
 	w := app.Stdout
-	row := func(k, format string, args ...any) { fmt.Fprintf(w, "  %-14s %s\n", k, fmt.Sprintf(format, args...)) }
-	fmt.Fprintf(w, "Amendment %s of admission request %s to %s\n", a.ID(), req.ID(), req.Server)
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(w, "  %-14s %s\n", k, safetext.Line(fmt.Sprintf(format, args...)))
+	}
+	fmt.Fprintf(w, "Amendment %s of admission request %s to %s\n", a.ID(), req.ID(), safetext.Line(req.Server))
 	row("signature", "valid (group key %s, the request's own)", req.Fingerprint())
 	row("group", "%s (%s), accepted on %s", req.Group.Title, req.Group.Name, d.At.Format(time.RFC3339))
 	row("adds", "%d members (only these need your decision)", len(a.Add))
@@ -200,7 +203,7 @@ func writeAnswer(app *App, id, server, group string, lead admission.Contact, acc
 		return err
 	}
 	fmt.Fprintf(app.Stdout, "Wrote your signed answer to %s. Send it to the lead (%s <%s>), who runs:\n  lifeboat request accepted GROUP.yaml %s\nYour admin key fingerprint: %s (tell the lead over another channel).\n",
-		file, lead.Name, lead.Email, filepath.Base(file), ans.AdminFingerprint())
+		file, safetext.Line(lead.Name), safetext.Line(lead.Email), filepath.Base(file), ans.AdminFingerprint())
 	return nil
 }
 
@@ -235,8 +238,11 @@ func readRequest(cmd *cobra.Command, arg string) ([]byte, error) {
 }
 
 func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.Report, scoutErr error, now time.Time) {
-	row := func(k, format string, a ...any) { fmt.Fprintf(w, "  %-14s %s\n", k, fmt.Sprintf(format, a...)) }
-	fmt.Fprintf(w, "Admission request %s to %s\n", req.ID(), req.Server)
+	// Everything in a request, and the server's answers, come from outside.
+	row := func(k, format string, a ...any) {
+		fmt.Fprintf(w, "  %-14s %s\n", k, safetext.Line(fmt.Sprintf(format, a...)))
+	}
+	fmt.Fprintf(w, "Admission request %s to %s\n", req.ID(), safetext.Line(req.Server))
 	if verr != nil {
 		row("signature", "INVALID: %v", verr)
 	} else {
@@ -265,7 +271,7 @@ func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.R
 	}
 	row("rules", "the group accepts %d:", len(req.Rules))
 	for i, rule := range req.Rules {
-		fmt.Fprintf(w, "    %d. %s\n", i+1, rule)
+		fmt.Fprintf(w, "    %d. %s\n", i+1, safetext.Line(rule))
 	}
 	switch {
 	case scoutErr != nil:
@@ -282,7 +288,7 @@ func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.R
 		} else {
 			row("rules now", "%d of your current rules are not in the request:", len(missing))
 			for _, m := range missing {
-				fmt.Fprintf(w, "    - %s\n", m)
+				fmt.Fprintf(w, "    - %s\n", safetext.Line(m))
 			}
 		}
 	}
@@ -346,7 +352,7 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 				return err
 			}
 			if accepted == 0 {
-				fmt.Fprintf(app.Stderr, "lifeboat: no accepted admission request for %s yet: every sign-up is left for you (accept one with lifeboat admin review)\n", server)
+				fmt.Fprintf(app.Stderr, "lifeboat: no accepted admission request for %s yet: every sign-up is left for you (accept one with lifeboat admin review)\n", safetext.Line(server))
 			}
 			w := &admission.Watcher{API: c, Journal: st.Journal(), Server: server, DryRun: dryRun}
 			every := interval
@@ -354,7 +360,7 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 				every = 0
 			}
 			err = w.Watch(ctx, every, func(v admission.Verdict) {
-				fmt.Fprintln(app.Stdout, time.Now().UTC().Format(time.RFC3339), v.String())
+				fmt.Fprintln(app.Stdout, time.Now().UTC().Format(time.RFC3339), safetext.Line(v.String()))
 			})
 			if ctx.Err() != nil {
 				return nil // stopped by the admin (Ctrl-C)

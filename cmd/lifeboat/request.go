@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -123,7 +124,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			if err := os.WriteFile(out, req.Encode(), 0o644); err != nil {
 				return fmt.Errorf("write request: %w", err)
 			}
-			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", g.Title, req.Size, out, r.URL)
+			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", safetext.Line(g.Title), req.Size, out, safetext.Line(r.URL))
 			fmt.Fprintf(app.Stdout, "Window: %s to %s. Group key fingerprint: %s (tell the admin over another channel).\n",
 				win.From.Format(time.RFC3339), win.Until.Format(time.RFC3339), req.Fingerprint())
 			switch r.Registrations {
@@ -132,7 +133,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			case existing.Open:
 				fmt.Fprintln(app.Stdout, "Registrations there are open: members can sign up at once; the request tells the admin to expect them.")
 			}
-			contact := orNone(r.ContactLine())
+			contact := safetext.Line(orNone(r.ContactLine()))
 			fmt.Fprintf(app.Stdout, "Send it to the admin (contact: %s), who runs: lifeboat admin review %s\n", contact, filepath.Base(out))
 			if link {
 				fmt.Fprintln(app.Stdout, req.Token())
@@ -141,7 +142,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				if err := sendDM(cmd, r, req); err != nil {
 					return err
 				}
-				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", r.Contact.Account)
+				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", safetext.Line(r.Contact.Account))
 			}
 			return nil
 		},
@@ -195,8 +196,8 @@ func writeAmendment(app *App, cmd *cobra.Command, g *groups.Group, server, out s
 	if err := os.WriteFile(out, a.Encode(), 0o644); err != nil {
 		return fmt.Errorf("write amendment: %w", err)
 	}
-	fmt.Fprintf(app.Stdout, "Wrote the amendment of %s's request %s to %s: %d members added, %d removed.\n", g.Title, req.ID(), out, len(a.Add), len(a.Remove))
-	fmt.Fprintf(app.Stdout, "Send it to the admin of %s, who runs: lifeboat admin review %s\n", req.Server, filepath.Base(out))
+	fmt.Fprintf(app.Stdout, "Wrote the amendment of %s's request %s to %s: %d members added, %d removed.\n", safetext.Line(g.Title), req.ID(), out, len(a.Add), len(a.Remove))
+	fmt.Fprintf(app.Stdout, "Send it to the admin of %s, who runs: lifeboat admin review %s\n", safetext.Line(req.Server), filepath.Base(out))
 	return nil
 }
 
@@ -243,15 +244,15 @@ existing server only once the answer to its latest request is yes.`,
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "Imported the answer of %s's admin to %s: %s%s. Admin key fingerprint: %s.\n",
-				ans.Server, about, decisionWord(ans.Accepted), quoted(ans.Message), ans.AdminFingerprint())
+				safetext.Line(ans.Server), about, decisionWord(ans.Accepted), safetext.Line(quoted(ans.Message)), ans.AdminFingerprint())
 			ok, err := admission.AcceptedFor(ctx, st, g.Name)
 			if err != nil {
 				return err
 			}
 			if ok {
-				fmt.Fprintf(app.Stdout, "The admin accepted %s's latest request: the destination is ready for the launch.\n", g.Title)
+				fmt.Fprintf(app.Stdout, "The admin accepted %s's latest request: the destination is ready for the launch.\n", safetext.Line(g.Title))
 			} else {
-				fmt.Fprintf(app.Stdout, "%s's latest request is not accepted: the group does not launch there.\n", g.Title)
+				fmt.Fprintf(app.Stdout, "%s's latest request is not accepted: the group does not launch there.\n", safetext.Line(g.Title))
 			}
 			return nil
 		},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -218,7 +219,7 @@ postgres://… several serve processes share one state and act as one.`,
 				return err
 			}
 			go srv.Run(ctx)
-			fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", g.Title, f.baseURL, ln.Addr())
+			fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", safetext.Line(g.Title), f.baseURL, ln.Addr())
 			return web.Serve(ctx, ln, srv.Handler())
 		},
 	}
@@ -240,7 +241,7 @@ func exactlyOneGroupFile(cmd *cobra.Command, args []string) error {
 
 func reportProblems(app *App, probs groups.Problems) error {
 	for _, p := range probs {
-		fmt.Fprintln(app.Stderr, p.String())
+		fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
 	}
 	return silentError{code: 2}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
@@ -52,7 +53,7 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	g, probs := groups.Load(file)
 	if len(probs) > 0 {
 		for _, p := range probs {
-			fmt.Fprintln(app.Stderr, p.String())
+			fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
 		}
 		return hetzner.Config{}, silentError{code: 2}
 	}
