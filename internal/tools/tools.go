@@ -186,6 +186,29 @@ func jsonField(doc, field string) string {
 	return rest[:j]
 }
 
+// gtsWazero is the wazero GoToSocial is built with, in place of the
+// v1.8.1 its v0.17.3 pins: wazero before v1.9.0 compiles WebAssembly that
+// calls Go's memmove as if it kept RDX, which Go 1.24 and later on amd64
+// no longer do, so the SQLite that GoToSocial runs as WebAssembly corrupts
+// its memory and panics ("wasm error: out of bounds memory access", on a
+// new database while migrating). GoToSocial's own releases were built
+// with an older Go and are not affected.
+const gtsWazero = "v1.9.0"
+
+// gtsKey names a GoToSocial build in the cache: the version and the
+// wazero it was built with.
+func gtsKey(what string) string { return what + "-" + GoToSocialVersion + "-wazero-" + gtsWazero }
+
+// gtsSource is GoToSocial's module source, ready to build with gtsWazero.
+func (in *Installer) gtsSource(ctx context.Context, tmp, nosum string) (string, error) {
+	const mod = "github.com/superseriousbusiness/gotosocial"
+	src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+	if err != nil {
+		return "", err
+	}
+	return src, in.run(ctx, src, goEnv(nosum), "go", "get", "github.com/tetratelabs/wazero@"+gtsWazero)
+}
+
 // GoToSocial is an installed GoToSocial server.
 type GoToSocial struct {
 	Bin string // the gotosocial binary
@@ -207,8 +230,8 @@ var gtsAccountsSrc []byte
 func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
-	dir, err := in.once(ctx, "gotosocial-"+GoToSocialVersion, func(tmp string) error {
-		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+	dir, err := in.once(ctx, gtsKey("gotosocial"), func(tmp string) error {
+		src, err := in.gtsSource(ctx, tmp, nosum)
 		if err != nil {
 			return err
 		}
@@ -255,13 +278,13 @@ func (in *Installer) GoToSocialAccountsFor(ctx context.Context, goos, goarch str
 func (in *Installer) gtsAccounts(ctx context.Context, goos, goarch string) (string, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
-	key, env := "gotosocial-accounts-"+GoToSocialVersion, goEnv(nosum)
+	key, env := gtsKey("gotosocial-accounts"), goEnv(nosum)
 	if goos != "" {
 		key += "-" + goos + "-" + goarch
 		env = append(env, "GOOS="+goos, "GOARCH="+goarch)
 	}
 	dir, err := in.once(ctx, key, func(tmp string) error {
-		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+		src, err := in.gtsSource(ctx, tmp, nosum)
 		if err != nil {
 			return err
 		}
