@@ -590,3 +590,49 @@ func TestTerraformEnv(t *testing.T) {
 		t.Fatal("CLI config")
 	}
 }
+
+// TestGoneIsCaughtThroughTerraform: the guard the lifecycle test relies on
+// works through the real Terraform and provider: a configuration that
+// still reads the datacenters endpoint fails against the fake, and the
+// fake records the call.
+func TestGoneIsCaughtThroughTerraform(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
+	dir := filepath.Join(cfg.Dir, "old")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := `terraform {
+  required_providers {
+    hcloud = { source = "hetznercloud/hcloud" }
+  }
+}
+data "hcloud_datacenter" "dc" {
+  name = "fsn1-dc14"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Dir, cliConfig), []byte(cliConfigText(cfg.ProviderMirror)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tf, err := tfexec.NewTerraform(dir, cfg.Terraform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.SetEnv(terraformEnv(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := tf.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tf.Plan(ctx); err == nil {
+		t.Fatal("a plan reading the datacenters endpoint succeeded")
+	}
+	if g := f.Gone(); len(g) == 0 || !strings.HasPrefix(g[0], "GET /datacenters") {
+		t.Fatalf("gone = %q, want the datacenters call", g)
+	}
+}
