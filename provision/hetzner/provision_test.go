@@ -442,8 +442,7 @@ func TestPreflightDeprecatedStillOrderable(t *testing.T) {
 	until := time.Now().AddDate(0, 2, 0).UTC()
 	for i, st := range f.Catalog.ServerTypes {
 		if st.Name == "cx33" {
-			l := &f.Catalog.ServerTypes[i].Locations[0] // fsn1
-			l.Recommended = false
+			l := &f.Catalog.ServerTypes[i].Locations[0] // fsn1; still flagged recommended
 			l.Deprecation = &schema.DeprecationInfo{Announced: time.Now().AddDate(0, -1, 0), UnavailableAfter: until}
 		}
 	}
