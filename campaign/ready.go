@@ -50,16 +50,12 @@ func CheckReady(ctx context.Context, r provision.Readiness) (Readiness, error) {
 	return Readiness{Missing: missing}, nil
 }
 
-// AcceptedFunc reports whether the admin of the group's existing server
-// has accepted the group's admission request, as far as the lead's side
-// knows.
-type AcceptedFunc func(ctx context.Context, st store.Store, group string) (bool, error)
-
-// RecordedAcceptance is an AcceptedFunc that finds the admin's decision
-// on the group's latest admission request in the lead's store: there when
-// the admin reviewed it with the same store (one machine), or once the
-// admin's acceptance has been imported.
-func RecordedAcceptance(ctx context.Context, st store.Store, group string) (bool, error) {
+// Accepted reports whether the admin of the group's existing server has
+// accepted the group's admission request, as far as the lead's side
+// knows: the admin's decision on the group's latest request is in the
+// lead's store (the admin reviewed it with the same store, or the
+// acceptance was imported). Every launch asks here.
+func Accepted(ctx context.Context, st store.Store, group string) (bool, error) {
 	req, err := admission.LatestRequest(ctx, st.Journal(), group, "")
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -79,11 +75,11 @@ func RecordedAcceptance(ctx context.Context, st store.Store, group string) (bool
 
 // ExistingReady is the readiness of an existing server: the admin's
 // acceptance of the group's admission request has reached the lead's side
-// (accepted says whether it has). Until then members could not get in:
-// the server holds strangers' sign-ups.
-func ExistingReady(st store.Store, g *groups.Group, file string, accepted AcceptedFunc) provision.Readiness {
+// (Accepted). Until then members could not get in: the server holds
+// strangers' sign-ups. file is the group file, for the command to run.
+func ExistingReady(st store.Store, g *groups.Group, file string) provision.Readiness {
 	return provision.ReadyFunc(func(ctx context.Context) (bool, string, error) {
-		ok, err := accepted(ctx, st, g.Name)
+		ok, err := Accepted(ctx, st, g.Name)
 		if err != nil {
 			return false, "", fmt.Errorf("admission of %s: %w", g.Name, err)
 		}

@@ -34,8 +34,8 @@ type Config struct {
 	// InviteTTL is how long invite links stay valid (default 14 days).
 	InviteTTL time.Duration
 	// Ready says whether the group may launch onto the destination; nil
-	// asks Dest when it can say (provision.Readiness), else nothing is
-	// waited for.
+	// asks Dest when it can say (provision.Readiness), and for an existing
+	// server waits for its admin's acceptance (campaign.ExistingReady).
 	Ready provision.Readiness
 	// Now and Sleep are the clock the launch waits on for launch_at
 	// (default the real one); tests drive it.
@@ -57,6 +57,9 @@ func New(cfg Config) *Escape {
 	}
 	if cfg.Ready == nil {
 		cfg.Ready, _ = cfg.Dest.(provision.Readiness)
+	}
+	if cfg.Ready == nil && cfg.Group.Destination.Type == groups.DestExisting {
+		cfg.Ready = campaign.ExistingReady(cfg.Store, cfg.Group, "GROUP.yaml")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

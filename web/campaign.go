@@ -244,6 +244,11 @@ func (s *Server) sendNudge(ctx context.Context, week string, st campaign.Status)
 
 // PledgeLink is a member's personal pledge page.
 func (s *Server) PledgeLink(email string) (string, error) {
+	url, _, err := s.pledgeLink(email)
+	return url, err
+}
+
+func (s *Server) pledgeLink(email string) (string, time.Time, error) {
 	exp := s.now().Add(365 * 24 * time.Hour)
 	if s.g.Deadline != nil {
 		exp = s.g.Deadline.Add(30 * 24 * time.Hour)
@@ -251,9 +256,24 @@ func (s *Server) PledgeLink(email string) (string, error) {
 	tok, err := invite.Sign(s.key, invite.Claims{Purpose: invite.Pledge, Group: s.g.Name,
 		Member: invite.MemberID(s.g.Name, email), Expires: exp})
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return s.link("/pledge/" + tok), nil
+	return s.link("/pledge/" + tok), exp.Truncate(time.Second), nil
+}
+
+// PledgeLinks is every member's personal pledge link, in the group
+// file's order: the links "pledges open" mails, for a lead who hands them
+// out another way.
+func (s *Server) PledgeLinks() ([]InviteLink, error) {
+	out := make([]InviteLink, 0, len(s.g.Members))
+	for _, m := range s.g.Members {
+		url, exp, err := s.pledgeLink(m.Email)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, InviteLink{Name: m.Name, Email: m.Email, URL: url, Expires: exp})
+	}
+	return out, nil
 }
 
 // OpenPledges mails every member their personal pledge link, once each

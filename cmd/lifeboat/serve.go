@@ -150,6 +150,9 @@ func groupServer(ctx context.Context, app *App, file string, f *webFlags, cfg we
 		return nil, err
 	}
 	cfg.Group, cfg.File, cfg.Store, cfg.BaseURL = g, file, st, f.baseURL
+	if cfg.Ready == nil {
+		cfg.Ready = destinationReady(app, st, g, file)
+	}
 	cfg.InviteTTL, cfg.Rules = f.inviteTTL, f.rules
 	srv, err := web.New(ctx, cfg)
 	if err != nil {
