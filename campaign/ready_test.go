@@ -135,3 +135,29 @@ func TestReissue(t *testing.T) {
 		t.Errorf("cleo's renewed link: %v", err)
 	}
 }
+
+// A reissue in the same second as the first invite still makes a fresh
+// link (the token derives from the expiry) and stops the first.
+func TestReissueSameSecond(t *testing.T) {
+	st, g, key := setup(t)
+	ctx := context.Background()
+	for _, m := range g.Members[:3] {
+		pledgeAs(t, st, m.Email, 0, true, false)
+	}
+	now := time.Now().Truncate(time.Second)
+	if _, err := Launch(ctx, st, g, false, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, err := Invites(ctx, st, g, key, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Reissue(ctx, st, g, key, time.Hour, now, "ada@example.org")
+	if err != nil || len(fresh) != 1 || fresh[0].Token == first[0].Token {
+		t.Fatalf("reissue in the launch's second: %+v, %v", fresh, err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	if _, err := invite.Check(ctx, st.Invites(), pub, first[0].Token, now); !errors.Is(err, invite.ErrUnknown) {
+		t.Errorf("first link: %v, want ErrUnknown", err)
+	}
+}

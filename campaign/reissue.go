@@ -42,8 +42,13 @@ func Reissue(ctx context.Context, st store.Store, g *groups.Group, key ed25519.P
 	if email != "" && len(targets) == 0 {
 		return nil, fmt.Errorf("%s has no invite: they are not in the group file, or not going (no pledge that counts): %w", email, ErrNoInvite)
 	}
-	expires := now.Add(ttl).Truncate(time.Second)
 	for _, t := range targets {
+		// A fresh link needs a new expiry (the token is derived from it):
+		// one second past the old link's when ttl from now is not later.
+		expires := now.Add(ttl).Truncate(time.Second)
+		if !expires.After(t.Expires) {
+			expires = t.Expires.Add(time.Second)
+		}
 		if _, err := invite.Issue(ctx, st.Invites(), key, g.Name, t.Email, expires, now); err != nil {
 			return nil, err
 		}

@@ -61,6 +61,9 @@ func (s *Server) Tick(ctx context.Context) error {
 		errs = append(errs, s.sendConfirmations(ctx), s.sendLaunchEve(ctx, st))
 	case pledge.StateLaunched, pledge.StateArrived:
 		errs = append(errs, s.sendInvites(ctx), s.sendDoorsOpen(ctx, st), s.sendRedeemReminders(ctx))
+		if pledge.LateOpen(st.State, st.LaunchedAt, now, s.cfg.InviteTTL) {
+			errs = append(errs, s.sendConfirmations(ctx)) // late pledges
+		}
 	case pledge.StateFailed:
 		errs = append(errs, s.sendFailed(ctx))
 	}

@@ -135,7 +135,7 @@ func (s *Server) sendRedeemReminders(ctx context.Context) error {
 			continue
 		}
 		m, _ := s.g.Member(l.Email)
-		msg, err := s.mailMessage("redeem-reminder", l.Email, "Your invite to "+s.g.Title+" is waiting", map[string]any{
+		msg, err := s.mailMessage("redeem-reminder", l.Email, s.g.Title+" is waiting for you (your invite works until "+l.Expires.UTC().Format("2 January")+")", map[string]any{
 			"Name": firstName(m.Name), "Link": l.URL, "Expires": l.Expires.UTC().Format("2 January 2006"),
 		})
 		key := fmt.Sprintf("mail:redeem-%dh:%s", int(due.Hours()), strings.ToLower(l.Email))
