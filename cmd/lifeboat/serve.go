@@ -56,7 +56,10 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 		}
 		dest := hetzner.NewDestination(cfg)
 		server, err = dest.Attach(ctx, progress.Plain(app.Stderr, time.Second))
-		if err != nil && !errors.Is(err, hetzner.ErrNotReady) {
+		if errors.Is(err, hetzner.ErrNotReady) {
+			return nil, stop, err
+		}
+		if err != nil {
 			return nil, stop, fmt.Errorf("connect to the new server: %w", err)
 		}
 		stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
