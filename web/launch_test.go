@@ -357,3 +357,31 @@ func TestRemindersOnceAcrossProcessesPostgres(t *testing.T) {
 		}
 	}
 }
+
+// A member who pledges after the launch, while the invite window is open,
+// gets an invite at once, and it works; once the window has closed the
+// pledge page is closed to them.
+func TestLatePledgeGetsInvite(t *testing.T) {
+	t0 := time.Now().Truncate(time.Minute)
+	c := newClock(t0)
+	e := start(t, opts{noRun: true, tune: func(cfg *Config) { c.tune(cfg); cfg.InviteTTL = 7 * 24 * time.Hour }})
+	pledgeConfirmed(t, e.st, "river-birders", t0, "ada@example.org", "ben@example.org", "chloe@example.org")
+	e.tick(1)
+	if s := e.state(); s.State != pledge.StateLaunched {
+		t.Fatalf("state %s", s.State)
+	}
+	c.set(t0.Add(3 * 24 * time.Hour))
+	e.pledgeLate(newBrowser(t, false), "dev@example.org", c)
+	if n := e.count("dev@example.org", "Your invite"); n != 1 {
+		t.Fatalf("late pledger got %d invites", n)
+	}
+	if final := e.redeem("dev@example.org", "dev"); !strings.Contains(final, "You follow 3 people from your group") {
+		t.Fatalf("late pledger's arrival:\n%s", final)
+	}
+
+	c.set(t0.Add(7*24*time.Hour + time.Minute))
+	link, _ := e.srv.PledgeLink("elif@example.org")
+	if code, page := newBrowser(t, false).get(link); code != 200 || !strings.Contains(page, "pledges are closed") {
+		t.Fatalf("pledge page after the invite window: %d", code)
+	}
+}
