@@ -155,7 +155,7 @@ func (e *env) pledgeLate(b *browser, email string, c *clock) {
 		e.t.Fatal(err)
 	}
 	code, page := b.get(link)
-	if code != 200 || strings.Contains(page, "pledges are closed") {
+	if code != 200 || strings.Contains(page, "pledges are closed") || !strings.Contains(page, "the doors are open until") {
 		e.t.Fatalf("late pledge page %d:\n%s", code, page)
 	}
 	resp, body := b.post(link, map[string][]string{"csrf": {csrfOf(e.t, page)}, "action": {"pledge"}, "mode": {"any"}})

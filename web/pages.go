@@ -152,6 +152,7 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
 
 type pledgeView struct {
 	Name, Token, Sentence, Flash, Closed string
+	LateUntil                            string // after the launch: when the invite window closes
 	ViableMass, MaxThreshold, Suggest    int
 	Pledged, Confirmed, Going, ShowName  bool
 	Threshold                            int
@@ -196,6 +197,8 @@ func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	if err := s.pledgeClosed(st.State, st.LaunchedAt, v.Going); err != nil {
 		v.Closed = closedText(st.State)
+	} else if !st.LaunchedAt.IsZero() {
+		v.LateUntil = st.LaunchedAt.Add(s.cfg.InviteTTL).UTC().Format("2 January 2006")
 	}
 	s.render(w, r, status, "pledge", "Your pledge", v)
 }
