@@ -59,6 +59,15 @@ func (s *Server) Tick(ctx context.Context) error {
 			errs = append(errs, s.sendNudge(ctx, fmt.Sprintf("%d-W%02d", y, w), st))
 		}
 		errs = append(errs, s.sendConfirmations(ctx), s.sendLaunchEve(ctx, st))
+		// The day before launch_at, a viable group's lead hears already
+		// what would hold it back, while there is time to fix it.
+		if at := s.g.LaunchAt; at != nil && st.Outlook.Viable && !now.Before(at.Add(-24*time.Hour)) && now.Before(*at) {
+			if r, err := s.Readiness(ctx); err != nil {
+				errs = append(errs, err)
+			} else if !r.Ready {
+				errs = append(errs, s.sendWaiting(ctx, st, r.Missing))
+			}
+		}
 	case pledge.StateLaunched, pledge.StateArrived:
 		errs = append(errs, s.sendInvites(ctx), s.sendDoorsOpen(ctx, st), s.sendRedeemReminders(ctx))
 		if pledge.LateOpen(st.State, st.LaunchedAt, now, s.cfg.InviteTTL) {

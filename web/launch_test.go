@@ -201,10 +201,28 @@ func TestLaunchWaitsForDestination(t *testing.T) {
 		t.Fatalf("readiness: %+v, %v", r, err)
 	}
 
+	// Half an hour before launch_at the lead already hears what is
+	// missing; members hear nothing yet.
+	before := at.Add(-30 * time.Minute)
+	c.set(before)
+	e.tick(2)
+	if n := e.count("ada@example.org", "cannot launch yet"); n != 1 {
+		t.Fatalf("lead got %d waiting mails before launch_at", n)
+	}
+	if n := e.count("ben@example.org", "delayed"); n != 0 {
+		t.Fatal("members told of a delay before launch_at")
+	}
+
 	c.set(at.Add(time.Minute))
 	e.tick(3)
 	if s := e.state(); s.State != pledge.StateGathering {
 		t.Fatalf("launched onto a destination that is not ready: %s", s.State)
+	}
+	// One mail a day: a second only if launch_at's minute is on the next
+	// UTC day.
+	wantLead := 1
+	if before.UTC().YearDay() != at.Add(time.Minute).UTC().YearDay() {
+		wantLead = 2
 	}
 	lead := e.mb.To("ada@example.org")
 	var leadMails int
@@ -216,8 +234,8 @@ func TestLaunchWaitsForDestination(t *testing.T) {
 			}
 		}
 	}
-	if leadMails != 1 {
-		t.Fatalf("lead got %d waiting mails on day one", leadMails)
+	if leadMails != wantLead {
+		t.Fatalf("lead got %d waiting mails on day one, want %d", leadMails, wantLead)
 	}
 	day1 := at.Add(slip).UTC().Format("2 January 2006")
 	for _, m := range []string{"ben", "chloe"} {
@@ -231,8 +249,8 @@ func TestLaunchWaitsForDestination(t *testing.T) {
 
 	c.set(at.Add(25 * time.Hour))
 	e.tick(2)
-	if n := e.count("ada@example.org", "cannot launch yet"); n != 2 {
-		t.Errorf("lead got %d waiting mails after two days, want 2", n)
+	if n := e.count("ada@example.org", "cannot launch yet"); n != wantLead+1 {
+		t.Errorf("lead got %d waiting mails by the next day, want %d", n, wantLead+1)
 	}
 	if n := e.count("ben@example.org", "delayed"); n != 1 {
 		t.Errorf("ben told %d times within the week", n)
