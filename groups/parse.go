@@ -39,7 +39,7 @@ var (
 
 // Fields at each level of the file, in the order the docs list them.
 var (
-	topFields    = []string{"version", "name", "title", "description", "viable_mass", "deadline", "lead", "destination", "members"}
+	topFields    = []string{"version", "name", "title", "description", "viable_mass", "deadline", "launch_at", "lead", "destination", "members"}
 	leadFields   = []string{"name", "email"}
 	destFields   = []string{"type", "server", "software", "domain", "cloud", "location", "server_type"}
 	memberFields = []string{"name", "email", "handle", "username"}
@@ -496,6 +496,16 @@ func (p *parser) group(root *yaml.Node) *Group {
 			p.add(top.vals["deadline"], "deadline %q is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31) or an RFC 3339 time", s)
 		} else {
 			g.Deadline = &t
+		}
+	}
+
+	if s, ok := p.optText(top, "launch_at", false); ok {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			p.add(top.vals["launch_at"], "launch_at %q is not a date and time with a zone: write it like 2027-03-01T18:00:00+01:00 (or ...Z for UTC)", s)
+		} else {
+			t = t.UTC()
+			g.LaunchAt = &t
 		}
 	}
 

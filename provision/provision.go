@@ -43,3 +43,21 @@ type Destination interface {
 	// stopped; a cloud server is left running).
 	Stop(ctx context.Context) error
 }
+
+// Readiness is implemented by destinations that can say, without making
+// or starting anything, whether a group may launch onto them now. The
+// launch waits for it: invites sent to a room that is not there yet are
+// links that fail.
+type Readiness interface {
+	// Ready reports whether the destination can take the group now; when
+	// it cannot, missing is one sentence naming the step that is missing
+	// and what to run. err is for a check that could not be made at all
+	// (the store unreachable), not for a destination that is not ready.
+	Ready(ctx context.Context) (ok bool, missing string, err error)
+}
+
+// ReadyFunc is a Readiness made of a function.
+type ReadyFunc func(ctx context.Context) (bool, string, error)
+
+// Ready calls f.
+func (f ReadyFunc) Ready(ctx context.Context) (bool, string, error) { return f(ctx) }

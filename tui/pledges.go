@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/pledge"
@@ -35,6 +36,13 @@ type (
 		n   int
 		err error
 	}
+	// readinessMsg is the domain's answer to "may the group launch onto
+	// its destination now".
+	readinessMsg struct {
+		group string
+		r     campaign.Readiness
+		err   error
+	}
 )
 
 const pledgesRefresh = 2 * time.Second
@@ -47,6 +55,21 @@ type pledges struct {
 	w, h    int
 	ask     bool // confirm launch
 	ticking bool
+	ready   *readinessMsg
+}
+
+// checkReady asks the destination whether it is ready; not on every
+// refresh: it may be a request to a server.
+func checkReady(d Deps, g *groups.Group, path string) tea.Cmd {
+	if d.Readiness == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		r, err := d.Readiness(ctx, g, path)
+		return readinessMsg{group: g.Name, r: r, err: err}
+	}
 }
 
 func newPledges(d Deps) *pledges { return &pledges{d: d} }
@@ -107,11 +130,12 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.loaded != nil && s.loaded.group != msg.group.Name {
 				s.loaded = nil
 			}
-			return s, loadPledges(s.d, msg.group.Name)
+			s.ready = nil
+			return s, tea.Batch(loadPledges(s.d, msg.group.Name), checkReady(s.d, msg.group, msg.path))
 		}
 	case enteredMsg:
 		if msg.id == pledgesScreen && s.group != nil {
-			cmds := []tea.Cmd{loadPledges(s.d, s.group.Name)}
+			cmds := []tea.Cmd{loadPledges(s.d, s.group.Name), checkReady(s.d, s.group, s.path)}
 			if !s.ticking {
 				s.ticking = true
 				cmds = append(cmds, s.tick())
@@ -127,6 +151,10 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesLoadedMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.loaded = &msg
+		}
+	case readinessMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.ready = &msg
 		}
 	case pledgesOpenedMsg:
 		if msg.err != nil {
@@ -161,7 +189,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, kLaunch):
 			s.ask = true
 		case key.Matches(msg, kReload):
-			return s, loadPledges(s.d, s.group.Name)
+			return s, tea.Batch(loadPledges(s.d, s.group.Name), checkReady(s.d, s.group, s.path))
 		}
 	}
 	return s, nil
@@ -194,11 +222,23 @@ func (s *pledges) View() string {
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
 		{"deadline", s.countdown()},
 	}
+	if r := s.ready; r != nil {
+		switch {
+		case r.err != nil:
+			rows = append(rows, [2]string{"destination", "cannot tell: " + r.err.Error()})
+		case r.r.Ready:
+			rows = append(rows, [2]string{"destination", "ready"})
+		default:
+			rows = append(rows, [2]string{"destination", "not ready: " + r.r.Missing})
+		}
+	}
 	b.WriteString(kv(rows) + "\n\n")
 	bw := min(s.w-24, 50)
 	b.WriteString(fmt.Sprintf("toward viable mass  %s %d/%d\n", bar(bw, o.Going, g.ViableMass), o.Going, g.ViableMass))
 	b.WriteString(fmt.Sprintf("pledged             %s %d/%d\n\n", bar(bw, o.Pledged, o.Members), o.Pledged, o.Members))
 	switch {
+	case o.Viable && s.ready != nil && !s.ready.r.Ready:
+		b.WriteString(sWarn.Render("Viable, but it launches only once the destination is ready (see above).") + "\n")
 	case o.Viable:
 		b.WriteString(sGood.Render("Viable: the group can launch now (L).") + "\n")
 	case o.NeedForViable > 0:

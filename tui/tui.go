@@ -23,6 +23,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -44,6 +45,10 @@ type Deps struct {
 	// Provision makes the group's destination ready; dns is called with
 	// the DNS records the lead must set as soon as they are known.
 	Provision func(ctx context.Context, g *groups.Group, emit progress.Func, dns func([]string)) error
+	// Readiness says whether the group may launch onto its destination
+	// now, and if not, what is missing (path is the group file, for the
+	// commands it names). nil: the pledges screen does not say.
+	Readiness func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error)
 	// OpenPledges mails every member their pledge link; it returns how
 	// many were sent.
 	OpenPledges func(ctx context.Context, g *groups.Group) (int, error)

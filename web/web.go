@@ -29,6 +29,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/invite"
 	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -65,6 +66,9 @@ type Config struct {
 	Store    store.Store
 	Mail     mailer.Sender
 	Arrivals Arrivals
+	// Ready says whether the destination can take the group: the launch
+	// waits for it (see campaign.Launch). nil: nothing to wait for.
+	Ready provision.Readiness
 	// BaseURL is this server's public URL: links in mail and the OAuth
 	// callback (BaseURL + "/callback") use it. https makes cookies Secure.
 	BaseURL string

@@ -5,10 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
+	"github.com/lifeboat-social/lifeboat/provision/local"
+	"github.com/lifeboat-social/lifeboat/store"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -17,7 +23,7 @@ func newPledgesCmd(app *App) *cobra.Command {
 		Use:   "pledges",
 		Short: "Collect pledges: send pledge links, see the count, launch by hand",
 	}
-	cmd.AddCommand(newPledgesOpenCmd(app), newPledgesStatusCmd(app), newPledgesLaunchCmd(app))
+	cmd.AddCommand(newPledgesOpenCmd(app), newPledgesStatusCmd(app), newPledgesLaunchCmd(app), newPledgesExportCmd(app))
 	return cmd
 }
 
@@ -64,6 +70,10 @@ type pledgeStatus struct {
 	Viable        bool   `json:"viable"`
 	NeedForViable int    `json:"need_for_viable"`
 	Summary       string `json:"summary"`
+	// DestinationReady says whether the group may launch onto its
+	// destination now; DestinationMissing names the step missing.
+	DestinationReady   bool   `json:"destination_ready"`
+	DestinationMissing string `json:"destination_missing"`
 }
 
 func newPledgesStatusCmd(app *App) *cobra.Command {
@@ -89,10 +99,15 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ready, err := srv.Readiness(cmd.Context())
+			if err != nil {
+				return err
+			}
 			o := st.Outlook
 			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
-				NeedForViable: o.NeedForViable, Summary: o.String()}
+				NeedForViable: o.NeedForViable, Summary: o.String(),
+				DestinationReady: ready.Ready, DestinationMissing: ready.Missing}
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				enc.SetIndent("", "  ")
@@ -100,9 +115,14 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			}
 			fmt.Fprintf(app.Stdout, "%s: %s\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
 				out.Group, out.State, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
+			if !out.DestinationReady {
+				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", out.DestinationMissing)
+			}
 			switch {
-			case out.Viable:
+			case out.Viable && out.DestinationReady:
 				fmt.Fprintln(app.Stdout, "  viable: the group launches (serve does it at once)")
+			case out.Viable:
+				fmt.Fprintln(app.Stdout, "  viable: the group launches as soon as the destination is ready")
 			case out.NeedForViable > 0:
 				fmt.Fprintf(app.Stdout, "  %d more %s would make it viable\n", out.NeedForViable, pluralWord(out.NeedForViable, "pledge", "pledges"))
 			}
@@ -122,7 +142,10 @@ func newPledgesLaunchCmd(app *App) *cobra.Command {
 		Long: `Launch launches the group now, even below viable mass: every member the
 threshold cascade says would go gets a personal invite by email, once. "serve"
 launches by itself as soon as the group is viable; this is the lead's
-override. It happens once, however many processes try.`,
+override. It happens once, however many processes try. It refuses while the
+destination is not ready (an existing server whose admin has not accepted the
+group, a new server before "lifeboat up" has finished, a local server that is
+not running), naming the step that is missing.`,
 		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges launch group.yaml --base-url https://lifeboat.example.org`,
 		Args:    exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -136,6 +159,10 @@ override. It happens once, however many processes try.`,
 				return err
 			}
 			err = srv.Launch(cmd.Context(), true)
+			var nr *campaign.NotReadyError
+			if errors.As(err, &nr) {
+				return fmt.Errorf("cannot launch yet: %s", nr.Missing)
+			}
 			if errors.Is(err, campaign.ErrNotGathering) {
 				return usageErrorf("the group has already launched or failed: nothing to do")
 			}
@@ -148,6 +175,56 @@ override. It happens once, however many processes try.`,
 	}
 	f.register(cmd, true)
 	return cmd
+}
+
+func newPledgesExportCmd(app *App) *cobra.Command {
+	var (
+		f   webFlags
+		out exportFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "export GROUP.yaml",
+		Short: "Write the pledge links as CSV and as a printable sheet with QR codes",
+		Long: `Export writes every member's personal pledge link, the links "pledges open"
+mails, for a lead without a mail relay: as CSV (name, email, link, expires; to
+stdout or --csv FILE) and as a printable HTML sheet with a QR code per member
+(--sheet FILE). Each link opens its member's own pledge page: hand each one to
+its member only. The files are written 0600.`,
+		Example: `  lifeboat pledges export group.yaml --base-url https://lifeboat.example.org --csv pledges.csv --sheet pledges.html`,
+		Args:    exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{})
+			if err != nil {
+				return err
+			}
+			links, err := srv.PledgeLinks()
+			if err != nil {
+				return err
+			}
+			if err := out.write(app, web.PledgeSheet, srv.GroupTitle(), links); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stderr, "%d pledge %s\n", len(links), pluralWord(len(links), "link", "links"))
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	out.register(cmd)
+	return cmd
+}
+
+// destinationReady is the readiness check of the group's destination:
+// existing, the admin's acceptance reached the lead; new, lifeboat up
+// finished and the server answers over HTTPS; local, its server runs.
+func destinationReady(app *App, st store.Store, g *groups.Group, file string) provision.Readiness {
+	switch g.Destination.Type {
+	case groups.DestExisting:
+		return campaign.ExistingReady(st, g, file)
+	case groups.DestNew:
+		return hetzner.NewDestination(hetznerBase(app, g))
+	default:
+		return local.New(local.Config{Dir: filepath.Join(app.StateDir, "groups", g.Name, "local"), Title: g.Title, Keep: true})
+	}
 }
 
 func pluralWord(n int, one, many string) string {

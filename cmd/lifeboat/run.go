@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -28,7 +29,8 @@ func newRunCmd(app *App) *cobra.Command {
 		Long: `Run runs the playbook of the group's destination (playbooks/existing.yaml or
 playbooks/new.yaml): it makes the destination ready (checks an existing
 server; provisions or finds the group's own), launches once the group is
-viable, issues the personal invites, and seeds follows, lists and the
+viable and the destination ready (at the group's launch_at, waiting for it
+when it is in the future), issues the personal invites, and seeds follows, lists and the
 welcome for every member who has arrived so far. Every step is journaled:
 run it again as members arrive, or after a crash, and only what is missing
 is done. Hand out the invites with "lifeboat serve" or "lifeboat invites
@@ -63,7 +65,13 @@ export". For the local destination use "lifeboat demo --group FILE".`,
 			if err != nil {
 				return err
 			}
-			x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: progress.Plain(app.Stderr, time.Second)})
+			// The new server says itself whether it is ready; an existing
+			// one is ready once its admin's acceptance reached us.
+			var ready provision.Readiness
+			if g.Destination.Type == groups.DestExisting {
+				ready = campaign.ExistingReady(st, g, args[0])
+			}
+			x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Ready: ready, Emit: progress.Plain(app.Stderr, time.Second)})
 			rep, err := x.Run(ctx, g.Destination.Type)
 			if err != nil {
 				return err

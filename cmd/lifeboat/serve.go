@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,8 +31,8 @@ import (
 // on loopback (the one "lifeboat demo" uses, started if needed and kept
 // running). Existing: the server in the group file, where members sign up
 // themselves. New: the server "lifeboat up" made (its state is read, no
-// cloud token is needed), with accounts made over SSH on GoToSocial; nil
-// until it is up, and members are then told redemption is not open yet.
+// cloud token is needed), with accounts made over SSH on GoToSocial; an
+// error wrapping hetzner.ErrNotReady until it is up.
 var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Arrivals, func(), error) {
 	var server *provision.Server
 	stop := func() {}
@@ -56,8 +58,7 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 		dest := hetzner.NewDestination(cfg)
 		server, err = dest.Attach(ctx, progress.Plain(app.Stderr, time.Second))
 		if errors.Is(err, hetzner.ErrNotReady) {
-			fmt.Fprintf(app.Stderr, "lifeboat: %v; invites cannot be redeemed until then\n", err)
-			return nil, stop, nil
+			return nil, stop, err
 		}
 		if err != nil {
 			return nil, stop, fmt.Errorf("connect to the new server: %w", err)
@@ -151,6 +152,9 @@ func groupServer(ctx context.Context, app *App, file string, f *webFlags, cfg we
 		return nil, err
 	}
 	cfg.Group, cfg.File, cfg.Store, cfg.BaseURL = g, file, st, f.baseURL
+	if cfg.Ready == nil {
+		cfg.Ready = destinationReady(app, st, g, file)
+	}
 	cfg.InviteTTL, cfg.Rules = f.inviteTTL, f.rules
 	srv, err := web.New(ctx, cfg)
 	if err != nil {
@@ -205,14 +209,14 @@ postgres://… several serve processes share one state and act as one.`,
 			if len(probs) > 0 {
 				return reportProblems(app, probs)
 			}
-			arr, stop, err := serveArrivals(ctx, app, g)
-			if err != nil {
+			arr := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) {
+				return serveArrivals(ctx, app, g)
+			}, every: 30 * time.Second, now: time.Now, log: log}
+			if err := arr.start(ctx, app.Stderr); err != nil {
 				return err
 			}
-			defer stop()
-			if arr == nil {
-				arr = noArrivals{}
-			}
+			defer arr.close()
+			go arr.follow(ctx)
 			cfg := web.Config{Mail: mail, Arrivals: arr, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
 			srv, err := groupServer(ctx, app, args[0], &f, cfg)
 			if err != nil {
@@ -246,23 +250,117 @@ func reportProblems(app *App, probs groups.Problems) error {
 	return silentError{code: 2}
 }
 
-// noArrivals stands in while no arrival engine is wired for the
-// destination: members see that redemption is not open yet.
-type noArrivals struct{}
+// followArrivals is the arrival engine of a destination that may come
+// up while serve runs (a new server "lifeboat up" finishes): it connects
+// on first need and keeps trying, at most once per every, until the
+// destination answers, so serve never needs a restart. Until then members
+// see that redemption is not open yet.
+type followArrivals struct {
+	connect func(context.Context) (web.Arrivals, func(), error)
+	every   time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	arr  web.Arrivals
+	stop func()
+	next time.Time
+}
+
+// start makes the first connection: a destination that is not up yet
+// (hetzner.ErrNotReady) is said once and followed; any other failure
+// stops serve, as a local server that cannot start must.
+func (f *followArrivals) start(ctx context.Context, stderr io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next = f.now().Add(f.every)
+	arr, stop, err := f.connect(ctx)
+	switch {
+	case errors.Is(err, hetzner.ErrNotReady):
+		fmt.Fprintf(stderr, "lifeboat: %v; invites cannot be redeemed until then (serve connects by itself once it is up)\n", err)
+		return nil
+	case err != nil:
+		return err
+	}
+	f.arr, f.stop = arr, stop
+	return nil
+}
+
+// get returns the engine, connecting when it is time to try again; while
+// the destination is not up, members get a notYet.
+func (f *followArrivals) get(ctx context.Context) (web.Arrivals, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.arr != nil {
+		return f.arr, nil
+	}
+	if f.now().Before(f.next) {
+		return nil, notYet{}
+	}
+	f.next = f.now().Add(f.every)
+	arr, stop, err := f.connect(ctx)
+	if err != nil || arr == nil {
+		if err != nil && !errors.Is(err, hetzner.ErrNotReady) && ctx.Err() == nil {
+			f.log.Error("connect to the destination (trying again)", "err", err)
+		}
+		return nil, notYet{}
+	}
+	f.arr, f.stop = arr, stop
+	f.log.Info("connected to the destination: invites can be redeemed")
+	return arr, nil
+}
+
+// follow tries to connect every f.every until it has, or ctx ends.
+func (f *followArrivals) follow(ctx context.Context) {
+	t := time.NewTicker(f.every)
+	defer t.Stop()
+	for {
+		if arr, _ := f.get(ctx); arr != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (f *followArrivals) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stop != nil {
+		f.stop()
+	}
+}
+
+func (f *followArrivals) CreateAccount(ctx context.Context, group, email, username, password string) error {
+	arr, err := f.get(ctx)
+	if err != nil {
+		return err
+	}
+	return arr.CreateAccount(ctx, group, email, username, password)
+}
+
+func (f *followArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error) {
+	arr, err := f.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return arr.AuthorizeURL(ctx, group, redirectURI, state)
+}
+
+func (f *followArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (web.ArrivalResult, error) {
+	arr, err := f.get(ctx)
+	if err != nil {
+		return web.ArrivalResult{}, err
+	}
+	return arr.Complete(ctx, group, email, code, redirectURI)
+}
 
 type notYet struct{}
 
 func (notYet) Error() string { return "redemption is not available on this server yet" }
 func (notYet) PublicMessage() string {
 	return "Accounts cannot be made from this page yet. Please try again later or ask the organiser."
-}
-
-func (noArrivals) CreateAccount(context.Context, string, string, string, string) error {
-	return notYet{}
-}
-func (noArrivals) AuthorizeURL(context.Context, string, string, string) (string, error) {
-	return "", notYet{}
-}
-func (noArrivals) Complete(context.Context, string, string, string, string) (web.ArrivalResult, error) {
-	return web.ArrivalResult{}, notYet{}
 }

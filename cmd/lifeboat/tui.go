@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
@@ -46,6 +47,9 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	d := tui.Deps{StateDir: app.StateDir}
 	if st, err := app.Store(ctx); err == nil {
 		d.Store = st
+		d.Readiness = func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error) {
+			return campaign.CheckReady(ctx, destinationReady(app, st, g, path))
+		}
 	} else {
 		fmt.Fprintln(app.Stderr, "lifeboat: state unavailable:", err)
 	}

@@ -128,34 +128,40 @@ func WaitInstance(ctx context.Context, w Waits, baseURL, domain string, emit pro
 	const step = "tls"
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step, Message: "waiting for TLS and " + baseURL + "/api/v2/instance"})
 	err := retry(ctx, w.Interval, w.Timeout, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(baseURL, "/")+"/api/v2/instance", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := w.HTTP.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %s", resp.Status)
-		}
-		var inst struct {
-			Domain string `json:"domain"`
-		}
-		if err := json.Unmarshal(body, &inst); err != nil {
-			return fmt.Errorf("not an instance document: %w", err)
-		}
-		if inst.Domain != domain {
-			return fmt.Errorf("instance says domain %q, want %q", inst.Domain, domain)
-		}
-		return nil
+		return checkInstance(ctx, w.HTTP, baseURL, domain)
 	})
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", baseURL, err)
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
+	return nil
+}
+
+// checkInstance asks baseURL for /api/v2/instance once: it must answer
+// 200 with an instance document of domain.
+func checkInstance(ctx context.Context, hc *http.Client, baseURL, domain string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(baseURL, "/")+"/api/v2/instance", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	var inst struct {
+		Domain string `json:"domain"`
+	}
+	if err := json.Unmarshal(body, &inst); err != nil {
+		return fmt.Errorf("not an instance document: %w", err)
+	}
+	if inst.Domain != domain {
+		return fmt.Errorf("instance says domain %q, want %q", inst.Domain, domain)
+	}
 	return nil
 }
 
