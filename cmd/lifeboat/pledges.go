@@ -149,14 +149,21 @@ not running), naming the step that is missing.`,
 		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges launch group.yaml --base-url https://lifeboat.example.org`,
 		Args:    exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(true)
-			if err != nil {
-				return err
-			}
+			mail, mailErr := f.mail.sender(true)
 			log := slog.New(slog.NewTextHandler(app.Stderr, nil))
 			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{Mail: mail, Log: log})
 			if err != nil {
 				return err
+			}
+			// A destination that is not ready is the first thing to fix:
+			// say so before asking for a mail relay.
+			if ready, err := srv.Readiness(cmd.Context()); err != nil {
+				return err
+			} else if !ready.Ready {
+				return fmt.Errorf("cannot launch yet: %s", ready.Missing)
+			}
+			if mailErr != nil {
+				return mailErr
 			}
 			err = srv.Launch(cmd.Context(), true)
 			var nr *campaign.NotReadyError
