@@ -263,11 +263,13 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	l := local.New(local.Config{Dir: filepath.Join(dir, "gts"), Title: "Admission", ReasonRequired: true})
+	// Stopped even when it did not answer in time: it may still be
+	// starting.
+	t.Cleanup(func() { l.Stop(context.Background()) })
 	srv, err := l.Start(ctx, progress.Discard)
 	if err != nil {
 		t.Fatalf("start GoToSocial: %v", err)
 	}
-	t.Cleanup(func() { l.Stop(context.Background()) })
 	lead, admin := filepath.Join(dir, "lead"), filepath.Join(dir, "admin")
 	file := filepath.Join(dir, "request.json")
 
