@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/fedi"
 )
@@ -31,5 +32,35 @@ func TestTransientRetriesServerErrorsOnly(t *testing.T) {
 	var fe *fedi.Error
 	if calls != 5 || !errors.As(err, &fe) {
 		t.Errorf("a lasting 503: %d calls, err %v; want 5 and the error", calls, err)
+	}
+
+	// No answer at all (a server restarting): waited for while it lasts
+	// less than unreachable, then the error is returned.
+	calls = 0
+	refused := errors.New("connect: connection refused")
+	err = transient(ctx, func() error {
+		calls++
+		if calls < 4 {
+			return refused
+		}
+		return nil
+	})
+	if err != nil || calls != 4 {
+		t.Errorf("three refusals then success: err=%v after %d calls", err, calls)
+	}
+	defer func(d time.Duration) { unreachable = d }(unreachable)
+	unreachable = 250 * time.Millisecond
+	calls = 0
+	start := time.Now()
+	err = transient(ctx, func() error { calls++; return refused })
+	if !errors.Is(err, refused) || time.Since(start) > 2*time.Second || calls < 2 {
+		t.Errorf("a server that never answers: %v after %d calls and %s", err, calls, time.Since(start))
+	}
+	// A follow the server keeps neither made nor requested is not retried
+	// here: follow clears it (unstick) instead.
+	calls = 0
+	transient(ctx, func() error { calls++; return errNotMade })
+	if calls != 1 {
+		t.Errorf("errNotMade tried %d times", calls)
 	}
 }
