@@ -171,6 +171,31 @@ func isolate(err error, step, from, to string) error {
 	return err
 }
 
+// pieces splits err (one error, or several joined with errors.Join) into
+// the failures of single pieces and the rest, which is returned joined.
+func pieces(err error) ([]*piece, error) {
+	if err == nil {
+		return nil, nil
+	}
+	if p, ok := err.(*piece); ok {
+		return []*piece{p}, nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil, err
+	}
+	var ps []*piece
+	var rest []error
+	for _, e := range j.Unwrap() {
+		p, r := pieces(e)
+		ps = append(ps, p...)
+		if r != nil {
+			rest = append(rest, r)
+		}
+	}
+	return ps, errors.Join(rest...)
+}
+
 // Within a run, pieces that failed are tried again after a pause, at most
 // stuckRounds more times: a pair refused now (a half-made request, a burst
 // of errors, a rate limit) often goes through a moment later.
@@ -182,9 +207,9 @@ var (
 )
 
 // rounds runs fn for 0..n-1 on workers goroutines, then again for the
-// items that failed as a *piece, after a growing pause, at most
-// stuckRounds more times. It returns the pieces still failing. Any other
-// error stops the work and is returned.
+// items that failed as one or more *piece (joined), after a growing pause,
+// at most stuckRounds more times. It returns the pieces still failing.
+// Any other error stops the work and is returned.
 func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) ([]Stuck, error) {
 	todo := make([]int, n)
 	for i := range todo {
@@ -192,15 +217,13 @@ func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i 
 	}
 	for round := 0; ; round++ {
 		var mu sync.Mutex
-		failed := map[int]*piece{}
+		failed := map[int][]*piece{}
 		err := workpool.Run(ctx, workers, len(todo), func(ctx context.Context, k int) error {
-			err := fn(ctx, todo[k])
-			var p *piece
-			if errors.As(err, &p) {
+			ps, err := pieces(fn(ctx, todo[k]))
+			if len(ps) > 0 {
 				mu.Lock()
-				failed[todo[k]] = p
+				failed[todo[k]] = ps
 				mu.Unlock()
-				return nil
 			}
 			return err
 		})
@@ -216,17 +239,21 @@ func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i 
 		}
 		sort.Ints(todo)
 		if round == stuckRounds {
-			out := make([]Stuck, len(todo))
-			for k, i := range todo {
-				out[k] = failed[i].stuck
+			var out []Stuck
+			for _, i := range todo {
+				for _, p := range failed[i] {
+					out = append(out, p.stuck)
+				}
 			}
 			return out, nil
 		}
 		pause := stuckPause << round
-		for _, p := range failed {
-			var fe *fedi.Error
-			if errors.As(p.stuck.Err, &fe) && fedi.IsRateLimited(fe) {
-				pause = max(pause, min(time.Until(fe.RetryAt), maxPause))
+		for _, ps := range failed {
+			for _, p := range ps {
+				var fe *fedi.Error
+				if errors.As(p.stuck.Err, &fe) && fedi.IsRateLimited(fe) {
+					pause = max(pause, min(time.Until(fe.RetryAt), maxPause))
+				}
 			}
 		}
 		select {
@@ -285,6 +312,7 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error
 	made := map[string]bool{} // in this run, so a later round skips them
 	stuck, err := rounds(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
+		var failed []error // one direction failing does not keep the other from being tried
 		for _, d := range [2][2]arrived{{p.a, p.b}, {p.b, p.a}} {
 			a, b := d[0], d[1]
 			key := followKey(a.email, b.email)
@@ -296,14 +324,19 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error
 				continue
 			}
 			if err := follow(ctx, a, b); err != nil {
-				return isolate(err, StepFollows, a.email, b.email)
+				err = isolate(err, StepFollows, a.email, b.email)
+				if _, ok := err.(*piece); !ok {
+					return err
+				}
+				failed = append(failed, err)
+				continue
 			}
 			mu.Lock()
 			made[key] = true
 			mu.Unlock()
 			rec.add(key)
 		}
-		return nil
+		return errors.Join(failed...)
 	})
 	if ferr := rec.close(); err == nil {
 		err = ferr

@@ -90,3 +90,26 @@ func TestStuckErrorBoundsItsMessage(t *testing.T) {
 		t.Errorf("message:\n%s", msg)
 	}
 }
+
+// An item may fail in two pieces (both directions of a pair): both are
+// reported. A fatal error joined with pieces still stops the work.
+func TestRoundsReportEveryPieceOfAnItem(t *testing.T) {
+	defer QuickRetries()()
+	two := func() error {
+		return errors.Join(isolate(&fedi.Error{Status: 401}, StepFollows, "a@x", "b@x"), isolate(&fedi.Error{Status: 401}, StepFollows, "b@x", "a@x"))
+	}
+	stuck, err := rounds(context.Background(), 2, 3, func(ctx context.Context, i int) error {
+		if i == 1 {
+			return two()
+		}
+		return nil
+	})
+	if err != nil || len(stuck) != 2 || stuck[0].From != "a@x" || stuck[1].From != "b@x" {
+		t.Errorf("got %+v, %v; want both directions", stuck, err)
+	}
+	boom := errors.New("journal")
+	_, err = rounds(context.Background(), 2, 3, func(ctx context.Context, i int) error { return errors.Join(two(), boom) })
+	if !errors.Is(err, boom) {
+		t.Errorf("got %v, want the journal error", err)
+	}
+}

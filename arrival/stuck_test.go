@@ -39,12 +39,18 @@ func halfMakeFollow(t *testing.T, dbPath, serverURL string, from, to store.Accou
 	if err != nil {
 		t.Fatalf("write the follow request: %v", err)
 	}
-	// The state is the one seen after kill -9: every follow answers 500.
+	// The state is the one seen after kill -9: every follow answers 500
+	// (the server logs "already exists"), and the target cannot accept
+	// the request it holds.
 	_, err = c.Follow(ctx, to.ID)
 	if !fedi.IsStatus(err, 500) {
 		t.Fatalf("following after the half-made request: %v; want the server's 500 \"already exists\"", err)
 	}
-	t.Logf("reproduced: %v", err)
+	_, aerr := fedi.New(serverURL).WithToken(to.Token).AuthorizeFollowRequest(ctx, from.ID)
+	if !fedi.IsStatus(aerr, 404) {
+		t.Fatalf("accepting the half-made request: %v; want 404", aerr)
+	}
+	t.Logf("reproduced: %v; %v", err, aerr)
 }
 
 // ulid makes a GoToSocial-shaped id (26 characters of Crockford base32).
