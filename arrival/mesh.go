@@ -554,14 +554,17 @@ func addToList(ctx context.Context, a arrived, listID string, ids []string) erro
 }
 
 // transient runs fn again while it fails with a server error (5xx) or
-// without an answer (a connection refused or cut): a busy server answers
-// some requests of a bulk run that way, and a restarted one answers none
-// for a while. Server errors are tried five times; a server that does not
-// answer is waited for up to unreachable, after which the error is
+// without an answer (a connection refused or cut, or a proxy's 502, 503
+// or 504): a busy server answers some requests of a bulk run that way,
+// and a restarted one answers none for a while. Other server errors are
+// tried five times; a server that does not answer is waited for up to
+// unreachable, after which the error is
 // returned as it is (not as one piece's failure: the whole step stops).
 // Only steps that are safe to repeat go through it — follows, accepting
 // requests, adding to a list, finding-or-making a list and posting the
-// welcome, which look before they make, and signing in.
+// welcome, which look before they make, signing in, reading a token's
+// account, and registering the member app (a second registration only
+// leaves an unused app).
 func transient(ctx context.Context, fn func() error) error {
 	wait := 100 * time.Millisecond
 	start := time.Now()
@@ -572,6 +575,12 @@ func transient(ctx context.Context, fn func() error) error {
 		}
 		var fe *fedi.Error
 		switch {
+		case errors.As(err, &fe) && gateway(fe.Status) && !fedi.IsRateLimited(fe):
+			// A proxy in front of the server answers for it while it
+			// does not answer: as good as no answer.
+			if time.Since(start) > unreachable {
+				return err
+			}
 		case errors.As(err, &fe):
 			if attempt >= 5 || fe.Status < 500 || fedi.IsRateLimited(fe) {
 				return err
@@ -591,8 +600,15 @@ func transient(ctx context.Context, fn func() error) error {
 }
 
 // unreachable is how long a server that does not answer is waited for:
-// longer than a GoToSocial restart takes (about 15 s).
-var unreachable = 45 * time.Second
+// longer than a GoToSocial restart takes (15 s on an idle machine, a
+// minute or more on a busy one).
+var unreachable = 2 * time.Minute
+
+// gateway reports whether status is what a reverse proxy answers while
+// the server behind it is down or restarting.
+func gateway(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
 
 // listBatch is how many accounts one add-to-list request carries.
 const listBatch = 50

@@ -28,10 +28,27 @@ func TestTransientRetriesServerErrorsOnly(t *testing.T) {
 		t.Errorf("a 422 was retried (%d calls)", calls)
 	}
 	calls = 0
-	err = transient(ctx, func() error { calls++; return &fedi.Error{Status: 503} })
+	err = transient(ctx, func() error { calls++; return &fedi.Error{Status: 500} })
 	var fe *fedi.Error
 	if calls != 5 || !errors.As(err, &fe) {
-		t.Errorf("a lasting 503: %d calls, err %v; want 5 and the error", calls, err)
+		t.Errorf("a lasting 500: %d calls, err %v; want 5 and the error", calls, err)
+	}
+	// A proxy's 502, 503 or 504 says the server behind it does not
+	// answer: waited for as long as no answer at all.
+	defer func(d time.Duration) { unreachable = d }(unreachable)
+	unreachable = time.Second
+	for _, status := range []int{502, 503, 504} {
+		calls = 0
+		start := time.Now()
+		err = transient(ctx, func() error { calls++; return &fedi.Error{Status: status} })
+		if !fedi.IsStatus(err, status) || calls < 2 || time.Since(start) < unreachable || time.Since(start) > 4*time.Second {
+			t.Errorf("a lasting %d: %d calls in %s, err %v", status, calls, time.Since(start), err)
+		}
+	}
+	calls = 0
+	err = transient(ctx, func() error { calls++; return &fedi.Error{Status: 503, RetryAt: time.Now().Add(time.Hour)} })
+	if calls != 1 {
+		t.Errorf("a 503 with Retry-After (the client waited already) was tried %d times", calls)
 	}
 
 	// No answer at all (a server restarting): waited for while it lasts
@@ -48,12 +65,10 @@ func TestTransientRetriesServerErrorsOnly(t *testing.T) {
 	if err != nil || calls != 4 {
 		t.Errorf("three refusals then success: err=%v after %d calls", err, calls)
 	}
-	defer func(d time.Duration) { unreachable = d }(unreachable)
-	unreachable = 250 * time.Millisecond
 	calls = 0
 	start := time.Now()
 	err = transient(ctx, func() error { calls++; return refused })
-	if !errors.Is(err, refused) || time.Since(start) > 2*time.Second || calls < 2 {
+	if !errors.Is(err, refused) || time.Since(start) > 4*time.Second || calls < 2 {
 		t.Errorf("a server that never answers: %v after %d calls and %s", err, calls, time.Since(start))
 	}
 	// A follow the server keeps neither made nor requested is not retried
