@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 
 	arrivalpkg "github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/fedi"
@@ -34,7 +35,9 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
 		return ArrivalResult{}, err
 	}
-	if err := a.e.Seed(ctx); err != nil {
+	// A pair stuck elsewhere in the mesh does not stop this arrival: the
+	// counts below say what is made, and the next arrival retries it.
+	if err := a.e.Seed(ctx); err != nil && !errors.Is(err, arrivalpkg.ErrStuck) {
 		return ArrivalResult{}, err
 	}
 	acc, err := a.st.Accounts().Get(ctx, group, email)

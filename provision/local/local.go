@@ -166,6 +166,20 @@ func (l *Local) Stop(ctx context.Context) error {
 	return StopRunning(ctx, l.cfg.Dir)
 }
 
+// Restart stops the running server and starts it again on the same port
+// and database, as an operator's restart does. It empties the server's
+// caches, which is the last resort against a stale cached answer (see
+// arrival's unstick), and it is how tests restart a server mid-run.
+func (l *Local) Restart(ctx context.Context) error {
+	if err := StopRunning(ctx, l.cfg.Dir); err != nil {
+		return err
+	}
+	if err := l.startProcess(); err != nil {
+		return err
+	}
+	return l.waitReady(ctx)
+}
+
 // StopRunning stops a GoToSocial started in dir by an earlier run (as the
 // demo leaves it); it is a no-op when none runs.
 func StopRunning(ctx context.Context, dir string) error {
