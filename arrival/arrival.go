@@ -121,10 +121,13 @@ func (e *Engine) app(ctx context.Context, redirectURI string) (fedi.App, error) 
 	return a, nil
 }
 
-// Join makes the member's account on a server Lifeboat runs. The password
-// is saved before the sign-up so that a retry after a crash uses the same
-// one. username defaults to the group file's wish, then the email's local
-// part.
+// Join makes the member's account on a server Lifeboat runs. With no
+// password Lifeboat makes one and saves it before the sign-up, so that a
+// retry after a crash uses the same one (and signs in with it). A
+// password the member chose is passed on and never saved: each retry
+// uses the username and password of that try, so a member whose first
+// choice was taken gets their second. username defaults to the group
+// file's wish, then the email's local part.
 func (e *Engine) Join(ctx context.Context, email, username, password string) error {
 	if e.cfg.Server.Accounts == nil {
 		return errors.New("this destination makes no accounts: members sign up on the server themselves")
@@ -138,21 +141,25 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 	switch {
 	case err == nil && acc.ID != "":
 		return nil // joined already
-	case err == nil:
-		// an earlier attempt saved the password; keep using it
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	chosen := password != ""
+	if !chosen && acc.Password != "" {
+		// an earlier attempt saved Lifeboat's password; keep using it
 		password, username = acc.Password, acc.Username
-	case errors.Is(err, store.ErrNotFound):
-		if username == "" {
-			username = e.cfg.Group.Username(m.Email)
-		}
-		if password == "" {
-			password = provision.NewPassword()
-		}
-		acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL, Username: username, Password: password}
-		if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
-			return err
-		}
-	default:
+	}
+	if username == "" {
+		username = e.cfg.Group.Username(m.Email)
+	}
+	if password == "" {
+		password = provision.NewPassword()
+	}
+	acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL, Username: username}
+	if !chosen {
+		acc.Password = password
+	}
+	if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
 		return err
 	}
 	id, err := e.cfg.Server.Accounts.CreateAccount(ctx, username, email, password)

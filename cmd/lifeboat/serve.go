@@ -211,7 +211,7 @@ postgres://… several serve processes share one state and act as one.`,
 			if arr == nil {
 				arr = noArrivals{}
 			}
-			cfg := web.Config{Mail: mail, Arrivals: arr, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, TrustProxy: trustProxy}
+			cfg := web.Config{Mail: mail, Arrivals: arr, SignUps: serveDoor(ctx, app, g), Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, TrustProxy: trustProxy}
 			srv, err := groupServer(ctx, app, args[0], &f, cfg)
 			if err != nil {
 				return err
