@@ -198,13 +198,32 @@ type GoToSocial struct {
 //go:embed gtsaccounts.go.src
 var gtsAccountsSrc []byte
 
+// gtsWazero is the WebAssembly runtime GoToSocial is built with: v0.17.3
+// pins wazero v1.8.1, whose compiled code corrupts memory under Go 1.24
+// and later (SQLite panics with "out of bounds memory access" in the
+// first migration; wazero issue 2375, fixed in v1.9.0).
+const gtsWazero = "v1.9.0"
+
+// gtsKey names a GoToSocial build in the cache: the version and the
+// wazero it runs on.
+const gtsKey = GoToSocialVersion + "-wazero-" + gtsWazero
+
+// gtsSource is GoToSocial's module source, set to build with gtsWazero.
+func (in *Installer) gtsSource(ctx context.Context, tmp, nosum string) (string, error) {
+	src, err := in.moduleSource(ctx, tmp, "github.com/superseriousbusiness/gotosocial", GoToSocialVersion, nosum)
+	if err != nil {
+		return "", err
+	}
+	return src, in.run(ctx, src, goEnv(nosum), "go", "mod", "edit", "-require=github.com/tetratelabs/wazero@"+gtsWazero)
+}
+
 // GoToSocial builds GoToSocial from its module source, and beside it the
 // account maker Lifeboat uses on servers it runs.
 func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
-	dir, err := in.once(ctx, "gotosocial-"+GoToSocialVersion, func(tmp string) error {
-		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+	dir, err := in.once(ctx, "gotosocial-"+gtsKey, func(tmp string) error {
+		src, err := in.gtsSource(ctx, tmp, nosum)
 		if err != nil {
 			return err
 		}
@@ -251,13 +270,13 @@ func (in *Installer) GoToSocialAccountsFor(ctx context.Context, goos, goarch str
 func (in *Installer) gtsAccounts(ctx context.Context, goos, goarch string) (string, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
-	key, env := "gotosocial-accounts-"+GoToSocialVersion, goEnv(nosum)
+	key, env := "gotosocial-accounts-"+gtsKey, goEnv(nosum)
 	if goos != "" {
 		key += "-" + goos + "-" + goarch
 		env = append(env, "GOOS="+goos, "GOARCH="+goarch)
 	}
 	dir, err := in.once(ctx, key, func(tmp string) error {
-		src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+		src, err := in.gtsSource(ctx, tmp, nosum)
 		if err != nil {
 			return err
 		}
