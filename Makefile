@@ -11,7 +11,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/lifeboat
 
 tools: build
-	$(BIN) tools install postgres gotosocial terraform hcloud chromium
+	$(BIN) tools install postgres gotosocial terraform hcloud chromium debian-root
 
 demo: build
 	$(BIN) demo
@@ -19,6 +19,7 @@ demo: build
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+	FUZZTIME=10s ./.ci/fuzz
 
 bench: tools
 	./bench/run

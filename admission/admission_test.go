@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/store"
@@ -59,8 +61,8 @@ func TestRequestSignVerifyEncode(t *testing.T) {
 	if err := r.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	if !r.HasMember("ALICE@example.org ") || r.HasMember("carol@example.org") {
-		t.Fatal("HasMember")
+	if ro := r.Roster(); !ro[memberEntry(key, r, "ALICE@example.org ")] || ro[memberEntry(key, r, "carol@example.org")] {
+		t.Fatal("roster")
 	}
 	if strings.Contains(string(r.Encode()), "alice") {
 		t.Fatal("the document shows an email")
@@ -70,13 +72,17 @@ func TestRequestSignVerifyEncode(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got.ID != r.ID || got.Fingerprint() != r.Fingerprint() {
+		if got.ID() != r.ID() || got.Fingerprint() != r.Fingerprint() {
 			t.Fatalf("%s: decoded another request", name)
 		}
 	}
 	// Tampering with anything signed breaks the signature.
 	for name, edit := range map[string]func(*Request){
-		"size":   func(r *Request) { r.Members = append(r.Members, r.Members[0]); r.Size++ },
+		"size": func(r *Request) {
+			r.Members = append(r.Members, b64.EncodeToString(make([]byte, entryLen)))
+			slices.Sort(r.Members)
+			r.Size++
+		},
 		"window": func(r *Request) { r.Window.Until = r.Window.Until.Add(time.Hour) },
 		"rules":  func(r *Request) { r.Rules = r.Rules[:1] },
 		"key": func(r *Request) {
@@ -102,11 +108,15 @@ func TestProofCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(Reason(strings.Repeat("x", 200), p)) > 400 || len(Reason("", p)) < 40 {
-		t.Fatal("reason length")
+	// The reason fits every server's field (40 to 420 characters), even
+	// for a title of quotes and control characters.
+	for _, title := range []string{"", strings.Repeat(`"`, 200), strings.Repeat("\x1b\u202e", 100), strings.Repeat("é", 300)} {
+		if n := utf8.RuneCountInString(Reason(title, p)); n < 40 || n > 420 {
+			t.Fatalf("reason of %d characters for title %q", n, title)
+		}
 	}
-	if _, err := IssueProof(req, key, "mallory@example.org", Window{}); err == nil {
-		t.Fatal("proof issued for a non-member")
+	if strings.ContainsAny(Reason("a\x1b]0;x\x07b", p), "\x1b\x07") {
+		t.Fatal("a control character reached the reason")
 	}
 	if _, err := IssueProof(req, newKey(t), "alice@example.org", Window{}); err == nil {
 		t.Fatal("proof issued with another key")
@@ -115,6 +125,12 @@ func TestProofCheck(t *testing.T) {
 	forged := forge(t, req, newKey(t), "alice@example.org")
 	expired, _ := IssueProof(req, key, "alice@example.org", Window{Until: t0.Add(-30 * time.Minute)})
 	other, _ := New(draft("https://social.example", "alice@example.org"), key, t0)
+	// A proof for someone not on the roster is genuine, but names no
+	// member: the watcher refuses it.
+	nonMember, _ := IssueProof(req, key, "mallory@example.org", Window{})
+	if pr, _ := ParseProof(nonMember); pr.Check(req, "mallory@example.org", t0) != nil || req.Roster()[pr.Member] {
+		t.Fatal("a non-member's proof")
+	}
 
 	tests := []struct {
 		name, reason, email string
@@ -145,17 +161,11 @@ func TestProofCheck(t *testing.T) {
 	}
 }
 
-// forge makes a well-formed proof for req signed by a key that is not the
-// group's.
+// forge makes a well-formed proof naming req, for email, signed by a key
+// that is not the group's.
 func forge(t *testing.T, req *Request, k ed25519.PrivateKey, email string) string {
 	t.Helper()
-	fake := *req
-	fake.PublicKey = b64.EncodeToString(k.Public().(ed25519.PublicKey))
-	p, err := IssueProof(&fake, k, email, Window{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return mintProof(req.ID(), make([]byte, 16), email, req.Window, k)
 }
 
 // fakeAdmin is an in-memory admin API.
@@ -211,7 +221,7 @@ func (f *fakeAdmin) Approve(_ context.Context, id string) error {
 func (f *fakeAdmin) add(id, username, email, reason string, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.accounts = append(f.accounts, fedi.AdminAccount{ID: id, Username: username, Email: email, InviteRequest: reason, CreatedAt: at})
+	f.accounts = append(f.accounts, fedi.AdminAccount{ID: id, Username: username, Email: email, InviteRequest: reason, CreatedAt: at, Confirmed: true})
 }
 
 func TestWatcher(t *testing.T) {
@@ -276,7 +286,7 @@ func TestWatcher(t *testing.T) {
 
 	// A second poll approves nobody new and logs nothing twice.
 	before, _ := st.Journal().List(ctx, w.run(), "")
-	vs, err = w.Poll(ctx)
+	_, err = w.Poll(ctx)
 	must(t, err)
 	if len(api.approved) != 2 {
 		t.Fatalf("second poll approved %v", api.approved)
@@ -293,7 +303,7 @@ func TestWatcher(t *testing.T) {
 
 	// A replay after the first sign-up was approved: still refused.
 	api.add("10", "alice3", "alice@example.org", alice, t0.Add(2*time.Minute))
-	vs, err = w.Poll(ctx)
+	_, err = w.Poll(ctx)
 	must(t, err)
 	if len(api.approved) != 2 {
 		t.Fatalf("replay approved: %v", api.approved)
@@ -315,7 +325,7 @@ func TestWatcherResume(t *testing.T) {
 	w := &Watcher{API: api, Journal: st.Journal(), Server: "s.example", Now: func() time.Time { return t0 }}
 	// A claim left half-made long ago (crash between Start and Finish).
 	pr, _ := ParseProof(p)
-	if _, err := st.Journal().Start(ctx, w.run(), claimKey+pr.RequestID+"/"+pr.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Journal().Start(ctx, w.run(), claimKey+pr.RequestID+"/"+pr.Member); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
 	}
 	w.Now = func() time.Time { return time.Now().Add(time.Hour) }
@@ -375,7 +385,7 @@ func TestMemberProof(t *testing.T) {
 	must(t, err)
 	pr, err := ParseProof(p)
 	must(t, err)
-	if got.ID != req.ID || pr.Check(req, "alice@example.org", t0) != nil {
+	if got.ID() != req.ID() || pr.Check(req, "alice@example.org", t0) != nil {
 		t.Fatal("proof does not check")
 	}
 }
@@ -405,10 +415,10 @@ func TestWatchSaysEachVerdictOnce(t *testing.T) {
 	key := newKey(t)
 	req, _ := New(draft("https://s.example", "alice@example.org", "bob@example.org"), key, t0)
 	must(t, Decide(ctx, st.Journal(), req, true, "", t0))
-	if n, err := AcceptedFor(ctx, st.Journal(), "https://s.example/"); err != nil || n != 1 {
+	if n, err := AcceptedGroups(ctx, st.Journal(), "https://s.example/"); err != nil || n != 1 {
 		t.Fatalf("accepted for s.example: %d, %v", n, err)
 	}
-	if n, _ := AcceptedFor(ctx, st.Journal(), "https://other.example"); n != 0 {
+	if n, _ := AcceptedGroups(ctx, st.Journal(), "https://other.example"); n != 0 {
 		t.Fatalf("accepted for another server: %d", n)
 	}
 	alice, _ := IssueProof(req, key, "alice@example.org", Window{})

@@ -3,13 +3,13 @@ package admission
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -17,29 +17,32 @@ import (
 // admin's watcher approves the sign-up. It is short enough for any
 // server's reason field (Mastodon keeps 420 characters, GoToSocial 500):
 //
-//	lifeboat-proof:<base64url of 113 bytes>
+//	lifeboat-proof:<base64url of 129 bytes>
 //
-// The bytes are: format (1), the request's id (8), the proof's own random
-// id (8, for single use), the first 16 bytes of SHA-256(salt, 0, email)
-// with the request's salt and the lower-cased email (16), not-before and
-// not-after as big-endian Unix seconds (8 + 8), and the group key's
-// Ed25519 signature over "lifeboat-member-proof\x00" and the 49 bytes
-// before it (64).
+// The bytes are: format (1), the request's identity (16), the member's
+// secret (16), the member's entry (16), not-before and not-after as
+// big-endian Unix seconds (8 + 8), and the group key's Ed25519 signature
+// over "lifeboat-member-proof\x00" and the 65 bytes before it (64).
+//
+// A proof has no random part: the same member of the same request always
+// gets the same proof, however often the invite page is opened. Single
+// use is the watcher's: it approves one account per member entry, not
+// per proof.
 const ProofPrefix = "lifeboat-proof:"
 
 const (
-	proofFormat  = 1
-	proofBodyLen = 1 + 8 + 8 + 16 + 8 + 8
+	proofFormat  = 2
+	proofBodyLen = 1 + 16 + 16 + entryLen + 8 + 8
 	proofLen     = proofBodyLen + ed25519.SignatureSize
 )
 
 // Proof is a parsed member proof. Parsing checks only its shape; Check
 // judges it against a request.
 type Proof struct {
-	RequestID string // hex
-	ID        string // hex; a proof is good for one sign-up
+	RequestID string // hex, the request's ID
+	Member    string // the member's entry in the roster
 	Window    Window
-	emailSum  []byte
+	secret    []byte
 	body      []byte
 	sig       []byte
 }
@@ -55,29 +58,25 @@ var (
 	ErrOtherEmail    = errors.New("proof is for another email")
 	ErrNotMember     = errors.New("email is not one of the group's members")
 	ErrOutsideWindow = errors.New("sign-up outside the proof's arrival window")
-	ErrReplayed      = errors.New("proof already used for another sign-up")
+	ErrReplayed      = errors.New("member already has an approved account")
+	ErrUnconfirmed   = errors.New("the account's email is not confirmed yet")
 )
 
-// IssueProof makes the proof for one member of req, signed with the
-// group's key. An empty window means the request's window; a given one
-// is clipped to it.
+// IssueProof makes the proof for the member with email of req, signed
+// with the group's key. An empty window means the request's window; a
+// given one is clipped to it. It does not check that email is on the
+// roster (amendments may have added it): MemberProof does, and the
+// watcher refuses a proof for anyone else.
 func IssueProof(req *Request, key ed25519.PrivateKey, email string, window Window) (string, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return "", fmt.Errorf("admission: bad group key")
 	}
 	if pub, err := req.Key(); err != nil || !pub.Equal(key.Public()) {
-		return "", fmt.Errorf("admission: the key is not the one that signed request %s", req.ID)
+		return "", fmt.Errorf("admission: the key is not the one that signed request %s", req.ID())
 	}
-	if !req.HasMember(email) {
-		return "", fmt.Errorf("admission: %s is not a member in request %s", email, req.ID)
-	}
-	rid, err := hex.DecodeString(req.ID)
-	if err != nil || len(rid) != 8 {
-		return "", fmt.Errorf("%w: bad id", ErrMalformed)
-	}
-	salt, err := b64.DecodeString(req.EmailSalt)
+	nonce, err := b64.DecodeString(req.Nonce)
 	if err != nil {
-		return "", fmt.Errorf("%w: bad email salt", ErrMalformed)
+		return "", fmt.Errorf("%w: bad nonce", ErrMalformed)
 	}
 	w := req.Window
 	if !window.From.IsZero() && window.From.After(w.From) {
@@ -86,17 +85,22 @@ func IssueProof(req *Request, key ed25519.PrivateKey, email string, window Windo
 	if !window.Until.IsZero() && window.Until.Before(w.Until) {
 		w.Until = window.Until
 	}
+	return mintProof(req.ID(), memberSecret(key, nonce, email), email, w, key), nil
+}
+
+// mintProof builds and signs a proof naming the request with identity
+// rid, for email with its member secret.
+func mintProof(rid string, secret []byte, email string, w Window, key ed25519.PrivateKey) string {
+	id, _ := hex.DecodeString(rid)
 	b := make([]byte, 0, proofLen)
 	b = append(b, proofFormat)
-	b = append(b, rid...)
-	pid := make([]byte, 8)
-	rand.Read(pid)
-	b = append(b, pid...)
-	b = append(b, emailSum(salt, email)...)
+	b = append(b, id...)
+	b = append(b, secret...)
+	b = append(b, entrySum(secret, email)...)
 	b = binary.BigEndian.AppendUint64(b, uint64(w.From.Unix()))
 	b = binary.BigEndian.AppendUint64(b, uint64(w.Until.Unix()))
 	b = append(b, ed25519.Sign(key, proofMessage(b))...)
-	return ProofPrefix + b64.EncodeToString(b), nil
+	return ProofPrefix + b64.EncodeToString(b)
 }
 
 func proofMessage(body []byte) []byte {
@@ -119,25 +123,25 @@ func ParseProof(text string) (*Proof, error) {
 	if err != nil || len(b) != proofLen || b[0] != proofFormat {
 		return nil, ErrBadProof
 	}
-	p := &Proof{
-		RequestID: hex.EncodeToString(b[1:9]),
-		ID:        hex.EncodeToString(b[9:17]),
-		emailSum:  b[17:33],
+	return &Proof{
+		RequestID: hex.EncodeToString(b[1:17]),
+		secret:    b[17:33],
+		Member:    b64.EncodeToString(b[33:49]),
 		Window: Window{
-			From:  time.Unix(int64(binary.BigEndian.Uint64(b[33:41])), 0).UTC(),
-			Until: time.Unix(int64(binary.BigEndian.Uint64(b[41:49])), 0).UTC(),
+			From:  time.Unix(int64(binary.BigEndian.Uint64(b[49:57])), 0).UTC(),
+			Until: time.Unix(int64(binary.BigEndian.Uint64(b[57:65])), 0).UTC(),
 		},
 		body: b[:proofBodyLen],
 		sig:  b[proofBodyLen:],
-	}
-	return p, nil
+	}, nil
 }
 
-// Check judges the proof for a sign-up by email made at signedUp, against
-// the accepted request it names. It does not know about earlier uses:
-// single use is the watcher's job.
+// Check judges the proof for a sign-up by email made at signedUp,
+// against the request it names: the group's signature, the email, the
+// window. Whether the member is on the roster (the request's members as
+// amended) and has no other approved account is the watcher's to judge.
 func (p *Proof) Check(req *Request, email string, signedUp time.Time) error {
-	if req.ID != p.RequestID {
+	if req.ID() != p.RequestID {
 		return ErrUnknownGroup
 	}
 	key, err := req.Key()
@@ -147,15 +151,8 @@ func (p *Proof) Check(req *Request, email string, signedUp time.Time) error {
 	if !ed25519.Verify(key, proofMessage(p.body), p.sig) {
 		return ErrForged
 	}
-	salt, err := b64.DecodeString(req.EmailSalt)
-	if err != nil {
-		return ErrMalformed
-	}
-	if !bytes.Equal(emailSum(salt, email), p.emailSum) {
+	if !bytes.Equal(entrySum(p.secret, email), p.body[33:49]) {
 		return ErrOtherEmail
-	}
-	if !req.HasMember(email) {
-		return ErrNotMember
 	}
 	if !p.Window.Contains(signedUp) || !req.Window.Contains(signedUp) {
 		return ErrOutsideWindow
@@ -165,9 +162,17 @@ func (p *Proof) Check(req *Request, email string, signedUp time.Time) error {
 
 // Reason is a sign-up reason carrying proof: a sentence for the admin
 // reading the queue, then the proof. It is at least 40 characters (what
-// GoToSocial requires when reasons are mandatory) and at most 400.
+// GoToSocial requires when reasons are mandatory) and at most 370 (a
+// title of 60 quotes), inside Mastodon's 420.
 func Reason(groupTitle, proof string) string {
-	t := strings.TrimSpace(groupTitle)
+	// Only printable characters, so that %q escapes nothing but quotes
+	// and backslashes and the reason keeps its bound.
+	t := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, groupTitle))
 	if utf8.RuneCountInString(t) > 60 {
 		t = string([]rune(t)[:59]) + "…"
 	}

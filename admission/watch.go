@@ -114,8 +114,9 @@ func (v Verdict) String() string {
 }
 
 // Watcher approves pending sign-ups that carry a valid member proof for
-// a request the admin accepted for this server, and leaves every other
-// sign-up alone.
+// a request the admin accepted for this server, on an account whose
+// email the server has confirmed, one account per member; it leaves
+// every other sign-up alone.
 type Watcher struct {
 	API     AdminAPI
 	Journal store.Journal // the admin's store: decisions, claims, the log
@@ -155,11 +156,17 @@ func (w *Watcher) Watch(ctx context.Context, interval time.Duration, report func
 	}
 }
 
-// claim is the journal record of a proof's single use.
+// claim is the journal record of a member's one approved account.
 type claim struct {
 	Account  string `json:"account"`
 	Username string `json:"username"`
 	Approved bool   `json:"approved"`
+}
+
+// accepted is an accepted request with the roster the watcher admits.
+type accepted struct {
+	Decision
+	roster Roster
 }
 
 // Poll looks at every pending sign-up once and returns what it decided,
@@ -173,17 +180,25 @@ func (w *Watcher) Poll(ctx context.Context) ([]Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	byID := map[string]Decision{}
+	byID := map[string]accepted{}
 	for _, d := range ds {
-		if SameServer(d.Request.Server, w.Server) {
-			byID[d.Request.ID] = d
+		if !SameServer(d.Request.Server, w.Server) {
+			continue
 		}
+		a := accepted{Decision: d}
+		if d.Accepted {
+			if a.roster, err = Members(ctx, w.Journal, d); err != nil {
+				return nil, err
+			}
+		}
+		byID[d.Request.ID()] = a
 	}
 	pending, err := w.API.PendingAccounts(ctx)
 	if err != nil {
 		return nil, scopeErr(ScopeRead, err)
 	}
-	// The oldest sign-up gets a proof first: a copy made later loses.
+	// The oldest sign-up of a member is approved first: a copy made
+	// later loses.
 	sort.SliceStable(pending, func(i, j int) bool {
 		if !pending[i].CreatedAt.Equal(pending[j].CreatedAt) {
 			return pending[i].CreatedAt.Before(pending[j].CreatedAt)
@@ -191,7 +206,7 @@ func (w *Watcher) Poll(ctx context.Context) ([]Verdict, error) {
 		return pending[i].ID < pending[j].ID
 	})
 	var out []Verdict
-	dryClaims := map[string]string{} // proof → account, for a dry run's own bookkeeping
+	dryClaims := map[string]string{} // member → account, for a dry run's own bookkeeping
 	for _, a := range pending {
 		if a.Approved {
 			continue
@@ -208,7 +223,7 @@ func (w *Watcher) Poll(ctx context.Context) ([]Verdict, error) {
 	return out, nil
 }
 
-func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[string]Decision, dryClaims map[string]string, now time.Time) (Verdict, error) {
+func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[string]accepted, dryClaims map[string]string, now time.Time) (Verdict, error) {
 	v := Verdict{AccountID: a.ID, Username: a.Username, Action: Leave, DryRun: w.DryRun}
 	leave := func(err error) (Verdict, error) { v.Why = err.Error(); return v, nil }
 	p, err := ParseProof(a.InviteRequest)
@@ -231,8 +246,17 @@ func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[strin
 	if err := p.Check(d.Request, a.Email, at); err != nil {
 		return leave(err)
 	}
+	if !d.roster[p.Member] {
+		return leave(ErrNotMember)
+	}
+	// Only the server knows that whoever signed up can read the mail of
+	// the address the proof is for: until then the account may be anyone
+	// who copied the proof, and it claims nothing.
+	if !a.Confirmed {
+		return leave(ErrUnconfirmed)
+	}
+	key := claimKey + p.RequestID + "/" + p.Member
 	if w.DryRun {
-		key := claimKey + p.RequestID + "/" + p.ID
 		if st, err := w.Journal.Get(ctx, w.run(), key); err == nil {
 			var c claim
 			if json.Unmarshal(st.Result, &c) == nil && c.Account != "" {
@@ -246,7 +270,7 @@ func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[strin
 		v.Action = Approve
 		return v, nil
 	}
-	mine, err := w.claim(ctx, p, a, now)
+	mine, err := w.claim(ctx, key, a, now)
 	if err != nil {
 		return v, err
 	}
@@ -263,7 +287,7 @@ func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[strin
 		v.Action = Approve
 	}
 	b, _ := json.Marshal(claim{Account: a.ID, Username: a.Username, Approved: true})
-	if err := w.Journal.Finish(ctx, w.run(), claimKey+p.RequestID+"/"+p.ID, b); err != nil {
+	if err := w.Journal.Finish(ctx, w.run(), key, b); err != nil {
 		return v, err
 	}
 	return v, nil
@@ -271,10 +295,10 @@ func (w *Watcher) judge(ctx context.Context, a fedi.AdminAccount, byID map[strin
 
 func (w *Watcher) run() string { return watchRun + serverHost(w.Server) }
 
-// claim makes the proof's single use durable before approving: the first
-// account to claim it keeps it. It reports whether a's claim holds.
-func (w *Watcher) claim(ctx context.Context, p *Proof, a fedi.AdminAccount, now time.Time) (bool, error) {
-	key := claimKey + p.RequestID + "/" + p.ID
+// claim makes the member's one approval durable before approving: the
+// first account to claim the member keeps it, whatever the case of its
+// email or the proof it carries. It reports whether a's claim holds.
+func (w *Watcher) claim(ctx context.Context, key string, a fedi.AdminAccount, now time.Time) (bool, error) {
 	mine, _ := json.Marshal(claim{Account: a.ID, Username: a.Username})
 	prev, err := w.Journal.Start(ctx, w.run(), key)
 	if errors.Is(err, store.ErrNotFound) {

@@ -38,6 +38,11 @@ type Config struct {
 	// Client makes API clients; default fedi.New. Benchmarks and tests
 	// pass one with another transport.
 	Client func(baseURL string) *fedi.Client
+	// Logins keeps the passwords Lifeboat makes for members it signs in
+	// itself (the demo's); the store holds none. Without it, Join takes
+	// the member's own password and members authorise Lifeboat through
+	// OAuth.
+	Logins Logins
 }
 
 // Engine runs arrivals for one group on one server.
@@ -121,13 +126,18 @@ func (e *Engine) app(ctx context.Context, redirectURI string) (fedi.App, error) 
 	return a, nil
 }
 
-// Join makes the member's account on a server Lifeboat runs. With no
-// password Lifeboat makes one and saves it before the sign-up, so that a
-// retry after a crash uses the same one (and signs in with it). A
-// password the member chose is passed on and never saved: each retry
-// uses the username and password of that try, so a member whose first
-// choice was taken gets their second. username defaults to the group
-// file's wish, then the email's local part.
+// Join makes the member's account on a server Lifeboat runs. username
+// defaults to the group file's wish, then the email's local part.
+//
+// password is the member's own, used for the one request that makes the
+// account and then forgotten: never stored. Empty, Lifeboat makes one and
+// keeps it in Config.Logins, outside the store, before the sign-up, so
+// that SignIn, and a retry after a crash, find it there.
+//
+// The account's row (with the username) is written before the sign-up:
+// a retry asks for the same username and email, which the account maker
+// answers with the account made before, never a second one. A member who
+// chooses again after a refusal (a taken username) gets the new choice.
 func (e *Engine) Join(ctx context.Context, email, username, password string) error {
 	if e.cfg.Server.Accounts == nil {
 		return errors.New("this destination makes no accounts: members sign up on the server themselves")
@@ -137,30 +147,43 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 		return fmt.Errorf("%s is not a member of %s", email, e.cfg.Group.Name)
 	}
 	email = strings.ToLower(m.Email)
+	if password == "" && e.cfg.Logins == nil {
+		return errors.New("join: no password given and no logins file to keep one in")
+	}
 	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
 	switch {
 	case err == nil && acc.ID != "":
 		return nil // joined already
-	case err != nil && !errors.Is(err, store.ErrNotFound):
+	case err == nil && password != "" && username != "" && username != acc.Username:
+		// the member's new choice after the server refused the last one
+		acc.Username = username
+		if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
+			return err
+		}
+	case err == nil:
+		username = acc.Username // an earlier attempt chose it
+	case errors.Is(err, store.ErrNotFound):
+		if password == "" {
+			if _, kept := e.cfg.Logins.Login(email); kept {
+				// kept by a run whose store is gone: its account may
+				// exist with that password; a new one would not sign in
+				return fmt.Errorf("join %s: %w", email, ErrPasswordLost)
+			}
+		}
+		if username == "" {
+			username = e.cfg.Group.Username(m.Email)
+		}
+		acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL, Username: username}
+		if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
+			return err
+		}
+	default:
 		return err
-	}
-	chosen := password != ""
-	if !chosen && acc.Password != "" {
-		// an earlier attempt saved Lifeboat's password; keep using it
-		password, username = acc.Password, acc.Username
-	}
-	if username == "" {
-		username = e.cfg.Group.Username(m.Email)
 	}
 	if password == "" {
-		password = provision.NewPassword()
-	}
-	acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL, Username: username}
-	if !chosen {
-		acc.Password = password
-	}
-	if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
-		return err
+		if password, err = e.madePassword(email, username); err != nil {
+			return err
+		}
 	}
 	id, err := e.cfg.Server.Accounts.CreateAccount(ctx, username, email, password)
 	if err != nil {
@@ -170,8 +193,23 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 	return e.cfg.Store.Accounts().Put(ctx, acc)
 }
 
+// madePassword is the password Lifeboat made for the member, kept in
+// Config.Logins; it is made and kept now if there is none yet (the
+// account is not made before it is kept).
+func (e *Engine) madePassword(email, username string) (string, error) {
+	if l, ok := e.cfg.Logins.Login(email); ok {
+		return l.Password, nil
+	}
+	l := Login{Email: email, Username: username, Password: provision.NewPassword(), Server: e.cfg.Server.URL}
+	if err := e.cfg.Logins.Keep(l); err != nil {
+		return "", err
+	}
+	return l.Password, nil
+}
+
 // SignIn gets the member's token by driving the server's own sign-in and
-// authorise forms with the saved password (servers Lifeboat runs).
+// authorise forms with the password Lifeboat made and kept in
+// Config.Logins (servers Lifeboat runs).
 func (e *Engine) SignIn(ctx context.Context, email string) error {
 	email = strings.ToLower(email)
 	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
@@ -181,13 +219,20 @@ func (e *Engine) SignIn(ctx context.Context, email string) error {
 	if acc.Token != "" {
 		return nil
 	}
+	var login Login
+	if e.cfg.Logins != nil {
+		login, _ = e.cfg.Logins.Login(email)
+	}
+	if login.Password == "" {
+		return fmt.Errorf("sign in %s: %w", email, ErrPasswordLost)
+	}
 	app, err := e.app(ctx, "urn:ietf:wg:oauth:2.0:oob")
 	if err != nil {
 		return err
 	}
 	var tok string
 	err = transient(ctx, func() (err error) {
-		tok, err = e.base.SignInAndAuthorize(ctx, app, email, acc.Password)
+		tok, err = e.base.SignInAndAuthorize(ctx, app, email, login.Password)
 		return err
 	})
 	if errors.Is(err, fedi.ErrSignInRefused) {
@@ -199,13 +244,14 @@ func (e *Engine) SignIn(ctx context.Context, email string) error {
 	return e.saveToken(ctx, acc, tok)
 }
 
-// ErrPasswordLost: the server refused the password Lifeboat keeps for an
-// account it made. The account predates Lifeboat's record of it: the
-// records of an earlier run (and the password) were lost, as when the
-// state database is deleted while the server keeps its accounts.
+// ErrPasswordLost: Lifeboat cannot sign in an account it made: the
+// server refuses the kept password, none is kept, or a password is kept
+// for an account the store has no record of. The account predates the
+// store's record of it: the records of an earlier run were lost, as when
+// the state database is deleted while the server keeps its accounts.
 // GoToSocial's running server caches its users, so the password cannot
 // simply be set again from outside.
-var ErrPasswordLost = errors.New("the server refused the password Lifeboat keeps: the account was made by an earlier run whose records are gone")
+var ErrPasswordLost = errors.New("the password Lifeboat made for this account is refused or not kept: the account was made by an earlier run whose records are gone")
 
 // AuthorizeURL is where a member's browser goes to authorise Lifeboat.
 func (e *Engine) AuthorizeURL(ctx context.Context, redirectURI, state string) (string, error) {

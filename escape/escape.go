@@ -33,6 +33,9 @@ type Config struct {
 	Workers int // concurrent requests to the destination (0: the destination's hint, else 32)
 	// InviteTTL is how long invite links stay valid (default 14 days).
 	InviteTTL time.Duration
+	// Logins keeps the passwords made for the simulated members of the
+	// local playbook (see arrival.Config.Logins).
+	Logins arrival.Logins
 }
 
 // Escape is one group's escape in this process.
@@ -128,7 +131,8 @@ func (x *Escape) startDestination(ctx context.Context) error {
 		return err
 	}
 	x.server = srv
-	x.engine = arrival.New(arrival.Config{Store: x.cfg.Store, Group: g, Server: srv, Emit: x.cfg.Emit, Workers: x.cfg.Workers})
+	x.engine = arrival.New(arrival.Config{Store: x.cfg.Store, Group: g, Server: srv, Emit: x.cfg.Emit, Workers: x.cfg.Workers,
+		Logins: x.cfg.Logins})
 	return nil
 }
 

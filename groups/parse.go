@@ -52,7 +52,7 @@ func ValidName(name string) bool { return slugRe.MatchString(name) }
 // Load reads and parses the group file at path. A file that cannot be read
 // is reported as one problem without a position.
 func Load(path string) (*Group, Problems) {
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path)
 	if err != nil {
 		msg := err.Error()
 		var pe *fs.PathError
@@ -67,12 +67,41 @@ func Load(path string) (*Group, Problems) {
 	return Parse(path, data)
 }
 
+// MaxFileSize caps a group file: the largest real group is a few hundred
+// members of a few lines each, and the YAML library holds many times a
+// document's size while it reads it.
+const MaxFileSize = 1 << 20
+
+// ErrTooLarge is a group file over MaxFileSize.
+var ErrTooLarge = fmt.Errorf("group files are limited to %d MiB; split the group or remove what it does not need", MaxFileSize>>20)
+
+// readCapped reads path, refusing to read more than MaxFileSize.
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, ErrTooLarge
+	}
+	return data, nil
+}
+
 // Parse parses and checks a group file. filename is only used in problems.
 // It reports every problem it finds, sorted by position; the Group is
 // returned only when there are none. Destination.Software is filled in
 // with its default for local and new destinations.
 func Parse(filename string, data []byte) (*Group, Problems) {
 	p := &parser{file: filename}
+	if len(data) > MaxFileSize {
+		p.addAt(1, 1, "%v", ErrTooLarge)
+		return nil, p.probs
+	}
 	g := p.parse(data)
 	p.probs.sort()
 	if len(p.probs) > 0 {
@@ -104,6 +133,10 @@ func (p *parser) parse(data []byte) *Group {
 	if !utf8.Valid(data) && !bytes.HasPrefix(data, []byte{0xfe, 0xff}) && !bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
 		line, col := invalidUTF8At(data)
 		p.addAt(line, col, "the file is not valid UTF-8 text; save it as UTF-8")
+		return nil
+	}
+	if line, col, r, found := controlAt(data); found {
+		p.addAt(line, col, "a control character (U+%04X) is not allowed in a group file; delete it", r)
 		return nil
 	}
 	root, ok := p.decode(data)
@@ -168,11 +201,33 @@ func (p *parser) yamlError(err error) {
 }
 
 func invalidUTF8At(data []byte) (line, col int) {
+	line, col, _, _ = firstAt(data, func(r rune, size int) bool { return r == utf8.RuneError && size <= 1 })
+	return line, col
+}
+
+// controlAt finds the first character YAML does not allow in a document
+// (C0 and C1 controls other than tab, newlines and NEL, and DEL), which
+// the YAML library would report without a usable position.
+func controlAt(data []byte) (line, col int, r rune, found bool) {
+	return firstAt(data, func(r rune, _ int) bool {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+			return false
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return true
+		}
+		return false
+	})
+}
+
+// firstAt is the line and column (in characters, from 1) of the first
+// character of data for which bad holds.
+func firstAt(data []byte, bad func(r rune, size int) bool) (line, col int, r rune, found bool) {
 	line, col = 1, 1
 	for len(data) > 0 {
 		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
-			return line, col
+		if bad(r, size) {
+			return line, col, r, true
 		}
 		if r == '\n' {
 			line, col = line+1, 1
@@ -181,7 +236,7 @@ func invalidUTF8At(data []byte) (line, col int) {
 		}
 		data = data[size:]
 	}
-	return line, col
+	return line, col, 0, false
 }
 
 // resolve follows an alias to the node it names.

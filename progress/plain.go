@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 )
 
 // Plain returns a Func that writes events as plain lines, for output that
@@ -17,6 +19,8 @@ func Plain(w io.Writer, interval time.Duration) Func {
 	return func(e Event) {
 		mu.Lock()
 		defer mu.Unlock()
+		// messages quote servers, Terraform and members' emails
+		e.Step, e.Message = safetext.Line(e.Step), safetext.Block(e.Message)
 		switch e.Kind {
 		case StepStarted:
 			if e.Message != "" {

@@ -26,3 +26,16 @@ func TestNilFuncDiscards(t *testing.T) {
 	var f Func
 	f.Emit(Event{Kind: Log}) // must not panic
 }
+
+// TestPlainIsHarmless: an event quoting a server or a member (a failure's
+// message, an email) reaches the terminal with its escapes made visible.
+func TestPlainIsHarmless(t *testing.T) {
+	var b strings.Builder
+	f := Plain(&b, 0)
+	f.Emit(Event{Kind: Failed, Step: "arrivals\x1b[2J", Message: "422: \x1b]0;pwned\x07\u202eok\nsecond line"})
+	f.Emit(Event{Kind: Log, Message: "\rfake"})
+	want := "  arrivals\\x1b[2J failed: 422: \\x1b]0;pwned\\x07\\u202eok\nsecond line\n  \\x0dfake\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}

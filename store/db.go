@@ -26,14 +26,19 @@ import (
 // Config says where the state lives.
 type Config struct {
 	// Dir is the state directory; the SQLite database is Dir/lifeboat.db.
-	// It is created 0700 and the file 0600: it holds tokens, passwords and
-	// signing keys.
+	// It is created 0700 and the file 0600, although the tokens and
+	// signing keys in it are sealed (see Keys).
 	Dir string
 	// URL (postgres://… or postgresql://…) selects PostgreSQL instead,
 	// for several `lifeboat serve` replicas sharing one state.
 	URL string
 	// MaxConns caps PostgreSQL connections; 0 means 10.
 	MaxConns int
+	// Keys seal the secrets in the store; nil means LoadKeys(Dir):
+	// $LIFEBOAT_SECRET_KEY, else the key file in the user's config
+	// directory, made on first use. Every process sharing a database
+	// needs the same keys.
+	Keys *Keyring
 }
 
 // DBFile is the SQLite database's name within Config.Dir.
@@ -45,6 +50,11 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 		s   *sqlStore
 		err error
 	)
+	if cfg.Keys == nil && (cfg.URL != "" || cfg.Dir != "") {
+		if cfg.Keys, err = LoadKeys(cfg.Dir); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
 	switch {
 	case cfg.URL != "":
 		s, err = openPostgres(ctx, cfg)
@@ -64,7 +74,12 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.keys = cfg.Keys
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.sealClear(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -109,7 +124,9 @@ func openSQLite(ctx context.Context, cfg Config) (*sqlStore, error) {
 	if err := os.Chmod(file, 0o600); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	const common = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	// secure_delete overwrites what an update or delete leaves behind, so
+	// a secret sealed on open leaves no clear copy in the file's free pages.
+	const common = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
 	w, err := sql.Open("sqlite", file+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -265,6 +282,7 @@ type sqlStore struct {
 	d        dialect
 	r, w     querier
 	rdb, wdb *sql.DB
+	keys     *Keyring
 }
 
 func (s *sqlStore) Groups() Groups     { return groupTable{s} }
@@ -308,7 +326,7 @@ func (s *sqlStore) tx(ctx context.Context, fn func(*sqlStore) error) (err error)
 			panic(p)
 		}
 	}()
-	if err := fn(&sqlStore{d: s.d, r: tx, w: tx}); err != nil {
+	if err := fn(&sqlStore{d: s.d, r: tx, w: tx, keys: s.keys}); err != nil {
 		tx.Rollback()
 		return err
 	}

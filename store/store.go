@@ -36,6 +36,10 @@ type Store interface {
 	// Tx runs fn in one transaction; fn's Store sees and writes only
 	// within it. An error (or panic) rolls back.
 	Tx(ctx context.Context, fn func(Store) error) error
+	// Reseal seals every secret again with the key ring's first key, in
+	// one transaction, and returns how many it sealed: the middle of a
+	// key rotation.
+	Reseal(ctx context.Context) (int, error)
 	// Ping reports whether the database answers (for /healthz).
 	Ping(ctx context.Context) error
 	Close() error
@@ -47,7 +51,7 @@ type Group struct {
 	Title      string
 	File       string // path of the group file last used, for "recent groups"
 	State      string // gathering | launched | arrived | failed
-	SigningKey []byte // Ed25519 private key (secret), made on first save
+	SigningKey []byte // Ed25519 private key (secret, sealed at rest), made on first save
 	CreatedAt  time.Time
 	UpdatedAt  time.Time // last Put or SetState
 	LaunchedAt time.Time // zero until launch
@@ -123,15 +127,16 @@ type Invites interface {
 	Redeem(ctx context.Context, tokenHash string, at time.Time) error
 }
 
-// Account is a member's account on the destination.
+// Account is a member's account on the destination. It has no password:
+// a member's password is used for the one request that makes the account
+// and never stored.
 type Account struct {
 	Group     string
 	Email     string
 	Server    string // base URL of the destination
 	ID        string // account id on the server
 	Username  string
-	Password  string // secret; set when Lifeboat chose it (own servers)
-	Token     string // secret; the member's user token for follow seeding
+	Token     string // secret, sealed at rest; the member's user token for follow seeding
 	CreatedAt time.Time
 }
 

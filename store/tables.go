@@ -16,12 +16,22 @@ type groupTable struct{ s *sqlStore }
 
 const groupCols = "name, title, file, state, signing_key, created_at, updated_at, launched_at"
 
-func scanGroup(sc interface{ Scan(...any) error }) (Group, error) {
+// scan reads a group, opening its sealed signing key.
+func (t groupTable) scan(sc interface{ Scan(...any) error }) (Group, error) {
 	var g Group
-	err := sc.Scan(&g.Name, &g.Title, &g.File, &g.State, &g.SigningKey,
+	var key []byte
+	err := sc.Scan(&g.Name, &g.Title, &g.File, &g.State, &key,
 		scanTime(&g.CreatedAt), scanTime(&g.UpdatedAt), scanTime(&g.LaunchedAt))
+	if err == nil && len(key) > 0 {
+		g.SigningKey, err = t.s.keys.open(string(key), signingKeyAD(g.Name))
+	}
 	return g, err
 }
+
+// signingKeyAD and tokenAD bind a sealed value to its column and row.
+func signingKeyAD(group string) string { return "groups.signing_key\x00" + group }
+
+func tokenAD(group, email string) string { return "accounts.token\x00" + group + "\x00" + email }
 
 // Put writes g. Empty State and zero LaunchedAt keep the stored values
 // (a new group starts "gathering"); racing state changes belong to
@@ -51,7 +61,7 @@ func (t groupTable) Put(ctx context.Context, g Group) error {
 			signing_key = CASE WHEN ? THEN COALESCE(groups.signing_key, excluded.signing_key) ELSE excluded.signing_key END,
 			updated_at = excluded.updated_at,
 			launched_at = COALESCE(excluded.launched_at, groups.launched_at)`,
-		g.Name, g.Title, g.File, g.State, []byte(key), t.s.d.ts(g.CreatedAt), t.s.d.ts(now), t.s.d.ts(g.LaunchedAt),
+		g.Name, g.Title, g.File, g.State, []byte(t.s.keys.seal(key, signingKeyAD(g.Name))), t.s.d.ts(g.CreatedAt), t.s.d.ts(now), t.s.d.ts(g.LaunchedAt),
 		keepState, keepKey)
 	if err != nil {
 		return fmt.Errorf("put group %s: %w", g.Name, mapErr(err))
@@ -60,7 +70,7 @@ func (t groupTable) Put(ctx context.Context, g Group) error {
 }
 
 func (t groupTable) Get(ctx context.Context, name string) (Group, error) {
-	g, err := scanGroup(t.s.queryRow(ctx, "SELECT "+groupCols+" FROM groups WHERE name = ?", name))
+	g, err := t.scan(t.s.queryRow(ctx, "SELECT "+groupCols+" FROM groups WHERE name = ?", name))
 	if err != nil {
 		return Group{}, fmt.Errorf("get group %s: %w", name, mapErr(err))
 	}
@@ -72,7 +82,7 @@ func (t groupTable) List(ctx context.Context) ([]Group, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", mapErr(err))
 	}
-	return collect(rows, "list groups", scanGroup)
+	return collect(rows, "list groups", t.scan)
 }
 
 // SetState is one conditional UPDATE, so of racing callers exactly one
@@ -286,11 +296,18 @@ func (t inviteTable) Redeem(ctx context.Context, tokenHash string, at time.Time)
 // accountTable implements Accounts.
 type accountTable struct{ s *sqlStore }
 
-const accountCols = "group_name, email, server, id, username, password, token, created_at"
+const accountCols = "group_name, email, server, id, username, token, created_at"
 
-func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
+// scan reads an account, opening its sealed token.
+func (t accountTable) scan(sc interface{ Scan(...any) error }) (Account, error) {
 	var a Account
-	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &a.Password, &a.Token, scanTime(&a.CreatedAt))
+	var tok string
+	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt))
+	if err == nil && tok != "" {
+		var b []byte
+		b, err = t.s.keys.open(tok, tokenAD(a.Group, a.Email))
+		a.Token = string(b)
+	}
 	return a, err
 }
 
@@ -300,14 +317,17 @@ func (t accountTable) Put(ctx context.Context, a Account) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now()
 	}
-	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	email, tok := lower(a.Email), ""
+	if a.Token != "" {
+		tok = t.s.keys.seal([]byte(a.Token), tokenAD(a.Group, email))
+	}
+	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, email) DO UPDATE SET
 			server = excluded.server,
 			id = excluded.id,
 			username = excluded.username,
-			password = excluded.password,
 			token = excluded.token`,
-		a.Group, lower(a.Email), a.Server, a.ID, a.Username, a.Password, a.Token, t.s.d.ts(a.CreatedAt))
+		a.Group, email, a.Server, a.ID, a.Username, tok, t.s.d.ts(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("put account of %s in %s: %w", a.Email, a.Group, mapErr(err))
 	}
@@ -315,7 +335,7 @@ func (t accountTable) Put(ctx context.Context, a Account) error {
 }
 
 func (t accountTable) Get(ctx context.Context, group, email string) (Account, error) {
-	a, err := scanAccount(t.s.queryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE group_name = ? AND email = ?",
+	a, err := t.scan(t.s.queryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE group_name = ? AND email = ?",
 		group, lower(email)))
 	if err != nil {
 		return Account{}, fmt.Errorf("get account of %s in %s: %w", email, group, mapErr(err))
@@ -328,7 +348,7 @@ func (t accountTable) List(ctx context.Context, group string) ([]Account, error)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts of %s: %w", group, mapErr(err))
 	}
-	return collect(rows, "list accounts of "+group, scanAccount)
+	return collect(rows, "list accounts of "+group, t.scan)
 }
 
 // journalTable implements Journal.

@@ -18,6 +18,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -191,14 +192,14 @@ func (s *admin) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		return s, scoutServer(s.d, msg.req)
 	case serverScoutMsg:
-		if s.req != nil && msg.id == s.req.ID {
+		if s.req != nil && msg.id == s.req.ID() {
 			s.report, s.scoutErr, s.scouting = msg.report, msg.err, false
 		}
 	case decidedMsg:
 		if msg.err != nil {
 			return s, status("not recorded: %v", msg.err)
 		}
-		if s.req != nil && msg.id == s.req.ID {
+		if s.req != nil && msg.id == s.req.ID() {
 			d := msg.dec
 			s.dec = &d
 			r := s.req
@@ -406,7 +407,7 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 			return err
 		}
 		j := d.Store.Journal()
-		accepted, err := admission.AcceptedFor(ctx, j, server)
+		accepted, err := admission.AcceptedGroups(ctx, j, server)
 		if err != nil {
 			return err
 		}
@@ -430,9 +431,9 @@ func (s *admin) addLog(m watchLineMsg) {
 	line := m.at.UTC().Format("15:04:05") + "  "
 	switch {
 	case m.verdict != nil:
-		line += m.verdict.String()
+		line += safetext.Line(m.verdict.String()) // usernames are the server's
 	default:
-		line += m.note
+		line += safetext.Line(m.note)
 	}
 	s.wLog = append(s.wLog, line)
 	if len(s.wLog) > logLines {
@@ -495,7 +496,7 @@ func loadAdminList(d Deps, g *groups.Group) tea.Cmd {
 		}
 		if group != "" {
 			if r, err := admission.LatestRequest(ctx, j, group, ""); err == nil &&
-				!slices.ContainsFunc(out, func(e adminEntry) bool { return e.req.ID == r.ID }) {
+				!slices.ContainsFunc(out, func(e adminEntry) bool { return e.req.ID() == r.ID() }) {
 				out = append(out, adminEntry{req: r, own: true})
 			}
 		}
@@ -544,7 +545,7 @@ func withDecision(d Deps, msg requestMsg) requestMsg {
 	if d.Store == nil {
 		return msg
 	}
-	dec, err := admission.DecisionFor(context.Background(), d.Store.Journal(), msg.req.ID)
+	dec, err := admission.DecisionFor(context.Background(), d.Store.Journal(), msg.req.ID())
 	switch {
 	case err == nil:
 		msg.dec = &dec
@@ -556,7 +557,7 @@ func withDecision(d Deps, msg requestMsg) requestMsg {
 
 // scoutServer reads the asked server's active users and current rules.
 func scoutServer(d Deps, req *admission.Request) tea.Cmd {
-	id, server := req.ID, req.Server
+	id, server := req.ID(), req.Server
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		defer cancel()
@@ -575,10 +576,10 @@ func decide(d Deps, req *admission.Request, accept bool, message string) tea.Cmd
 		ctx := context.Background()
 		j := d.Store.Journal()
 		if err := admission.Decide(ctx, j, req, accept, message, d.now()); err != nil {
-			return decidedMsg{id: req.ID, err: err}
+			return decidedMsg{id: req.ID(), err: err}
 		}
-		dec, err := admission.DecisionFor(ctx, j, req.ID)
-		return decidedMsg{id: req.ID, dec: dec, err: err}
+		dec, err := admission.DecisionFor(ctx, j, req.ID())
+		return decidedMsg{id: req.ID(), dec: dec, err: err}
 	}
 }
 
@@ -602,7 +603,7 @@ func (s *admin) listView() string {
 	b.WriteString(sHeading.Render("Admin: admission requests") + "\n\n")
 	switch {
 	case s.listErr != "":
-		b.WriteString(sBad.Render(clip(s.listErr, s.w)) + "\n")
+		b.WriteString(sBad.Render(clip(safetext.Line(s.listErr), s.w)) + "\n")
 	case len(s.entries) == 0:
 		b.WriteString("No admission requests in the store yet.\n")
 	default:
@@ -617,12 +618,12 @@ func (s *admin) listView() string {
 			case e.dec != nil:
 				state = "rejected " + e.dec.At.UTC().Format("2006-01-02")
 			}
-			line := fmt.Sprintf("%-20s %4d  %-19s %s", clip(e.req.Group.Title, 20), e.req.Size, state, e.req.Server)
+			line := fmt.Sprintf("%-20s %4d  %-19s %s", clip(safetext.Line(e.req.Group.Title), 20), e.req.Size, state, safetext.Line(e.req.Server))
 			b.WriteString(clip(selectLine(i == s.cur, line), s.w) + "\n")
 		}
 	}
 	if s.readErr != "" {
-		b.WriteString("\n" + sBad.Render(clip("cannot read the request: "+s.readErr, s.w)) + "\n")
+		b.WriteString("\n" + sBad.Render(clip("cannot read the request: "+safetext.Line(s.readErr), s.w)) + "\n")
 	}
 	b.WriteString("\n" + sMuted.Render("A group's lead sends you a signed request (lifeboat request). Open it\n"+
 		"with o (a file or its one-line form), check it and accept or reject it;\n"+
@@ -633,33 +634,34 @@ func (s *admin) listView() string {
 func (s *admin) requestView() string {
 	r := s.req
 	var b strings.Builder
-	b.WriteString(sHeading.Render(clip("Admission request "+r.ID+" to "+r.Server, s.w)) + "\n")
+	b.WriteString(sHeading.Render(clip(safetext.Line("Admission request "+r.ID()+" to "+r.Server), s.w)) + "\n")
 	var rows [][2]string
 	if s.verr != nil {
-		rows = append(rows, [2]string{"signature", sBad.Render("INVALID: " + s.verr.Error())})
+		rows = append(rows, [2]string{"signature", sBad.Render("INVALID: " + safetext.Line(s.verr.Error()))})
 	} else {
 		rows = append(rows, [2]string{"signature", sGood.Render("valid") + ": signed by the key below; check it with the lead"})
 	}
 	rows = append(rows,
 		[2]string{"fingerprint", r.Fingerprint()},
-		[2]string{"group", fmt.Sprintf("%s (%s)", r.Group.Title, r.Group.Name)},
-		[2]string{"lead", fmt.Sprintf("%s <%s>", r.Lead.Name, r.Lead.Email)},
+		// everything in a request comes from outside
+		[2]string{"group", safetext.Line(fmt.Sprintf("%s (%s)", r.Group.Title, r.Group.Name))},
+		[2]string{"lead", safetext.Line(fmt.Sprintf("%s <%s>", r.Lead.Name, r.Lead.Email))},
 		[2]string{"size", s.sizeLine()},
 		[2]string{"window", fmt.Sprintf("%s to %s (%s)", shortTime(r.Window.From), shortTime(r.Window.Until), windowState(r.Window, s.d.now()))},
 	)
 	if r.Message != "" {
-		rows = append(rows, [2]string{"message", clip(r.Message, max(s.w-14, 10))})
+		rows = append(rows, [2]string{"message", clip(safetext.Line(r.Message), max(s.w-14, 10))})
 	}
 	rows = append(rows, [2]string{"rules", fmt.Sprintf("the group accepts %d:", len(r.Rules))})
 	var ruleRows, more [][2]string
 	for i, rule := range r.Rules {
-		ruleRows = append(ruleRows, [2]string{"", clip(fmt.Sprintf("%d. %s", i+1, rule), max(s.w-14, 10))})
+		ruleRows = append(ruleRows, [2]string{"", clip(fmt.Sprintf("%d. %s", i+1, safetext.Line(rule)), max(s.w-14, 10))})
 	}
 	switch {
 	case s.scouting:
 		more = append(more, [2]string{"rules now", "reading the server's current rules…"})
 	case s.scoutErr != nil:
-		more = append(more, [2]string{"rules now", clip("not checked: "+s.scoutErr.Error(), max(s.w-14, 10))})
+		more = append(more, [2]string{"rules now", clip("not checked: "+safetext.Line(s.scoutErr.Error()), max(s.w-14, 10))})
 	case s.report != nil:
 		var missing []string
 		for _, rule := range s.report.Rules {
@@ -672,7 +674,7 @@ func (s *admin) requestView() string {
 		} else {
 			more = append(more, [2]string{"rules now", sWarn.Render(fmt.Sprintf("%d of your current rules are not in the request:", len(missing)))})
 			for _, m := range missing {
-				more = append(more, [2]string{"", clip("- "+m, max(s.w-13, 10))})
+				more = append(more, [2]string{"", clip("- "+safetext.Line(m), max(s.w-13, 10))})
 			}
 		}
 	}
@@ -684,20 +686,20 @@ func (s *admin) requestView() string {
 		}
 		dec += " on " + shortTime(d.At)
 		if d.Message != "" {
-			dec += fmt.Sprintf(" (%q)", d.Message)
+			dec += safetext.Line(fmt.Sprintf(" (%q)", d.Message))
 		}
 	}
 	more = append(more, [2]string{"decision", dec})
 	foot := ""
 	switch {
 	case s.ask == "accept" || s.ask == "reject":
-		q := fmt.Sprintf("%s %s (%d members) on %s", capitalise(s.ask), r.Group.Title, r.Size, r.Server)
+		q := fmt.Sprintf("%s %s (%d members) on %s", capitalise(s.ask), safetext.Line(r.Group.Title), r.Size, safetext.Line(r.Server))
 		if s.message != "" {
-			q += fmt.Sprintf(" with the message %q", s.message)
+			q += safetext.Line(fmt.Sprintf(" with the message %q", s.message))
 		}
 		foot = "\n" + sWarn.Render(wrap(q+"? y/n", s.w))
 	case s.decided != "":
-		foot = "\n" + sGood.Render(wrap(s.decided, s.w))
+		foot = "\n" + sGood.Render(wrap(safetext.Line(s.decided), s.w))
 	case s.verr != nil:
 		foot = "\n" + sBad.Render(wrap("This request does not verify: it cannot be accepted. Ask the lead to send it again.", s.w))
 	}
@@ -744,18 +746,18 @@ func (s *admin) watchView() string {
 		server = "(not chosen)"
 	}
 	b.WriteString(sHeading.Render("Admin: the watcher") + "\n")
-	b.WriteString(kv([][2]string{{"server", server}, {"state", state}}) + "\n")
+	b.WriteString(kv([][2]string{{"server", safetext.Line(server)}, {"state", state}}) + "\n")
 	if s.wMissing != "" {
-		b.WriteString(sBad.Render(wrap("Missing: "+s.wMissing, s.w)) + "\n")
+		b.WriteString(sBad.Render(wrap("Missing: "+safetext.Line(s.wMissing), s.w)) + "\n")
 	}
 	if s.wMissing != "" && s.d.AdminToken != nil {
 		b.WriteString(wrap("What to do: export LIFEBOAT_ADMIN_TOKEN (a token with admin:read:accounts and admin:write:accounts) "+
 			"and restart, or give a token file that only you can read (chmod 600), then press u.", s.w) + "\n")
 	} else if s.wErr != "" && s.wMissing == "" {
-		b.WriteString(sBad.Render(clip("Error: "+s.wErr, s.w)) + "\n")
+		b.WriteString(sBad.Render(clip("Error: "+safetext.Line(s.wErr), s.w)) + "\n")
 	}
 	if s.ask == "watch" {
-		b.WriteString(sWarn.Render(wrap("Approve pending sign-ups on "+s.wServer+" that carry a valid proof, for real? y/n", s.w)) + "\n")
+		b.WriteString(sWarn.Render(wrap("Approve pending sign-ups on "+safetext.Line(s.wServer)+" that carry a valid proof, for real? y/n", s.w)) + "\n")
 	}
 	if s.ask == "stop" {
 		b.WriteString(sWarn.Render("Stop the watcher? Sign-ups then wait for you. y/n") + "\n")

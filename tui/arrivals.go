@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -108,7 +109,7 @@ func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
 			switch {
 			case a.ID != "" && a.Token != "":
 				msg.state[a.Email] = mArrived
-			case a.ID == "" && a.Password != "":
+			case a.ID == "": // the row is written before the sign-up
 				msg.state[a.Email] = mJoining
 			}
 			if a.ID != "" {
@@ -268,15 +269,16 @@ func (s *arrivals) View() string {
 	state := "not launched"
 	switch {
 	case s.running:
-		state = "running: " + s.step
+		state = "running: " + safetext.Line(s.step)
 	case s.final != nil && s.final.Err != nil:
-		state = "stopped: " + s.final.Err.Error()
+		state = "stopped: " + safetext.Line(s.final.Err.Error())
 	case s.final != nil:
 		state = "done"
 	case s.store.accounts > 0:
 		state = "arrived"
 	}
-	b.WriteString(sHeading.Render("Arrivals: "+g.Title) + "  " + clip(state, max(s.w-len(g.Title)-14, 10)) + "\n\n")
+	title := safetext.Line(g.Title)
+	b.WriteString(sHeading.Render("Arrivals: "+title) + "  " + clip(state, max(s.w-len(title)-14, 10)) + "\n\n")
 
 	st := s.store
 	accounts := max(st.accounts, s.steps["arrivals"].done)
@@ -312,10 +314,10 @@ func (s *arrivals) View() string {
 	row("lists made", lists.done, lists.total, "")
 	if s.final != nil && s.final.Err == nil && s.final.Report.Server != "" {
 		r := s.final.Report
-		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", g.Title, r.Server, r.DurationS)) + "\n")
+		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", title, safetext.Line(r.Server), r.DurationS)) + "\n")
 	}
 	if st.err != nil {
-		b.WriteString(sBad.Render("state: "+st.err.Error()) + "\n")
+		b.WriteString(sBad.Render("state: "+safetext.Line(st.err.Error())) + "\n")
 	}
 	b.WriteString("\n" + sHeading.Render(fmt.Sprintf("  %-22s %-28s %s", "Member", "Email", "State")) + "\n")
 	used := strings.Count(b.String(), "\n")
@@ -330,9 +332,9 @@ func (s *arrivals) View() string {
 		case mArrived:
 			stText = sGood.Render(ms)
 		case mFailed:
-			stText = sBad.Render(ms + ": " + clip(s.failed[email], max(s.w-62, 10)))
+			stText = sBad.Render(ms + ": " + clip(safetext.Line(s.failed[email]), max(s.w-62, 10)))
 		}
-		b.WriteString(selectLine(i == s.cur, fmt.Sprintf("%-22s %-28s ", clip(m.Name, 22), clip(m.Email, 28))) + stText + "\n")
+		b.WriteString(selectLine(i == s.cur, fmt.Sprintf("%-22s %-28s ", clip(safetext.Line(m.Name), 22), clip(safetext.Line(m.Email), 28))) + stText + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

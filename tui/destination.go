@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
@@ -431,7 +432,7 @@ func (s *destination) detail(t string) string {
 	case p == nil:
 		b.WriteString("reading prices…")
 	case p.err != nil:
-		b.WriteString(sBad.Render("prices: "+p.err.Error()) + "\n" + sMuted.Render("p to try again"))
+		b.WriteString(sBad.Render("prices: "+safetext.Line(p.err.Error())) + "\n" + sMuted.Render("p to try again"))
 	case len(p.prices.Missing) > 0:
 		b.WriteString("Prices need:\n")
 		for _, m := range p.prices.Missing {
@@ -443,7 +444,7 @@ func (s *destination) detail(t string) string {
 		b.WriteString(sHeading.Render(fmt.Sprintf("  %-7s %5s %7s %12s %12s", "type", "vCPU", "RAM", pr.Currency+"/month", "per member")) + "\n")
 		for _, t := range pr.Types {
 			if t.Err != "" {
-				b.WriteString(fmt.Sprintf("  %-7s %s\n", t.Name, clip(t.Err, max(s.w-12, 10))))
+				b.WriteString(fmt.Sprintf("  %-7s %s\n", t.Name, clip(safetext.Line(t.Err), max(s.w-12, 10))))
 				continue
 			}
 			mark := " "
@@ -492,7 +493,7 @@ func (s *destination) existingView() string {
 		}
 	}
 	for _, e := range sc.errs {
-		b.WriteString(sBad.Render(clip("✗ "+e, s.w)) + "\n")
+		b.WriteString(sBad.Render(clip("✗ "+safetext.Line(e), s.w)) + "\n")
 	}
 	if len(sc.fits) == 0 {
 		b.WriteString(sMuted.Render("No server answered: s to scout again.") + "\n")
@@ -506,18 +507,18 @@ func (s *destination) card(i, w int) string {
 	r := f.Report
 	var b strings.Builder
 	b.WriteString(clip(selectLine(i == s.pick, fmt.Sprintf("%d. %s  %s", i+1, reportTitle(r), verdictWord(f.Verdict))), w) + "\n")
-	b.WriteString(clip("   "+r.URL+s.currentMark(r), w) + "\n")
+	b.WriteString(clip("   "+safetext.Line(r.URL)+s.currentMark(r), w) + "\n")
 	var rows [][2]string
 	for _, row := range reportRows(r) {
-		rows = append(rows, [2]string{row[0], clip(row[1], max(w-19, 8))})
+		rows = append(rows, [2]string{row[0], clip(safetext.Line(row[1]), max(w-19, 8))})
 	}
 	b.WriteString(indent(kv(rows), "   ") + "\n")
 	for j, rule := range r.Rules {
-		b.WriteString(clip(fmt.Sprintf("     %d. %s", j+1, rule), w) + "\n")
+		b.WriteString(clip(fmt.Sprintf("     %d. %s", j+1, safetext.Line(rule)), w) + "\n")
 	}
 	b.WriteString(clip(fmt.Sprintf("   fit for %d members: %s", f.Size, f.Verdict), w) + "\n")
 	for _, note := range f.Notes {
-		b.WriteString(indent(strings.ReplaceAll(wrap("- "+note, max(w-5, 12)), "\n", "\n  "), "   ") + "\n")
+		b.WriteString(indent(strings.ReplaceAll(wrap("- "+safetext.Line(note), max(w-5, 12)), "\n", "\n  "), "   ") + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -528,7 +529,7 @@ func (s *destination) compactCard(i int) string {
 	f := s.scouted.fits[i]
 	r := f.Report
 	var b strings.Builder
-	b.WriteString(clip(selectLine(i == s.pick, fmt.Sprintf("%d. %s  %s%s  %s", i+1, reportTitle(r), r.URL, s.currentMark(r),
+	b.WriteString(clip(selectLine(i == s.pick, fmt.Sprintf("%d. %s  %s%s  %s", i+1, reportTitle(r), safetext.Line(r.URL), s.currentMark(r),
 		verdictWord(f.Verdict))), s.w) + "\n")
 	facts := []string{strings.TrimSpace(r.Software + " " + r.Version), r.Registrations}
 	if r.ActiveUsers > 0 {
@@ -540,13 +541,13 @@ func (s *destination) compactCard(i int) string {
 		facts = append(facts, strings.Join(r.Languages, ", "))
 	}
 	facts = append(facts, fmt.Sprintf("%d %s", len(r.Rules), plural(len(r.Rules), "rule", "rules")))
-	b.WriteString(clip("     "+strings.Join(facts, " · "), s.w) + "\n")
+	b.WriteString(clip("     "+safetext.Line(strings.Join(facts, " · ")), s.w) + "\n")
 	if c := r.ContactLine(); c != "" {
-		b.WriteString(clip("     contact "+c, s.w) + "\n")
+		b.WriteString(clip("     contact "+safetext.Line(c), s.w) + "\n")
 	}
 	if i == s.pick {
 		for _, note := range f.Notes {
-			b.WriteString(clip("     - "+note, s.w) + "\n")
+			b.WriteString(clip("     - "+safetext.Line(note), s.w) + "\n")
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -561,9 +562,9 @@ func (s *destination) currentMark(r *existing.Report) string {
 
 func reportTitle(r *existing.Report) string {
 	if r.Title != "" {
-		return r.Title
+		return safetext.Line(r.Title)
 	}
-	return r.Domain
+	return safetext.Line(r.Domain)
 }
 
 func verdictWord(v string) string {

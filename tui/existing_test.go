@@ -90,7 +90,7 @@ func newRequest(t *testing.T, f *fixture, server string) (*admission.Request, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	replace(t, req.ID, "REQUEST-ID-16HEX")
+	replace(t, req.ID(), "REQUEST-ID-16HEX")
 	file := filepath.Join(f.dir, "request.json")
 	if err := os.WriteFile(file, req.Encode(), 0o644); err != nil {
 		t.Fatal(err)
@@ -122,11 +122,11 @@ func TestAdminAcceptRecordsDecision(t *testing.T) {
 			press("y"), waitFor("Accepted. Members"))
 		screenGolden(t, m)
 
-		d, err := admission.DecisionFor(context.Background(), f.st.Journal(), req.ID)
+		d, err := admission.DecisionFor(context.Background(), f.st.Journal(), req.ID())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !d.Accepted || d.Message != "Welcome, knitters!" || !d.At.Equal(fixedNow) || d.Request.ID != req.ID ||
+		if !d.Accepted || d.Message != "Welcome, knitters!" || !d.At.Equal(fixedNow) || d.Request.ID() != req.ID() ||
 			d.Request.Fingerprint() != admission.Fingerprint(groupKey().Public().(ed25519.PublicKey)) {
 			t.Fatalf("decision %+v", d)
 		}
@@ -154,7 +154,7 @@ func TestAdminRejectAndInvalid(t *testing.T) {
 	play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
 		press("<enter>"), waitFor("accepted on"), press("r"), waitFor("Message to the group"),
 		press("<enter>"), waitFor("Reject Harbour Knitters (4 members)"), press("y"), waitFor("Rejected. The watcher"))
-	d, err := admission.DecisionFor(context.Background(), f.st.Journal(), req.ID)
+	d, err := admission.DecisionFor(context.Background(), f.st.Journal(), req.ID())
 	if err != nil || d.Accepted {
 		t.Fatalf("decision %+v, %v", d, err)
 	}

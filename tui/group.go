@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/huh"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 )
 
 // The group screen: what the group file says, its problems with their
@@ -178,7 +179,7 @@ func (s *groupView) View() string {
 	}
 	var b strings.Builder
 	if s.err != nil {
-		b.WriteString(sBad.Render("cannot open "+s.path+": "+s.err.Error()) + "\n")
+		b.WriteString(sBad.Render(safetext.Line("cannot open "+s.path+": "+s.err.Error())) + "\n")
 		return b.String()
 	}
 	if s.path == "" {
@@ -186,9 +187,9 @@ func (s *groupView) View() string {
 	}
 	g := s.group
 	if g != nil {
-		b.WriteString(sHeading.Render(g.Title) + sMuted.Render("  ("+g.Name+")") + "\n")
+		b.WriteString(sHeading.Render(safetext.Line(g.Title)) + sMuted.Render("  ("+safetext.Line(g.Name)+")") + "\n")
 		if g.Description != "" {
-			b.WriteString(clip(g.Description, s.w) + "\n")
+			b.WriteString(clip(safetext.Line(g.Description), s.w) + "\n")
 		}
 		deadline := "none"
 		if g.Deadline != nil {
@@ -198,7 +199,7 @@ func (s *groupView) View() string {
 			{"file", shortPath(s.path)},
 			{"members", fmt.Sprintf("%d (viable mass %d)", len(g.Members), g.ViableMass)},
 			{"deadline", deadline},
-			{"lead", g.Lead.Name + " <" + g.Lead.Email + ">"},
+			{"lead", safetext.Line(g.Lead.Name + " <" + g.Lead.Email + ">")},
 			{"destination", destSummary(g.Destination)},
 		}) + "\n")
 	} else {
@@ -212,11 +213,11 @@ func (s *groupView) View() string {
 				b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more (lifeboat check %s)", len(s.probs)-room, shortPath(s.path))) + "\n")
 				break
 			}
-			b.WriteString(clip(fmt.Sprintf("  line %d:%d: %s", p.Line, p.Col, p.Msg), s.w) + "\n")
+			b.WriteString(clip(fmt.Sprintf("  line %d:%d: %s", p.Line, p.Col, safetext.Line(p.Msg)), s.w) + "\n")
 		}
 	}
 	if s.ask != "" {
-		b.WriteString("\n" + sWarn.Render("Remove "+s.ask+" from the group file? y/n") + "\n")
+		b.WriteString("\n" + sWarn.Render("Remove "+safetext.Line(s.ask)+" from the group file? y/n") + "\n")
 	}
 	ms := s.members()
 	if len(ms) > 0 {
@@ -226,7 +227,7 @@ func (s *groupView) View() string {
 		first := max(0, s.cur-room+1)
 		for i := first; i < len(ms) && i < first+room; i++ {
 			m := ms[i]
-			b.WriteString(selectLine(i == s.cur, fmt.Sprintf("%-22s %-28s %s", clip(m.Name, 22), clip(m.Email, 28), m.Handle)) + "\n")
+			b.WriteString(selectLine(i == s.cur, fmt.Sprintf("%-22s %-28s %s", clip(safetext.Line(m.Name), 22), clip(safetext.Line(m.Email), 28), safetext.Line(m.Handle))) + "\n")
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

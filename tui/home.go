@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/huh"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -331,7 +332,7 @@ func (s *home) View() string {
 	var b strings.Builder
 	b.WriteString(sHeading.Render("Groups and recent files") + "\n\n")
 	if s.err != nil {
-		b.WriteString(sBad.Render("cannot read the state: "+s.err.Error()) + "\n")
+		b.WriteString(sBad.Render("cannot read the state: "+safetext.Line(s.err.Error())) + "\n")
 	}
 	if len(s.items) == 0 {
 		b.WriteString("  No groups yet. Press n to create a group file, or o to open one\n")
@@ -346,14 +347,14 @@ func (s *home) View() string {
 		if title == "" {
 			title = it.Name
 		}
-		line := fmt.Sprintf("%-26s %-10s %s", clip(title, 26), it.State, clipLeft(shortPath(it.File), max(s.w-42, 10)))
+		line := fmt.Sprintf("%-26s %-10s %s", clip(safetext.Line(title), 26), it.State, clipLeft(shortPath(it.File), max(s.w-42, 10)))
 		b.WriteString(selectLine(i == s.cur, line) + "\n")
 	}
 	if c := s.check; c != nil {
 		b.WriteString("\n")
 		switch {
 		case c.err != nil:
-			b.WriteString(sBad.Render("check "+shortPath(c.path)+": "+c.err.Error()) + "\n")
+			b.WriteString(sBad.Render("check "+shortPath(c.path)+": "+safetext.Line(c.err.Error())) + "\n")
 		case len(c.probs) == 0:
 			b.WriteString(sGood.Render("✓ "+shortPath(c.path)+" is valid") + "\n")
 		default:
@@ -363,7 +364,7 @@ func (s *home) View() string {
 					b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more", len(c.probs)-4)) + "\n")
 					break
 				}
-				b.WriteString(fmt.Sprintf("  %d:%d: %s\n", p.Line, p.Col, p.Msg))
+				b.WriteString(fmt.Sprintf("  %d:%d: %s\n", p.Line, p.Col, safetext.Line(p.Msg)))
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/pledge"
 )
 
@@ -172,14 +173,14 @@ func (s *pledges) View() string {
 	}
 	g := s.group
 	var b strings.Builder
-	b.WriteString(sHeading.Render("Pledges for "+g.Title) + "\n\n")
+	b.WriteString(sHeading.Render("Pledges for "+safetext.Line(g.Title)) + "\n\n")
 	l := s.loaded
 	if l == nil {
 		b.WriteString("reading the pledges…\n")
 		return b.String()
 	}
 	if l.err != nil {
-		b.WriteString(sBad.Render("cannot read the pledges: "+l.err.Error()) + "\n")
+		b.WriteString(sBad.Render("cannot read the pledges: "+safetext.Line(l.err.Error())) + "\n")
 	}
 	o := pledge.Explain(l.thresholds, len(g.Members), g.ViableMass)
 	state := l.state

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
 )
 
@@ -142,7 +143,7 @@ func (s *provisioning) event(e progress.Event) {
 }
 
 func (s *provisioning) add(line string) {
-	s.log = append(s.log, line)
+	s.log = append(s.log, safetext.Line(line)) // Terraform's and the server's words
 	if len(s.log) > logLines {
 		s.log = s.log[len(s.log)-logLines:]
 	}
@@ -183,18 +184,18 @@ func (s *provisioning) View() string {
 		state = "stopped"
 	}
 	b.WriteString(sHeading.Render("Provisioning: "+destSummary(s.group.Destination)) + "\n")
-	b.WriteString(kv([][2]string{{"state", state}, {"step", s.step}}) + "\n")
+	b.WriteString(kv([][2]string{{"state", state}, {"step", safetext.Line(s.step)}}) + "\n")
 	pct := ""
 	if s.total > 0 {
 		pct = fmt.Sprintf(" %d/%d", s.done, s.total)
 	}
 	b.WriteString(bar(min(s.w-12, 60), s.done, s.total) + pct + "\n")
 	if len(s.dns) > 0 {
-		b.WriteString(sBox.Render("Set these DNS records at your DNS provider now:\n"+strings.Join(s.dns, "\n")) + "\n")
+		b.WriteString(sBox.Render("Set these DNS records at your DNS provider now:\n"+safetext.Block(strings.Join(s.dns, "\n"))) + "\n")
 	}
 	if s.err != "" {
-		b.WriteString(sBad.Render(clip("Error: "+s.err, s.w)) + "\n")
-		b.WriteString(clip(whatToDo(s.err), s.w) + "\n")
+		b.WriteString(sBad.Render(clip("Error: "+safetext.Line(s.err), s.w)) + "\n")
+		b.WriteString(clip(safetext.Line(whatToDo(s.err)), s.w) + "\n")
 	}
 	switch s.ask {
 	case "start":

@@ -25,6 +25,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
@@ -495,7 +496,7 @@ func (m Model) View() string {
 	if !m.only {
 		title := "Lifeboat"
 		if m.title != "" {
-			title += " · " + m.title
+			title += " · " + safetext.Line(m.title)
 		}
 		b.WriteString(clip(sTitle.Render(title), m.w) + "\n")
 		b.WriteString(clip(m.tabs(), m.w) + "\n")
@@ -508,7 +509,8 @@ func (m Model) View() string {
 		}
 		b.WriteByte('\n')
 	}
-	b.WriteString(clip(sStatus.Render(m.status), m.w) + "\n")
+	// the status line quotes errors, files and servers
+	b.WriteString(clip(sStatus.Render(safetext.Line(m.status)), m.w) + "\n")
 	b.WriteString(clip(m.helpView(), m.w))
 	return b.String()
 }

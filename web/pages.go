@@ -34,9 +34,41 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /made-it/follows.csv", s.arrivedOnly(s.followsCSV))
 	mux.HandleFunc("GET /made-it/group.json", s.arrivedOnly(s.groupJSON))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page cannot be used that way.")
+			return
+		}
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
 	})
-	return s.secureHeaders(s.recoverer(mux))
+	return s.secureHeaders(s.recoverer(s.throttle(mux)))
+}
+
+// allowed lists the methods some route serves at r's path. The catch-all
+// route matches every method, so without it a page asked for with the
+// wrong method would read as missing.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// throttle applies the per-IP page limit to every request, pages that
+// have their own tighter limits included: a page without one (the
+// landing page, /made-it, /healthz) is as good a target for a flood.
+func (s *Server) throttle(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.limited(s.pageLimit, w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // recoverer turns a panic into a logged 500 page.

@@ -173,21 +173,31 @@ func (l *limiter) allow(ip string, now time.Time) bool {
 }
 
 // clientIP is the request's address: the connection's, or behind a
-// trusted proxy the last hop it appended to X-Forwarded-For.
+// trusted proxy the right-most hop of X-Forwarded-For that is not a proxy
+// itself. Every X-Forwarded-For line counts, in order: a proxy may append
+// its own line instead of extending the client's, and the client writes
+// whatever it likes on the left, so only the right end can be believed.
 func (s *Server) clientIP(r *http.Request) string {
-	if s.cfg.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	peer, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		peer = r.RemoteAddr
 	}
-	return host
+	if !s.cfg.TrustProxy {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip := net.ParseIP(strings.TrimSpace(hops[i]))
+		if ip == nil {
+			// A hop we cannot read ends what can be trusted.
+			break
+		}
+		if ip.IsLoopback() || ip.String() == peer {
+			continue // the proxy (or a chain of them on this host)
+		}
+		return ip.String()
+	}
+	return peer
 }
 
 func (s *Server) limited(l *limiter, w http.ResponseWriter, r *http.Request) bool {

@@ -94,11 +94,11 @@ type Config struct {
 	// InviteTTL is how long invites stay valid after launch; default 14 days.
 	InviteTTL time.Duration
 	// PledgeRate and RedeemRate limit requests per IP per minute on the
-	// pledge and redemption pages; 0 means the defaults (30 and 20),
-	// negative means no limit.
-	PledgeRate, RedeemRate int
+	// pledge and redemption pages, PageRate on every page; 0 means the
+	// defaults (30, 20 and 240), negative means no limit.
+	PledgeRate, RedeemRate, PageRate int
 	// TrustProxy takes the client address from X-Forwarded-For (the
-	// proxy's last hop) instead of the connection.
+	// right-most hop that is not the proxy) instead of the connection.
 	TrustProxy bool
 	// TickEvery is how often Run checks the launch, deadline, nudges and
 	// unsent mail; default 30s.
@@ -129,12 +129,12 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	pledgeLimit, redeemLimit *limiter
-	kick                     chan struct{} // asks Run for a tick now
-	mailq                    chan mailJob
-	mailWG                   sync.WaitGroup
-	handler                  http.Handler
-	locks                    sync.Map // member email -> *sync.Mutex, see memberLock
+	pledgeLimit, redeemLimit, pageLimit *limiter
+	kick                                chan struct{} // asks Run for a tick now
+	mailq                               chan mailJob
+	mailWG                              sync.WaitGroup
+	handler                             http.Handler
+	locks                               sync.Map // member email -> *sync.Mutex, see memberLock
 }
 
 // New checks cfg, records the group and its members in the store (keeping
@@ -179,6 +179,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.mail = &mailer.Journal{Sender: cfg.Mail, Steps: s.st.Journal(), Run: "web:" + s.g.Name}
 	s.pledgeLimit = newLimiter(rateOr(cfg.PledgeRate, 30))
 	s.redeemLimit = newLimiter(rateOr(cfg.RedeemRate, 20))
+	s.pageLimit = newLimiter(rateOr(cfg.PageRate, 240))
 	s.handler = s.routes()
 	return s, nil
 }

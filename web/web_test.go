@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -159,7 +160,7 @@ func start(t *testing.T, o opts) *env {
 		t.Fatal(err)
 	}
 	cfg := Config{Group: o.group, Store: o.st, Mail: sender, Arrivals: o.arr, BaseURL: "http://" + ln.Addr().String(),
-		PledgeRate: -1, RedeemRate: -1, TickEvery: 200 * time.Millisecond, Rules: []string{"Be kind", "No <script>spam</script>"}}
+		PledgeRate: -1, RedeemRate: -1, PageRate: -1, TickEvery: 200 * time.Millisecond, Rules: []string{"Be kind", "No <script>spam</script>"}}
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
@@ -771,5 +772,89 @@ func TestNudge(t *testing.T) {
 	e.srv.Tick(ctx)
 	if c := e.count("ada@example.org", "slow"); c != 1 {
 		t.Fatalf("%d nudges", c)
+	}
+}
+
+// Behind a proxy that appends its own X-Forwarded-For line rather than
+// extending the client's, the client's line (first) is not the key: the
+// right-most hop that is not the proxy is.
+func TestClientIPBehindProxy(t *testing.T) {
+	s := &Server{cfg: Config{TrustProxy: true}}
+	for _, c := range []struct {
+		lines []string
+		peer  string
+		want  string
+	}{
+		{[]string{"203.0.113.9"}, "127.0.0.1:5000", "203.0.113.9"},
+		{[]string{"6.6.6.6", "203.0.113.9"}, "127.0.0.1:5000", "203.0.113.9"},
+		{[]string{"6.6.6.6, 203.0.113.9"}, "127.0.0.1:5000", "203.0.113.9"},
+		{[]string{"6.6.6.6, 203.0.113.9, 127.0.0.1"}, "127.0.0.1:5000", "203.0.113.9"},
+		{[]string{"203.0.113.9, 198.51.100.7"}, "198.51.100.7:443", "203.0.113.9"},
+		{[]string{"6.6.6.6, not-an-ip"}, "127.0.0.1:5000", "127.0.0.1"},
+		{nil, "192.0.2.1:5000", "192.0.2.1"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.peer
+		for _, l := range c.lines {
+			r.Header.Add("X-Forwarded-For", l)
+		}
+		if got := s.clientIP(r); got != c.want {
+			t.Errorf("%q from %s: %s, want %s", c.lines, c.peer, got, c.want)
+		}
+	}
+	// Without --trust-proxy the header is never read.
+	s.cfg.TrustProxy = false
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.1:5000"
+	r.Header.Set("X-Forwarded-For", "6.6.6.6")
+	if got := s.clientIP(r); got != "192.0.2.1" {
+		t.Errorf("untrusted proxy: %s", got)
+	}
+}
+
+// A page asked for with a method it does not take answers 405 with Allow;
+// a path that does not exist answers 404.
+func TestMethodNotAllowed(t *testing.T) {
+	e := start(t, opts{noRun: true})
+	for _, c := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"DELETE", "/", 405, "GET, HEAD"},
+		{"PUT", "/pledge/abc", 405, "GET, HEAD, POST"},
+		{"POST", "/healthz", 405, "GET, HEAD"},
+		{"GET", "/nowhere", 404, ""},
+		{"POST", "/nowhere", 404, ""},
+	} {
+		req, _ := http.NewRequest(c.method, e.url+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.code || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.code, c.allow)
+		}
+	}
+}
+
+// Pages without a limit of their own are limited too: the first four
+// requests of a minute pass, the next are refused.
+func TestEveryPageIsRateLimited(t *testing.T) {
+	for _, path := range []string{"/", "/made-it", "/healthz", "/static/style.css"} {
+		e := start(t, opts{noRun: true, tune: func(c *Config) { c.PageRate = 4 }})
+		var codes []int
+		for range 6 {
+			resp, err := http.Get(e.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			codes = append(codes, resp.StatusCode)
+		}
+		if codes[3] == http.StatusTooManyRequests || codes[4] != http.StatusTooManyRequests || codes[5] != http.StatusTooManyRequests {
+			t.Errorf("%s: %v, want four answers then 429s", path, codes)
+		}
 	}
 }

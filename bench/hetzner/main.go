@@ -116,10 +116,10 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func env(f *hcloudfake.Fake, state, tf, mirror, poll string) []string {
+func env(f *hcloudfake.Fake, state, tf, mirror string) []string {
 	return append(os.Environ(),
 		"HCLOUD_TOKEN="+f.Token, "HCLOUD_ENDPOINT="+f.URL(), "LIFEBOAT_STATE="+state,
-		"LIFEBOAT_TERRAFORM="+tf, "LIFEBOAT_HCLOUD_MIRROR="+mirror, "LIFEBOAT_HCLOUD_POLL_INTERVAL="+poll,
+		"LIFEBOAT_TERRAFORM="+tf, "LIFEBOAT_HCLOUD_MIRROR="+mirror,
 	)
 }
 
@@ -127,8 +127,8 @@ func env(f *hcloudfake.Fake, state, tf, mirror, poll string) []string {
 func upOnce(bin, tf, mirror, group, poll, state string) (time.Duration, error) {
 	f := hcloudfake.New().Start()
 	defer f.Close()
-	cmd := exec.Command(bin, "up", group, "--ssh-from", "203.0.113.7", "--volume", "10", "--no-wait", "--json")
-	cmd.Env = env(f, state, tf, mirror, poll)
+	cmd := exec.Command(bin, "up", group, "--ssh-from", "203.0.113.7", "--volume", "10", "--no-wait", "--json", "--poll-interval", poll)
+	cmd.Env = env(f, state, tf, mirror)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -139,6 +139,9 @@ func upOnce(bin, tf, mirror, group, poll, state string) (time.Duration, error) {
 	if c := f.Counts(); c["servers"] != 1 || c["volumes"] != 1 {
 		return 0, fmt.Errorf("lifeboat up left %v", c)
 	}
+	if g := f.Gone(); len(g) > 0 {
+		return 0, fmt.Errorf("lifeboat up used what the API removed: %q", g)
+	}
 	return d, nil
 }
 
@@ -147,8 +150,8 @@ func upOnce(bin, tf, mirror, group, poll, state string) (time.Duration, error) {
 // fake.
 func rawOnce(bin, tf, mirror, group, poll, state string) (time.Duration, error) {
 	prep := hcloudfake.New().Start()
-	cmd := exec.Command(bin, "plan", group, "--ssh-from", "203.0.113.7", "--volume", "10", "--json")
-	cmd.Env = env(prep, state, tf, mirror, poll)
+	cmd := exec.Command(bin, "plan", group, "--ssh-from", "203.0.113.7", "--volume", "10", "--json", "--poll-interval", poll)
+	cmd.Env = env(prep, state, tf, mirror)
 	out, err := cmd.CombinedOutput()
 	prep.Close()
 	if err != nil {

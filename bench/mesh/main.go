@@ -73,7 +73,11 @@ func run(sizes, farSizes string, latency, budget time.Duration, workers int) err
 	defer st.Close()
 
 	fmt.Printf("%-6s %-9s %5s %10s %10s %10s %8s %8s\n", "where", "size", "n", "naive/s", "ceiling/s", "lifeboat/s", "vs ceil", "vs naive")
-	b := &bench{st: st, srv: srv, budget: budget, settle: 3 * time.Second, workers: workers}
+	logins, err := arrival.OpenLogins(filepath.Join(dir, "logins.csv"))
+	if err != nil {
+		return err
+	}
+	b := &bench{st: st, srv: srv, logins: logins, budget: budget, settle: 3 * time.Second, workers: workers}
 	for _, n := range parseSizes(sizes) {
 		if err := b.compare(ctx, "near", srv.URL, n); err != nil {
 			return err
@@ -94,6 +98,7 @@ func run(sizes, farSizes string, latency, budget time.Duration, workers int) err
 type bench struct {
 	st      store.Store
 	srv     *provision.Server
+	logins  arrival.Logins
 	budget  time.Duration
 	settle  time.Duration
 	workers int
@@ -117,7 +122,7 @@ func (b *bench) group(ctx context.Context, base string, n int) (*arrival.Engine,
 		return nil, nil, nil, err
 	}
 	srv := &provision.Server{URL: base, Software: b.srv.Software, AdminToken: b.srv.AdminToken, Accounts: b.srv.Accounts, Concurrency: b.srv.Concurrency}
-	e := arrival.New(arrival.Config{Store: b.st, Group: g, Server: srv, Workers: b.workers})
+	e := arrival.New(arrival.Config{Store: b.st, Group: g, Server: srv, Workers: b.workers, Logins: b.logins})
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup

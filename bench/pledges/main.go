@@ -156,7 +156,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	g := benchGroup(o.N)
 	srv, err := web.New(ctx, web.Config{Group: g, Store: st, Mail: sender, BaseURL: "http://" + ln.Addr().String(),
-		PledgeRate: -1, RedeemRate: -1, TickEvery: time.Hour})
+		PledgeRate: -1, RedeemRate: -1, PageRate: -1, TickEvery: time.Hour})
 	if err != nil {
 		return res, err
 	}

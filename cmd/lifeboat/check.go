@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 )
 
 // checkResult is one file in `check --json`.
@@ -45,13 +46,13 @@ valid and 2 when any has a problem.`,
 				g, probs := groups.Load(file)
 				r := checkResult{File: file, Valid: len(probs) == 0, Problems: []checkProblem{}}
 				for _, p := range probs {
-					fmt.Fprintln(app.Stderr, p.String())
+					fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
 					r.Problems = append(r.Problems, checkProblem{Line: p.Line, Col: p.Col, Message: p.Msg})
 				}
 				if !r.Valid {
 					bad = true
 				} else if !asJSON {
-					fmt.Fprintf(app.Stdout, "%s: ok (%d members, destination %s)\n", file, len(g.Members), g.Destination.Type)
+					fmt.Fprintf(app.Stdout, "%s: ok (%d members, destination %s)\n", safetext.Line(file), len(g.Members), g.Destination.Type)
 				}
 				results = append(results, r)
 			}

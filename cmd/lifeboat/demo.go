@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +15,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/examples"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
@@ -70,10 +68,14 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			if err != nil {
 				return err
 			}
+			logins, err := openLogins(dir)
+			if err != nil {
+				return err
+			}
 			dest := local.New(local.Config{Dir: serverDir, Title: g.Title, Keep: true})
 			defer dest.Stop(ctx)
 			run := func(ctx context.Context, emit progress.Func) (escape.Report, error) {
-				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit})
+				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit, Logins: logins})
 				return x.Run(ctx, "local")
 			}
 			var rep escape.Report
@@ -91,10 +93,6 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			if err != nil {
 				return err
 			}
-			logins, err := writeLogins(ctx, app, dir, g.Name)
-			if err != nil {
-				return err
-			}
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				return enc.Encode(rep)
@@ -108,8 +106,8 @@ The server keeps running. Log in at %s with any member's email and the
 password in %s (readable only by you).
 Run "lifeboat demo" again: nothing is done twice. Stop the server with:
   lifeboat demo --stop%s
-`, g.Title, rep.Server, rep.Members, rep.AccountsCreated, rep.FollowsSeeded, rep.ListsCreated, rep.Welcomes,
-				rep.DurationS, rep.Server, logins, demoFlags(file, members))
+`, safetext.Line(g.Title), rep.Server, rep.Members, rep.AccountsCreated, rep.FollowsSeeded, rep.ListsCreated, rep.Welcomes,
+				rep.DurationS, rep.Server, logins.Path(), demoFlags(file, members))
 			return nil
 		},
 	}
@@ -178,25 +176,9 @@ func generatedGroup(n int) *groups.Group {
 	return g
 }
 
-// writeLogins writes the members' demo logins to a 0600 CSV: the demo's
-// passwords are made by Lifeboat, and this is how the lead can use them
-// without their ever being printed.
-func writeLogins(ctx context.Context, app *App, dir, group string) (string, error) {
-	st, err := app.Store(ctx)
-	if err != nil {
-		return "", err
-	}
-	accs, err := st.Accounts().List(ctx, group)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	w.Write([]string{"email", "username", "password", "server"})
-	for _, a := range accs {
-		w.Write([]string{a.Email, a.Username, a.Password, a.Server})
-	}
-	w.Flush()
-	path := filepath.Join(dir, "logins.csv")
-	return path, atomicfile.Write(path, []byte(b.String()), 0o600)
+// openLogins opens the group's logins.csv: the passwords the demo makes
+// for its members are kept there (0600) and nowhere else, not in the
+// store, so the lead can log in as any member.
+func openLogins(groupDir string) (*arrival.LoginsFile, error) {
+	return arrival.OpenLogins(filepath.Join(groupDir, "logins.csv"))
 }

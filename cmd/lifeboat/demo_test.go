@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"os"
@@ -179,6 +181,68 @@ func TestDemoExampleGroup(t *testing.T) {
 	info, err := os.Stat(filepath.Join(state, "groups", "river-birders", "logins.csv"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("logins.csv: %v, mode %v; want 0600", err, info.Mode().Perm())
+	}
+	assertNoSecretsInStore(t, state, "river-birders", 12)
+}
+
+// assertNoSecretsInStore: the demo's members can log in with the
+// passwords in logins.csv, and the store's files hold none of them, nor
+// any member's token in clear.
+func assertNoSecretsInStore(t *testing.T, state, group string, n int) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(state, "groups", group, "logins.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != n+1 || strings.Join(recs[0], ",") != "email,username,password,server" {
+		t.Fatalf("logins.csv: %v, %d lines, header %v", err, len(recs), recs[0])
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Dir: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accs, err := st.Accounts().List(ctx, group)
+	st.Close()
+	if err != nil || len(accs) != n {
+		t.Fatalf("%d accounts, %v", len(accs), err)
+	}
+	var secrets []string
+	for i, r := range recs[1:] {
+		if i == 0 { // the password is the member's: the server lets them sign in
+			c := fedi.New(r[3])
+			app, err := c.RegisterApp(ctx, "check", fedi.OOB, []string{"read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.SignInAndAuthorize(ctx, app, r[0], r[2]); err != nil {
+				t.Fatalf("%s cannot sign in with the password in logins.csv: %v", r[0], err)
+			}
+		}
+		secrets = append(secrets, r[2])
+	}
+	for _, a := range accs {
+		secrets = append(secrets, a.Token)
+	}
+	files, _ := filepath.Glob(filepath.Join(state, store.DBFile+"*"))
+	if len(files) == 0 {
+		t.Fatal("no database files")
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if len(s) < 16 {
+				t.Fatalf("a secret of %d characters proves nothing", len(s))
+			}
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds a password or token in clear", filepath.Base(file))
+			}
+		}
 	}
 }
 

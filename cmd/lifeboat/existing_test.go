@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -127,13 +129,93 @@ func TestRequestReviewWatchCommands(t *testing.T) {
 		!strings.Contains(out, "4 members, 0% of your 830 active users") || !strings.Contains(out, "the group accepted all 4 of your current rules") {
 		t.Fatalf("review: exit %d\n%s\n%s", code, out, errs)
 	}
-	out, errs, code = lb(t, admin, "admin", "review", file, "--accept", "--message", "welcome")
-	if code != 0 || !strings.Contains(out, "Accepted.") {
+	answer := filepath.Join(t.TempDir(), "answer.json")
+	out, errs, code = lb(t, admin, "admin", "review", file, "--accept", "--message", "welcome", "--answer", answer)
+	if code != 0 || !strings.Contains(out, "Accepted.") || !strings.Contains(out, "lifeboat request accepted GROUP.yaml answer.json") {
 		t.Fatalf("accept: exit %d\n%s\n%s", code, out, errs)
 	}
 	out, _, _ = lb(t, admin, "admin", "review", file)
 	if !strings.Contains(out, "decision       accepted") {
 		t.Fatalf("decision not recorded:\n%s", out)
+	}
+	if fi, err := os.Stat(filepath.Join(admin, admission.AdminKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin key: %v %v", fi, err)
+	}
+
+	// A request with the same content signed by another key (on the old
+	// format: the same claimed id) neither sees nor changes the decision.
+	rekeyed := filepath.Join(t.TempDir(), "rekeyed.json")
+	copyDoc, _ := rekey(t, doc)
+	os.WriteFile(rekeyed, copyDoc, 0o644)
+	out, errs, code = lb(t, admin, "admin", "review", rekeyed, "--no-scout")
+	if code != 0 || !strings.Contains(out, "signature      valid") || !strings.Contains(out, "decision       none yet") {
+		t.Fatalf("re-keyed copy: exit %d\n%s\n%s", code, out, errs)
+	}
+	if _, errs, code = lb(t, admin, "admin", "review", rekeyed, "--no-scout", "--reject"); code != 0 {
+		t.Fatalf("reject the copy: exit %d: %s", code, errs)
+	}
+	// Its answer went to the admin's state directory, named by identity.
+	answers, _ := filepath.Glob(filepath.Join(admin, "answers", "answer-*.json"))
+	if len(answers) != 1 {
+		t.Fatalf("answers in the state directory: %v", answers)
+	}
+	copyAnswer := answers[0]
+	if out, _, _ = lb(t, admin, "admin", "review", file, "--no-scout"); !strings.Contains(out, "decision       accepted") {
+		t.Fatalf("rejecting the copy changed the group's decision:\n%s", out)
+	}
+
+	// The lead imports the admin's answer; the launch check reads it.
+	group := "../../examples/existing-server.yaml"
+	leadAccepted := func() bool {
+		st, err := store.Open(context.Background(), store.Config{Dir: lead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ok, err := admission.AcceptedFor(context.Background(), st, "harbour-knitters")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if leadAccepted() {
+		t.Fatal("accepted before the answer reached the lead")
+	}
+	if _, errs, code = lb(t, lead, "request", "accepted", group, copyAnswer); code != 2 || !strings.Contains(errs, "did not make") {
+		t.Fatalf("the copy's answer: exit %d: %s", code, errs)
+	}
+	out, errs, code = lb(t, lead, "request", "accepted", group, answer)
+	if code != 0 || !strings.Contains(out, "accepted (\"welcome\")") || !strings.Contains(out, "ready for the launch") || !leadAccepted() {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errs)
+	}
+	ans, _ := os.ReadFile(answer)
+	forged := filepath.Join(t.TempDir(), "forged.json")
+	os.WriteFile(forged, bytes.Replace(ans, []byte(`"accepted": true`), []byte(`"accepted": false`), 1), 0o644)
+	if _, errs, code = lb(t, lead, "request", "accepted", group, forged); code != 2 || !strings.Contains(errs, "signature") {
+		t.Fatalf("a tampered answer: exit %d: %s", code, errs)
+	}
+
+	// A member joins late: an amendment with only that change, signed
+	// with the group's key; the admin sees and accepts only the addition.
+	grown := filepath.Join(t.TempDir(), "grown.yaml")
+	yaml, _ := os.ReadFile(group)
+	os.WriteFile(grown, append(yaml, []byte("  - name: Quinn Twist\n    email: quinn@example.org\n")...), 0o644)
+	amendment := filepath.Join(t.TempDir(), "amendment.json")
+	out, errs, code = lb(t, lead, "request", grown, "--server", srv, "--amend", "--out", amendment)
+	if code != 0 || !strings.Contains(out, "1 members added, 0 removed") {
+		t.Fatalf("amend: exit %d\n%s\n%s", code, out, errs)
+	}
+	if out, _, _ = lb(t, lead, "request", grown, "--server", srv, "--amend", "--out", amendment+"2"); !strings.Contains(out, "unchanged") {
+		t.Fatalf("amend again:\n%s", out)
+	}
+	out, errs, code = lb(t, admin, "admin", "review", amendment, "--accept", "--answer", filepath.Join(t.TempDir(), "amend-answer.json"))
+	if code != 0 || !strings.Contains(out, "adds           1 members") || !strings.Contains(out, "removes        0 members") ||
+		!strings.Contains(out, "admitted now") || !strings.Contains(out, "additions accepted") {
+		t.Fatalf("review amendment: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Reviewed again, it keeps its answer.
+	if out, errs, code = lb(t, admin, "admin", "review", amendment); code != 0 || !strings.Contains(out, "additions accepted") {
+		t.Fatalf("review amendment again: exit %d\n%s\n%s", code, out, errs)
 	}
 
 	// A tampered request: exit 1, signature INVALID.
@@ -241,53 +323,122 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 		t.Fatalf("review: exit %d\n%s\n%s", code, out, errs)
 	}
 
+	// The invite page mints the member's proof at each load: Noor loads
+	// it three times and signs up three times, as noor@, NOOR@ and
+	// Noor@, one proof each.
 	st, err := store.Open(ctx, store.Config{Dir: lead})
 	if err != nil {
 		t.Fatal(err)
 	}
-	noor, _, err := admission.MemberProof(ctx, st, "harbour-knitters", srv.URL, "noor@example.org")
+	var noor []string
+	for range 3 {
+		p, _, err := admission.MemberProof(ctx, st, "harbour-knitters", srv.URL, "noor@example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		noor = append(noor, p)
+	}
+	otto, _, err := admission.MemberProof(ctx, st, "harbour-knitters", srv.URL, "otto@example.org")
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := existing.NewRegistrar(srv.URL)
-	for _, m := range []existing.Member{
-		{Username: "noor", Email: "noor@example.org", Proof: noor},
-		{Username: "otto", Email: "otto@example.org", Proof: noor}, // a member using another's proof
-		{Username: "visitor", Email: "visitor@example.org", Proof: "no proof, but I would love to join"},
-	} {
-		m.Password, m.GroupTitle = "a long enough password 42", "Harbour Knitters"
-		if _, err := reg.SignUp(ctx, m); err != nil {
+	// An attacker makes a re-keyed copy of the group's request, and the
+	// admin is fooled into accepting it too; the attacker mints proofs
+	// with their key for Priya (a member) and for themself.
+	doc, _ := os.ReadFile(file)
+	rekeyed := filepath.Join(dir, "rekeyed.json")
+	copyDoc, evilKey := rekey(t, doc)
+	os.WriteFile(rekeyed, copyDoc, 0o644)
+	if out, errs, code := lb(t, admin, "admin", "review", rekeyed, "--accept"); code != 0 {
+		t.Fatalf("review the copy: exit %d\n%s\n%s", code, out, errs)
+	}
+	copyReq, err := admission.Decode(copyDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := map[string]string{}
+	for _, email := range []string{"priya@example.org", "eve@evil.example"} {
+		if evil[email], err = admission.IssueProof(copyReq, evilKey, email, admission.Window{}); err != nil {
 			t.Fatal(err)
+		}
+	}
+
+	reg := existing.NewRegistrar(srv.URL)
+	signUps := []struct {
+		existing.Member
+		confirm bool
+	}{
+		{existing.Member{Username: "noor", Email: "noor@example.org", Proof: noor[0]}, true},
+		{existing.Member{Username: "noor2", Email: "NOOR@example.org", Proof: noor[1]}, true},
+		{existing.Member{Username: "noor3", Email: "Noor@example.org", Proof: noor[2]}, true},
+		{existing.Member{Username: "otto", Email: "otto@example.org", Proof: otto}, false},         // never confirms
+		{existing.Member{Username: "mallory", Email: "mallory@example.org", Proof: noor[0]}, true}, // another's proof
+		{existing.Member{Username: "priyafake", Email: "priya@example.org", Proof: evil["priya@example.org"]}, true},
+		{existing.Member{Username: "eve", Email: "eve@evil.example", Proof: evil["eve@evil.example"]}, true},
+		{existing.Member{Username: "visitor", Email: "visitor@example.org", Proof: "no proof, but I would love to join"}, true},
+	}
+	for _, m := range signUps {
+		m.Password, m.GroupTitle = "a long enough password 42", "Harbour Knitters"
+		if _, err := reg.SignUp(ctx, m.Member); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range signUps {
+		if m.confirm {
+			existingtest.ConfirmEmail(t, filepath.Join(dir, "gts"), srv.URL, m.Email)
 		}
 	}
 
 	t.Setenv("LIFEBOAT_ADMIN_TOKEN", srv.AdminToken)
 	out, errs, code = lb(t, admin, "admin", "watch", "--server", srv.URL, "--once", "--dry-run")
-	if code != 0 || !strings.Contains(out, "approve @noor") || !strings.Contains(out, "[dry run]") {
+	if code != 0 || !strings.Contains(out, "approve @noor ") || !strings.Contains(out, "[dry run]") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errs)
 	}
-	out, errs, code = lb(t, admin, "admin", "watch", "--server", srv.URL, "--once")
-	if code != 0 {
-		t.Fatalf("watch: exit %d\n%s\n%s", code, out, errs)
-	}
-	if strings.Contains(out+errs, srv.AdminToken) {
-		t.Fatal("the admin token was printed")
-	}
 	c := fedi.New(srv.URL).WithToken(srv.AdminToken)
-	for user, want := range map[string]bool{"noor": true, "otto": false, "visitor": false} {
-		as, err := c.AdminAccounts(ctx, url.Values{"username": {user}, "origin": {"local"}})
-		if err != nil || len(as) != 1 {
-			t.Fatalf("%s: %v, %d accounts", user, err, len(as))
+	for poll := range 2 {
+		out, errs, code = lb(t, admin, "admin", "watch", "--server", srv.URL, "--once")
+		if code != 0 {
+			t.Fatalf("watch: exit %d\n%s\n%s", code, out, errs)
 		}
-		if as[0].Approved != want {
-			t.Errorf("%s approved = %v, want %v\n%s", user, as[0].Approved, want, out)
+		if strings.Contains(out+errs, srv.AdminToken) {
+			t.Fatal("the admin token was printed")
+		}
+		for _, m := range signUps {
+			as, err := c.AdminAccounts(ctx, url.Values{"username": {m.Username}, "origin": {"local"}})
+			if err != nil || len(as) != 1 {
+				t.Fatalf("%s: %v, %d accounts", m.Username, err, len(as))
+			}
+			if want := m.Username == "noor"; as[0].Approved != want {
+				t.Errorf("poll %d: %s approved = %v, want %v\n%s", poll, m.Username, as[0].Approved, want, out)
+			}
+		}
+		if poll == 0 {
+			for _, want := range []string{"leave @noor2", "leave @noor3", "member already has an approved account",
+				"leave @otto", "email is not confirmed", "leave @mallory", "proof is for another email",
+				"leave @priyafake", "leave @eve", "not one of the group's members", "leave @visitor"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("watch output lacks %q:\n%s", want, out)
+				}
+			}
 		}
 	}
-	if !strings.Contains(out, "leave @otto") || !strings.Contains(out, "proof is for another email") ||
-		!strings.Contains(out, "leave @visitor") {
-		t.Fatalf("watch output:\n%s", out)
+}
+
+// rekey is an attacker's copy of a request document: the same content,
+// signed with a key of the attacker's.
+func rekey(t *testing.T, doc []byte) ([]byte, ed25519.PrivateKey) {
+	t.Helper()
+	var r admission.Request
+	if err := json.Unmarshal(doc, &r); err != nil {
+		t.Fatal(err)
 	}
+	_, k, _ := ed25519.GenerateKey(nil)
+	r.PublicKey = base64.RawURLEncoding.EncodeToString(k.Public().(ed25519.PublicKey))
+	r.Signature = ""
+	b, _ := json.Marshal(r)
+	r.Signature = base64.RawURLEncoding.EncodeToString(ed25519.Sign(k, append([]byte("lifeboat-admission-request\x00"), b...)))
+	return r.Encode(), k
 }
 
 // setContact makes username the server's contact account, as its admin

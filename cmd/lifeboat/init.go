@@ -50,7 +50,7 @@ destination:
   # domain: social.example.org
   # cloud: hetzner
   # location: fsn1
-  # server_type: cx22
+  # server_type: cx23
 
 # The people to bring. name and email are required; email, handle and
 # username must each be unique.

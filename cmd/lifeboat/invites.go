@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -43,7 +46,13 @@ stdout or --csv FILE) and as a printable HTML sheet with a QR code per member
 				return err
 			}
 			if csvFile == "" || csvFile == "-" {
-				if err := web.WriteInvitesCSV(app.Stdout, links); err != nil {
+				// stdout may be a terminal: names and emails come from
+				// the group file and from members.
+				var b strings.Builder
+				if err := web.WriteInvitesCSV(&b, links); err != nil {
+					return err
+				}
+				if _, err := io.WriteString(app.Stdout, safetext.Block(b.String())); err != nil {
 					return err
 				}
 			} else if err := writePrivate(csvFile, func(f *os.File) error { return web.WriteInvitesCSV(f, links) }); err != nil {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 )
 
 func main() {
@@ -42,7 +44,8 @@ func runApp(ctx context.Context, app *App, args []string) int {
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintln(app.Stderr, "lifeboat:", err)
+		// Errors quote files, requests and servers.
+		fmt.Fprintln(app.Stderr, "lifeboat:", safetext.Block(err.Error()))
 	}
 	return exitCode(err)
 }
@@ -77,6 +80,7 @@ else and finds a list of the group ready.`,
 		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
 		newServeCmd(app), newPledgesCmd(app), newInvitesCmd(app),
 		newScoutCmd(app), newRequestCmd(app), newAdminCmd(app),
+		newSecretsCmd(app),
 	)
 	return root
 }

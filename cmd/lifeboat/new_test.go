@@ -24,7 +24,6 @@ func TestNewDestinationCommands(t *testing.T) {
 	defer f.Close()
 	t.Setenv("HCLOUD_ENDPOINT", f.URL())
 	t.Setenv("HCLOUD_TOKEN", f.Token)
-	t.Setenv("LIFEBOAT_HCLOUD_POLL_INTERVAL", "50ms")
 	state := t.TempDir()
 	file := filepath.Join(t.TempDir(), "cyclists.yaml")
 	err := os.WriteFile(file, []byte(`version: 1
@@ -32,7 +31,7 @@ name: valley-cyclists
 title: Valley Cyclists
 viable_mass: 2
 lead: {name: Quinn, email: quinn@example.org}
-destination: {type: new, domain: social.valley-cyclists.example, cloud: hetzner, location: fsn1, server_type: cx22}
+destination: {type: new, domain: social.valley-cyclists.example, cloud: hetzner, location: fsn1, server_type: cx23}
 members:
   - {name: Quinn, email: quinn@example.org}
   - {name: Rosa, email: rosa@example.org}
@@ -60,7 +59,7 @@ members:
 		t.Fatalf("before up: %s", got)
 	}
 
-	out, errs, code := lb(t, state, "up", file, "--ssh-from", "203.0.113.7")
+	out, errs, code := lb(t, state, "up", file, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms")
 	if code != 0 {
 		t.Fatalf("up: exit %d: %s", code, errs)
 	}
@@ -72,10 +71,13 @@ members:
 	}
 	// run needs the server answering: against the fake it stops, clearly,
 	// before any step of the escape.
-	if _, errs, code := lb(t, state, "run", file, "--ssh-from", "203.0.113.7"); code != 1 || !strings.Contains(errs, "the server is not ready") {
+	if _, errs, code := lb(t, state, "run", file, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms"); code != 1 || !strings.Contains(errs, "the server is not ready") {
 		t.Fatalf("run against the fake: exit %d: %s", code, errs)
 	}
 	if len(f.Servers()) != 1 {
 		t.Fatal("serve or run changed the servers")
+	}
+	if g := f.Gone(); len(g) > 0 {
+		t.Fatalf("up used what the API removed: %q", g)
 	}
 }

@@ -52,7 +52,7 @@ func printHetznerPlan(w io.Writer, p hetzner.Plan) {
 	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k, v) }
 	row("software", p.Software)
 	row("domain", p.Domain)
-	row("location", fmt.Sprintf("%s (%s)", p.Location, p.Datacenter))
+	row("location", p.Location)
 	st := p.ServerType
 	row("server", fmt.Sprintf("%s: %d vCPU, %g GB RAM, %d GB disk (%s)", st.Name, st.Cores, st.MemoryGB, st.DiskGB, st.Architecture))
 	row("image", p.Image)

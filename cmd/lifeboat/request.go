@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -22,7 +25,7 @@ func newRequestCmd(app *App) *cobra.Command {
 	var (
 		server, from, until, out, message string
 		days                              int
-		link, dm                          bool
+		link, dm, amend                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "request GROUP.yaml",
@@ -36,11 +39,18 @@ Send the file to the server's admin (or, with --link, the one-line form); they
 check and accept it with "lifeboat admin review". Members' invite pages then
 carry a proof that the admin's "lifeboat admin watch" approves.
 
+Once the admin's answer is imported ("lifeboat request accepted"), members
+who join later or leave are an amendment, not a new request: --amend writes
+one, signed with the same key and bound to the accepted request, with only the
+changes, for the admin to review.
+
 --dm also sends the server's contact account a direct message announcing the
 request, from the lead's own account: its token comes from $LIFEBOAT_LEAD_TOKEN
 and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 		Example: `  lifeboat request group.yaml --server https://social.example --days 14
-  lifeboat request group.yaml --from 2027-01-10 --until 2027-01-20 --out request.json`,
+  lifeboat request group.yaml --from 2027-01-10 --until 2027-01-20 --out request.json
+  lifeboat request accepted group.yaml answer.json
+  lifeboat request group.yaml --amend`,
 		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -55,6 +65,9 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				return usageErrorf("--server is required (or destination.server in %s)", args[0])
 			}
 			now := time.Now()
+			if amend {
+				return writeAmendment(app, cmd, g, server, out, now)
+			}
 			win, err := parseWindow(from, until, days, now)
 			if err != nil {
 				return usageErr(err)
@@ -78,6 +91,9 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			emails := make([]string, len(g.Members))
 			for i, m := range g.Members {
 				emails[i] = m.Email
+			}
+			if ok, err := admission.AcceptedFor(ctx, st, g.Name); err == nil && ok {
+				fmt.Fprintln(app.Stderr, "lifeboat: the admin accepted this group's latest request; a new one needs a new acceptance (to add or remove members, use --amend)")
 			}
 			req, err := admission.New(admission.Draft{
 				Server:  r.URL,
@@ -108,7 +124,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			if err := os.WriteFile(out, req.Encode(), 0o644); err != nil {
 				return fmt.Errorf("write request: %w", err)
 			}
-			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", g.Title, req.Size, out, r.URL)
+			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", safetext.Line(g.Title), req.Size, out, safetext.Line(r.URL))
 			fmt.Fprintf(app.Stdout, "Window: %s to %s. Group key fingerprint: %s (tell the admin over another channel).\n",
 				win.From.Format(time.RFC3339), win.Until.Format(time.RFC3339), req.Fingerprint())
 			switch r.Registrations {
@@ -117,7 +133,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			case existing.Open:
 				fmt.Fprintln(app.Stdout, "Registrations there are open: members can sign up at once; the request tells the admin to expect them.")
 			}
-			contact := orNone(r.ContactLine())
+			contact := safetext.Line(orNone(r.ContactLine()))
 			fmt.Fprintf(app.Stdout, "Send it to the admin (contact: %s), who runs: lifeboat admin review %s\n", contact, filepath.Base(out))
 			if link {
 				fmt.Fprintln(app.Stdout, req.Token())
@@ -126,7 +142,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				if err := sendDM(cmd, r, req); err != nil {
 					return err
 				}
-				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", r.Contact.Account)
+				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", safetext.Line(r.Contact.Account))
 			}
 			return nil
 		},
@@ -139,8 +155,132 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 	cmd.Flags().StringVar(&message, "message", "", "a note to the admin, included in the request")
 	cmd.Flags().BoolVar(&link, "link", false, "also print the request on one line (lifeboat-admission:…) for pasting")
 	cmd.Flags().BoolVar(&dm, "dm", false, "also announce the request to the server's contact account by direct message")
+	cmd.Flags().BoolVar(&amend, "amend", false, "write an amendment of the accepted request with the roster's changes, not a new request")
+	cmd.AddCommand(newRequestAcceptedCmd(app))
 	return cmd
 }
+
+// writeAmendment writes the amendment that brings the accepted request's
+// roster to the group file's members.
+func writeAmendment(app *App, cmd *cobra.Command, g *groups.Group, server, out string, now time.Time) error {
+	ctx := cmd.Context()
+	st, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	emails := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		emails[i] = m.Email
+	}
+	a, req, err := admission.Amend(ctx, st, g.Name, server, emails, now)
+	switch {
+	case errors.Is(err, admission.ErrNoChange):
+		fmt.Fprintf(app.Stdout, "The roster of request %s is unchanged: nothing to amend.\n", req.ID())
+		return nil
+	case errors.Is(err, admission.ErrNotAccepted) || errors.Is(err, store.ErrNotFound):
+		return usageErr(err)
+	case err != nil:
+		return err
+	}
+	if out == "" {
+		dir, err := app.GroupDir(g.Name)
+		if err != nil {
+			return err
+		}
+		out = filepath.Join(dir, "amendment-"+hostName(req.Server)+"-"+a.ID()[:8]+".json")
+	}
+	if out == "-" {
+		_, err = app.Stdout.Write(a.Encode())
+		return err
+	}
+	if err := os.WriteFile(out, a.Encode(), 0o644); err != nil {
+		return fmt.Errorf("write amendment: %w", err)
+	}
+	fmt.Fprintf(app.Stdout, "Wrote the amendment of %s's request %s to %s: %d members added, %d removed.\n", safetext.Line(g.Title), req.ID(), out, len(a.Add), len(a.Remove))
+	fmt.Fprintf(app.Stdout, "Send it to the admin of %s, who runs: lifeboat admin review %s\n", safetext.Line(req.Server), filepath.Base(out))
+	return nil
+}
+
+func newRequestAcceptedCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "accepted GROUP.yaml ANSWER",
+		Short: "Import the admin's signed answer to the group's request",
+		Long: `Accepted imports the answer the server's admin wrote with "lifeboat admin
+review --accept" (or --reject): it checks the admin's signature, that it
+answers one of this group's requests or amendments, and that it comes from the
+same admin key as the server's earlier answers (the first one is pinned: check
+its fingerprint with the admin over another channel). The group launches on an
+existing server only once the answer to its latest request is yes.`,
+		Example: `  lifeboat request accepted group.yaml answer-3f2a9c01d4e5b6a7.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usageErrorf("accepted needs the group file and the admin's answer, e.g. lifeboat request accepted group.yaml answer.json")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			g, probs := groups.Load(args[0])
+			if len(probs) > 0 {
+				return reportProblems(app, probs)
+			}
+			data, err := readAnswer(args[1])
+			if err != nil {
+				return err
+			}
+			ans, err := admission.DecodeAnswer(data)
+			if err != nil {
+				return usageErrorf("%s: %v", args[1], err)
+			}
+			st, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			about, err := admission.ImportAnswer(ctx, st, g.Name, ans)
+			if errors.Is(err, admission.ErrNotOurs) || errors.Is(err, admission.ErrAdminKeyChanged) {
+				return usageErrorf("%s: %v", args[1], err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, "Imported the answer of %s's admin to %s: %s%s. Admin key fingerprint: %s.\n",
+				safetext.Line(ans.Server), about, decisionWord(ans.Accepted), safetext.Line(quoted(ans.Message)), ans.AdminFingerprint())
+			ok, err := admission.AcceptedFor(ctx, st, g.Name)
+			if err != nil {
+				return err
+			}
+			if ok {
+				fmt.Fprintf(app.Stdout, "The admin accepted %s's latest request: the destination is ready for the launch.\n", safetext.Line(g.Title))
+			} else {
+				fmt.Fprintf(app.Stdout, "%s's latest request is not accepted: the group does not launch there.\n", safetext.Line(g.Title))
+			}
+			return nil
+		},
+	}
+}
+
+// readAnswer reads an answer file, refusing one larger than any answer.
+func readAnswer(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, usageErrorf("no such answer file: %s", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAnswer+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxAnswer {
+		return nil, usageErrorf("%s: answer files are limited to %d KiB", path, maxAnswer>>10)
+	}
+	return b, nil
+}
+
+// maxAnswer bounds an answer file: it holds a message and a few keys.
+const maxAnswer = 64 << 10
 
 // parseWindow reads --from/--until/--days; dates without a time start at
 // midnight UTC (from) or end at the end of the day (until).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
@@ -41,7 +42,7 @@ export". For the local destination use "lifeboat demo --group FILE".`,
 			g, probs := groups.Load(args[0])
 			if len(probs) > 0 {
 				for _, p := range probs {
-					fmt.Fprintln(app.Stderr, p.String())
+					fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
 				}
 				return silentError{code: 2}
 			}
@@ -72,7 +73,7 @@ export". For the local destination use "lifeboat demo --group FILE".`,
 			}
 			fmt.Fprintf(app.Stdout, "%s on %s: %d of %d members arrived, %d follows seeded, %d lists.\n"+
 				"Run this again as members arrive; invites: lifeboat invites export %s\n",
-				g.Title, rep.Server, rep.AccountsCreated, rep.Members, rep.FollowsSeeded, rep.ListsCreated, filepath.Base(args[0]))
+				safetext.Line(g.Title), rep.Server, rep.AccountsCreated, rep.Members, rep.FollowsSeeded, rep.ListsCreated, filepath.Base(args[0]))
 			return nil
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 )
 
@@ -60,7 +61,7 @@ a Mastodon-API server, gets one line on stderr and makes the exit code 1.`,
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
-					fmt.Fprintln(app.Stderr, "lifeboat: scout:", err)
+					fmt.Fprintln(app.Stderr, "lifeboat: scout:", safetext.Line(err.Error()))
 					failed = true
 					continue
 				}
@@ -99,11 +100,11 @@ a Mastodon-API server, gets one line on stderr and makes the exit code 1.`,
 					printReport(app.Stdout, r)
 				}
 				if g != nil && len(fits) > 0 {
-					fmt.Fprintf(app.Stdout, "\nFit for %s (%d members), best first:\n", g.Title, len(g.Members))
+					fmt.Fprintf(app.Stdout, "\nFit for %s (%d members), best first:\n", safetext.Line(g.Title), len(g.Members))
 					for i, f := range fits {
-						fmt.Fprintf(app.Stdout, "%d. %s — %s\n", i+1, f.Report.URL, f.Verdict)
+						fmt.Fprintf(app.Stdout, "%d. %s — %s\n", i+1, safetext.Line(f.Report.URL), f.Verdict)
 						for _, n := range f.Notes {
-							fmt.Fprintf(app.Stdout, "   - %s\n", n)
+							fmt.Fprintf(app.Stdout, "   - %s\n", safetext.Line(n))
 						}
 					}
 				}
@@ -124,8 +125,9 @@ func printReport(w io.Writer, r *existing.Report) {
 	if title == "" {
 		title = r.Domain
 	}
-	fmt.Fprintf(w, "%s — %s\n", r.URL, title)
-	row := func(k, v string) { fmt.Fprintf(w, "  %-14s %s\n", k, v) }
+	fmt.Fprintf(w, "%s — %s\n", safetext.Line(r.URL), safetext.Line(title))
+	// Every value may come from the server.
+	row := func(k, v string) { fmt.Fprintf(w, "  %-14s %s\n", k, safetext.Line(v)) }
 	for _, f := range r.Facts() {
 		row(f[0], f[1])
 	}
@@ -140,7 +142,7 @@ func printReport(w io.Writer, r *existing.Report) {
 	}
 	row("rules", "")
 	for i, rule := range r.Rules {
-		fmt.Fprintf(w, "    %d. %s\n", i+1, rule)
+		fmt.Fprintf(w, "    %d. %s\n", i+1, safetext.Line(rule))
 	}
 }
 

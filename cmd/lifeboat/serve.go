@@ -15,6 +15,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -165,6 +166,7 @@ func newServeCmd(app *App) *cobra.Command {
 		trustProxy bool
 		pledgeRate int
 		redeemRate int
+		pageRate   int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve GROUP.yaml",
@@ -211,13 +213,13 @@ postgres://… several serve processes share one state and act as one.`,
 			if arr == nil {
 				arr = noArrivals{}
 			}
-			cfg := web.Config{Mail: mail, Arrivals: arr, SignUps: serveDoor(ctx, app, g), Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, TrustProxy: trustProxy}
+			cfg := web.Config{Mail: mail, Arrivals: arr, SignUps: serveDoor(ctx, app, g), Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
 			srv, err := groupServer(ctx, app, args[0], &f, cfg)
 			if err != nil {
 				return err
 			}
 			go srv.Run(ctx)
-			fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", g.Title, f.baseURL, ln.Addr())
+			fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", safetext.Line(g.Title), f.baseURL, ln.Addr())
 			return web.Serve(ctx, ln, srv.Handler())
 		},
 	}
@@ -226,6 +228,7 @@ postgres://… several serve processes share one state and act as one.`,
 	cmd.Flags().BoolVar(&trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy)")
 	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&redeemRate, "redeem-rate", 20, "invite and arrival requests per IP per minute (-1: no limit)")
+	cmd.Flags().IntVar(&pageRate, "page-rate", 240, "requests to any page per IP per minute (-1: no limit)")
 	return cmd
 }
 
@@ -238,7 +241,7 @@ func exactlyOneGroupFile(cmd *cobra.Command, args []string) error {
 
 func reportProblems(app *App, probs groups.Problems) error {
 	for _, p := range probs {
-		fmt.Fprintln(app.Stderr, p.String())
+		fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
 	}
 	return silentError{code: 2}
 }

@@ -14,12 +14,14 @@ func newToolsCmd(app *App) *cobra.Command {
 		Short: "Install the real components Lifeboat runs (cached)",
 	}
 	install := &cobra.Command{
-		Use:   "install [postgres|gotosocial|terraform|hcloud|chromium]...",
+		Use:   "install [postgres|gotosocial|terraform|hcloud|chromium|debian-root]...",
 		Short: "Install and cache components; a second run does nothing",
 		Long: `Install builds or installs each named component once and caches it under
 $LIFEBOAT_TOOLS (default: the user cache dir). GoToSocial, Terraform and the
 hcloud provider are built from the Go module proxy; PostgreSQL and Chromium
-come from Debian packages.`,
+come from Debian packages. debian-root is a Debian root filesystem built with
+debootstrap from Debian's mirror (as root), where the tests boot a new
+server's cloud-init under systemd-nspawn.`,
 		Example: "  lifeboat tools install gotosocial\n  LIFEBOAT_TOOLS=.tools lifeboat tools install postgres terraform hcloud",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,8 +44,10 @@ come from Debian packages.`,
 					where, err = in.HcloudMirror(ctx)
 				case "chromium":
 					where, err = in.Chromium(ctx)
+				case "debian-root":
+					where, err = in.DebianRoot(ctx)
 				default:
-					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud or chromium", name)
+					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, chromium or debian-root", name)
 				}
 				if err != nil {
 					return err

@@ -11,6 +11,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
@@ -68,11 +69,17 @@ func isTerminal(f *os.File) bool {
 // destination (as lifeboat demo does), or launch, invites and the mesh so
 // far on an existing server (as lifeboat run does).
 func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Func) (escape.Report, error) {
-	var dest provision.Destination
+	var (
+		dest   provision.Destination
+		logins arrival.Logins
+	)
 	switch g.Destination.Type {
 	case groups.DestLocal:
 		dir, err := app.GroupDir(g.Name)
 		if err != nil {
+			return escape.Report{}, err
+		}
+		if logins, err = openLogins(dir); err != nil {
 			return escape.Report{}, err
 		}
 		l := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
@@ -87,7 +94,7 @@ func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Fun
 	if err != nil {
 		return escape.Report{}, err
 	}
-	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit}).Run(ctx, g.Destination.Type)
+	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit, Logins: logins}).Run(ctx, g.Destination.Type)
 }
 
 // tuiProvision makes the destination ready: the local server, or a new

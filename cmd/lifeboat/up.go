@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
@@ -27,6 +28,7 @@ type hetznerFlags struct {
 	volume    int
 	noBackups bool
 	image     string
+	poll      string
 	noWait    bool
 	waitable  bool // the command waits for the server after apply (up)
 }
@@ -37,6 +39,7 @@ func (f *hetznerFlags) register(cmd *cobra.Command, withWait bool) {
 	fl.IntVar(&f.volume, "volume", 0, "size in GB of a volume for media (0: none; else 10..10240)")
 	fl.BoolVar(&f.noBackups, "no-backups", false, "turn Hetzner's daily server backups off (they cost 20% of the server)")
 	fl.StringVar(&f.image, "image", hetzner.DefaultImage, "operating system image")
+	fl.StringVar(&f.poll, "poll-interval", hetzner.DefaultPollInterval, "how often Terraform's provider asks the API whether an action is done; raise it if the API's rate limit is reached")
 	f.waitable = withWait
 	if withWait {
 		fl.BoolVar(&f.noWait, "no-wait", false, "stop after apply: print the DNS records, do not wait for DNS, TLS or the admin credentials")
@@ -50,7 +53,7 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	g, probs := groups.Load(file)
 	if len(probs) > 0 {
 		for _, p := range probs {
-			fmt.Fprintln(app.Stderr, p.String())
+			fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
 		}
 		return hetzner.Config{}, silentError{code: 2}
 	}
@@ -79,7 +82,8 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, ne
 	cfg := hetznerBase(app, g)
 	cfg.Token, cfg.Endpoint = token, os.Getenv("HCLOUD_ENDPOINT")
 	cfg.SSHFrom, cfg.Image, cfg.VolumeSize, cfg.NoBackups, cfg.SMTP = from, f.image, f.volume, f.noBackups, smtp
-	cfg.PollInterval, cfg.NoWait = os.Getenv("LIFEBOAT_HCLOUD_POLL_INTERVAL"), f.noWait
+	cfg.Boot = hetzner.BootOptionsFromEnv()
+	cfg.PollInterval, cfg.NoWait = f.poll, f.noWait
 	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
 		cfg.NoWait = true
 		if f.waitable {

@@ -1,7 +1,15 @@
 // Package hcloudfake is a stateful fake of the Hetzner Cloud API for tests:
 // the subset that terraform-provider-hcloud and hcloud-go use for servers,
 // SSH keys, firewalls, primary IPs and volumes, plus the catalogue
-// (locations, datacenters, server types, images, pricing) and actions.
+// (locations, server types, images, pricing) and actions.
+//
+// It follows the API as it is today (see docs/hetzner.md for the table of
+// endpoints and the changelog entry each one matches): server types carry
+// their availability, recommendation and deprecation per location, the
+// datacenters endpoints answer 410 Gone, and the removed datacenter
+// property of servers and primary IPs is refused in requests and absent
+// from answers. Every use of something removed is recorded (Gone), so a
+// test can assert that its client uses none.
 //
 // Responses use hcloud-go's schema types, so the JSON has the API's real
 // shapes. Actions run over polls: each read advances an action's progress
@@ -11,6 +19,11 @@
 // API's codes: unauthorized, not_found, uniqueness_error, invalid_input,
 // rate_limit_exceeded, resource_unavailable, locked. Faults can be injected
 // on chosen calls: an error status or a hang.
+//
+// The files follow the resource families: catalog.go (locations, server
+// types, images, pricing), gone.go (what the API removed), servers.go,
+// primary_ips.go, firewalls.go, ssh_keys.go, volumes.go, actions.go, and
+// list.go (reads, pagination, label selectors); faults.go injects faults.
 package hcloudfake
 
 import (
@@ -51,12 +64,13 @@ type Fake struct {
 	servers    map[int64]*server
 	sshKeys    map[int64]*schema.SSHKey
 	firewalls  map[int64]*schema.Firewall
-	primaryIPs map[int64]*primaryIP
+	primaryIPs map[int64]*schema.PrimaryIP
 	volumes    map[int64]*schema.Volume
 	actions    map[int64]*action
 	faults     []*Fault
 	calls      []string
 	unrouted   []string
+	gone       []string
 	rateCount  int
 	rateStart  time.Time
 
@@ -64,44 +78,9 @@ type Fake struct {
 	srv     *httptest.Server
 }
 
-// Catalog is what the fake offers: edit it before the first request.
-type Catalog struct {
-	Locations   []schema.Location
-	Datacenters []schema.Datacenter
-	ServerTypes []schema.ServerType
-	Images      []schema.Image
-	Pricing     schema.Pricing
-}
-
 type server struct {
 	schema.Server
-	Datacenter schema.Datacenter `json:"datacenter"` // older clients (the provider's hcloud-go) read it
-	userData   string
-}
-
-type primaryIP struct {
-	schema.PrimaryIP
-	Datacenter schema.Datacenter `json:"datacenter"`
-}
-
-type action struct {
-	schema.Action
-	polls  int
-	onDone func() // runs under f.mu when the action succeeds
-	failAs *schema.ActionError
-}
-
-// Fault makes matching calls fail or hang.
-type Fault struct {
-	Method string // e.g. "POST"; empty matches any
-	Path   string // path after /v1, e.g. "/volumes"; a trailing * matches a prefix
-	Skip   int    // let this many matching calls through first
-	Times  int    // affect this many calls (0: one; -1: all)
-	Status int    // HTTP status (default 500)
-	Code   string // error code (default server_error)
-	Hang   bool   // block until the client gives up instead of answering
-
-	hits int
+	userData string
 }
 
 // New returns a fake with the default catalogue, not yet listening.
@@ -115,7 +94,7 @@ func New() *Fake {
 		servers:        map[int64]*server{},
 		sshKeys:        map[int64]*schema.SSHKey{},
 		firewalls:      map[int64]*schema.Firewall{},
-		primaryIPs:     map[int64]*primaryIP{},
+		primaryIPs:     map[int64]*schema.PrimaryIP{},
 		volumes:        map[int64]*schema.Volume{},
 		actions:        map[int64]*action{},
 		Catalog:        DefaultCatalog(),
@@ -139,27 +118,19 @@ func (f *Fake) Close() {
 	}
 }
 
-// Inject adds a fault.
-func (f *Fake) Inject(ft Fault) *Fault {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p := &ft
-	f.faults = append(f.faults, p)
-	return p
-}
-
-// ClearFaults removes every fault.
-func (f *Fake) ClearFaults() {
-	f.mu.Lock()
-	f.faults = nil
-	f.mu.Unlock()
-}
-
 // Calls returns every request seen, as "METHOD /path".
 func (f *Fake) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
+}
+
+// Unrouted returns the calls the fake does not implement: a test that
+// sees any knows the fake fell short of what its client used.
+func (f *Fake) Unrouted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.unrouted...)
 }
 
 // Counts reports how many resources of each kind exist.
@@ -196,6 +167,17 @@ func (f *Fake) Servers() []schema.Server {
 	return out
 }
 
+// PrimaryIPs returns copies of the primary IPs.
+func (f *Fake) PrimaryIPs() []schema.PrimaryIP {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []schema.PrimaryIP
+	for _, id := range sortedKeys(f.primaryIPs) {
+		out = append(out, *f.primaryIPs[id])
+	}
+	return out
+}
+
 // UserData returns the user data a server was created with.
 func (f *Fake) UserData(id int64) string {
 	f.mu.Lock()
@@ -211,21 +193,26 @@ type apiError struct {
 	status  int
 	code    string
 	message string
+	details any               // as the API sends them, when not field messages
 	fields  map[string]string // invalid_input details
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 func errNotFound(kind string, id any) *apiError {
-	return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("%s with ID '%v' not found", kind, id), nil}
+	return &apiError{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf("%s with ID '%v' not found", kind, id)}
 }
 
 func errInvalid(field, msg string) *apiError {
-	return &apiError{http.StatusBadRequest, "invalid_input", "invalid input in field '" + field + "'", map[string]string{field: msg}}
+	return &apiError{status: http.StatusBadRequest, code: "invalid_input", message: "invalid input in field '" + field + "'", fields: map[string]string{field: msg}}
 }
 
 func errUnique(field string) *apiError {
-	return &apiError{http.StatusConflict, "uniqueness_error", field + " is already used", map[string]string{field: "is already used"}}
+	return &apiError{status: http.StatusConflict, code: "uniqueness_error", message: field + " is already used", fields: map[string]string{field: "is already used"}}
+}
+
+func errStatus(status int, code, msg string) *apiError {
+	return &apiError{status: status, code: code, message: msg}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -235,7 +222,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	var details any
+	details := e.details
 	if len(e.fields) > 0 {
 		type field struct {
 			Name     string   `json:"name"`
@@ -261,30 +248,16 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("RateLimit-Limit", strconv.Itoa(max(f.RateLimit, 3600)))
 	if ft != nil {
-		if ft.Hang {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(10 * time.Minute):
-			}
-			return
-		}
-		st, code := ft.Status, ft.Code
-		if st == 0 {
-			st = http.StatusInternalServerError
-		}
-		if code == "" {
-			code = "server_error"
-		}
-		writeError(w, &apiError{st, code, "injected fault", nil})
+		ft.answer(w, r)
 		return
 	}
 	if auth := r.Header.Get("Authorization"); auth != "Bearer "+f.Token {
-		writeError(w, &apiError{http.StatusUnauthorized, "unauthorized", "unable to authenticate", nil})
+		writeError(w, errStatus(http.StatusUnauthorized, "unauthorized", "unable to authenticate"))
 		return
 	}
 	if limited {
 		w.Header().Set("RateLimit-Remaining", "0")
-		writeError(w, &apiError{http.StatusTooManyRequests, "rate_limit_exceeded", "limit of requests per hour reached", nil})
+		writeError(w, errStatus(http.StatusTooManyRequests, "rate_limit_exceeded", "limit of requests per hour reached"))
 		return
 	}
 	status, body, err := f.route(r, path)
@@ -299,45 +272,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, body)
 }
 
-func (f *Fake) matchFault(method, path string) *Fault {
-	for _, ft := range f.faults {
-		if ft.Method != "" && ft.Method != method {
-			continue
-		}
-		if p, ok := strings.CutSuffix(ft.Path, "*"); ok {
-			if !strings.HasPrefix(path, p) {
-				continue
-			}
-		} else if ft.Path != path {
-			continue
-		}
-		ft.hits++
-		if ft.hits <= ft.Skip {
-			continue
-		}
-		times := ft.Times
-		if times == 0 {
-			times = 1
-		}
-		if times > 0 && ft.hits > ft.Skip+times {
-			continue
-		}
-		return ft
-	}
-	return nil
-}
-
-func (f *Fake) rateLimited() bool {
-	if f.RateLimit <= 0 {
-		return false
-	}
-	now := time.Now()
-	if now.Sub(f.rateStart) > f.RateWindow {
-		f.rateStart, f.rateCount = now, 0
-	}
-	f.rateCount++
-	return f.rateCount > f.RateLimit
-}
+// decoder unmarshals a request body into its argument.
+type decoder func(any) *apiError
 
 // route dispatches under the lock.
 func (f *Fake) route(r *http.Request, path string) (int, any, *apiError) {
@@ -346,20 +282,24 @@ func (f *Fake) route(r *http.Request, path string) (int, any, *apiError) {
 	if r.Body != nil && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
 		body, _ = io.ReadAll(r.Body)
 	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
 	decode := func(v any) *apiError {
-		if len(body) == 0 {
-			body = []byte("{}")
-		}
 		if err := json.Unmarshal(body, v); err != nil {
-			return &apiError{http.StatusBadRequest, "json_error", "invalid JSON: " + err.Error(), nil}
+			return errStatus(http.StatusBadRequest, "json_error", "invalid JSON: "+err.Error())
 		}
 		return nil
 	}
 	q := r.URL.Query()
+	call := r.Method + " " + path
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kind := parts[0]
+	if err := f.removed(call, kind, r.Method, body); err != nil {
+		return 0, nil, err
+	}
 	switch {
 	case len(parts) == 1 && r.Method == http.MethodGet:
 		return f.list(kind, q)
@@ -385,7 +325,16 @@ func (f *Fake) route(r *http.Request, path string) (int, any, *apiError) {
 		case http.MethodGet:
 			return f.get(kind, id)
 		case http.MethodPut:
-			return f.update(kind, id, decode)
+			var req updateReq
+			if err := decode(&req); err != nil {
+				return 0, nil, err
+			}
+			if req.Labels != nil {
+				if err := validLabels(*req.Labels); err != nil {
+					return 0, nil, err
+				}
+			}
+			return f.update(kind, id, req)
 		case http.MethodDelete:
 			return f.delete(kind, id)
 		}
@@ -394,347 +343,109 @@ func (f *Fake) route(r *http.Request, path string) (int, any, *apiError) {
 		if err != nil {
 			return 0, nil, errInvalid("id", "must be an integer")
 		}
-		return f.resourceAction(kind, id, parts[3], decode)
+		var req actionReq
+		if err := decode(&req); err != nil {
+			return 0, nil, err
+		}
+		return f.resourceAction(kind, id, parts[3], req)
 	case len(parts) == 3 && parts[1] == "actions" && r.Method == http.MethodGet:
 		id, _ := strconv.ParseInt(parts[2], 10, 64)
 		return f.get("actions", id)
 	}
-	f.unrouted = append(f.unrouted, r.Method+" "+path)
-	return 0, nil, &apiError{http.StatusNotFound, "not_found", "no route for " + r.Method + " " + path, nil}
+	f.unrouted = append(f.unrouted, call)
+	return 0, nil, errStatus(http.StatusNotFound, "not_found", "no route for "+call)
 }
 
-// Unrouted returns the calls the fake does not implement: a test that
-// sees any knows the fake fell short of what its client used.
-func (f *Fake) Unrouted() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.unrouted...)
+// updateReq is the body of PUT /{kind}/{id}: every kind takes a name and
+// labels; primary IPs also auto_delete.
+type updateReq struct {
+	Name       *string            `json:"name"`
+	Labels     *map[string]string `json:"labels"`
+	AutoDelete *bool              `json:"auto_delete"`
 }
+
+// rename applies req.Name to *target unless another resource has it.
+func (req updateReq) rename(target *string, taken func(string) bool) *apiError {
+	if req.Name == nil || *req.Name == "" || *req.Name == *target {
+		return nil
+	}
+	if taken(*req.Name) {
+		return errUnique("name")
+	}
+	*target = *req.Name
+	return nil
+}
+
+func (f *Fake) update(kind string, id int64, req updateReq) (int, any, *apiError) {
+	switch kind {
+	case "servers":
+		return f.updateServer(id, req)
+	case "ssh_keys":
+		return f.updateSSHKey(id, req)
+	case "firewalls":
+		return f.updateFirewall(id, req)
+	case "primary_ips":
+		return f.updatePrimaryIP(id, req)
+	case "volumes":
+		return f.updateVolume(id, req)
+	}
+	return 0, nil, errStatus(http.StatusNotFound, "not_found", "cannot update "+kind)
+}
+
+func (f *Fake) delete(kind string, id int64) (int, any, *apiError) {
+	switch kind {
+	case "servers":
+		return f.deleteServer(id)
+	case "ssh_keys":
+		return f.deleteSSHKey(id)
+	case "firewalls":
+		return f.deleteFirewall(id)
+	case "primary_ips":
+		return f.deletePrimaryIP(id)
+	case "volumes":
+		return f.deleteVolume(id)
+	}
+	return 0, nil, errStatus(http.StatusNotFound, "not_found", "cannot delete "+kind)
+}
+
+// actionReq is the union of the bodies of POST /{kind}/{id}/actions/{name}.
+type actionReq struct {
+	Server     int64                        `json:"server"`
+	Automount  *bool                        `json:"automount"`
+	Size       int                          `json:"size"`
+	Delete     *bool                        `json:"delete"`
+	Rebuild    *bool                        `json:"rebuild"`
+	AssigneeID int64                        `json:"assignee_id"`
+	IP         string                       `json:"ip"`
+	DNSPtr     *string                      `json:"dns_ptr"`
+	Rules      []schema.FirewallRuleRequest `json:"rules"`
+	ApplyTo    []schema.FirewallResource    `json:"apply_to"`
+	RemoveFrom []schema.FirewallResource    `json:"remove_from"`
+}
+
+func (f *Fake) resourceAction(kind string, id int64, name string, req actionReq) (int, any, *apiError) {
+	switch kind {
+	case "servers":
+		return f.serverAction(id, name, req)
+	case "volumes":
+		return f.volumeAction(id, name, req)
+	case "primary_ips":
+		return f.primaryIPAction(id, name, req)
+	case "firewalls":
+		return f.firewallAction(id, name, req)
+	}
+	return 0, nil, errUnknownAction(name)
+}
+
+func errUnknownAction(name string) *apiError {
+	return errStatus(http.StatusNotFound, "not_found", "unknown action "+name)
+}
+
+var errProtected = errStatus(http.StatusLocked, "protected", "resource is delete protected")
 
 func (f *Fake) now() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
 func (f *Fake) id() int64 { f.nextID++; return f.nextID }
-
-// newAction starts an action on resources; onDone runs when it succeeds.
-func (f *Fake) newAction(command string, onDone func(), res ...schema.ActionResourceReference) *action {
-	a := &action{Action: schema.Action{
-		ID: f.nextAction, Status: "running", Command: command, Started: f.now(),
-		Resources: append([]schema.ActionResourceReference{}, res...),
-	}, onDone: onDone}
-	f.nextAction++
-	f.actions[a.ID] = a
-	return a
-}
-
-// poll advances an action by one read.
-func (f *Fake) poll(a *action) {
-	if a.Status != "running" {
-		return
-	}
-	a.polls++
-	n := max(f.PollsPerAction, 1)
-	a.Progress = min(100, a.polls*100/n)
-	if a.polls < n {
-		return
-	}
-	now := f.now()
-	a.Finished = &now
-	if a.failAs != nil {
-		a.Status, a.Error = "error", a.failAs
-		return
-	}
-	a.Status, a.Progress = "success", 100
-	if a.onDone != nil {
-		a.onDone()
-		a.onDone = nil
-	}
-}
-
-// FinishActions completes every running action at once (as if time passed).
-func (f *Fake) FinishActions() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, id := range sortedKeys(f.actions) {
-		a := f.actions[id]
-		for a.Status == "running" {
-			f.poll(a)
-		}
-	}
-}
-
-func ref(kind string, id int64) schema.ActionResourceReference {
-	return schema.ActionResourceReference{ID: id, Type: kind}
-}
-
-// --- listing and pagination ---
-
-func (f *Fake) list(kind string, q map[string][]string) (int, any, *apiError) {
-	var items []any
-	var names []string
-	var labels []map[string]string
-	add := func(v any, name string, l map[string]string) {
-		items = append(items, v)
-		names = append(names, name)
-		labels = append(labels, l)
-	}
-	first := func(k string) string {
-		if v := q[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	switch kind {
-	case "servers":
-		for _, id := range sortedKeys(f.servers) {
-			s := f.servers[id]
-			add(s, s.Name, s.Labels)
-		}
-	case "ssh_keys":
-		fp := first("fingerprint")
-		for _, id := range sortedKeys(f.sshKeys) {
-			k := f.sshKeys[id]
-			if fp == "" || k.Fingerprint == fp {
-				add(k, k.Name, k.Labels)
-			}
-		}
-	case "firewalls":
-		for _, id := range sortedKeys(f.firewalls) {
-			fw := f.firewalls[id]
-			add(fw, fw.Name, fw.Labels)
-		}
-	case "primary_ips":
-		ip := first("ip")
-		for _, id := range sortedKeys(f.primaryIPs) {
-			p := f.primaryIPs[id]
-			if ip == "" || p.IP == ip {
-				add(p, p.Name, p.Labels)
-			}
-		}
-	case "volumes":
-		for _, id := range sortedKeys(f.volumes) {
-			v := f.volumes[id]
-			add(v, v.Name, v.Labels)
-		}
-	case "actions":
-		want := map[int64]bool{}
-		for _, s := range q["id"] {
-			id, _ := strconv.ParseInt(s, 10, 64)
-			want[id] = true
-		}
-		for _, id := range sortedKeys(f.actions) {
-			a := f.actions[id]
-			if len(want) == 0 || want[id] {
-				if len(want) > 0 {
-					f.poll(a)
-				}
-				add(a.Action, "", nil)
-			}
-		}
-	case "locations":
-		for _, l := range f.Catalog.Locations {
-			add(l, l.Name, nil)
-		}
-	case "datacenters":
-		for _, d := range f.Catalog.Datacenters {
-			add(d, d.Name, nil)
-		}
-	case "server_types":
-		for _, t := range f.Catalog.ServerTypes {
-			add(t, t.Name, nil)
-		}
-	case "images":
-		arch := first("architecture")
-		types := q["type"]
-		for _, im := range f.Catalog.Images {
-			if arch != "" && im.Architecture != arch {
-				continue
-			}
-			if len(types) > 0 && !contains(types, im.Type) {
-				continue
-			}
-			if im.Deprecated != nil && first("include_deprecated") != "true" && first("name") == "" {
-				continue
-			}
-			add(im, deref(im.Name), nil)
-		}
-	case "pricing":
-		return http.StatusOK, schema.PricingGetResponse{Pricing: f.Catalog.Pricing}, nil
-	default:
-		return 0, nil, &apiError{http.StatusNotFound, "not_found", "no such collection: " + kind, nil}
-	}
-
-	name := first("name")
-	sel, err := parseSelector(first("label_selector"))
-	if err != nil {
-		return 0, nil, err
-	}
-	var kept []any
-	for i, it := range items {
-		if name != "" && names[i] != name {
-			continue
-		}
-		if !sel.matches(labels[i]) {
-			continue
-		}
-		kept = append(kept, it)
-	}
-
-	page, perPage := 1, 25
-	if p, e := strconv.Atoi(first("page")); e == nil && p > 0 {
-		page = p
-	}
-	if p, e := strconv.Atoi(first("per_page")); e == nil && p > 0 {
-		perPage = min(p, 50)
-	}
-	total := len(kept)
-	last := max(1, (total+perPage-1)/perPage)
-	lo, hi := min((page-1)*perPage, total), min(page*perPage, total)
-	pg := schema.MetaPagination{Page: page, PerPage: perPage, LastPage: last, TotalEntries: total}
-	if page > 1 {
-		pg.PreviousPage = page - 1
-	}
-	if page < last {
-		pg.NextPage = page + 1
-	}
-	out := kept[lo:hi]
-	if out == nil {
-		out = []any{}
-	}
-	return http.StatusOK, map[string]any{kind: out, "meta": schema.Meta{Pagination: &pg}}, nil
-}
-
-func (f *Fake) get(kind string, id int64) (int, any, *apiError) {
-	var v any
-	switch kind {
-	case "servers":
-		if s := f.servers[id]; s != nil {
-			v = s
-		}
-	case "ssh_keys":
-		if k := f.sshKeys[id]; k != nil {
-			v = k
-		}
-	case "firewalls":
-		if fw := f.firewalls[id]; fw != nil {
-			v = fw
-		}
-	case "primary_ips":
-		if p := f.primaryIPs[id]; p != nil {
-			v = p
-		}
-	case "volumes":
-		if vol := f.volumes[id]; vol != nil {
-			v = vol
-		}
-	case "actions":
-		if a := f.actions[id]; a != nil {
-			f.poll(a)
-			v = a.Action
-		}
-	case "locations":
-		for _, l := range f.Catalog.Locations {
-			if l.ID == id {
-				v = l
-			}
-		}
-	case "datacenters":
-		for _, d := range f.Catalog.Datacenters {
-			if d.ID == id {
-				v = d
-			}
-		}
-	case "server_types":
-		for _, t := range f.Catalog.ServerTypes {
-			if t.ID == id {
-				v = t
-			}
-		}
-	case "images":
-		for _, im := range f.Catalog.Images {
-			if im.ID == id {
-				v = im
-			}
-		}
-	}
-	if v == nil {
-		return 0, nil, errNotFound(singular(kind), id)
-	}
-	return http.StatusOK, map[string]any{singular(kind): v}, nil
-}
-
-func singular(kind string) string {
-	switch kind {
-	case "ssh_keys":
-		return "ssh_key"
-	case "primary_ips":
-		return "primary_ip"
-	case "server_types":
-		return "server_type"
-	}
-	return strings.TrimSuffix(kind, "s")
-}
-
-// --- label selectors ---
-
-type selTerm struct {
-	key, value string
-	op         string // "=", "!=", "exists", "!exists"
-}
-
-type selector []selTerm
-
-func parseSelector(s string) (selector, *apiError) {
-	var sel selector
-	if s == "" {
-		return sel, nil
-	}
-	for _, t := range strings.Split(s, ",") {
-		t = strings.TrimSpace(t)
-		switch {
-		case strings.Contains(t, "!="):
-			k, v, _ := strings.Cut(t, "!=")
-			sel = append(sel, selTerm{k, v, "!="})
-		case strings.Contains(t, "=="):
-			k, v, _ := strings.Cut(t, "==")
-			sel = append(sel, selTerm{k, v, "="})
-		case strings.Contains(t, "="):
-			k, v, _ := strings.Cut(t, "=")
-			sel = append(sel, selTerm{k, v, "="})
-		case strings.HasPrefix(t, "!"):
-			sel = append(sel, selTerm{t[1:], "", "!exists"})
-		case t != "":
-			sel = append(sel, selTerm{t, "", "exists"})
-		default:
-			return nil, errInvalid("label_selector", "empty term")
-		}
-	}
-	return sel, nil
-}
-
-func (s selector) matches(l map[string]string) bool {
-	for _, t := range s {
-		v, ok := l[t.key]
-		switch t.op {
-		case "=":
-			if !ok || v != t.value {
-				return false
-			}
-		case "!=":
-			if ok && v == t.value {
-				return false
-			}
-		case "exists":
-			if !ok {
-				return false
-			}
-		case "!exists":
-			if ok {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // --- helpers ---
 
@@ -754,15 +465,6 @@ func sortedStrings(m map[string]string) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func deref(s *string) string {
@@ -791,4 +493,16 @@ func validLabels(l map[string]string) *apiError {
 		}
 	}
 	return nil
+}
+
+// nameTaken reports whether a resource in m already has the name.
+func nameTaken[V any](m map[int64]V, name func(V) string) func(string) bool {
+	return func(n string) bool {
+		for _, v := range m {
+			if name(v) == n {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -22,8 +22,9 @@ type Member struct {
 // Verify checks on the server at url that every member can read their own
 // account, follows exactly the other members, and has exactly one list
 // titled listTitle holding exactly the others. It returns every problem
-// found, joined, or nil.
-func Verify(ctx context.Context, url, listTitle string, members []Member) error {
+// found, joined, or nil. opts reach the API clients (a server behind a
+// test CA needs its own HTTP client).
+func Verify(ctx context.Context, url, listTitle string, members []Member, opts ...fedi.Option) error {
 	ids := map[string]string{}
 	for _, m := range members {
 		ids[m.ID] = m.Email
@@ -34,7 +35,7 @@ func Verify(ctx context.Context, url, listTitle string, members []Member) error 
 		add := func(format string, a ...any) {
 			problems[i] = append(problems[i], m.Email+": "+fmt.Sprintf(format, a...))
 		}
-		c := fedi.New(url).WithToken(m.Token)
+		c := fedi.New(url, opts...).WithToken(m.Token)
 		me, err := c.VerifyCredentials(ctx)
 		if err != nil {
 			add("cannot read own account: %v", err)

@@ -1,6 +1,7 @@
 // Package tools installs and caches the real components Lifeboat runs:
 // GoToSocial, Terraform, the hcloud provider (in a filesystem mirror),
-// PostgreSQL and Chromium. Everything lands under one directory, keyed by
+// PostgreSQL, Chromium, and the Debian root filesystem a new server's
+// cloud-init is booted in by the tests. Everything lands under one directory, keyed by
 // version, so a second run finds it and does nothing.
 //
 // Components that ship as Go modules are built from the Go module proxy;
@@ -12,7 +13,9 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -29,7 +33,7 @@ import (
 const (
 	GoToSocialVersion     = "v0.17.3"
 	TerraformVersion      = "1.5.7"
-	HcloudProviderVersion = "1.52.0"
+	HcloudProviderVersion = "1.59.0"
 )
 
 // Installer installs tools into Dir. Log receives build output.
@@ -393,4 +397,115 @@ func (in *Installer) apt(ctx context.Context, pkgs ...string) error {
 		return err
 	}
 	return in.run(ctx, "/", env, "apt-get", append([]string{"install", "-y", "--no-install-recommends"}, pkgs...)...)
+}
+
+// The Debian root filesystem: the release a new server runs (Hetzner's
+// debian-12 image), from Debian's own mirror.
+const (
+	DebianSuite  = "bookworm"
+	DebianMirror = "http://deb.debian.org/debian"
+)
+
+// debianRootPackages are what the root has beyond debootstrap's minbase:
+// systemd to boot it, cloud-init and sshd as on a cloud image, and the
+// packages the GoToSocial cloud-init installs (the container has no
+// internet, so they must be there already; the boot test checks that
+// every package the rendered cloud-init asks for is). debootstrap's
+// resolver fails on cloud-init's dependencies, so only the first set goes
+// to debootstrap and the rest is installed with apt afterwards.
+var (
+	debianBasePackages = []string{"systemd", "systemd-sysv", "dbus", "ca-certificates"}
+	debianRootPackages = []string{"cloud-init", "sudo", "openssh-server", "curl", "sqlite3", "unattended-upgrades"}
+)
+
+// debianRootCloudCfg makes the root's cloud-init behave like Hetzner's
+// images, where the project's SSH keys log in as root, and read its data
+// from the NoCloud seed. The network inside the container is set up by
+// whoever starts it (there is no DHCP server to ask).
+const debianRootCloudCfg = `# Written by lifeboat tools install debian-root.
+disable_root: false
+datasource_list: [NoCloud, None]
+network: {config: disabled}
+`
+
+// debianRootLocale is generated in the root, as on Debian's cloud images:
+// cloud-init sets it as the system's locale and fails when it is missing.
+const debianRootLocale = "en_US.UTF-8"
+
+// debianRootKey names the cached root after everything that shapes it, so
+// a change to the recipe builds a new one beside the old.
+func debianRootKey() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s\n%s", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg, debianRootLocale)
+	return "debian-root-" + DebianSuite + "-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// DebianRoot builds a Debian root filesystem once (debootstrap's minbase
+// plus debianRootPackages, from Debian's mirror) and returns its
+// directory, for systemd-nspawn -D. It needs root, and installs
+// debootstrap and systemd-nspawn (systemd-container) when they are
+// missing. Every command that mounts something inside the root runs in
+// its own mount namespace, so no mount outlives it, even on failure.
+func (in *Installer) DebianRoot(ctx context.Context) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", errors.New("the Debian root is built with debootstrap and chroot, which need root: run as root (sudo lifeboat tools install debian-root)")
+	}
+	if err := in.hostCommands(ctx, map[string]string{"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container"}); err != nil {
+		return "", err
+	}
+	dir, err := in.once(ctx, debianRootKey(), func(tmp string) error {
+		root := filepath.Join(tmp, "root")
+		if err := in.run(ctx, tmp, nil, "unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase",
+			"--include="+strings.Join(debianBasePackages, ","), DebianSuite, root, DebianMirror); err != nil {
+			return err
+		}
+		// No service starts inside the chroot while packages install.
+		policy := filepath.Join(root, "usr", "sbin", "policy-rc.d")
+		if err := os.WriteFile(policy, []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
+			return err
+		}
+		chroot := func(args ...string) error {
+			env := []string{"DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8"}
+			return in.run(ctx, tmp, env, "unshare", append([]string{"--mount", "--pid", "--fork", "--mount-proc=" + filepath.Join(root, "proc"), "chroot", root}, args...)...)
+		}
+		if err := chroot("apt-get", "update"); err != nil {
+			return err
+		}
+		if err := chroot(append([]string{"apt-get", "install", "-y", "--no-install-recommends"}, debianRootPackages...)...); err != nil {
+			return err
+		}
+		if err := chroot("apt-get", "clean"); err != nil {
+			return err
+		}
+		gen := filepath.Join(root, "etc", "locale.gen")
+		if err := os.WriteFile(gen, []byte(debianRootLocale+" UTF-8\n"), 0o644); err != nil {
+			return err
+		}
+		if err := chroot("locale-gen"); err != nil {
+			return err
+		}
+		if err := os.Remove(policy); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(root, "etc", "cloud", "cloud.cfg.d", "90-lifeboat-root.cfg"), []byte(debianRootCloudCfg), 0o644)
+	})
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "root"), nil
+}
+
+// hostCommands installs the Debian package of each missing command.
+func (in *Installer) hostCommands(ctx context.Context, pkgOf map[string]string) error {
+	var missing []string
+	for cmd, pkg := range pkgOf {
+		if _, err := exec.LookPath(cmd); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return in.apt(ctx, missing...)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -150,13 +151,16 @@ func TestAdmissionRealGoToSocial(t *testing.T) {
 		return p
 	}
 	alice := proof("real-group", "alice@real.example")
+	// A forger signs the body of a real proof (naming the group's
+	// request, for dave) with a key of their own.
 	forgerKey := ed25519.NewKeyFromSeed(make([]byte, 32))
-	fake := *req
-	fake.PublicKey = base64.RawURLEncoding.EncodeToString(forgerKey.Public().(ed25519.PublicKey))
-	forged, err := admission.IssueProof(&fake, forgerKey, "dave@real.example", admission.Window{})
+	dave, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(proof("real-group", "dave@real.example"), admission.ProofPrefix))
 	if err != nil {
 		t.Fatal(err)
 	}
+	body := dave[:len(dave)-ed25519.SignatureSize]
+	forged := admission.ProofPrefix + base64.RawURLEncoding.EncodeToString(
+		append(body, ed25519.Sign(forgerKey, append([]byte("lifeboat-member-proof\x00"), body...))...))
 	expired, err := admission.IssueProof(req, key, "erin@real.example", admission.Window{Until: now.Add(-30 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +172,7 @@ func TestAdmissionRealGoToSocial(t *testing.T) {
 		{"mallory", "mallory@real.example", alice},                                     // a copied proof with another email
 		{"forger", "dave@real.example", forged},                                        // a forged signature
 		{"late", "erin@real.example", expired},                                         // an expired window
-		{"alice_again", "ALICE@real.example", alice},                                   // a replayed proof (GoToSocial compares emails with case)
+		{"alice_again", "ALICE@real.example", alice},                                   // the same member again (GoToSocial compares emails with case)
 		{"carol", "carol@real.example", proof("rejected-group", "carol@real.example")}, // a rejected group
 		{"stranger", "stranger@real.example", ""},                                      // no proof at all
 		{"bob", "bob@real.example", proof("real-group", "bob@real.example")},
@@ -181,6 +185,11 @@ func TestAdmissionRealGoToSocial(t *testing.T) {
 		if _, err := reg.SignUp(ctx, m); err != nil {
 			t.Fatalf("sign up %s: %v", s.username, err)
 		}
+	}
+	// Everyone confirms their email: the watcher approves only confirmed
+	// accounts.
+	for _, s := range signUps {
+		existingtest.ConfirmEmail(t, gtsDir, srv.URL, s.email)
 	}
 	adminClient := fedi.New(srv.URL).WithToken(srv.AdminToken)
 	if err := admission.CheckScopes(ctx, adminClient); err != nil {

@@ -99,19 +99,28 @@ func (m *Maker) Create(ctx context.Context, username, email, password string, ad
 // on failure the maker is stopped, so the next request starts another.
 func (m *Maker) ask(line string) (kind, msg string, err error) {
 	if _, err := io.WriteString(m.proc, line); err != nil {
-		m.stop()
-		return "", "", fmt.Errorf("account maker: %w", err)
+		// A maker that dies before reading its input breaks the pipe; what
+		// it said on the way out is the useful part of the error.
+		return "", "", m.died(err)
 	}
 	if !m.out.Scan() {
-		err, said := m.out.Err(), m.proc.Said()
-		m.stop()
-		if len(said) > 2000 {
-			said = "…" + said[len(said)-2000:]
-		}
-		return "", "", fmt.Errorf("account maker ended without answering (%v): %s", err, strings.TrimSpace(said))
+		return "", "", m.died(m.out.Err())
 	}
 	kind, msg, _ = strings.Cut(m.out.Text(), "\t")
 	return kind, msg, nil
+}
+
+// died stops the maker and words its end with what it wrote on standard
+// error. Said is read after the stop: only once the process has been
+// waited for has all of its standard error been copied.
+func (m *Maker) died(err error) error {
+	p := m.proc
+	m.stop()
+	said := p.Said()
+	if len(said) > 2000 {
+		said = "…" + said[len(said)-2000:]
+	}
+	return fmt.Errorf("account maker ended without answering (%v): %s", err, strings.TrimSpace(said))
 }
 
 // CreateAccount makes a confirmed, approved member account

@@ -3,6 +3,7 @@ package gtsaccounts
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,33 @@ func TestRestartsADeadMaker(t *testing.T) {
 func TestMakerThatNeverAnswers(t *testing.T) {
 	start, starts := script(t, `echo "open database: disk on fire" >&2; exit 1`)
 	m := New(start)
+	defer m.Close()
+	_, err := m.CreateAccount(context.Background(), "ada", "ada@example.org", "pw pw pw pw")
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") || starts.Load() != 1 {
+		t.Fatalf("err %v after %d starts", err, starts.Load())
+	}
+}
+
+// diedProc is a maker that died before reading its request: the write
+// breaks the pipe, and its standard error is complete only once it has
+// been waited for (as exec's copying goroutine makes it).
+type diedProc struct{ closed bool }
+
+func (p *diedProc) Write([]byte) (int, error) { return 0, errors.New("write |1: broken pipe") }
+func (p *diedProc) Output() io.Reader         { return strings.NewReader("") }
+func (p *diedProc) Close() error              { p.closed = true; return errors.New("exit status 1") }
+func (p *diedProc) Said() string {
+	if !p.closed {
+		return ""
+	}
+	return "open database: disk on fire\n"
+}
+
+// The maker's own words reach the error whichever way its death shows:
+// a broken pipe on the request or no answer line.
+func TestMakerThatDiesBeforeReading(t *testing.T) {
+	var starts atomic.Int32
+	m := New(func(context.Context) (Proc, error) { starts.Add(1); return &diedProc{}, nil })
 	defer m.Close()
 	_, err := m.CreateAccount(context.Background(), "ada", "ada@example.org", "pw pw pw pw")
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") || starts.Load() != 1 {

@@ -43,7 +43,11 @@ type Config struct {
 	NoBackups    bool     // turn Hetzner's server backups off
 	SMTP         SMTP
 	AdminUser    string // default admin
-	PollInterval string // provider poll interval; default 500ms
+	PollInterval string // provider poll_interval (default 500ms): --poll-interval; raised on rate limits, lowered by tests
+
+	// Boot is the GoToSocial release mirror, own certificate and extra
+	// trusted CAs for the server's first boot; zero: the defaults.
+	Boot BootOptions
 
 	// AccountsBin returns the local path of lifeboat-gts-accounts built
 	// for linux and the server's GOARCH (amd64 or arm64): GoToSocial

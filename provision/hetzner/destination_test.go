@@ -232,7 +232,7 @@ func TestDestinationGoToSocial(t *testing.T) {
 		t.Fatalf("copy progress (MB): %v", copied)
 	}
 	if strings.Join(arches, ",") != "amd64" {
-		t.Fatalf("account maker asked for %v, want amd64 (cx22 is x86)", arches)
+		t.Fatalf("account maker asked for %v, want amd64 (cx23 is x86)", arches)
 	}
 	want, _, _ := fileSHA256(installed.AccountsBin)
 	got, _, err := fileSHA256(filepath.Join(cfg.Layout.MakerDir, "lifeboat-gts-accounts"))

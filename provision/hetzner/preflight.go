@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
-
-	"github.com/lifeboat-social/lifeboat/groups"
 )
 
 // Pre-flight failures; callers branch on them with errors.Is.
@@ -33,7 +32,6 @@ type Plan struct {
 	Software   string     `json:"software"`
 	Domain     string     `json:"domain"`
 	Location   string     `json:"location"`
-	Datacenter string     `json:"datacenter"`
 	ServerType ServerType `json:"server_type"`
 	Image      string     `json:"image"`
 	Backups    bool       `json:"backups"`
@@ -76,10 +74,13 @@ type Change struct {
 }
 
 // api is the narrow slice of the Hetzner Cloud API that pre-flight uses.
+// It reads locations and server types (whose per-location entries say
+// where a type is available, recommended or deprecated), never
+// datacenters: the API removed them.
 type api interface {
 	Locations(ctx context.Context) ([]*hcloud.Location, error)
 	ServerType(ctx context.Context, name string) (*hcloud.ServerType, error)
-	Datacenters(ctx context.Context) ([]*hcloud.Datacenter, error)
+	ServerTypes(ctx context.Context) ([]*hcloud.ServerType, error)
 	Image(ctx context.Context, name string, arch hcloud.Architecture) (*hcloud.Image, error)
 	Pricing(ctx context.Context) (hcloud.Pricing, error)
 }
@@ -108,8 +109,8 @@ func (a hcloudAPI) ServerType(ctx context.Context, name string) (*hcloud.ServerT
 	return t, err
 }
 
-func (a hcloudAPI) Datacenters(ctx context.Context) ([]*hcloud.Datacenter, error) {
-	return a.c.Datacenter.All(ctx)
+func (a hcloudAPI) ServerTypes(ctx context.Context) ([]*hcloud.ServerType, error) {
+	return a.c.ServerType.All(ctx)
 }
 
 func (a hcloudAPI) Image(ctx context.Context, name string, arch hcloud.Architecture) (*hcloud.Image, error) {
@@ -137,7 +138,9 @@ func apiErr(what string, err error) error {
 
 // Preflight checks, before Terraform runs, that the token works, that the
 // location and server type exist and the type can be ordered there, that
-// the image exists for the type's architecture, and prices the plan.
+// the image exists for the type's architecture, and prices the plan. A
+// type that cannot be ordered gets a *ServerTypeError naming the types the
+// location recommends, with their prices.
 func Preflight(ctx context.Context, cfg Config) (Plan, error) {
 	cfg.setDefaults()
 	if err := cfg.validate(false); err != nil {
@@ -169,50 +172,36 @@ func preflight(ctx context.Context, cfg Config, a api) (Plan, error) {
 		return p, fmt.Errorf("%w %q: Hetzner Cloud has %s", ErrLocation, d.Location, strings.Join(names, ", "))
 	}
 
+	minMem := minMemoryGB(p.Software)
 	st, err := a.ServerType(ctx, d.ServerType)
 	if err != nil {
 		return p, apiErr("get server type", err)
 	}
 	if st == nil {
-		return p, fmt.Errorf("%w: %q does not exist (see https://www.hetzner.com/cloud for the types)", ErrServerType, d.ServerType)
-	}
-	if st.IsDeprecated() && time.Now().After(st.UnavailableAfter()) {
-		return p, fmt.Errorf("%w: %s is deprecated and can no longer be ordered; pick a current type", ErrServerType, st.Name)
+		return p, typeError(ctx, a, d.ServerType, d.Location, "does not exist", minMem)
 	}
 	p.ServerType = ServerType{Name: st.Name, Cores: st.Cores, MemoryGB: float64(st.Memory), DiskGB: st.Disk, Architecture: string(st.Architecture)}
-	if p.Software == groups.SoftwareMastodon && st.Memory < 4 {
-		return p, fmt.Errorf("%w: Mastodon needs at least 4 GB of memory and %s has %g GB; pick e.g. cx22 or larger", ErrServerType, st.Name, st.Memory)
+	now := time.Now()
+	if ok, why := orderable(st, d.Location, now); !ok {
+		if !hasServer(cfg.Dir) {
+			return p, typeError(ctx, a, st.Name, d.Location, why+elsewhere(st, d.Location, now), minMem)
+		}
+		// The server exists: it keeps running whatever Hetzner sells now,
+		// and a re-run (to wait, or to change the firewall) must not fail.
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s %s; the server you have keeps running, but a new one (after down) needs another type", st.Name, why))
+	} else if l := typeLocation(st, d.Location); l.IsDeprecated() {
+		recs, err := recommended(ctx, a, d.Location, minMem)
+		if err != nil {
+			return p, err
+		}
+		w := fmt.Sprintf("%s is deprecated in %s and can be ordered there until %s", st.Name, d.Location, l.UnavailableAfter().Format(time.DateOnly))
+		if len(recs) > 0 {
+			w += "; recommended instead: " + offerNames(recs)
+		}
+		p.Warnings = append(p.Warnings, w)
 	}
-
-	dcs, err := a.Datacenters(ctx)
-	if err != nil {
-		return p, apiErr("list datacenters", err)
-	}
-	var elsewhere []string
-	for _, dc := range dcs {
-		if dc.Location == nil {
-			continue
-		}
-		available := false
-		for _, t := range dc.ServerTypes.Available {
-			if t != nil && t.ID == st.ID {
-				available = true
-			}
-		}
-		switch {
-		case available && dc.Location.Name == d.Location && p.Datacenter == "":
-			p.Datacenter = dc.Name
-		case available && dc.Location.Name != d.Location:
-			elsewhere = append(elsewhere, dc.Location.Name)
-		}
-	}
-	if p.Datacenter == "" {
-		msg := fmt.Sprintf("%s is not available in %s right now", st.Name, d.Location)
-		if len(elsewhere) > 0 {
-			sort.Strings(elsewhere)
-			msg += "; it is in " + strings.Join(uniq(elsewhere), ", ")
-		}
-		return p, fmt.Errorf("%w: %s", ErrServerType, msg)
+	if st.Memory < minMem {
+		return p, typeError(ctx, a, st.Name, d.Location, fmt.Sprintf("has %g GB of memory and Mastodon needs at least %g GB", st.Memory, minMem), minMem)
 	}
 
 	im, err := a.Image(ctx, cfg.Image, st.Architecture)
@@ -240,14 +229,19 @@ func preflight(ctx context.Context, cfg Config, a api) (Plan, error) {
 	return p, nil
 }
 
-func uniq(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
+// offerNames is "cx23 (4.15 EUR/month), cax11 (4.51 EUR/month)".
+func offerNames(os []TypeOffer) string {
+	var s []string
+	for _, o := range os {
+		s = append(s, fmt.Sprintf("%s (%.2f %s/month)", o.Name, o.Monthly, o.Currency))
 	}
-	return out
+	return strings.Join(s, ", ")
+}
+
+// hasServer reports whether the group's state already lists resources.
+func hasServer(dir string) bool {
+	empty, err := stateEmpty(filepath.Join(dir, stateFile))
+	return err == nil && !empty
 }
 
 // price adds up the monthly cost, VAT included: the server, backups (a
@@ -255,26 +249,8 @@ func uniq(s []string) []string {
 func price(pr hcloud.Pricing, st *hcloud.ServerType, location string, backups bool, volumeGB, members int) (Cost, error) {
 	c := Cost{Currency: pr.Currency, VATRate: pr.VATRate}
 	gross := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
-	server := -1.0
-	for _, stp := range pr.ServerTypes {
-		if stp.ServerType == nil || stp.ServerType.ID != st.ID {
-			continue
-		}
-		for _, lp := range stp.Pricings {
-			if lp.Location != nil && lp.Location.Name == location {
-				server = gross(lp.Monthly.Gross)
-			}
-		}
-	}
-	if server < 0 {
-		// Pricing lists every type; fall back to the type's own prices.
-		for _, lp := range st.Pricings {
-			if lp.Location != nil && lp.Location.Name == location {
-				server = gross(lp.Monthly.Gross)
-			}
-		}
-	}
-	if server < 0 {
+	server, ok := monthlyGross(pr, st, location)
+	if !ok {
 		return c, fmt.Errorf("get prices: no price for %s in %s", st.Name, location)
 	}
 	c.Lines = append(c.Lines, CostLine{"server " + st.Name, server})

@@ -2,16 +2,19 @@ package hetzner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
@@ -59,6 +62,36 @@ func (r *recorder) emit(e progress.Event) {
 	r.mu.Unlock()
 }
 
+// stateAttr returns one attribute of every resource instance in a state
+// file that has it, by address.
+func stateAttr(t *testing.T, path, attr string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Resources []struct {
+			Type, Name string
+			Instances  []struct {
+				Attributes map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for _, r := range st.Resources {
+		for _, in := range r.Instances {
+			if v, ok := in.Attributes[attr]; ok {
+				out[r.Type+"."+r.Name] = v
+			}
+		}
+	}
+	return out
+}
+
 func countCalls(f *hcloudfake.Fake, call string) int {
 	n := 0
 	for _, c := range f.Calls() {
@@ -99,7 +132,7 @@ func TestLifecycleAgainstFake(t *testing.T) {
 			t.Fatalf("plan %s = %q, want %q (all: %v)", k, got[k], v, got)
 		}
 	}
-	if plan.Datacenter != "fsn1-dc14" || plan.Cost.Monthly <= 0 || plan.Cost.PerMember <= 0 {
+	if plan.Location != "fsn1" || plan.ServerType.Name != hcloudfake.CurrentType || plan.Cost.Monthly <= 0 || plan.Cost.PerMember <= 0 {
 		t.Fatalf("plan = %+v", plan)
 	}
 	if !f.Empty() {
@@ -125,6 +158,26 @@ func TestLifecycleAgainstFake(t *testing.T) {
 	}
 	servers := f.Servers()
 	srv := servers[0]
+	for _, ip := range f.PrimaryIPs() {
+		if ip.Location.Name != "fsn1" || ip.AssigneeID == nil || *ip.AssigneeID != srv.ID {
+			t.Fatalf("primary IP %s: location %s, assigned to %v", ip.Name, ip.Location.Name, ip.AssigneeID)
+		}
+	}
+	if srv.Location.Name != "fsn1" || srv.ServerType.Name != hcloudfake.CurrentType {
+		t.Fatalf("server in %s of type %s", srv.Location.Name, srv.ServerType.Name)
+	}
+	for _, name := range []string{varsFile, filepath.Join(moduleDir, "main.tf"), filepath.Join(moduleDir, "variables.tf")} {
+		if b, _ := os.ReadFile(filepath.Join(cfg.Dir, name)); strings.Contains(string(b), "datacenter") {
+			t.Fatalf("%s names a datacenter", name)
+		}
+	}
+	// The provider keeps a deprecated datacenter attribute in its schema;
+	// with nothing from the API to fill it, it stays empty.
+	for addr, dc := range stateAttr(t, filepath.Join(cfg.Dir, stateFile), "datacenter") {
+		if dc != "" {
+			t.Fatalf("%s has datacenter %q in the state", addr, dc)
+		}
+	}
 	if srv.Name != "lifeboat-valley-cyclists" || srv.Labels["lifeboat-group"] != "valley-cyclists" || srv.BackupWindow == nil {
 		t.Fatalf("server = %+v", srv)
 	}
@@ -206,6 +259,11 @@ func TestLifecycleAgainstFake(t *testing.T) {
 	if u := f.Unrouted(); len(u) > 0 {
 		t.Fatalf("the provider or hcloud-go called endpoints the fake lacks: %v", u)
 	}
+	// Nothing the API has removed was used: no datacenters endpoint, no
+	// datacenter property, by pre-flight, the module or the provider.
+	if g := f.Gone(); len(g) > 0 {
+		t.Fatalf("pre-flight, the module or the provider used what the API removed: %q", g)
+	}
 	t.Logf("API calls: %d", len(f.Calls()))
 }
 
@@ -267,11 +325,25 @@ func TestDownAfterHalfApply(t *testing.T) {
 	}
 }
 
+// smallType is a current type with too little memory for Mastodon, added
+// to the fake's catalogue (every current Hetzner type has 4 GB or more).
+func addSmallType(f *hcloudfake.Fake) {
+	for _, st := range f.Catalog.ServerTypes {
+		if st.Name == hcloudfake.CurrentType {
+			st.ID, st.Name, st.Memory = 999, "cx12", 2
+			f.Catalog.ServerTypes = append(f.Catalog.ServerTypes, st)
+			return
+		}
+	}
+}
+
 // TestPreflightFailsBeforeTerraform: each bad input gives a clear error
 // before Terraform runs (the Terraform path does not even exist) and
 // before anything is created.
 func TestPreflightFailsBeforeTerraform(t *testing.T) {
-	f := hcloudfake.New().Start()
+	f := hcloudfake.New()
+	addSmallType(f)
+	f.Start()
 	defer f.Close()
 	base := Config{
 		Dir: t.TempDir(), Token: f.Token, Endpoint: f.URL(), Terraform: "/nonexistent/terraform",
@@ -285,14 +357,17 @@ func TestPreflightFailsBeforeTerraform(t *testing.T) {
 	}{
 		{"bad token", func(c *Config) { c.Token = strings.Repeat("x", 64) }, ErrToken, "HCLOUD_TOKEN"},
 		{"unknown location", func(c *Config) { c.Group.Destination.Location = "mars1" }, ErrLocation, "fsn1, hel1, nbg1"},
-		{"unavailable server type", func(c *Config) { c.Group.Destination.ServerType = hcloudfake.UnavailableType }, ErrServerType, "not available in fsn1"},
-		{"deprecated server type", func(c *Config) { c.Group.Destination.ServerType = hcloudfake.DeprecatedType }, ErrServerType, "deprecated"},
-		{"unknown server type", func(c *Config) { c.Group.Destination.ServerType = "cx9000" }, ErrServerType, "does not exist"},
+		{"unavailable server type", func(c *Config) { c.Group.Destination.ServerType = hcloudfake.UnavailableType }, ErrServerType,
+			"cx53 is not available in fsn1 right now; it can be ordered in hel1, nbg1\n  recommended in fsn1"},
+		{"deprecated server type", func(c *Config) { c.Group.Destination.ServerType = hcloudfake.DeprecatedType }, ErrServerType,
+			"cx22 is deprecated in fsn1 and can no longer be ordered there (since 2026-01-01)\n  recommended in fsn1 (set destination.server_type in the group file to one of them):\n" +
+				"    cx12 (2 vCPU, 2 GB RAM, 40 GB disk) 4.15 EUR/month\n    cx23 (2 vCPU, 4 GB RAM, 40 GB disk) 4.15 EUR/month\n    cax11 (Arm, 2 vCPU, 4 GB RAM, 40 GB disk) 4.51 EUR/month\n"},
+		{"unknown server type", func(c *Config) { c.Group.Destination.ServerType = "cx9000" }, ErrServerType, "cx9000 does not exist\n  recommended in fsn1"},
 		{"unknown image", func(c *Config) { c.Image = "plan9" }, ErrImage, "plan9"},
 		{"mastodon on a small server", func(c *Config) {
 			c.Group.Destination.Software = groups.SoftwareMastodon
-			c.Group.Destination.ServerType = "cpx11"
-		}, ErrServerType, "4 GB"},
+			c.Group.Destination.ServerType = "cx12"
+		}, ErrServerType, "cx12 has 2 GB of memory and Mastodon needs at least 4 GB"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,6 +393,96 @@ func TestPreflightFailsBeforeTerraform(t *testing.T) {
 			t.Fatalf("pre-flight wrote to the API: %s", c)
 		}
 	}
+	if g := f.Gone(); len(g) > 0 {
+		t.Fatalf("pre-flight used what the API removed: %q", g)
+	}
+}
+
+// TestPreflightRecommends: a type that cannot be ordered gets the types the
+// location recommends, cheapest first, priced from the API, without the
+// deprecated, sold-out or too small ones.
+func TestPreflightRecommends(t *testing.T) {
+	f := hcloudfake.New()
+	addSmallType(f)
+	f.Start()
+	defer f.Close()
+	for _, tc := range []struct {
+		software, typ string
+		want          []TypeOffer
+	}{
+		{groups.SoftwareGoToSocial, hcloudfake.DeprecatedType, []TypeOffer{
+			{"cx12", 2, 2, 40, "x86", 4.15, "EUR"}, {"cx23", 2, 4, 40, "x86", 4.15, "EUR"}, {"cax11", 2, 4, 40, "arm", 4.51, "EUR"},
+			{"cx33", 4, 8, 80, "x86", 6.53, "EUR"}, {"cpx22", 2, 4, 80, "x86", 9.51, "EUR"}, {"cx43", 8, 16, 160, "x86", 11.29, "EUR"},
+		}},
+		{groups.SoftwareMastodon, "cx12", []TypeOffer{
+			{"cx23", 2, 4, 40, "x86", 4.15, "EUR"}, {"cax11", 2, 4, 40, "arm", 4.51, "EUR"},
+			{"cx33", 4, 8, 80, "x86", 6.53, "EUR"}, {"cpx22", 2, 4, 80, "x86", 9.51, "EUR"}, {"cx43", 8, 16, 160, "x86", 11.29, "EUR"},
+		}},
+	} {
+		g := testGroup(tc.software)
+		g.Destination.ServerType = tc.typ
+		_, err := Preflight(context.Background(), Config{Group: g, Dir: t.TempDir(), Token: f.Token, Endpoint: f.URL()})
+		var te *ServerTypeError
+		if !errors.As(err, &te) || te.Type != tc.typ || te.Location != "fsn1" {
+			t.Fatalf("%s: %v, want a ServerTypeError", tc.typ, err)
+		}
+		if !reflect.DeepEqual(te.Recommended, tc.want) {
+			t.Fatalf("%s for %s: recommended\n%v\nwant\n%v", tc.typ, tc.software, te.Recommended, tc.want)
+		}
+	}
+}
+
+// TestPreflightDeprecatedStillOrderable: a type deprecated in the location
+// but orderable for a while yet plans, with a warning that names what the
+// location recommends instead.
+func TestPreflightDeprecatedStillOrderable(t *testing.T) {
+	f := hcloudfake.New()
+	until := time.Now().AddDate(0, 2, 0).UTC()
+	for i, st := range f.Catalog.ServerTypes {
+		if st.Name == "cx33" {
+			l := &f.Catalog.ServerTypes[i].Locations[0] // fsn1
+			l.Recommended = false
+			l.Deprecation = &schema.DeprecationInfo{Announced: time.Now().AddDate(0, -1, 0), UnavailableAfter: until}
+		}
+	}
+	f.Start()
+	defer f.Close()
+	g := testGroup(groups.SoftwareGoToSocial)
+	g.Destination.ServerType = "cx33"
+	p, err := Preflight(context.Background(), Config{Group: g, Dir: t.TempDir(), Token: f.Token, Endpoint: f.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "cx33 is deprecated in fsn1 and can be ordered there until " + until.Format(time.DateOnly) + "; recommended instead: cx23 (4.15 EUR/month), cax11 (4.51 EUR/month)"
+	if len(p.Warnings) == 0 || !strings.HasPrefix(p.Warnings[0], want) {
+		t.Fatalf("warnings = %q, want %q…", p.Warnings, want)
+	}
+	if strings.Contains(p.Warnings[0], "cx33 (") {
+		t.Fatal("the deprecated type recommends itself")
+	}
+}
+
+// TestPreflightExistingServerKeepsWorking: once the server exists, a type
+// Hetzner no longer sells does not stop a re-run (the server keeps
+// running); it is a warning.
+func TestPreflightExistingServerKeepsWorking(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	g := testGroup(groups.SoftwareGoToSocial)
+	g.Destination.ServerType = hcloudfake.DeprecatedType
+	dir := t.TempDir()
+	cfg := Config{Group: g, Dir: dir, Token: f.Token, Endpoint: f.URL()}
+	if _, err := Preflight(context.Background(), cfg); !errors.Is(err, ErrServerType) {
+		t.Fatalf("no server yet: %v", err)
+	}
+	state := `{"version":4,"resources":[{"type":"hcloud_server","name":"main","instances":[{"attributes":{"id":"1"}}]}]}`
+	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Preflight(context.Background(), cfg)
+	if err != nil || len(p.Warnings) == 0 || !strings.Contains(p.Warnings[0], "the server you have keeps running") {
+		t.Fatalf("with a server: %v, warnings %q", err, p.Warnings)
+	}
 }
 
 func TestPreflightPrices(t *testing.T) {
@@ -328,15 +493,15 @@ func TestPreflightPrices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// cx22 in fsn1: 3.79 net → 4.51 gross; backups 20% → 0.90; IPv4
+	// cx23 in fsn1: 3.49 net → 4.15 gross; backups 20% → 0.83; IPv4
 	// 0.50 net → 0.60; volume 50 × 0.044 net → 2.62.
-	wantLines := map[string]float64{"server cx22": 4.51, "backups (20%)": 0.90, "primary IPv4": 0.60, "primary IPv6": 0, "volume 50 GB": 2.62}
+	wantLines := map[string]float64{"server cx23": 4.15, "backups (20%)": 0.83, "primary IPv4": 0.60, "primary IPv6": 0, "volume 50 GB": 2.62}
 	for _, l := range p.Cost.Lines {
 		if w, ok := wantLines[l.Item]; !ok || w != l.Monthly {
 			t.Errorf("line %q = %.2f, want %.2f", l.Item, l.Monthly, w)
 		}
 	}
-	if p.Cost.Monthly != 8.63 || p.Cost.PerMember != 2.88 || p.Cost.Currency != "EUR" {
+	if p.Cost.Monthly != 8.20 || p.Cost.PerMember != 2.73 || p.Cost.Currency != "EUR" {
 		t.Fatalf("cost = %+v", p.Cost)
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/templates"
 )
@@ -105,6 +110,143 @@ type cloudInit struct {
 	BackupDays                    int
 	GoToSocialVersion             string
 	MastodonVersion               string
+	// The lead's boot options (see BootOptions); empty: the defaults.
+	GoToSocialFrom  string // base URL of the GoToSocial release files
+	TLSCert, TLSKey string // PEM; GoToSocial serves them instead of Let's Encrypt
+	TrustCA         string // PEM certificates the server trusts besides Debian's
+}
+
+// BootOptions are the first boot's choices a lead may make beyond the
+// group file, for GoToSocial servers. Each one left empty keeps the
+// default: the release from GoToSocial's GitHub releases, a certificate
+// from Let's Encrypt, Debian's trusted certificates.
+type BootOptions struct {
+	// GoToSocialFrom is an https URL of a directory holding the release
+	// files as GoToSocial publishes them, gotosocial_VERSION_linux_ARCH.tar.gz
+	// and checksums.txt: a mirror the lead runs or trusts.
+	GoToSocialFrom string
+	// TLSCertFile and TLSKeyFile are a PEM certificate chain for the
+	// group's domain and its private key, which GoToSocial serves instead
+	// of asking Let's Encrypt (a certificate the lead already has, or
+	// where port 80 cannot be reached). The key travels in the server's
+	// user data, like the SMTP password.
+	TLSCertFile, TLSKeyFile string
+	// TrustCAFile holds PEM CA certificates the server trusts besides
+	// Debian's: the issuer of a mirror's or an SMTP relay's certificate.
+	TrustCAFile string
+}
+
+// Environment variables for BootOptions.
+const (
+	EnvGoToSocialFrom = "LIFEBOAT_GOTOSOCIAL_FROM"
+	EnvTLSCertFile    = "LIFEBOAT_TLS_CERT_FILE"
+	EnvTLSKeyFile     = "LIFEBOAT_TLS_KEY_FILE"
+	EnvTrustCAFile    = "LIFEBOAT_TRUST_CA_FILE"
+)
+
+// BootOptionsFromEnv reads the boot options from the environment. They
+// are checked when the cloud-init is rendered.
+func BootOptionsFromEnv() BootOptions {
+	return BootOptions{
+		GoToSocialFrom: os.Getenv(EnvGoToSocialFrom),
+		TLSCertFile:    os.Getenv(EnvTLSCertFile),
+		TLSKeyFile:     os.Getenv(EnvTLSKeyFile),
+		TrustCAFile:    os.Getenv(EnvTrustCAFile),
+	}
+}
+
+// maxPEMFile caps each certificate or key file: a chain of a few
+// certificates is a few kilobytes.
+const maxPEMFile = 64 << 10
+
+// set reports whether any option is given.
+func (b BootOptions) set() bool { return b != (BootOptions{}) }
+
+// apply checks the options and puts them into the template's data. Every
+// problem names the option (or its file) and what to do.
+func (b BootOptions) apply(d *cloudInit, domain string) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+	}
+	if u := b.GoToSocialFrom; u != "" {
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme != "https" || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || !safeURL.MatchString(u) {
+			return bad("%s %q must be an https URL of the directory holding the GoToSocial release files (no query, no spaces or quotes)", EnvGoToSocialFrom, u)
+		}
+		d.GoToSocialFrom = strings.TrimRight(u, "/")
+	}
+	if (b.TLSCertFile == "") != (b.TLSKeyFile == "") {
+		return bad("%s and %s go together: set both, or neither for Let's Encrypt", EnvTLSCertFile, EnvTLSKeyFile)
+	}
+	if b.TLSCertFile != "" {
+		chain, err := readPEMFile(b.TLSCertFile, EnvTLSCertFile)
+		if err != nil {
+			return err
+		}
+		key, err := readPEMFile(b.TLSKeyFile, EnvTLSKeyFile)
+		if err != nil {
+			return err
+		}
+		pair, err := tls.X509KeyPair(chain, key)
+		if err != nil {
+			return bad("%s and %s are not a certificate and its key: %v", b.TLSCertFile, b.TLSKeyFile, err)
+		}
+		leaf, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			return bad("%s: %v", b.TLSCertFile, err)
+		}
+		if err := leaf.VerifyHostname(domain); err != nil {
+			return bad("%s is not for the group's domain %s: %v", b.TLSCertFile, domain, err)
+		}
+		d.TLSCert, d.TLSKey = strings.TrimSpace(string(chain)), strings.TrimSpace(string(key))
+	}
+	if b.TrustCAFile != "" {
+		cas, err := readPEMFile(b.TrustCAFile, EnvTrustCAFile)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rest := cas; ; {
+			var block *pem.Block
+			block, rest = pem.Decode(rest)
+			if block == nil {
+				break
+			}
+			if _, err := x509.ParseCertificate(block.Bytes); block.Type != "CERTIFICATE" || err != nil {
+				return bad("%s: block %d is not a certificate (%s)", b.TrustCAFile, n+1, block.Type)
+			}
+			n++
+		}
+		if n == 0 {
+			return bad("%s holds no PEM certificate", b.TrustCAFile)
+		}
+		d.TrustCA = strings.TrimSpace(string(cas))
+	}
+	return nil
+}
+
+// safeURL is what may stand in the first-boot script's release URL.
+var safeURL = regexp.MustCompile(`^[A-Za-z0-9:/._~%+@-]+$`)
+
+// readPEMFile reads a certificate or key file named by the option env,
+// refusing one larger than maxPEMFile or with no PEM in it.
+func readPEMFile(path, env string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, env, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: read %s: %v", ErrConfig, env, path, err)
+	}
+	if len(b) > maxPEMFile {
+		return nil, fmt.Errorf("%w: %s: %s is larger than %d KiB; a certificate file is a few KiB", ErrConfig, env, path, maxPEMFile>>10)
+	}
+	if block, _ := pem.Decode(b); block == nil {
+		return nil, fmt.Errorf("%w: %s: %s is not PEM (-----BEGIN ...-----)", ErrConfig, env, path)
+	}
+	return b, nil
 }
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9@._+-]*$`)
@@ -129,6 +271,13 @@ func renderCloudInit(cfg Config, arch string, keys Keys) (string, error) {
 	}
 	if arch == "arm" {
 		d.Arch = "arm64"
+	}
+	if cfg.Boot.set() && software != groups.SoftwareGoToSocial {
+		return "", fmt.Errorf("%w: %s, %s, %s and %s are for GoToSocial servers; this group's server runs %s", ErrConfig,
+			EnvGoToSocialFrom, EnvTLSCertFile, EnvTLSKeyFile, EnvTrustCAFile, software)
+	}
+	if err := cfg.Boot.apply(&d, g.Destination.Domain); err != nil {
+		return "", err
 	}
 	name := "cloud-init/" + software + ".yaml.tmpl"
 	src, err := fs.ReadFile(templates.Hetzner, name)
@@ -180,7 +329,6 @@ type vars struct {
 	Name         string            `json:"name"`
 	Domain       string            `json:"domain"`
 	Location     string            `json:"location"`
-	Datacenter   string            `json:"datacenter"`
 	ServerType   string            `json:"server_type"`
 	Image        string            `json:"image"`
 	SSHPublicKey string            `json:"ssh_public_key"`
@@ -195,7 +343,7 @@ type vars struct {
 func renderVars(cfg Config, p Plan, keys Keys, userData string) ([]byte, error) {
 	g := cfg.Group
 	v := vars{
-		Name: g.Name, Domain: g.Destination.Domain, Location: p.Location, Datacenter: p.Datacenter,
+		Name: g.Name, Domain: g.Destination.Domain, Location: p.Location,
 		ServerType: p.ServerType.Name, Image: cfg.Image, SSHPublicKey: keys.ClientPub, AdminCIDRs: cfg.SSHFrom,
 		UserData: userData, VolumeSize: cfg.VolumeSize, Backups: !cfg.NoBackups,
 		Labels: map[string]string{"lifeboat-software": g.Destination.SoftwareOrDefault()}, PollInterval: cfg.PollInterval,

@@ -25,7 +25,7 @@ func testGroup(software string) *groups.Group {
 		Lead: groups.Person{Name: "Quinn", Email: "quinn@example.org"},
 		Destination: groups.Destination{
 			Type: groups.DestNew, Software: software, Domain: "social.valley-cyclists.example",
-			Cloud: groups.CloudHetzner, Location: "fsn1", ServerType: "cx22",
+			Cloud: groups.CloudHetzner, Location: "fsn1", ServerType: "cx23",
 		},
 		Members: []groups.Member{
 			{Name: "Quinn", Email: "quinn@example.org"},
@@ -87,7 +87,7 @@ func renderCase(t *testing.T, software string, volume int) (Config, string, []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := Plan{Location: "fsn1", Datacenter: "fsn1-dc14", ServerType: ServerType{Name: "cx22"}}
+	plan := Plan{Location: "fsn1", ServerType: ServerType{Name: "cx23"}}
 	vb, err := renderVars(cfg, plan, keys, ud)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,6 @@ func TestRenderGolden(t *testing.T) {
 // YAML with the #cloud-config header, cloud-init's own schema accepts it,
 // and every shell script it writes parses with bash -n.
 func TestCloudInitValid(t *testing.T) {
-	cloudInitBin := ensureCloudInit(t)
 	for _, software := range []string{groups.SoftwareGoToSocial, groups.SoftwareMastodon} {
 		for _, volume := range []int{0, 20} {
 			t.Run(software, func(t *testing.T) {
@@ -144,16 +143,7 @@ func TestCloudInitValid(t *testing.T) {
 				if len(doc.RunCmd) == 0 {
 					t.Fatal("no runcmd")
 				}
-				scripts := 0
 				for _, f := range doc.WriteFiles {
-					if strings.HasPrefix(f.Content, "#!/bin/bash") {
-						scripts++
-						cmd := exec.Command("bash", "-n")
-						cmd.Stdin = strings.NewReader(f.Content)
-						if out, err := cmd.CombinedOutput(); err != nil {
-							t.Errorf("%s: bash -n: %v\n%s", f.Path, err, out)
-						}
-					}
 					if strings.HasSuffix(f.Path, ".yml") || strings.HasSuffix(f.Path, ".yaml") {
 						var v any
 						if err := yaml.Unmarshal([]byte(f.Content), &v); err != nil {
@@ -161,18 +151,45 @@ func TestCloudInitValid(t *testing.T) {
 						}
 					}
 				}
-				if scripts < 2 {
+				if scripts := checkCloudInit(t, ud); scripts < 2 {
 					t.Fatalf("found %d scripts, want the first-boot and dump scripts", scripts)
-				}
-				path := filepath.Join(t.TempDir(), "user-data")
-				os.WriteFile(path, []byte(ud), 0o600)
-				out, err := exec.Command(cloudInitBin, "schema", "--config-file", path).CombinedOutput()
-				if err != nil || !strings.Contains(string(out), "Valid") {
-					t.Fatalf("cloud-init schema: %v\n%s", err, out)
 				}
 			})
 		}
 	}
+}
+
+// checkCloudInit checks rendered user data with cloud-init's own schema
+// and every shell script it writes with bash -n, and returns how many
+// scripts there are.
+func checkCloudInit(t *testing.T, ud string) (scripts int) {
+	t.Helper()
+	var doc struct {
+		WriteFiles []struct {
+			Path    string `yaml:"path"`
+			Content string `yaml:"content"`
+		} `yaml:"write_files"`
+	}
+	if err := yaml.Unmarshal([]byte(ud), &doc); err != nil {
+		t.Fatalf("not YAML: %v", err)
+	}
+	for _, f := range doc.WriteFiles {
+		if strings.HasPrefix(f.Content, "#!/bin/bash") {
+			scripts++
+			cmd := exec.Command("bash", "-n")
+			cmd.Stdin = strings.NewReader(f.Content)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: bash -n: %v\n%s", f.Path, err, out)
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "user-data")
+	os.WriteFile(path, []byte(ud), 0o600)
+	out, err := exec.Command(ensureCloudInit(t), "schema", "--config-file", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Valid") {
+		t.Fatalf("cloud-init schema: %v\n%s", err, out)
+	}
+	return scripts
 }
 
 // ensureCloudInit finds cloud-init, installing Debian's package when it

@@ -79,7 +79,7 @@ func TestMemberArrivesOnGoToSocial(t *testing.T) {
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	srv, err := web.New(sctx, web.Config{Group: g, Store: st, Mail: sender, BaseURL: "http://" + ln.Addr().String(),
-		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1, TickEvery: 300 * time.Millisecond})
+		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1, PageRate: -1, TickEvery: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,11 +49,12 @@ resource "hcloud_firewall" "server" {
 }
 
 # Primary IPs outlive the server, so the DNS records stay right if the
-# server is ever replaced.
+# server is ever replaced. Both are placed by location, like the server:
+# Hetzner removed datacenters from servers and primary IPs in July 2026.
 resource "hcloud_primary_ip" "ipv4" {
   name          = "lifeboat-${var.name}-ipv4"
   type          = "ipv4"
-  datacenter    = var.datacenter
+  location      = var.location
   assignee_type = "server"
   auto_delete   = false
   labels        = local.labels
@@ -62,7 +63,7 @@ resource "hcloud_primary_ip" "ipv4" {
 resource "hcloud_primary_ip" "ipv6" {
   name          = "lifeboat-${var.name}-ipv6"
   type          = "ipv6"
-  datacenter    = var.datacenter
+  location      = var.location
   assignee_type = "server"
   auto_delete   = false
   labels        = local.labels
@@ -72,7 +73,7 @@ resource "hcloud_server" "main" {
   name         = "lifeboat-${var.name}"
   image        = var.image
   server_type  = var.server_type
-  datacenter   = var.datacenter
+  location     = var.location
   ssh_keys     = [hcloud_ssh_key.admin.id]
   firewall_ids = [hcloud_firewall.server.id]
   user_data    = var.user_data

@@ -14,17 +14,12 @@ variable "domain" {
 }
 
 variable "location" {
-  description = "Hetzner location, e.g. fsn1."
-  type        = string
-}
-
-variable "datacenter" {
-  description = "Datacenter in the location where the server type is available (found by pre-flight), e.g. fsn1-dc14."
+  description = "Hetzner location of the server and its primary IPs, e.g. fsn1 (pre-flight checks that the server type can be ordered there)."
   type        = string
 }
 
 variable "server_type" {
-  description = "Hetzner server type, e.g. cx22."
+  description = "Hetzner server type, e.g. cx23."
   type        = string
 }
 

@@ -6,9 +6,11 @@ terraform {
   backend "local" {}
 
   required_providers {
+    # From 1.58.0 on, primary IPs take a location and the provider copes
+    # with an API that no longer returns datacenters (its changelog).
     hcloud = {
       source  = "hetznercloud/hcloud"
-      version = "1.52.0"
+      version = ">= 1.58.0, < 2.0.0"
     }
   }
 }

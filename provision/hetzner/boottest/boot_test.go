@@ -1,0 +1,474 @@
+package boottest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"gopkg.in/yaml.v3"
+
+	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
+	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
+	"github.com/lifeboat-social/lifeboat/store"
+)
+
+// budget bounds the whole test below go test's own timeout, so the
+// cleanups (container, overlay, namespace) still run when it is reached.
+func budget(t *testing.T) (context.Context, context.CancelFunc) {
+	d := 20 * time.Minute
+	if dl, ok := t.Deadline(); ok {
+		d = min(d, time.Until(dl)-2*time.Minute)
+	}
+	return context.WithTimeout(context.Background(), d)
+}
+
+// TestCloudInitBootGoToSocial is lifeboat up for a GoToSocial group with a
+// real first boot. Terraform (real, with the real hcloud provider) applies
+// the module against the fake Hetzner API; the user data the API received
+// and the SSH key it holds become a NoCloud seed in a Debian root built from
+// Debian's packages, which boots under systemd-nspawn in its own network
+// namespace. cloud-init's own modules then do what they do on the server:
+// install the pinned host key and root's authorized key, trust the lead's
+// CA, write the files and run the first-boot script, which downloads
+// GoToSocial from the lead's mirror (the cached build packed as the release
+// tarball, with its checksums), checks it and starts it as a systemd
+// service serving the lead's certificate. up's own waits and after-boot
+// steps run against it unchanged: TLS and /api/v2/instance verified by the
+// test CA, first boot over SSH with the pinned host key, the account maker
+// copied and the admin made, the admin token through the sign-in forms.
+// Then the group's members arrive through the arrival engine (accounts made
+// over SSH, tokens through the forms) and the mesh is seeded and read back
+// from the server.
+func TestCloudInitBootGoToSocial(t *testing.T) {
+	ctx, cancel := budget(t)
+	defer cancel()
+	began := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(began).Seconds(), what) }
+
+	in := tools.New()
+	in.Log = testLog{t}
+	cachedRoot, err := in.DebianRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gts, err := in.GoToSocial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	terraform, err := in.Terraform(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirror, err := in.HcloudMirror(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phase("tools ready")
+
+	g, probs := groups.Load(filepath.Join("..", "..", "..", "examples", "new-hetzner.yaml"))
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	domain := g.Destination.Domain
+	l := newLink(t)
+	ca := newCA(t)
+	certPEM, keyPEM := ca.issue(t, domain)
+	releaseDir, binSum := packRelease(t, gts, hetzner.GoToSocialVersion, "amd64")
+	releaseURL, fetched := serveMirror(t, ca, l.Host, releaseDir)
+	phase("network, CA and release mirror ready at " + releaseURL)
+
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	guest := func(port string) string { return net.JoinHostPort(l.Guest.String(), port) }
+	var d net.Dialer
+	// The domain and the address the API hands out are the container's,
+	// as the DNS records up prints would make them; nothing else is
+	// reachable.
+	tlsClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr != domain+":443" {
+				return nil, fmt.Errorf("the boot test reaches only %s:443, not %s", domain, addr)
+			}
+			return d.DialContext(ctx, network, guest("443"))
+		},
+	}}
+	sshDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if s := f.Servers(); len(s) == 0 || addr != net.JoinHostPort(s[0].PublicNet.IPv4.IP, "22") {
+			return nil, fmt.Errorf("the boot test reaches only the server's IPv4 on port 22, not %s", addr)
+		}
+		return d.DialContext(ctx, network, guest("22"))
+	}
+	cfg := hetzner.Config{
+		Group: g, Dir: filepath.Join(t.TempDir(), "hetzner"),
+		Token: f.Token, Endpoint: f.URL(), Terraform: terraform, ProviderMirror: mirror,
+		SSHFrom: []string{"203.0.113.7/32"}, PollInterval: "50ms",
+		AccountsBin: func(ctx context.Context, goarch string) (string, error) {
+			return in.GoToSocialAccountsFor(ctx, "linux", goarch)
+		},
+		Boot: hetzner.BootOptions{
+			GoToSocialFrom: releaseURL,
+			TLSCertFile:    writeFile(t, "chain.pem", certPEM),
+			TLSKeyFile:     writeFile(t, "key.pem", keyPEM),
+			TrustCAFile:    writeFile(t, "ca.pem", ca.PEM),
+		},
+		Wait: hetzner.Waits{
+			Resolver: apiDNS{f, domain}, HTTP: tlsClient, SSHDial: sshDial,
+			Interval: 2 * time.Second, Timeout: 10 * time.Minute,
+		},
+	}
+
+	// up, as lifeboat up runs it; the server boots once the API has it.
+	dest := hetzner.NewDestination(cfg)
+	defer dest.Stop(context.Background())
+	rec := &recorder{}
+	done := make(chan started, 1)
+	go func() {
+		srv, err := dest.Start(ctx, rec.emit)
+		done <- started{srv, err}
+	}()
+	server, userData := awaitServer(ctx, t, f, done)
+	phase(fmt.Sprintf("the API has server %d (%s); booting it", server.ID, server.Name))
+
+	root := newRoot(t, cachedRoot)
+	checkPackages(t, root, userData)
+	seed(t, root, server.ID, server.Name, userData, apiSSHKeys(ctx, t, f))
+	c := boot(t, root, l)
+	var srv *provision.Server
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("up: %v\nsteps: %s\nconsole:\n%s\nfirst boot:\n%s", r.err, rec.steps(), c.tail(), readFile(root, "var/log/lifeboat-firstboot.log"))
+		}
+		srv = r.srv
+	case <-c.exited:
+		t.Fatalf("the container stopped during up\nconsole:\n%s", c.tail())
+	}
+	phase("up finished: " + rec.steps())
+
+	if got, want := rec.steps(), "preflight,init,apply,dns,tls,first boot,account maker,admin account,admin token"; got != want {
+		t.Errorf("steps done: %s, want %s", got, want)
+	}
+	if srv.URL != "https://"+domain || srv.Software != groups.SoftwareGoToSocial || srv.AdminToken == "" || srv.Accounts == nil {
+		t.Fatalf("server = %+v", srv)
+	}
+
+	// What first boot did, seen on the server over SSH as the lead sees it.
+	res := dest.Result()
+	target := sshTarget(t, res, sshDial)
+	if out, err := target.Run(ctx, "cloud-init status --long"); err != nil || !strings.Contains(string(out), "status: done") {
+		t.Errorf("cloud-init status: %s %v\n%s", out, err, readFile(root, "var/log/cloud-init.log"))
+	}
+	for cmd, want := range map[string]string{
+		"systemctl is-active gotosocial":            "active",
+		"systemctl show -p User --value gotosocial": "gotosocial",
+		"sha256sum /opt/gotosocial/gotosocial":      binSum,
+		"hostname":                                  "lifeboat-" + g.Name,
+		"stat -c %a:%G /etc/gotosocial/tls/key.pem": "640:gotosocial",
+	} {
+		out, err := target.Run(ctx, cmd)
+		if err != nil {
+			t.Errorf("%s: %v", cmd, err)
+			continue
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("%s: %q, want it to contain %q", cmd, out, want)
+		}
+	}
+	if out, err := target.Run(ctx, "systemctl --failed --no-legend --plain"); err == nil && len(bytes.TrimSpace(out)) > 0 {
+		t.Logf("units failed in the container (not the server's own): %s", out)
+	}
+	if bundle, err := target.Run(ctx, "cat /etc/ssl/certs/ca-certificates.crt"); err != nil || !holdsCert(bundle, ca.cert) {
+		t.Errorf("cloud-init's ca_certs did not add the lead's CA to the system's trusted certificates (%v)", err)
+	}
+	if got := fetched(); got["/releases/checksums.txt"] != 1 || got[fmt.Sprintf("/releases/gotosocial_%s_linux_amd64.tar.gz", hetzner.GoToSocialVersion)] != 1 {
+		t.Errorf("mirror fetches: %v, want the tarball and checksums.txt once each", got)
+	}
+	checkCertificate(t, ca, guest("443"), domain)
+	phase("first boot checked")
+
+	// The group arrives: accounts over SSH, tokens through the forms, the
+	// mesh seeded and read back from the server.
+	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := escape.SaveGroup(ctx, st, g); err != nil {
+		t.Fatal(err)
+	}
+	client := func(u string) *fedi.Client { return fedi.New(u, fedi.WithHTTPClient(tlsClient)) }
+	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Client: client, Emit: func(progress.Event) {}})
+	for _, m := range g.Members {
+		if err := eng.Join(ctx, m.Email, "", ""); err != nil {
+			t.Fatalf("%s arrives: %v", m.Email, err)
+		}
+		if err := eng.SignIn(ctx, m.Email); err != nil {
+			t.Fatalf("%s signs in: %v", m.Email, err)
+		}
+	}
+	if err := eng.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	accs, err := st.Accounts().List(ctx, g.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []meshcheck.Member
+	for _, a := range accs {
+		ms = append(ms, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})
+	}
+	if len(ms) != len(g.Members) {
+		t.Fatalf("%d accounts, want %d", len(ms), len(g.Members))
+	}
+	if err := meshcheck.Verify(ctx, srv.URL, eng.ListTitle(), ms, fedi.WithHTTPClient(tlsClient)); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := eng.Stats(ctx)
+	if n := len(g.Members); err != nil || stats.Follows != n*(n-1) || stats.Lists != n || stats.Welcomes != 1 {
+		t.Fatalf("mesh stats: %+v, %v", stats, err)
+	}
+	phase(fmt.Sprintf("%d members arrived, %d follows seeded and read back", stats.Arrived, stats.Follows))
+}
+
+// testLog sends the tools installer's output to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []progress.Event
+}
+
+func (r *recorder) emit(e progress.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+// steps lists the steps done, in order.
+func (r *recorder) steps() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s []string
+	for _, e := range r.events {
+		if e.Kind == progress.StepDone {
+			s = append(s, e.Step)
+		}
+	}
+	return strings.Join(s, ",")
+}
+
+// apiDNS answers for the group's domain with the addresses the API gave
+// the server, as the records up prints would once the lead sets them.
+type apiDNS struct {
+	f      *hcloudfake.Fake
+	domain string
+}
+
+func (r apiDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	s := r.f.Servers()
+	if host != r.domain || len(s) == 0 {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	_, v6, err := net.ParseCIDR(s[0].PublicNet.IPv6.IP)
+	if err != nil {
+		return nil, err
+	}
+	first := slices.Clone(v6.IP)
+	first[len(first)-1] = 1
+	return []net.IPAddr{{IP: net.ParseIP(s[0].PublicNet.IPv4.IP)}, {IP: first}}, nil
+}
+
+// awaitServer waits until the API has created the server, and returns it
+// with the user data it was created with.
+func awaitServer(ctx context.Context, t *testing.T, f *hcloudfake.Fake, done <-chan started) (serverInfo, string) {
+	t.Helper()
+	for {
+		if s := f.Servers(); len(s) > 0 {
+			if ud := f.UserData(s[0].ID); ud != "" {
+				return serverInfo{ID: s[0].ID, Name: s[0].Name}, ud
+			}
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("up ended before the server existed: %v", r.err)
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// started is what up's Start returned.
+type started struct {
+	srv *provision.Server
+	err error
+}
+
+type serverInfo struct {
+	ID   int64
+	Name string
+}
+
+// apiSSHKeys reads the project's SSH keys from the API: what Hetzner's
+// metadata service hands the server for root's authorized_keys.
+func apiSSHKeys(ctx context.Context, t *testing.T, f *hcloudfake.Fake) []string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.URL()+"/ssh_keys", nil)
+	req.Header.Set("Authorization", "Bearer "+f.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		SSHKeys []struct {
+			PublicKey string `json:"public_key"`
+		} `json:"ssh_keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.SSHKeys) == 0 {
+		t.Fatalf("the API's SSH keys: %v (%d)", err, len(body.SSHKeys))
+	}
+	var keys []string
+	for _, k := range body.SSHKeys {
+		keys = append(keys, k.PublicKey)
+	}
+	return keys
+}
+
+// seed writes the NoCloud seed cloud-init reads on first boot, with what
+// Hetzner's datasource would give: the server's id, name and SSH keys, and
+// the user data.
+func seed(t *testing.T, root string, id int64, name, userData string, keys []string) {
+	t.Helper()
+	dir := filepath.Join(root, "var", "lib", "cloud", "seed", "nocloud")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := yaml.Marshal(map[string]any{"instance-id": fmt.Sprint(id), "local-hostname": name, "public-keys": keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, b := range map[string][]byte{"user-data": []byte(userData), "meta-data": meta} {
+		if err := os.WriteFile(filepath.Join(dir, file), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkPackages: every package the user data installs is in the root, as
+// the container cannot download one (a new package in the template needs
+// adding to the root's list in internal/tools).
+func checkPackages(t *testing.T, root, userData string) {
+	t.Helper()
+	var doc struct {
+		Packages []string `yaml:"packages"`
+	}
+	if err := yaml.Unmarshal([]byte(userData), &doc); err != nil || len(doc.Packages) == 0 {
+		t.Fatalf("the user data's packages: %v %v", doc.Packages, err)
+	}
+	for _, p := range doc.Packages {
+		out, err := exec.Command("dpkg-query", "--admindir="+filepath.Join(root, "var", "lib", "dpkg"), "-W", "-f=${Status}", p).CombinedOutput()
+		if err != nil || string(out) != "install ok installed" {
+			t.Fatalf("the cloud-init installs %s, which the Debian root lacks (add it to debianRootPackages in internal/tools): %s", p, out)
+		}
+	}
+}
+
+// sshTarget is the server as up's result describes it: the key file and
+// the pinned host key from known_hosts.
+func sshTarget(t *testing.T, res hetzner.Result, dial hetzner.DialFunc) hetzner.SSHTarget {
+	t.Helper()
+	b, err := os.ReadFile(res.SSH.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kh, err := os.ReadFile(res.SSH.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, host, _, _, err := ssh.ParseKnownHosts(kh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hetzner.SSHTarget{Addr: net.JoinHostPort(res.IPv4, "22"), User: res.SSH.User, Signer: signer, HostKey: host, Dial: dial}
+}
+
+// checkCertificate: the server serves the lead's certificate for the
+// domain, and only a client trusting the lead's CA accepts it.
+func checkCertificate(t *testing.T, ca *testCA, addr, domain string) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: domain, RootCAs: ca.Pool})
+	if err != nil {
+		t.Fatalf("TLS with the lead's CA: %v", err)
+	}
+	leaf := conn.ConnectionState().PeerCertificates[0]
+	conn.Close()
+	if !slices.Contains(leaf.DNSNames, domain) || leaf.Issuer.CommonName != ca.cert.Subject.CommonName {
+		t.Fatalf("served certificate: %v from %v", leaf.DNSNames, leaf.Issuer)
+	}
+	_, err = tls.Dial("tcp", addr, &tls.Config{ServerName: domain})
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("TLS without the lead's CA: %v, want an unknown authority", err)
+	}
+}
+
+// holdsCert reports whether a PEM bundle holds cert.
+func holdsCert(bundle []byte, cert *x509.Certificate) bool {
+	for {
+		var b *pem.Block
+		b, bundle = pem.Decode(bundle)
+		if b == nil {
+			return false
+		}
+		if bytes.Equal(b.Bytes, cert.Raw) {
+			return true
+		}
+	}
+}
+
+// readFile reads a file inside the root, for failure messages.
+func readFile(root, rel string) string {
+	b, err := os.ReadFile(filepath.Join(root, rel))
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 8000 {
+		b = b[len(b)-8000:]
+	}
+	return string(b)
+}
