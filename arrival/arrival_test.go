@@ -190,7 +190,7 @@ func TestTakenUsernameSecondChoice(t *testing.T) {
 	_, srv := gtstest.Server(t)
 	g := group("taken", 2)
 	st := openStore(t, g)
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv})
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Logins: logins(t)})
 	ctx := context.Background()
 	arrive(t, e, g, 0)
 	first := g.Members[0].Username
