@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/progress"
@@ -67,7 +68,8 @@ func startForeign(ctx context.Context) (*Foreign, error) {
 		return nil, err
 	}
 	f.Mail = mb
-	f.dest = local.New(local.Config{Dir: f.dir, Title: "Someone else's server", ReasonRequired: true, Settings: MailSettings(mb)})
+	f.dest = local.New(local.Config{Dir: f.dir, Title: "Someone else's server", ReasonRequired: true,
+		Settings: MailSettings(mb), ReadyTimeout: 6 * time.Minute}) // first migrations on a busy machine
 	if f.Server, err = f.dest.Start(ctx, progress.Discard); err != nil {
 		mb.Close()
 		return nil, err

@@ -173,10 +173,25 @@ func (m *Member) SignUpOnGoToSocial(ctx context.Context, signUpURL, email, usern
 
 // ConfirmEmail follows the server's confirmation link and presses the
 // button on the page it opens (GoToSocial confirms on a POST).
+//
+// GoToSocial v0.17.3 mails the link before it stores the token, so a
+// link followed at once can find nothing (404) for a moment: no person
+// is that fast, a program is, and tries again for up to 30 seconds.
 func (m *Member) ConfirmEmail(ctx context.Context, link string) error {
-	p, err := m.Get(ctx, link)
-	if err != nil {
-		return err
+	var p Page
+	var err error
+	for wait := time.Now().Add(30 * time.Second); ; {
+		if p, err = m.Get(ctx, link); err != nil {
+			return err
+		}
+		if p.Status != http.StatusNotFound || time.Now().After(wait) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
 	}
 	action, err := need(p, "confirmation form", formRE.FindStringSubmatch(p.Body))
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/internal/webmember"
+	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
@@ -69,7 +70,13 @@ func launch(t *testing.T, g *groups.Group, server *provision.Server, door web.Si
 	sctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
 	base := "http://" + ln.Addr().String()
-	srv, err := web.New(sctx, web.Config{Group: g, Store: st, BaseURL: base, SignUps: door,
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	sender, _ := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "lifeboat@example.org"})
+	srv, err := web.New(sctx, web.Config{Group: g, Store: st, BaseURL: base, SignUps: door, Mail: sender,
 		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1})
 	if err != nil {
 		t.Fatal(err)
