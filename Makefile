@@ -5,7 +5,7 @@ export GOTOOLCHAIN := local
 GO ?= go
 BIN := bin/lifeboat
 
-.PHONY: demo test build tools bench clean
+.PHONY: demo test build tools bench clean screenshots
 
 build:
 	$(GO) build -o $(BIN) ./cmd/lifeboat
@@ -23,6 +23,10 @@ test: tools
 
 bench: tools
 	./bench/run
+
+# The member's pages in docs/img, taken by the browser tests in headless Chromium.
+screenshots: tools
+	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserResume' ./web/e2e/
 
 clean:
 	rm -rf bin

@@ -140,7 +140,8 @@ func (e *Engine) app(ctx context.Context, redirectURI string) (fedi.App, error) 
 //
 // The account's row (with the username) is written before the sign-up:
 // a retry asks for the same username and email, which the account maker
-// answers with the account made before, never a second one.
+// answers with the account made before, never a second one. A member who
+// chooses again after a refusal (a taken username) gets the new choice.
 func (e *Engine) Join(ctx context.Context, email, username, password string) error {
 	if e.cfg.Server.Accounts == nil {
 		return errors.New("this destination makes no accounts: members sign up on the server themselves")
@@ -157,6 +158,12 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 	switch {
 	case err == nil && acc.ID != "":
 		return nil // joined already
+	case err == nil && password != "" && username != "" && username != acc.Username:
+		// the member's new choice after the server refused the last one
+		acc.Username = username
+		if err := e.cfg.Store.Accounts().Put(ctx, acc); err != nil {
+			return err
+		}
 	case err == nil:
 		username = acc.Username // an earlier attempt chose it
 	case errors.Is(err, store.ErrNotFound):

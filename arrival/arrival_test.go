@@ -2,6 +2,7 @@ package arrival_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -178,5 +180,43 @@ func TestJournalLossMakesNoDuplicates(t *testing.T) {
 		}
 		sort.Strings(ids)
 		t.Errorf("the lead has %d posts %v, want 1", len(sts), ids)
+	}
+}
+
+// TestTakenUsernameSecondChoice: a member whose first choice is taken on
+// the real server gets their second choice (an earlier version reused the
+// first name on every retry).
+func TestTakenUsernameSecondChoice(t *testing.T) {
+	_, srv := gtstest.Server(t)
+	g := group("taken", 2)
+	st := openStore(t, g)
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Logins: logins(t)})
+	ctx := context.Background()
+	arrive(t, e, g, 0)
+	first := g.Members[0].Username
+	err := e.Join(ctx, g.Members[1].Email, first, "first choice password")
+	if !errors.Is(err, provision.ErrUsernameTaken) {
+		t.Fatalf("taking %s: %v, want ErrUsernameTaken", first, err)
+	}
+	if err := e.Join(ctx, g.Members[1].Email, "taken_second", "second choice password"); err != nil {
+		t.Fatalf("second choice: %v", err)
+	}
+	acc, err := st.Accounts().Get(ctx, g.Name, g.Members[1].Email)
+	if err != nil || acc.Username != "taken_second" || acc.ID == "" {
+		t.Fatalf("account %s id=%q, %v", acc.Username, acc.ID, err)
+	}
+	// The server has the second choice, and it signs in with the second password.
+	c := fedi.New(srv.URL)
+	app, err := c.RegisterApp(ctx, "taken test", fedi.OOB, []string{"read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.SignInAndAuthorize(ctx, app, g.Members[1].Email, "second choice password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := c.WithToken(tok).VerifyCredentials(ctx)
+	if err != nil || me.Username != "taken_second" {
+		t.Fatalf("signed in as %q, %v", me.Username, err)
 	}
 }

@@ -6,6 +6,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 
 	"github.com/lifeboat-social/lifeboat/progress"
 )
@@ -25,6 +26,10 @@ type Server struct {
 	// local server runs with throttling off and takes many. 0: no hint.
 	Concurrency int
 }
+
+// ErrUsernameTaken is an AccountMaker's (and a sign-up's) answer when the
+// username belongs to someone else: the member chooses another.
+var ErrUsernameTaken = errors.New("the username is taken")
 
 // AccountMaker creates accounts that can log in at once: signed up,
 // approved and with a confirmed email, as the server requires.

@@ -6,78 +6,233 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lifeboat-social/lifeboat/admission"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/invite"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
+// A member's path from the invite link to a full room. An invite is one
+// account per member, not one click: the link opens the member's path
+// at the step they reached, in any browser, any number of times, until
+// they have arrived. Lifeboat's side never makes a second account for a
+// member: account creation runs once per member (a lock here, the
+// journal across processes), and both server kinds refuse a second
+// account for the same email.
+
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
 
+// Steps of a member's path, in order.
+const (
+	stepNew       = iota // no account yet: the form (or the server's sign-up page)
+	stepSigningUp        // an account is being made (another request holds it)
+	stepAccount          // the account exists (approval pending on an existing server)
+	stepArrived          // authorised and in the mesh
+)
+
+// signingUpFor is how long a sign-up that was started and never finished
+// counts as under way; after that it was a crash and is tried again.
+const signingUpFor = 2 * time.Minute
+
 type inviteView struct {
-	Name, Username, Action, Error, Expires string
-	Existing                               bool
-	Server, SignUpURL, Proof               string
+	Name, Email, Username, Error string
+	Existing, ViaAPI             bool
+	Server, SignUpURL, Proof     string
 }
 
-type authorizeView struct {
-	URL, Server string
-	Created     bool
+type accountView struct {
+	URL, Server, Handle, Email string
+	Existing, Created          bool
 }
 
 // Journal keys of a member's arrival, in the server's run.
 func accountKey(email string) string { return "arrive:account:" + strings.ToLower(email) }
 func doneKey(email string) string    { return "arrive:done:" + strings.ToLower(email) }
 
+// accountRecord is what the journal keeps of a member's account: the
+// username (empty when the server had one for the email already and did
+// not say which). Never the password.
+type accountRecord struct {
+	Username string `json:"username"`
+}
+
+func (s *Server) existing() bool { return s.g.Destination.Type == groups.DestExisting }
+
+// invitePage opens the member's path: it binds this browser to the
+// member (the OAuth round trip comes back to it) and shows where the
+// member stands.
 func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
 	if s.limited(s.redeemLimit, w, r) {
 		return
 	}
-	tok := r.PathValue("token")
-	inv, err := invite.Check(r.Context(), s.st.Invites(), s.pub, tok, s.now())
+	if _, ok := s.inviteMember(w, r); !ok {
+		return
+	}
+	http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+}
+
+// inviteMember checks the invite in the path and binds this browser to
+// its member. A used invite still opens the path: "used" means the
+// member started it, and they may go on in another browser.
+func (s *Server) inviteMember(w http.ResponseWriter, r *http.Request) (groups.Member, bool) {
+	inv, err := invite.Check(r.Context(), s.st.Invites(), s.pub, r.PathValue("token"), s.now())
 	if errors.Is(err, invite.ErrUsed) {
-		if a, ok := s.getArrival(r); ok && a.Member == invite.MemberID(s.g.Name, inv.Email) {
-			http.Redirect(w, r, "/arrive", http.StatusSeeOther)
-			return
+		if _, arrived := s.arrived(r.Context(), inv.Email); arrived || s.now().Before(inv.ExpiresAt) || inv.ExpiresAt.IsZero() {
+			err = nil
+		} else {
+			err = invite.ErrExpired
 		}
 	}
 	if err != nil {
 		s.tokenError(w, r, err)
-		return
+		return groups.Member{}, false
 	}
 	m, ok := s.g.Member(inv.Email)
 	if !ok {
 		s.tokenError(w, r, invite.ErrUnknown)
-		return
+		return groups.Member{}, false
 	}
-	s.showInvite(w, r, http.StatusOK, m, "/invite/"+tok, inv.ExpiresAt, "", "")
+	id := invite.MemberID(s.g.Name, m.Email)
+	if a, ok := s.getArrival(r); !ok || a.Member != id {
+		s.setArrival(w, arrival{Member: id, Nonce: randomString(), Expires: s.now().Add(24 * time.Hour)})
+	}
+	return m, true
 }
 
-func (s *Server) showInvite(w http.ResponseWriter, r *http.Request, status int, m groups.Member, action string, expires time.Time, username, msg string) {
+// arrivalMember is the member whose path this browser opened.
+func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrival, bool) {
+	a, ok := s.getArrival(r)
+	if ok {
+		if m, ok := s.members[a.Member]; ok {
+			return m, a, true
+		}
+	}
+	s.errorPage(w, r, http.StatusForbidden, "Open your invite link first",
+		"This page continues your invite. Open the invite link from your email, in this browser or any other.")
+	return groups.Member{}, arrival{}, false
+}
+
+// step is where the member stands, read from the journal.
+func (s *Server) step(ctx context.Context, email string) (int, accountRecord) {
+	if _, ok := s.arrived(ctx, email); ok {
+		return stepArrived, accountRecord{}
+	}
+	st, err := s.st.Journal().Get(ctx, s.run(), accountKey(email))
+	switch {
+	case err != nil:
+		return stepNew, accountRecord{}
+	case st.Status == store.StepDone:
+		var rec accountRecord
+		json.Unmarshal(st.Result, &rec)
+		return stepAccount, rec
+	case st.Status == store.StepStarted && s.now().Sub(st.UpdatedAt) < signingUpFor:
+		return stepSigningUp, accountRecord{}
+	}
+	return stepNew, accountRecord{}
+}
+
+func (s *Server) arrivePage(w http.ResponseWriter, r *http.Request) {
+	if s.limited(s.redeemLimit, w, r) {
+		return
+	}
+	m, a, ok := s.arrivalMember(w, r)
+	if !ok {
+		return
+	}
+	s.showStep(w, r, http.StatusOK, m, a, "", "")
+}
+
+// showStep renders the member's current step; username and msg refill
+// the form after a refused try.
+func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m groups.Member, a arrival, username, msg string) {
+	ctx := r.Context()
+	step, rec := s.step(ctx, m.Email)
+	switch step {
+	case stepArrived:
+		res, _ := s.arrived(ctx, m.Email)
+		s.render(w, r, status, "arrived", "You have arrived", res)
+	case stepSigningUp:
+		s.renderEvery(w, r, status, "error", "Your account is being made", 3,
+			errorView{Heading: "Your account is being made", Message: "This takes a few seconds; this page updates itself."})
+	case stepAccount:
+		s.showAccount(w, r, status, m, a, rec, false)
+	default:
+		s.showInvite(w, r, status, m, username, msg)
+	}
+}
+
+func (s *Server) showInvite(w http.ResponseWriter, r *http.Request, status int, m groups.Member, username, msg string) {
 	if username == "" {
 		username = s.g.Username(m.Email)
 	}
-	v := inviteView{Name: firstName(m.Name), Username: username, Action: action, Error: msg,
-		Expires: expires.UTC().Format("2 January 2006")}
-	if s.g.Destination.Type == groups.DestExisting {
-		v.Existing, v.Server = true, hostOf(s.g.Destination.Server)
-		v.SignUpURL = strings.TrimRight(s.g.Destination.Server, "/") + "/auth/sign_up"
-		// The proof the server's admin (`lifeboat admin watch`) checks:
-		// bound to this member's email, inside the admitted window.
-		proof, _, err := admission.MemberProof(r.Context(), s.st, s.g.Name, s.g.Destination.Server, m.Email)
-		if err != nil {
-			s.internal(w, r, fmt.Errorf("no admission request for %s: run `lifeboat request` and have the admin accept it: %w", s.g.Destination.Server, err))
+	v := inviteView{Name: firstName(m.Name), Email: m.Email, Username: username, Error: msg, ViaAPI: true}
+	if s.existing() {
+		if s.cfg.SignUps == nil {
+			s.internal(w, r, errors.New("no sign-up door for the existing server (it could not be scouted when serve started)"))
 			return
 		}
-		v.Proof = admission.Reason(s.g.Title, proof)
+		reason, err := s.reason(r.Context(), m.Email)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		v.Existing, v.Server, v.Proof = true, hostOf(s.g.Destination.Server), reason
+		v.ViaAPI, v.SignUpURL = s.cfg.SignUps.ViaAPI(), s.cfg.SignUps.Page()
 	}
 	s.render(w, r, status, "invite", "Your invite", v)
+}
+
+// reason is the sign-up reason carrying the member's admission proof,
+// which the server's admin (`lifeboat admin watch`) checks: bound to the
+// member's email, inside the admitted window. It fits every server's
+// reason field.
+func (s *Server) reason(ctx context.Context, email string) (string, error) {
+	proof, _, err := admission.MemberProof(ctx, s.st, s.g.Name, s.g.Destination.Server, email)
+	if err != nil {
+		return "", fmt.Errorf("no admission request for %s: run `lifeboat request` and have the admin accept it: %w", s.g.Destination.Server, err)
+	}
+	reason := admission.Reason(s.g.Title, proof)
+	if n := utf8.RuneCountInString(reason); n < existing.MinReason || n > existing.MaxReason {
+		return "", fmt.Errorf("the sign-up reason has %d characters; servers take %d to %d", n, existing.MinReason, existing.MaxReason)
+	}
+	return reason, nil
+}
+
+// showAccount is the step after the account exists: on an existing
+// server, confirming the email and the admin's approval come first.
+// The page updates itself, so a member who finishes in another browser
+// sees it here too.
+func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, status int, m groups.Member, a arrival, rec accountRecord, created bool) {
+	if s.cfg.Arrivals == nil {
+		s.internal(w, r, errors.New("no arrival engine configured"))
+		return
+	}
+	u, err := s.cfg.Arrivals.AuthorizeURL(r.Context(), s.g.Name, s.link("/callback"), a.Nonce)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	v := accountView{URL: u, Server: hostOf(u), Email: m.Email, Existing: s.existing(), Created: created}
+	if rec.Username != "" {
+		v.Handle = "@" + rec.Username + "@" + v.Server
+		if s.cfg.SignUps != nil && s.existing() {
+			v.Handle = "@" + rec.Username + "@" + s.cfg.SignUps.Domain()
+		}
+	}
+	title := "Connect your account"
+	if v.Existing {
+		title = "Confirm your email"
+	}
+	s.renderEvery(w, r, status, "authorize", title, 30, v)
 }
 
 // checkAccountForm validates the username and password fields; msg is
@@ -96,6 +251,8 @@ func checkAccountForm(r *http.Request) (username, password, msg string) {
 	return username, password, ""
 }
 
+// invitePost is the form posted from an invite page opened before this
+// server redirected invite links to /arrive.
 func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 	if s.limited(s.redeemLimit, w, r) {
 		return
@@ -103,116 +260,17 @@ func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
-	ctx := r.Context()
-	tok := r.PathValue("token")
-	existing := s.g.Destination.Type == groups.DestExisting
-	// Check the form before the token is used up.
-	inv, err := invite.Check(ctx, s.st.Invites(), s.pub, tok, s.now())
-	if err != nil {
-		s.tokenError(w, r, err)
-		return
-	}
-	m, ok := s.g.Member(inv.Email)
-	if !ok {
-		s.tokenError(w, r, invite.ErrUnknown)
-		return
-	}
-	var username, password, msg string
-	if !existing {
-		if username, password, msg = checkAccountForm(r); msg != "" {
-			s.showInvite(w, r, http.StatusUnprocessableEntity, m, "/invite/"+tok, inv.ExpiresAt, username, msg)
-			return
-		}
-	}
-	// Exactly one request wins the token; it binds this browser to the
-	// member's arrival with a cookie, so a failure below can be retried
-	// on /arrive without the (now used) link.
-	if _, err := invite.Redeem(ctx, s.st.Invites(), s.pub, tok, s.now()); err != nil {
-		s.tokenError(w, r, err)
-		return
-	}
-	a := arrival{Member: invite.MemberID(s.g.Name, m.Email), Nonce: randomString(), Expires: s.now().Add(24 * time.Hour)}
-	s.setArrival(w, a)
-	s.log.Info("invite redeemed", "group", s.g.Name)
-	if !existing && !s.createAccount(w, r, m, username, password, inv.ExpiresAt) {
-		return
-	}
-	s.showAuthorize(w, r, m, a, !existing)
-}
-
-// createAccount asks the arrival engine for the account and journals it;
-// on failure it has shown the form again, on /arrive.
-func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, m groups.Member, username, password string, expires time.Time) bool {
-	if s.cfg.Arrivals == nil {
-		s.internal(w, r, errors.New("no arrival engine configured"))
-		return false
-	}
-	ctx := r.Context()
-	err := s.cfg.Arrivals.CreateAccount(ctx, s.g.Name, m.Email, username, password)
-	if err != nil {
-		var pe PublicError
-		msg := "We could not create the account just now. Please try again in a moment."
-		if errors.As(err, &pe) {
-			msg = pe.PublicMessage()
-		} else {
-			s.log.Error("create account", "group", s.g.Name, "err", err)
-		}
-		s.showInvite(w, r, http.StatusBadGateway, m, "/arrive", expires, username, msg)
-		return false
-	}
-	s.journalDone(ctx, accountKey(m.Email), []byte(`{"username":`+jsonString(username)+`}`))
-	return true
-}
-
-func (s *Server) showAuthorize(w http.ResponseWriter, r *http.Request, m groups.Member, a arrival, created bool) {
-	if s.cfg.Arrivals == nil {
-		s.internal(w, r, errors.New("no arrival engine configured"))
-		return
-	}
-	u, err := s.cfg.Arrivals.AuthorizeURL(r.Context(), s.g.Name, s.link("/callback"), a.Nonce)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "authorize", "Connect your account", authorizeView{URL: u, Server: hostOf(u), Created: created})
-}
-
-// arrivalMember is the member whose arrival this browser started.
-func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrival, bool) {
-	a, ok := s.getArrival(r)
-	if ok {
-		if m, ok := s.members[a.Member]; ok {
-			return m, a, true
-		}
-	}
-	s.errorPage(w, r, http.StatusForbidden, "Open your invite link first",
-		"This page continues an invite started in this browser. Open the invite link from your email here.")
-	return groups.Member{}, arrival{}, false
-}
-
-func (s *Server) arrivePage(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.redeemLimit, w, r) {
-		return
-	}
-	m, a, ok := s.arrivalMember(w, r)
+	m, ok := s.inviteMember(w, r)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	if res, ok := s.arrived(ctx, m.Email); ok {
-		s.render(w, r, http.StatusOK, "arrived", "You have arrived", res)
+	a, _ := s.getArrival(r)
+	if a.Member != invite.MemberID(s.g.Name, m.Email) {
+		// the cookie was set on this response: nothing to continue yet
+		http.Redirect(w, r, "/arrive", http.StatusSeeOther)
 		return
 	}
-	created := s.g.Destination.Type == groups.DestExisting
-	if !created {
-		st, err := s.st.Journal().Get(ctx, s.run(), accountKey(m.Email))
-		created = err == nil && st.Status == store.StepDone
-	}
-	if created {
-		s.showAuthorize(w, r, m, a, false)
-		return
-	}
-	s.showInvite(w, r, http.StatusOK, m, "/arrive", a.Expires, "", "")
+	s.makeAccount(w, r, m, a)
 }
 
 func (s *Server) arrivePost(w http.ResponseWriter, r *http.Request) {
@@ -226,17 +284,149 @@ func (s *Server) arrivePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.g.Destination.Type == groups.DestExisting {
-		s.showAuthorize(w, r, m, a, false)
-		return
+	s.makeAccount(w, r, m, a)
+}
+
+// memberLock serialises account creation per member in this process;
+// the journal's "started" mark does it across processes.
+func (s *Server) memberLock(email string) *sync.Mutex {
+	l, _ := s.locks.LoadOrStore(strings.ToLower(email), &sync.Mutex{})
+	return l.(*sync.Mutex)
+}
+
+// makeAccount makes the member's account from the posted form, once: a
+// member who has one (made in another browser, say) is shown their step.
+func (s *Server) makeAccount(w http.ResponseWriter, r *http.Request, m groups.Member, a arrival) {
+	ctx := r.Context()
+	claimed := s.existing() && r.PostFormValue("action") == "signed-up"
+	var username, password, msg string
+	if claimed {
+		username = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(r.PostFormValue("username")), "@"))
+		if !usernameRE.MatchString(username) {
+			msg = "Type the username you chose on the server: letters, digits and _, up to 30."
+		}
+	} else {
+		username, password, msg = checkAccountForm(r)
 	}
-	username, password, msg := checkAccountForm(r)
 	if msg != "" {
-		s.showInvite(w, r, http.StatusUnprocessableEntity, m, "/arrive", a.Expires, username, msg)
+		s.showInvite(w, r, http.StatusUnprocessableEntity, m, username, msg)
 		return
 	}
-	if s.createAccount(w, r, m, username, password, a.Expires) {
-		s.showAuthorize(w, r, m, a, true)
+	lock := s.memberLock(m.Email)
+	lock.Lock()
+	defer lock.Unlock()
+	if step, _ := s.step(ctx, m.Email); step != stepNew {
+		s.showStep(w, r, http.StatusOK, m, a, "", "")
+		return
+	}
+	j := s.st.Journal()
+	if _, err := j.Start(ctx, s.run(), accountKey(m.Email)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internal(w, r, err)
+		return
+	}
+	var err error
+	switch {
+	case claimed:
+		err = s.claimAccount(ctx, username)
+	case s.existing():
+		err = s.signUp(ctx, m, username, password)
+	case s.cfg.Arrivals == nil:
+		err = errors.New("no arrival engine configured")
+	default:
+		err = s.cfg.Arrivals.CreateAccount(ctx, s.g.Name, m.Email, username, password)
+	}
+	if errors.Is(err, existing.ErrEmailTaken) {
+		// The server has this member's account already (an earlier try,
+		// or the server's own page): go on with it.
+		username, err = "", nil
+	}
+	if err != nil {
+		j.Fail(context.WithoutCancel(ctx), s.run(), accountKey(m.Email), err.Error())
+		status, say := s.accountError(err, username)
+		s.showInvite(w, r, status, m, username, say)
+		return
+	}
+	b, _ := json.Marshal(accountRecord{Username: username})
+	s.journalDone(ctx, accountKey(m.Email), b)
+	s.markRedeemed(ctx, m.Email)
+	s.log.Info("account made", "group", s.g.Name, "existing", s.existing())
+	s.showAccount(w, r, http.StatusOK, m, a, accountRecord{Username: username}, !s.existing())
+}
+
+// signUp signs the member up on the existing server through its API,
+// with their admission proof as the reason; the password goes to the
+// server in this one request and is kept nowhere.
+func (s *Server) signUp(ctx context.Context, m groups.Member, username, password string) error {
+	if s.cfg.SignUps == nil || !s.cfg.SignUps.ViaAPI() {
+		return errNoAPISignUp
+	}
+	reason, err := s.reason(ctx, m.Email)
+	if err != nil {
+		return err
+	}
+	return s.cfg.SignUps.SignUp(ctx, username, m.Email, password, reason)
+}
+
+var errNoAPISignUp = errors.New("this server takes sign-ups on its own page only")
+
+// errNoAccount: a member said they signed up as a name the server does
+// not know (yet).
+var errNoAccount = errors.New("no such account on the server")
+
+// claimAccount takes the member's word that they signed up on the
+// server's own page as username, once the server knows the name. The
+// name is only shown back to them: the account Lifeboat acts for is the
+// one the member authorises.
+func (s *Server) claimAccount(ctx context.Context, username string) error {
+	ok, err := s.cfg.SignUps.Exists(ctx, username)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNoAccount
+	}
+	return nil
+}
+
+// accountError is the status and sentence for a refused account.
+func (s *Server) accountError(err error, username string) (int, string) {
+	var pe PublicError
+	switch {
+	case errors.Is(err, provision.ErrUsernameTaken):
+		return http.StatusConflict, "The username " + username + " is taken on " + s.serverName() + ". Choose another one."
+	case errors.Is(err, errNoAccount):
+		return http.StatusUnprocessableEntity, s.serverName() + " has no account " + username + " yet. Sign up on its page first (it can take a few seconds), then type the username you chose."
+	case errors.Is(err, errNoAPISignUp):
+		return http.StatusConflict, "Sign up on the server's own page, then tell us the username you chose."
+	case errors.As(err, &pe):
+		return http.StatusBadGateway, pe.PublicMessage()
+	}
+	s.log.Error("make account", "group", s.g.Name, "err", err)
+	return http.StatusBadGateway, "We could not make the account just now. Please try again in a moment."
+}
+
+func (s *Server) serverName() string {
+	if s.existing() {
+		return hostOf(s.g.Destination.Server)
+	}
+	return "the group's server"
+}
+
+// markRedeemed records that the member's invite has been used to make an
+// account (for the organiser's counts); the link keeps working until
+// the member has arrived.
+func (s *Server) markRedeemed(ctx context.Context, email string) {
+	invs, err := s.st.Invites().List(ctx, s.g.Name)
+	if err != nil {
+		s.log.Error("list invites", "err", err)
+		return
+	}
+	for _, inv := range invs {
+		if strings.EqualFold(inv.Email, email) && inv.RedeemedAt.IsZero() {
+			if err := s.st.Invites().Redeem(ctx, inv.TokenHash, s.now()); err != nil && !errors.Is(err, store.ErrConflict) {
+				s.log.Error("mark invite used", "err", err)
+			}
+		}
 	}
 }
 
@@ -259,7 +449,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Get("error") != "" || code == "" || len(code) > 1024 {
 		s.errorPage(w, r, http.StatusBadRequest, "Lifeboat was not allowed",
-			"Without your permission Lifeboat cannot follow the group for you. Go back to /arrive to try again.")
+			"Without your permission Lifeboat cannot follow the group for you. Open your invite link to try again.")
 		return
 	}
 	if s.cfg.Arrivals == nil {
@@ -271,7 +461,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		res, err := s.cfg.Arrivals.Complete(ctx, s.g.Name, m.Email, code, s.link("/callback"))
 		if err != nil {
 			var pe PublicError
-			msg := "We could not finish connecting your account. Open /arrive to try again in a moment."
+			msg := "We could not finish connecting your account. Open your invite link to try again in a moment."
 			if errors.As(err, &pe) {
 				msg = pe.PublicMessage()
 			}
@@ -309,5 +499,3 @@ func (s *Server) journalDone(ctx context.Context, key string, result []byte) {
 		s.log.Error("journal", "key", key, "err", err)
 	}
 }
-
-func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -59,10 +59,11 @@ func init() {
 
 // view is what every page template gets.
 type view struct {
-	Title string
-	Group groupView
-	CSRF  string
-	Data  any
+	Title   string
+	Refresh int // seconds; the page reloads itself (no script needed)
+	Group   groupView
+	CSRF    string
+	Data    any
 }
 
 type groupView struct {
@@ -79,11 +80,18 @@ func (s *Server) groupView() groupView {
 
 // render writes page name with status. Personal pages are not cached.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	s.renderEvery(w, r, status, name, title, 0, data)
+}
+
+// renderEvery is render for a page that reloads itself every refresh
+// seconds: a member waiting for a step that happens elsewhere (the
+// server's approval, another browser) sees it without doing anything.
+func (s *Server) renderEvery(w http.ResponseWriter, r *http.Request, status int, name, title string, refresh int, data any) {
 	t, ok := pages[name]
 	if !ok {
 		panic("web: no page " + name)
 	}
-	v := view{Title: title, Group: s.groupView(), Data: data}
+	v := view{Title: title, Refresh: refresh, Group: s.groupView(), Data: data}
 	if r != nil {
 		v.CSRF = s.csrfToken(w, r)
 	}

@@ -43,6 +43,23 @@ type Arrivals interface {
 	Complete(ctx context.Context, group, email, code, redirectURI string) (ArrivalResult, error)
 }
 
+// SignUps is the door of an existing server (one the group does not
+// run): *existing.Door has it.
+type SignUps interface {
+	// ViaAPI: Lifeboat signs members up with what they type on the invite
+	// page; otherwise they sign up on Page and say which username.
+	ViaAPI() bool
+	Page() string
+	// Domain is the domain of the server's handles.
+	Domain() string
+	// SignUp makes the account; a taken username fails with
+	// provision.ErrUsernameTaken, an email that has an account with
+	// existing.ErrEmailTaken.
+	SignUp(ctx context.Context, username, email, password, reason string) error
+	// Exists reports whether the server has an account username.
+	Exists(ctx context.Context, username string) (bool, error)
+}
+
 // ArrivalResult is what a member finds on arrival; the final page shows it.
 type ArrivalResult struct {
 	Server, Acct, ProfileURL, ListTitle string
@@ -69,6 +86,9 @@ type Config struct {
 	// Ready says whether the destination can take the group: the launch
 	// waits for it (see campaign.Launch). nil: nothing to wait for.
 	Ready provision.Readiness
+	// SignUps is the existing server's door (existing destinations only):
+	// how members get their account there.
+	SignUps SignUps
 	// BaseURL is this server's public URL: links in mail and the OAuth
 	// callback (BaseURL + "/callback") use it. https makes cookies Secure.
 	BaseURL string
@@ -118,6 +138,7 @@ type Server struct {
 	mailq                               chan mailJob
 	mailWG                              sync.WaitGroup
 	handler                             http.Handler
+	locks                               sync.Map // member email -> *sync.Mutex, see memberLock
 }
 
 // New checks cfg, records the group and its members in the store (keeping

@@ -28,6 +28,7 @@ func newDemoCmd(app *App) *cobra.Command {
 		asJSON  bool
 		stop    bool
 		workers int
+		destTo  string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -44,10 +45,19 @@ done twice; "lifeboat demo --stop" stops the server.`,
 		Example: `  lifeboat demo                  # the 12-member example group
   lifeboat demo --members 100    # a generated group of 100
   lifeboat demo --json           # one JSON object with the counts, last on stdout
-  lifeboat demo --stop           # stop the demo server`,
+  lifeboat demo --stop           # stop the demo server
+  lifeboat demo --destination existing --json   # someone else's server, approval mode`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			switch {
+			case destTo == "existing" && file != "":
+				return usageErrorf("--destination existing runs a generated group: use --members, not --group")
+			case destTo == "existing":
+				return runExistingDemo(ctx, app, members, asJSON, stop)
+			case destTo != "local":
+				return usageErrorf("--destination is local or existing, not %q", destTo)
+			}
 			g, err := demoGroup(file, members)
 			if err != nil {
 				return err
@@ -115,6 +125,7 @@ Run "lifeboat demo" again: nothing is done twice. Stop the server with:
 	cmd.Flags().StringVar(&file, "group", "", "use this group file (destination must be local)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object with the counts last on stdout")
 	cmd.Flags().BoolVar(&stop, "stop", false, "stop the demo server and exit")
+	cmd.Flags().StringVar(&destTo, "destination", "local", "local, or existing: the escape onto a GoToSocial run as someone else's server (approval mode)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "concurrent requests to the server (0: what the server takes well)")
 	return cmd
 }

@@ -217,7 +217,7 @@ postgres://… several serve processes share one state and act as one.`,
 			}
 			defer arr.close()
 			go arr.follow(ctx)
-			cfg := web.Config{Mail: mail, Arrivals: arr, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
+			cfg := web.Config{Mail: mail, Arrivals: arr, SignUps: serveDoor(ctx, app, g), Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
 			srv, err := groupServer(ctx, app, args[0], &f, cfg)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 // Package gtstest gives tests a real GoToSocial server: the local
 // destination, started once per test binary on loopback and stopped when
 // the tests end. Tests that share it use their own usernames and groups.
+// Foreign gives them a second one run as someone else's server.
 package gtstest
 
 import (
@@ -9,7 +10,9 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/local"
@@ -21,7 +24,73 @@ var (
 	dest   *local.Local
 	server *provision.Server
 	err    error
+
+	foreignOnce sync.Once
+	foreign     *Foreign
+	foreignErr  error
 )
+
+// Foreign is a GoToSocial run as someone else's server, the existing
+// destination of a group: sign-ups need a reason (40 to 500 characters)
+// and the admin's approval, and the server's mail (confirmation links)
+// goes to Mail, a loopback mailbox. Server.AdminToken is its admin's.
+//
+// GoToSocial v0.17.3 approves at most 10 sign-ups a day (the admin is
+// one) and keeps at most 20 waiting: the tests of one binary share that.
+type Foreign struct {
+	Server *provision.Server
+	Mail   *mailbox.Server
+	dest   *local.Local
+	dir    string
+}
+
+// ForeignServer returns the shared foreign server, starting it on first
+// use; like Server it fails the test when it cannot start.
+func ForeignServer(t testing.TB) *Foreign {
+	t.Helper()
+	foreignOnce.Do(func() {
+		foreign, foreignErr = startForeign(context.Background())
+	})
+	if foreignErr != nil {
+		t.Fatalf("start the foreign GoToSocial: %v", foreignErr)
+	}
+	return foreign
+}
+
+func startForeign(ctx context.Context) (*Foreign, error) {
+	dir, err := os.MkdirTemp("", "lifeboat-foreign-gts-")
+	if err != nil {
+		return nil, err
+	}
+	f := &Foreign{dir: dir}
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		return nil, err
+	}
+	f.Mail = mb
+	f.dest = local.New(local.Config{Dir: f.dir, Title: "Someone else's server", ReasonRequired: true,
+		Settings: MailSettings(mb), ReadyTimeout: 6 * time.Minute}) // first migrations on a busy machine
+	if f.Server, err = f.dest.Start(ctx, progress.Discard); err != nil {
+		mb.Close()
+		return nil, err
+	}
+	// Someone else's server makes no accounts for Lifeboat.
+	f.Server.Accounts = nil
+	return f, nil
+}
+
+// MailSettings point GoToSocial's SMTP at mb (no login, no TLS: loopback).
+func MailSettings(mb *mailbox.Server) map[string]any {
+	return map[string]any{"smtp-host": mb.Host(), "smtp-port": mb.Port(), "smtp-from": "gotosocial@example.org"}
+}
+
+// Stop stops the server and the mailbox and removes its directory.
+func (f *Foreign) Stop(ctx context.Context) error {
+	err := f.dest.Stop(ctx)
+	f.Mail.Close()
+	os.RemoveAll(f.dir)
+	return err
+}
 
 // Server returns the shared server, starting it on first use. It fails
 // the test (never skips) when GoToSocial cannot be built or started.
@@ -45,6 +114,11 @@ func Server(t testing.TB) (*local.Local, *provision.Server) {
 // it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if foreign != nil {
+		if err := foreign.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "gtstest: stop the foreign server:", err)
+		}
+	}
 	if dest != nil {
 		if err := dest.Stop(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "gtstest: stop:", err)

@@ -191,8 +191,8 @@ func jsonField(doc, field string) string {
 // calls Go's memmove as if it kept RDX, which Go 1.24 and later on amd64
 // no longer do, so the SQLite that GoToSocial runs as WebAssembly corrupts
 // its memory and panics ("wasm error: out of bounds memory access", on a
-// new database while migrating). GoToSocial's own releases were built
-// with an older Go and are not affected.
+// new database while migrating; wazero issue 2375). GoToSocial's own
+// releases were built with an older Go and are not affected.
 const gtsWazero = "v1.9.0"
 
 // gtsKey names a GoToSocial build in the cache: the version and the

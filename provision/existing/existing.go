@@ -23,7 +23,7 @@ type Config struct {
 
 // Existing is the destination for a server the group does not run. Start
 // only checks that it answers and what it runs: the admin lets members in
-// (admission), and members sign up themselves (SignUp, SignUpPage).
+// (admission), and members sign up through a Door.
 type Existing struct {
 	cfg    Config
 	Report *Report // after Start
@@ -54,25 +54,6 @@ func (e *Existing) Start(ctx context.Context, emit progress.Func) (*provision.Se
 
 // Stop holds nothing.
 func (e *Existing) Stop(context.Context) error { return nil }
-
-// SignUpPage is where a member signs up on the server's own pages, and
-// the reason to paste there (servers do not prefill it from a link).
-type SignUpPage struct {
-	URL    string
-	Reason string // carries the member's proof
-}
-
-// SignUpURL is the server's sign-up page for a member with proof (from
-// admission.MemberProof): the page the server names in its instance
-// information, else Mastodon's /auth/sign_up (GoToSocial v0.17.3 has no
-// sign-up page: use SignUp there).
-func SignUpURL(r *Report, groupTitle, proof string) SignUpPage {
-	u := r.SignUpURL
-	if u == "" {
-		u = strings.TrimRight(r.URL, "/") + "/auth/sign_up"
-	}
-	return SignUpPage{URL: u, Reason: admission.Reason(groupTitle, proof)}
-}
 
 // Member is a member's sign-up through the API.
 type Member struct {
@@ -131,19 +112,23 @@ func (r *Registrar) appToken(ctx context.Context) (string, error) {
 // Taken usernames or emails fail with an error for which fedi.IsTaken
 // is true.
 func (r *Registrar) SignUp(ctx context.Context, m Member) (token string, err error) {
+	return r.signUp(ctx, fedi.SignUp{
+		Username: m.Username, Email: m.Email, Password: m.Password, Locale: m.Locale,
+		Agreement: true, Reason: admission.Reason(m.GroupTitle, m.Proof),
+	})
+}
+
+func (r *Registrar) signUp(ctx context.Context, s fedi.SignUp) (string, error) {
 	app, err := r.appToken(ctx)
 	if err != nil {
 		return "", err
 	}
-	tok, err := r.c.WithToken(app).SignUp(ctx, fedi.SignUp{
-		Username: m.Username, Email: m.Email, Password: m.Password, Locale: m.Locale,
-		Agreement: true, Reason: admission.Reason(m.GroupTitle, m.Proof),
-	})
+	tok, err := r.c.WithToken(app).SignUp(ctx, s)
 	if err != nil && maybeCreated(err) {
 		return "", nil // created, answer lost (GoToSocial v0.17.3)
 	}
 	if err != nil {
-		return "", fmt.Errorf("sign up %s: %w", m.Username, err)
+		return "", fmt.Errorf("sign up %s: %w", s.Username, takenErr(err))
 	}
 	return tok, nil
 }

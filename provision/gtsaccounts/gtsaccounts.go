@@ -12,16 +12,17 @@ package gtsaccounts
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
 	"strings"
 	"sync"
+
+	"github.com/lifeboat-social/lifeboat/provision"
 )
 
 // ErrUsernameTaken means the username belongs to someone else.
-var ErrUsernameTaken = errors.New("username is taken")
+var ErrUsernameTaken = provision.ErrUsernameTaken
 
 // Proc is one running account maker: requests go to its input, one answer
 // line each comes from its output.

@@ -46,6 +46,10 @@ type Config struct {
 	// characters), which GoToSocial then shows admins as invite_request;
 	// without it the reason is dropped. Tests of admission proofs set it.
 	ReasonRequired bool
+	// Settings are more GoToSocial settings, e.g. smtp-host and smtp-port
+	// for a server that mails its members (the demo of an existing
+	// server). They override the defaults.
+	Settings map[string]any
 }
 
 // Local is the local destination.
@@ -272,6 +276,9 @@ func (l *Local) writeConfig() error {
 		"advanced-throttling-multiplier":  0,
 		"advanced-cookies-samesite":       "lax",
 		"instance-expose-public-timeline": true,
+	}
+	for k, v := range l.cfg.Settings {
+		cfg[k] = v
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ") // JSON is YAML
 	if err != nil {
