@@ -6,6 +6,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 
 	"github.com/lifeboat-social/lifeboat/progress"
 )
@@ -43,3 +44,19 @@ type Destination interface {
 	// stopped; a cloud server is left running).
 	Stop(ctx context.Context) error
 }
+
+// Attacher is a destination that can connect to the server an earlier
+// run made without making or changing anything: what lifeboat serve,
+// which runs beside the server for weeks, uses instead of Start.
+type Attacher interface {
+	Attach(ctx context.Context, emit progress.Func) (*Server, error)
+}
+
+// ErrNotReady: the destination has no server answering yet (a new server
+// that lifeboat up has not finished).
+var ErrNotReady = errors.New("the server is not ready")
+
+// StepDNSRecord names the progress events that carry, one per event in
+// Message, the DNS records the lead must set for a new server, as soon as
+// they are known and before anything waits for them.
+const StepDNSRecord = "dns record"

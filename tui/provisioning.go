@@ -12,13 +12,14 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 )
 
 // The provisioning screen: a progress bar and a scrolling log built from
 // the destination's progress events, the DNS records to set shown
 // prominently, cancelling with a confirmation, and errors with what to do.
 
-// It reads EventMsg, dnsMsg, jobStartedMsg and DoneMsg (tui.go).
+// It reads EventMsg, jobStartedMsg and DoneMsg (tui.go).
 
 const logLines = 500 // kept in the scrolling log
 
@@ -70,9 +71,6 @@ func (s *provisioning) Update(msg tea.Msg) (screen, tea.Cmd) {
 		s.add(fmt.Sprintf("── %s started", msg.kind))
 	case EventMsg:
 		s.event(progress.Event(msg))
-	case dnsMsg:
-		s.dns = msg
-		s.layout()
 	case DoneMsg:
 		s.running = false
 		switch {
@@ -125,6 +123,11 @@ func (s *provisioning) event(e progress.Event) {
 			s.add("  resolves: " + e.Item)
 		}
 	case progress.Log:
+		if e.Step == provision.StepDNSRecord {
+			s.dns = append(s.dns, e.Message)
+			s.layout()
+			return
+		}
 		line := e.Message
 		if e.Item != "" {
 			line = e.Item + ": " + line

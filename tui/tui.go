@@ -40,9 +40,9 @@ type Deps struct {
 	// Launch runs the group's escape on its destination (the local
 	// destination: the whole playbook), emitting progress events.
 	Launch func(ctx context.Context, g *groups.Group, emit progress.Func) (escape.Report, error)
-	// Provision makes the group's destination ready; dns is called with
-	// the DNS records the lead must set as soon as they are known.
-	Provision func(ctx context.Context, g *groups.Group, emit progress.Func, dns func([]string)) error
+	// Provision makes the group's destination ready; a new server's DNS
+	// records come as events (provision.StepDNSRecord) as soon as known.
+	Provision func(ctx context.Context, g *groups.Group, emit progress.Func) error
 	// OpenPledges mails every member their pledge link; it returns how
 	// many were sent.
 	OpenPledges func(ctx context.Context, g *groups.Group) (int, error)
@@ -113,8 +113,6 @@ type (
 	cancelJobMsg struct{}
 	// jobStartedMsg tells the screens a job began.
 	jobStartedMsg struct{ kind jobKind }
-	// dnsMsg carries the DNS records of a new server.
-	dnsMsg []string
 )
 
 type jobKind int
@@ -271,7 +269,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = "cancelling " + m.job.String() + "…"
 		}
 		return m, nil
-	case EventMsg, dnsMsg, watchLineMsg:
+	case EventMsg, watchLineMsg:
 		m, cmd := m.broadcast(msg)
 		return m, tea.Batch(cmd, m.waitJob())
 	case watchDoneMsg:
@@ -394,14 +392,14 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 		m.status = "the group file has problems: fix them first"
 		return m, nil
 	}
-	var run func(ctx context.Context, emit progress.Func, ch chan<- tea.Msg) (escape.Report, error)
+	var run func(ctx context.Context, emit progress.Func) (escape.Report, error)
 	switch kind {
 	case jobLaunch:
 		if m.d.Launch == nil {
 			m.status = "launching is not available here; run: lifeboat pledges launch " + m.path
 			return m, nil
 		}
-		run = func(ctx context.Context, emit progress.Func, _ chan<- tea.Msg) (escape.Report, error) {
+		run = func(ctx context.Context, emit progress.Func) (escape.Report, error) {
 			return m.d.Launch(ctx, g, emit)
 		}
 	case jobProvision:
@@ -409,8 +407,8 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 			m.status = "provisioning is not available here; run: lifeboat up " + m.path
 			return m, nil
 		}
-		run = func(ctx context.Context, emit progress.Func, ch chan<- tea.Msg) (escape.Report, error) {
-			return escape.Report{}, m.d.Provision(ctx, g, emit, func(recs []string) { ch <- dnsMsg(recs) })
+		run = func(ctx context.Context, emit progress.Func) (escape.Report, error) {
+			return escape.Report{}, m.d.Provision(ctx, g, emit)
 		}
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
@@ -426,7 +424,7 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 	// it comes after every event
 	job := func() tea.Msg {
 		emit := func(e progress.Event) { ch <- EventMsg(e) }
-		rep, err := run(ctx, emit, ch)
+		rep, err := run(ctx, emit)
 		ch <- DoneMsg{Report: rep, Err: err}
 		close(ch)
 		return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -412,7 +413,8 @@ func provEvents() []tea.Msg {
 	}
 	msgs = append(msgs,
 		ev(progress.Event{Kind: progress.StepDone, Step: "apply"}),
-		dnsMsg{"social.river.example.             300   IN A     203.0.113.7", "social.river.example.             300   IN AAAA  2001:db8::1"},
+		ev(progress.Event{Kind: progress.Log, Step: provision.StepDNSRecord, Message: "social.river.example.             300   IN A     203.0.113.7"}),
+		ev(progress.Event{Kind: progress.Log, Step: provision.StepDNSRecord, Message: "social.river.example.             300   IN AAAA  2001:db8::1"}),
 		ev(progress.Event{Kind: progress.StepStarted, Step: "dns", Total: 2, Message: "waiting for the DNS records"}),
 		ev(progress.Event{Kind: progress.Advanced, Step: "dns", Item: "A social.river.example", Done: 1, Total: 2}),
 	)

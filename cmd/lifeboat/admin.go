@@ -246,7 +246,7 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 			if server == "" {
 				return usageErrorf("--server is required, e.g. --server https://social.example")
 			}
-			tok, err := adminToken(tokenFile)
+			tok, err := app.adminToken(tokenFile)
 			if err != nil {
 				return err
 			}
@@ -289,10 +289,14 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 
 // adminToken reads the admin token from $LIFEBOAT_ADMIN_TOKEN or a file
 // that only its owner can read.
-func adminToken(file string) (string, error) {
+func (app *App) adminToken(file string) (string, error) {
 	if file == "" {
-		if t := strings.TrimSpace(os.Getenv("LIFEBOAT_ADMIN_TOKEN")); t != "" {
-			return t, nil
+		cfg, err := app.config()
+		if err != nil {
+			return "", err
+		}
+		if cfg.AdminToken != "" {
+			return cfg.AdminToken, nil
 		}
 		return "", usageErrorf("no admin token: set $LIFEBOAT_ADMIN_TOKEN or give --token-file (mode 0600)")
 	}

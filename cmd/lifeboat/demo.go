@@ -70,7 +70,10 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			if err != nil {
 				return err
 			}
-			dest := local.New(local.Config{Dir: serverDir, Title: g.Title, Keep: true})
+			dest, err := app.destination(ctx, g)
+			if err != nil {
+				return err
+			}
 			defer dest.Stop(ctx)
 			run := func(ctx context.Context, emit progress.Func) (escape.Report, error) {
 				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit})

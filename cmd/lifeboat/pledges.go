@@ -34,7 +34,7 @@ members added to the group file since.`,
       --smtp-addr smtp.example.org:587 --smtp-user lifeboat --smtp-from lifeboat@example.org`,
 		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(true)
+			mail, err := f.mail.sender(app, true)
 			if err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ override. It happens once, however many processes try.`,
 		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges launch group.yaml --base-url https://lifeboat.example.org`,
 		Args:    exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(true)
+			mail, err := f.mail.sender(app, true)
 			if err != nil {
 				return err
 			}

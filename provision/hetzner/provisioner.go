@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 )
 
 // Provisioner creates, reports and destroys one group's server.
@@ -156,6 +157,10 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	}
 	if p.cfg.NoWait {
 		return res, nil
+	}
+	for _, rec := range res.DNS {
+		emit.Emit(progress.Event{Kind: progress.Log, Step: provision.StepDNSRecord, Item: rec.Name,
+			Message: fmt.Sprintf("%-32s %-5d IN %-5s %s", rec.Name+".", rec.TTL, rec.Type, rec.Value)})
 	}
 	w := p.cfg.Wait
 	if err := WaitDNS(ctx, w, res.DNS, emit); err != nil {
