@@ -60,3 +60,23 @@ var ErrNotReady = errors.New("the server is not ready")
 // Message, the DNS records the lead must set for a new server, as soon as
 // they are known and before anything waits for them.
 const StepDNSRecord = "dns record"
+
+// Prices are the server types a new server can have, priced for a group.
+type Prices struct {
+	Currency string
+	Location string
+	Types    []PricedType
+	// Missing says what is needed before prices can be read (e.g. a
+	// token); a screen shows it instead of failing.
+	Missing []string
+}
+
+// PricedType is one server type with its monthly cost.
+type PricedType struct {
+	Name      string
+	Cores     int
+	MemoryGB  float64
+	Monthly   float64
+	PerMember float64
+	Err       string // not orderable here, and why
+}

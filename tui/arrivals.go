@@ -9,9 +9,9 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The arrivals screen: invites sent, redeemed, accounts created, follows
@@ -23,24 +23,19 @@ import (
 type (
 	// arrivalsLoadedMsg is the store's view of the group's arrivals.
 	arrivalsLoadedMsg struct {
-		group                    string
-		invites, sent, redeemed  int
-		accounts, follows, lists int
-		state                    map[string]string // email -> state
-		err                      error
+		group string
+		room  arrival.Room
+		err   error
 	}
 	// arrivalsTickMsg asks for a refresh while a job runs.
 	arrivalsTickMsg struct{}
 )
 
-// Member states on the arrivals screen.
+// Member states on the arrivals screen: the arrival engine's, and two of
+// the screen's own.
 const (
-	mWaiting  = "waiting"
-	mInvited  = "invited"
-	mRedeemed = "redeemed"
-	mJoining  = "joining"
-	mArrived  = "arrived"
-	mFailed   = "failed"
+	mWaiting = "waiting" // no invite yet
+	mFailed  = "failed"  // a step failed for the member in this run
 )
 
 // stepCount is one step's progress from events.
@@ -71,67 +66,17 @@ func (s *arrivals) Keys() []key.Binding {
 	return []key.Binding{kUp, kDown, kRetry}
 }
 
-// loadArrivals reads invites, accounts and the mesh's journal.
+// loadArrivals reads the group's arrivals so far.
 func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := arrivalsLoadedMsg{group: g.Name, state: map[string]string{}}
-		if d.Store == nil {
+		msg := arrivalsLoadedMsg{group: g.Name}
+		if d.Desk == nil {
 			msg.err = fmt.Errorf("no state store")
 			return msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 		defer cancel()
-		invs, err := d.Store.Invites().List(ctx, g.Name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for _, inv := range invs {
-			msg.invites++
-			st := mInvited
-			if !inv.SentAt.IsZero() {
-				msg.sent++
-			}
-			if !inv.RedeemedAt.IsZero() {
-				msg.redeemed++
-				st = mRedeemed
-			}
-			msg.state[inv.Email] = st
-		}
-		accs, err := d.Store.Accounts().List(ctx, g.Name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		server := ""
-		for _, a := range accs {
-			switch {
-			case a.ID != "" && a.Token != "":
-				msg.state[a.Email] = mArrived
-			case a.ID == "" && a.Password != "":
-				msg.state[a.Email] = mJoining
-			}
-			if a.ID != "" {
-				msg.accounts++
-				server = a.Server
-			}
-		}
-		if server != "" {
-			// the arrival engine's journal run for this group and server
-			run := "arrive:" + g.Name + "@" + server
-			for prefix, n := range map[string]*int{"follow:": &msg.follows, "list:": &msg.lists} {
-				steps, err := d.Store.Journal().List(ctx, run, prefix)
-				if err != nil {
-					msg.err = err
-					return msg
-				}
-				for _, st := range steps {
-					if st.Status == store.StepDone {
-						*n++
-					}
-				}
-			}
-		}
+		msg.room, msg.err = d.Desk.Arrivals(ctx, g)
 		return msg
 	}
 }
@@ -204,7 +149,7 @@ func (s *arrivals) retry() tea.Cmd {
 		return nil
 	}
 	m := s.group.Members[s.cur]
-	if st := s.memberState(strings.ToLower(m.Email)); st != mFailed && st != mJoining {
+	if st := s.memberState(strings.ToLower(m.Email)); st != mFailed && st != arrival.MemberJoining {
 		return status("%s is %s: nothing to retry", m.Name, st)
 	}
 	if s.running {
@@ -250,9 +195,9 @@ func (s *arrivals) memberState(email string) string {
 		return mFailed
 	}
 	if s.arrived[email] {
-		return mArrived
+		return arrival.MemberArrived
 	}
-	if st, ok := s.store.state[email]; ok {
+	if st, ok := s.store.room.State[email]; ok {
 		return st
 	}
 	return mWaiting
@@ -273,33 +218,33 @@ func (s *arrivals) View() string {
 		state = "stopped: " + s.final.Err.Error()
 	case s.final != nil:
 		state = "done"
-	case s.store.accounts > 0:
+	case s.store.room.Accounts > 0:
 		state = "arrived"
 	}
 	b.WriteString(sHeading.Render("Arrivals: "+g.Title) + "  " + clip(state, max(s.w-len(g.Title)-14, 10)) + "\n\n")
 
-	st := s.store
-	accounts := max(st.accounts, s.steps["arrivals"].done)
-	invites := max(st.invites, s.steps["arrivals"].total)
-	redeemed := max(st.redeemed, s.steps["arrivals"].done)
+	st := s.store.room
+	accounts := max(st.Accounts, s.steps["arrivals"].done)
+	invites := max(st.Invites, s.steps["arrivals"].total)
+	redeemed := max(st.Redeemed, s.steps["arrivals"].done)
 	arrivedN := max(accounts, 0)
 	follows := s.steps["follows"]
 	if follows.total == 0 {
-		follows = stepCount{st.follows, arrivedN * (arrivedN - 1)}
+		follows = stepCount{st.Follows, arrivedN * (arrivedN - 1)}
 	}
-	follows.done = max(follows.done, st.follows)
+	follows.done = max(follows.done, st.Follows)
 	lists := s.steps["lists"]
 	if lists.total == 0 {
-		lists = stepCount{st.lists, arrivedN}
+		lists = stepCount{st.Lists, arrivedN}
 	}
-	lists.done = max(lists.done, st.lists)
+	lists.done = max(lists.done, st.Lists)
 	bw := min(max(s.w-40, 10), 60)
 	row := func(label string, done, total int, extra string) {
 		b.WriteString(fmt.Sprintf("%-17s %s %6s %s\n", label, bar(bw, done, total), fmt.Sprintf("%d/%d", done, total), extra))
 	}
 	sent := ""
-	if st.sent > 0 {
-		sent = fmt.Sprintf("%d mailed", st.sent)
+	if st.Sent > 0 {
+		sent = fmt.Sprintf("%d mailed", st.Sent)
 	}
 	invited := invites
 	if invited == 0 {
@@ -314,8 +259,8 @@ func (s *arrivals) View() string {
 		r := s.final.Report
 		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", g.Title, r.Server, r.DurationS)) + "\n")
 	}
-	if st.err != nil {
-		b.WriteString(sBad.Render("state: "+st.err.Error()) + "\n")
+	if s.store.err != nil {
+		b.WriteString(sBad.Render("state: "+s.store.err.Error()) + "\n")
 	}
 	b.WriteString("\n" + sHeading.Render(fmt.Sprintf("  %-22s %-28s %s", "Member", "Email", "State")) + "\n")
 	used := strings.Count(b.String(), "\n")
@@ -327,7 +272,7 @@ func (s *arrivals) View() string {
 		ms := s.memberState(email)
 		stText := ms
 		switch ms {
-		case mArrived:
+		case arrival.MemberArrived:
 			stText = sGood.Render(ms)
 		case mFailed:
 			stText = sBad.Render(ms + ": " + clip(s.failed[email], max(s.w-62, 10)))

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -201,7 +202,7 @@ func newAdminServer(t *testing.T, name string) *adminServer {
 			{"2", "visitor", "visitor@example.org", "I would love to join"},
 		}, s.later...) {
 			out = append(out, map[string]any{"id": a.id, "username": a.user, "email": a.email, "invite_request": a.reason,
-				"approved": contains(s.approved, a.id), "confirmed": true, "domain": nil,
+				"approved": slices.Contains(s.approved, a.id), "confirmed": true, "domain": nil,
 				"created_at": fixedNow.Add(-10 * time.Minute).Format(time.RFC3339),
 				"account":    map[string]any{"id": a.id, "username": a.user, "acct": a.user}})
 		}

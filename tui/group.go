@@ -30,7 +30,7 @@ type groupView struct {
 	form   *huh.Form
 	formOf string // "basics" | "member"
 	ask    string // email of the member to remove, asking y/n
-	b      basics
+	b      groups.Basics
 	nm     groups.Member
 }
 
@@ -76,7 +76,7 @@ func (s *groupView) Update(msg tea.Msg) (screen, tea.Cmd) {
 			email := s.ask
 			s.ask = ""
 			if key.Matches(msg, kYes) {
-				return s, saveGroup(s.d, s.path, s.data, editRemoveMember(email), "removed "+email)
+				return s, saveGroup(s.d, s.path, s.data, groups.EditRemoveMember(email), "removed "+email)
 			}
 			return s, nil
 		}
@@ -113,7 +113,7 @@ func (s *groupView) Update(msg tea.Msg) (screen, tea.Cmd) {
 
 func (s *groupView) basicsForm() tea.Cmd {
 	g := s.group
-	s.b = basics{Title: g.Title, Description: g.Description, ViableMass: fmt.Sprint(g.ViableMass),
+	s.b = groups.Basics{Title: g.Title, Description: g.Description, ViableMass: fmt.Sprint(g.ViableMass),
 		LeadName: g.Lead.Name, LeadEmail: g.Lead.Email}
 	if g.Deadline != nil {
 		s.b.Deadline = g.Deadline.Format("2006-01-02")
@@ -164,10 +164,10 @@ func (s *groupView) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 		if s.formOf == "basics" {
 			b := s.b
 			b.ViableMass = strings.TrimSpace(b.ViableMass)
-			return s, saveGroup(s.d, s.path, s.data, editBasics(b), "saved")
+			return s, saveGroup(s.d, s.path, s.data, groups.EditBasics(b), "saved")
 		}
 		nm := s.nm
-		return s, saveGroup(s.d, s.path, s.data, editAddMember(nm), "added "+nm.Email)
+		return s, saveGroup(s.d, s.path, s.data, groups.EditAddMember(nm), "added "+nm.Email)
 	}
 	return s, cmd
 }

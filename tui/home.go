@@ -15,7 +15,6 @@ import (
 	"github.com/charmbracelet/huh"
 
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The home screen: the groups the state directory knows and the files
@@ -66,10 +65,10 @@ func loadHome(d Deps) tea.Cmd {
 	return func() tea.Msg {
 		var items []homeItem
 		seen := map[string]bool{}
-		if d.Store != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if d.Desk != nil {
+			ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 			defer cancel()
-			gs, err := d.Store.Groups().List(ctx)
+			gs, err := d.Desk.Groups(ctx)
 			if err != nil {
 				return homeLoadedMsg{err: err}
 			}
@@ -126,20 +125,12 @@ func rememberRecent(dir, path string) {
 // rememberInStore records the group and its file in the store, keeping
 // its state, so the home screen lists it next time.
 func rememberInStore(d Deps, msg groupLoadedMsg) {
-	if d.Store == nil || msg.group == nil {
+	if d.Desk == nil || msg.group == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 	defer cancel()
-	g, err := d.Store.Groups().Get(ctx, msg.group.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		g = store.Group{Name: msg.group.Name, State: "gathering"}
-	case err != nil:
-		return
-	}
-	g.Title, g.File = msg.group.Title, msg.path
-	d.Store.Groups().Put(ctx, g)
+	d.Desk.Remember(ctx, msg.group, msg.path)
 }
 
 // checkFile checks one group file.

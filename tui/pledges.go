@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/pledge"
 )
@@ -18,14 +19,11 @@ import (
 // deadline's countdown), opening the pledges and launching.
 
 type (
-	// pledgesLoadedMsg is the store's view of the group's pledges.
+	// pledgesLoadedMsg is the campaign's standing (campaign.Read).
 	pledgesLoadedMsg struct {
-		group       string
-		state       string
-		thresholds  []int // of confirmed, standing pledges
-		unconfirmed int
-		withdrawn   int
-		err         error
+		group  string
+		status campaign.Status
+		err    error
 	}
 	// pledgesTickMsg asks for a refresh.
 	pledgesTickMsg struct{ group string }
@@ -59,34 +57,17 @@ func (s *pledges) Keys() []key.Binding {
 	return []key.Binding{kOpenP, kLaunch, kReload}
 }
 
-// loadPledges reads the group's pledges and state.
-func loadPledges(d Deps, name string) tea.Cmd {
+// loadPledges reads the campaign's standing.
+func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := pledgesLoadedMsg{group: name}
-		if d.Store == nil {
+		msg := pledgesLoadedMsg{group: g.Name}
+		if d.Desk == nil {
 			msg.err = fmt.Errorf("no state store")
 			return msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 		defer cancel()
-		if g, err := d.Store.Groups().Get(ctx, name); err == nil {
-			msg.state = g.State
-		}
-		ps, err := d.Store.Pledges().List(ctx, name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for _, p := range ps {
-			switch {
-			case p.Withdrawn:
-				msg.withdrawn++
-			case !p.Confirmed:
-				msg.unconfirmed++
-			default:
-				msg.thresholds = append(msg.thresholds, p.Threshold)
-			}
-		}
+		msg.status, msg.err = d.Desk.Pledges(ctx, g)
 		return msg
 	}
 }
@@ -106,11 +87,11 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.loaded != nil && s.loaded.group != msg.group.Name {
 				s.loaded = nil
 			}
-			return s, loadPledges(s.d, msg.group.Name)
+			return s, loadPledges(s.d, msg.group)
 		}
 	case enteredMsg:
 		if msg.id == pledgesScreen && s.group != nil {
-			cmds := []tea.Cmd{loadPledges(s.d, s.group.Name)}
+			cmds := []tea.Cmd{loadPledges(s.d, s.group)}
 			if !s.ticking {
 				s.ticking = true
 				cmds = append(cmds, s.tick())
@@ -120,7 +101,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesTickMsg:
 		// refresh while a group is open; the tick is cheap (one query)
 		if s.group != nil && msg.group == s.group.Name {
-			return s, tea.Batch(loadPledges(s.d, s.group.Name), s.tick())
+			return s, tea.Batch(loadPledges(s.d, s.group), s.tick())
 		}
 		s.ticking = false
 	case pledgesLoadedMsg:
@@ -134,7 +115,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
 	case DoneMsg:
 		if s.group != nil {
-			return s, loadPledges(s.d, s.group.Name)
+			return s, loadPledges(s.d, s.group)
 		}
 	case tea.KeyMsg:
 		if s.group == nil {
@@ -160,7 +141,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, kLaunch):
 			s.ask = true
 		case key.Matches(msg, kReload):
-			return s, loadPledges(s.d, s.group.Name)
+			return s, loadPledges(s.d, s.group)
 		}
 	}
 	return s, nil
@@ -181,14 +162,14 @@ func (s *pledges) View() string {
 	if l.err != nil {
 		b.WriteString(sBad.Render("cannot read the pledges: "+l.err.Error()) + "\n")
 	}
-	o := pledge.Explain(l.thresholds, len(g.Members), g.ViableMass)
-	state := l.state
+	o := l.status.Outlook
+	state := l.status.State
 	if state == "" {
 		state = "not opened yet"
 	}
 	rows := [][2]string{
 		{"state", state},
-		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.unconfirmed, l.withdrawn)},
+		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.status.Unconfirmed, l.status.Withdrawn)},
 		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
 		{"deadline", s.countdown()},

@@ -25,15 +25,16 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // Deps is what the TUI works with, handed over by the command. Hooks that
 // are nil turn their action into a hint saying which command does it.
 type Deps struct {
-	Store    store.Store // nil: screens that need state say so
+	Desk     *lead.Desk // the store's answers; nil: screens that need state say so
 	StateDir string
 	Now      func() time.Time // default time.Now; tests fix it
 
@@ -46,9 +47,12 @@ type Deps struct {
 	// OpenPledges mails every member their pledge link; it returns how
 	// many were sent.
 	OpenPledges func(ctx context.Context, g *groups.Group) (int, error)
-	// Prices lists server types for a new server with live prices.
-	// Default: Hetzner Cloud through hcloud-go (HetznerPrices).
-	Prices func(ctx context.Context, g *groups.Group) (Prices, error)
+	// Prices prices ServerTypes for a new server from live prices
+	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
+	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)
+	// ServerTypes and Locations are what a new server can be; the first
+	// of each is the default.
+	ServerTypes, Locations []string
 	// Scout reads what an existing server runs and admits (the
 	// destination screen, and the admin screen's size and rules check).
 	// Default: existing.ScoutURL.
@@ -60,6 +64,9 @@ type Deps struct {
 	AdminToken func(file string) (string, error)
 	// WatchInterval is the time between the watcher's polls (default 30s).
 	WatchInterval time.Duration
+
+	// ctx is the model's: commands run under it, so quitting cancels them.
+	ctx context.Context
 }
 
 func (d Deps) scout(ctx context.Context, url string) (*existing.Report, error) {
@@ -186,6 +193,7 @@ type Model struct {
 
 // New returns the root model: the home screen, or the group in file.
 func New(ctx context.Context, d Deps, file string) Model {
+	d.ctx = ctx
 	m := Model{d: d, ctx: ctx, keys: newGlobalKeys(), help: help.New(), w: 80, h: 24, path: file}
 	m.scr[homeScreen] = newHome(d)
 	m.scr[groupScreen] = newGroupView(d)

@@ -18,6 +18,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/examples"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
@@ -82,7 +83,7 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			var rep escape.Report
 			if !asJSON && app.Stdout == os.Stdout && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
 				// a terminal: the arrivals screen, fed from the same events
-				rep, err = tui.RunArrivals(ctx, tui.Deps{Store: st, StateDir: app.StateDir}, g, nil, nil, run)
+				rep, err = tui.RunArrivals(ctx, tui.Deps{Desk: &lead.Desk{Store: st}, StateDir: app.StateDir}, g, nil, nil, run)
 			} else {
 				rep, err = run(ctx, progress.Plain(app.Stderr, time.Second))
 			}

@@ -12,7 +12,11 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/tui"
 )
 
@@ -37,9 +41,16 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 		return usageErrorf("the TUI needs a terminal; without one use lifeboat check %s, lifeboat pledges status %s, lifeboat demo", file, file)
 	}
 	ctx := cmd.Context()
-	d := tui.Deps{StateDir: app.StateDir}
+	d := tui.Deps{StateDir: app.StateDir, ServerTypes: hetzner.PriceTypes, Locations: hetzner.Locations}
+	d.Prices = func(ctx context.Context, g *groups.Group) (provision.Prices, error) {
+		cfg, err := app.config()
+		if err != nil {
+			return provision.Prices{}, err
+		}
+		return destination.Prices(ctx, g, cfg)
+	}
 	if st, err := app.Store(ctx); err == nil {
-		d.Store = st
+		d.Desk = &lead.Desk{Store: st}
 	} else {
 		fmt.Fprintln(app.Stderr, "lifeboat: state unavailable:", err)
 	}

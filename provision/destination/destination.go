@@ -73,13 +73,9 @@ func Hetzner(ctx context.Context, g *groups.Group, cfg Config) (hetzner.Config, 
 	if d.Type != groups.DestNew || d.Cloud != groups.CloudHetzner {
 		return hetzner.Config{}, fmt.Errorf("%w: destination is %q (cloud %q), not a new server on Hetzner (type: new, cloud: hetzner)", hetzner.ErrConfig, d.Type, d.Cloud)
 	}
-	token := cfg.Hetzner.Token
-	if token == "" && cfg.Hetzner.TokenFile != "" {
-		t, err := hetzner.TokenFromFile(cfg.Hetzner.TokenFile)
-		if err != nil {
-			return hetzner.Config{}, err
-		}
-		token = t
+	token, err := hetznerToken(cfg.Config)
+	if err != nil {
+		return hetzner.Config{}, err
 	}
 	smtp, err := smtpFor(cfg.SMTP)
 	if err != nil {
@@ -102,6 +98,24 @@ func Hetzner(ctx context.Context, g *groups.Group, cfg Config) (hetzner.Config, 
 		return hc, err
 	}
 	return hc, nil
+}
+
+// hetznerToken is the configured token, or the one in the token file.
+func hetznerToken(cfg config.Config) (string, error) {
+	if cfg.Hetzner.Token != "" || cfg.Hetzner.TokenFile == "" {
+		return cfg.Hetzner.Token, nil
+	}
+	return hetzner.TokenFromFile(cfg.Hetzner.TokenFile)
+}
+
+// Prices prices the server types a new server can have for g
+// (hetzner.Prices, with the configured token and endpoint).
+func Prices(ctx context.Context, g *groups.Group, cfg config.Config) (provision.Prices, error) {
+	token, err := hetznerToken(cfg)
+	if err != nil {
+		return provision.Prices{}, err
+	}
+	return hetzner.Prices(ctx, hetzner.Config{Group: g, Token: token, Endpoint: cfg.Hetzner.Endpoint}, hetzner.PriceTypes)
 }
 
 // smtpFor is the one mail relay as a new server's settings: GoToSocial
