@@ -154,7 +154,7 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 		err = ferr
 	}
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error(), Err: err})
 		return err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
@@ -266,7 +266,7 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 		return nil
 	})
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error(), Err: err})
 		return err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})

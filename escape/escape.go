@@ -218,7 +218,7 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 	}
 	total := len(invs)
 	var done atomic.Int64
-	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "arrivals", Total: total})
+	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepArrivals, Total: total})
 	workers := 4 // sign-ups are heavy on the server (password hashing)
 	err = workpool.Run(ctx, workers, total, func(ctx context.Context, i int) error {
 		inv := invs[i]
@@ -237,11 +237,11 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 			return err
 		}
 		n := done.Add(1)
-		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: "arrivals", Item: inv.Email, Done: int(n), Total: total})
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepArrivals, Item: inv.Email, Done: int(n), Total: total})
 		return nil
 	})
 	if err == nil {
-		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: "arrivals", Done: total, Total: total})
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepArrivals, Done: total, Total: total})
 	}
 	return err
 }

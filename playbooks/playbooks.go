@@ -129,7 +129,7 @@ func (e *Engine) Run(ctx context.Context, run string, pb Playbook) error {
 		e.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: s.ID, Message: s.Title})
 		if err := e.Actions[s.Do](ctx); err != nil {
 			e.Journal.Fail(context.WithoutCancel(ctx), run, key, err.Error())
-			e.Emit.Emit(progress.Event{Kind: progress.Failed, Step: s.ID, Message: err.Error()})
+			e.Emit.Emit(progress.Event{Kind: progress.Failed, Step: s.ID, Message: err.Error(), Err: err})
 			return fmt.Errorf("%s: %w", s.Title, err)
 		}
 		if err := e.Journal.Finish(ctx, run, key, nil); err != nil {

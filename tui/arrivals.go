@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
 )
@@ -48,7 +49,7 @@ type arrivals struct {
 	running bool
 	ticking bool
 	store   arrivalsLoadedMsg
-	steps   map[string]stepCount // by event step: arrivals, follows, lists
+	steps   map[string]stepCount // by event step: escape.StepArrivals, arrival.StepFollows, arrival.StepLists
 	failed  map[string]string    // email -> message
 	arrived map[string]bool      // from events
 	step    string               // the running step's title
@@ -172,7 +173,7 @@ func (s *arrivals) event(e progress.Event) {
 		}
 	case progress.Advanced:
 		s.steps[e.Step] = stepCount{e.Done, e.Total}
-		if e.Step == "arrivals" && e.Item != "" {
+		if e.Step == escape.StepArrivals && e.Item != "" {
 			s.arrived[strings.ToLower(e.Item)] = true
 		}
 	case progress.StepDone:
@@ -182,7 +183,7 @@ func (s *arrivals) event(e progress.Event) {
 	case progress.Failed:
 		if s.group != nil {
 			for _, m := range s.group.Members {
-				if e.Item != "" && strings.EqualFold(e.Item, m.Email) || strings.Contains(strings.ToLower(e.Message), strings.ToLower(m.Email)) {
+				if e.Concerns(m.Email) {
 					s.failed[strings.ToLower(m.Email)] = e.Message
 				}
 			}
@@ -224,16 +225,16 @@ func (s *arrivals) View() string {
 	b.WriteString(sHeading.Render("Arrivals: "+g.Title) + "  " + clip(state, max(s.w-len(g.Title)-14, 10)) + "\n\n")
 
 	st := s.store.room
-	accounts := max(st.Accounts, s.steps["arrivals"].done)
-	invites := max(st.Invites, s.steps["arrivals"].total)
-	redeemed := max(st.Redeemed, s.steps["arrivals"].done)
+	accounts := max(st.Accounts, s.steps[escape.StepArrivals].done)
+	invites := max(st.Invites, s.steps[escape.StepArrivals].total)
+	redeemed := max(st.Redeemed, s.steps[escape.StepArrivals].done)
 	arrivedN := max(accounts, 0)
-	follows := s.steps["follows"]
+	follows := s.steps[arrival.StepFollows]
 	if follows.total == 0 {
 		follows = stepCount{st.Follows, arrivedN * (arrivedN - 1)}
 	}
 	follows.done = max(follows.done, st.Follows)
-	lists := s.steps["lists"]
+	lists := s.steps[arrival.StepLists]
 	if lists.total == 0 {
 		lists = stepCount{st.Lists, arrivedN}
 	}

@@ -74,7 +74,7 @@ func splitURLs(s string) []string {
 
 var destTypes = []string{groups.DestLocal, groups.DestExisting, groups.DestNew}
 
-type destination struct {
+type destinationScreen struct {
 	d      Deps
 	path   string
 	data   []byte
@@ -93,11 +93,11 @@ type destination struct {
 	pick     int
 }
 
-func newDestination(d Deps) *destination { return &destination{d: d} }
+func newDestination(d Deps) *destinationScreen { return &destinationScreen{d: d} }
 
-func (s *destination) Busy() bool { return s.form != nil }
+func (s *destinationScreen) Busy() bool { return s.form != nil }
 
-func (s *destination) Keys() []key.Binding {
+func (s *destinationScreen) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
 	}
@@ -117,7 +117,7 @@ var (
 	kLeft  = key.NewBinding(key.WithKeys("left", "h"))
 )
 
-func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (s *destinationScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		s.w, s.h = msg.Width, msg.Height
@@ -188,7 +188,7 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 	return s, nil
 }
 
-func (s *destination) choose() tea.Cmd {
+func (s *destinationScreen) choose() tea.Cmd {
 	cur := s.group.Destination
 	switch destTypes[s.cur] {
 	case groups.DestLocal:
@@ -238,7 +238,7 @@ func (s *destination) choose() tea.Cmd {
 	return s.form.Init()
 }
 
-func (s *destination) priced(t string) *provision.PricedType {
+func (s *destinationScreen) priced(t string) *provision.PricedType {
 	if s.prices == nil || s.prices.err != nil {
 		return nil
 	}
@@ -251,7 +251,7 @@ func (s *destination) priced(t string) *provision.PricedType {
 }
 
 // scoutForm asks for the servers to scout.
-func (s *destination) scoutForm() tea.Cmd {
+func (s *destinationScreen) scoutForm() tea.Cmd {
 	if s.urls == "" {
 		s.urls = s.group.Destination.Server
 	}
@@ -263,7 +263,7 @@ func (s *destination) scoutForm() tea.Cmd {
 	return s.form.Init()
 }
 
-func (s *destination) updateForm(msg tea.Msg) (screen, tea.Cmd) {
+func (s *destinationScreen) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	m, cmd := s.form.Update(msg)
 	s.form = m.(*huh.Form)
 	switch s.form.State {
@@ -284,7 +284,7 @@ func (s *destination) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	return s, cmd
 }
 
-func (s *destination) View() string {
+func (s *destinationScreen) View() string {
 	if s.form != nil {
 		return s.form.View()
 	}
@@ -315,7 +315,7 @@ func (s *destination) View() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (s *destination) detail(t string) string {
+func (s *destinationScreen) detail(t string) string {
 	g := s.group
 	switch t {
 	case groups.DestLocal:
@@ -362,7 +362,7 @@ func (s *destination) detail(t string) string {
 // existingView is the existing option: the chosen server, and the
 // scouted servers' reports with their fit for the group, side by side
 // when the terminal is wide enough, stacked and shorter when it is not.
-func (s *destination) existingView() string {
+func (s *destinationScreen) existingView() string {
 	var b strings.Builder
 	switch {
 	case s.scouting:
@@ -403,7 +403,7 @@ func (s *destination) existingView() string {
 }
 
 // card is a scouted server's full report and fit, w cells wide.
-func (s *destination) card(i, w int) string {
+func (s *destinationScreen) card(i, w int) string {
 	f := s.scouted.fits[i]
 	r := f.Report
 	var b strings.Builder
@@ -426,7 +426,7 @@ func (s *destination) card(i, w int) string {
 
 // compactCard is a scouted server in three lines, with the fit's notes
 // under the picked one.
-func (s *destination) compactCard(i int) string {
+func (s *destinationScreen) compactCard(i int) string {
 	f := s.scouted.fits[i]
 	r := f.Report
 	var b strings.Builder
@@ -454,7 +454,7 @@ func (s *destination) compactCard(i int) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (s *destination) currentMark(r *existing.Report) string {
+func (s *destinationScreen) currentMark(r *existing.Report) string {
 	if d := s.group.Destination; d.Type == groups.DestExisting && strings.TrimRight(d.Server, "/") == r.URL {
 		return " (chosen)"
 	}

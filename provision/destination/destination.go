@@ -7,6 +7,7 @@ package destination
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -182,4 +183,27 @@ func installer(log io.Writer) *tools.Installer {
 		in.Log = log
 	}
 	return in
+}
+
+// Fix is what a lead must do about a destination's failure.
+type Fix int
+
+const (
+	FixCause     Fix = iota // fix the cause the error names, then retry
+	FixToken                // the cloud token was refused: check it
+	FixDNS                  // set the DNS records, wait, retry
+	FixPlacement            // choose another server type, location or image
+)
+
+// FixFor decides, from the error's type, what the lead must do.
+func FixFor(err error) Fix {
+	switch {
+	case errors.Is(err, hetzner.ErrToken):
+		return FixToken
+	case errors.Is(err, hetzner.ErrDNS):
+		return FixDNS
+	case errors.Is(err, hetzner.ErrServerType), errors.Is(err, hetzner.ErrLocation), errors.Is(err, hetzner.ErrImage):
+		return FixPlacement
+	}
+	return FixCause
 }

@@ -121,7 +121,7 @@ func (d *Destination) server(ctx context.Context, emit progress.Func) (*provisio
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step, Message: "making the admin token for " + creds.URL})
 	tok, err := d.adminToken(ctx, creds)
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: step, Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: step, Message: err.Error(), Err: err})
 		return nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})

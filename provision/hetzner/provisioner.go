@@ -81,7 +81,7 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "preflight", Message: "checking the token, location, server type, image and prices"})
 	plan, err := preflight(ctx, cfg, p.client())
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error(), Err: err})
 		return plan, Keys{}, nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "preflight"})
@@ -147,7 +147,7 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	}
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
 	if err := r.apply(ctx, emit, "apply"); err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
 		return Result{}, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
@@ -249,7 +249,7 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "destroy", Message: "terraform destroy"})
 	if err := r.destroy(ctx, emit, "destroy"); err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "destroy", Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "destroy", Message: err.Error(), Err: err})
 		return err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "destroy"})
