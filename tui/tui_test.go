@@ -446,7 +446,7 @@ func TestProvisioningError(t *testing.T) {
 		for _, msg := range provEvents() {
 			steps = append(steps, step{msg: msg})
 		}
-		steps = append(steps, step{msg: DoneMsg{Err: errors.New("wait for DNS AAAA social.river.example: context deadline exceeded")}}, waitFor("What to do"))
+		steps = append(steps, step{msg: DoneMsg{Err: fmt.Errorf("wait for DNS AAAA social.river.example: %w: %w", hetzner.ErrDNS, context.DeadlineExceeded)}}, waitFor("What to do"))
 		m := play(t, size, New(context.Background(), f.d, f.file), steps...)
 		screenGolden(t, m)
 	})
