@@ -195,21 +195,21 @@ func (s *groupView) View() string {
 			deadline = g.Deadline.Format("2006-01-02")
 		}
 		b.WriteString(kv([][2]string{
-			{"file", shortPath(s.path)},
+			{"file", s.d.shortPath(s.path)},
 			{"members", fmt.Sprintf("%d (viable mass %d)", len(g.Members), g.ViableMass)},
 			{"deadline", deadline},
 			{"lead", g.Lead.Name + " <" + g.Lead.Email + ">"},
 			{"destination", destSummary(g.Destination)},
 		}) + "\n")
 	} else {
-		b.WriteString(sHeading.Render(shortPath(s.path)) + "\n")
+		b.WriteString(sHeading.Render(s.d.shortPath(s.path)) + "\n")
 	}
 	if len(s.probs) > 0 {
 		b.WriteString(sBad.Render(fmt.Sprintf("%d %s:", len(s.probs), plural(len(s.probs), "problem", "problems"))) + "\n")
 		room := max(s.h-8, 2)
 		for i, p := range s.probs {
 			if i == room {
-				b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more (lifeboat check %s)", len(s.probs)-room, shortPath(s.path))) + "\n")
+				b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more (lifeboat check %s)", len(s.probs)-room, s.d.shortPath(s.path))) + "\n")
 				break
 			}
 			b.WriteString(clip(fmt.Sprintf("  line %d:%d: %s", p.Line, p.Col, p.Msg), s.w) + "\n")

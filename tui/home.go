@@ -337,18 +337,18 @@ func (s *home) View() string {
 		if title == "" {
 			title = it.Name
 		}
-		line := fmt.Sprintf("%-26s %-10s %s", clip(title, 26), it.State, clipLeft(shortPath(it.File), max(s.w-42, 10)))
+		line := fmt.Sprintf("%-26s %-10s %s", clip(title, 26), it.State, clipLeft(s.d.shortPath(it.File), max(s.w-42, 10)))
 		b.WriteString(selectLine(i == s.cur, line) + "\n")
 	}
 	if c := s.check; c != nil {
 		b.WriteString("\n")
 		switch {
 		case c.err != nil:
-			b.WriteString(sBad.Render("check "+shortPath(c.path)+": "+c.err.Error()) + "\n")
+			b.WriteString(sBad.Render("check "+s.d.shortPath(c.path)+": "+c.err.Error()) + "\n")
 		case len(c.probs) == 0:
-			b.WriteString(sGood.Render("✓ "+shortPath(c.path)+" is valid") + "\n")
+			b.WriteString(sGood.Render("✓ "+s.d.shortPath(c.path)+" is valid") + "\n")
 		default:
-			b.WriteString(sBad.Render(fmt.Sprintf("✗ %s: %d %s", shortPath(c.path), len(c.probs), plural(len(c.probs), "problem", "problems"))) + "\n")
+			b.WriteString(sBad.Render(fmt.Sprintf("✗ %s: %d %s", s.d.shortPath(c.path), len(c.probs), plural(len(c.probs), "problem", "problems"))) + "\n")
 			for i, p := range c.probs {
 				if i == 4 {
 					b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more", len(c.probs)-4)) + "\n")
@@ -361,18 +361,20 @@ func (s *home) View() string {
 	return b.String()
 }
 
-// shortPath shows a path relative to the working directory when under it.
-func shortPath(p string) string {
+// shortPath shows a path relative to the working directory when under
+// it, else under the home directory as ~/…; both are read once, in New,
+// not on every frame.
+func (d Deps) shortPath(p string) string {
 	if p == "" {
 		return "(no file)"
 	}
-	if wd, err := os.Getwd(); err == nil {
-		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+	if d.wd != "" {
+		if r, err := filepath.Rel(d.wd, p); err == nil && !strings.HasPrefix(r, "..") {
 			return r
 		}
 	}
-	if h, err := os.UserHomeDir(); err == nil && h != "/" {
-		if r, err := filepath.Rel(h, p); err == nil && !strings.HasPrefix(r, "..") {
+	if d.home != "" && d.home != "/" {
+		if r, err := filepath.Rel(d.home, p); err == nil && !strings.HasPrefix(r, "..") {
 			return filepath.Join("~", r)
 		}
 	}

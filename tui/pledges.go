@@ -131,7 +131,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, kOpenP):
 			if s.d.OpenPledges == nil {
-				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", shortPath(s.path))
+				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", s.d.shortPath(s.path))
 			}
 			g, open := s.group, s.d.OpenPledges
 			return s, func() tea.Msg {

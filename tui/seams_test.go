@@ -5,13 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"go/build"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/store"
 )
@@ -90,5 +95,64 @@ func TestProvisioningAdvisesByErrorType(t *testing.T) {
 	p.Update(EventMsg(progress.Event{Kind: progress.Failed, Step: "preflight", Message: "refused", Err: hetzner.ErrToken}))
 	if !strings.Contains(whatToDo(p.cause), "HCLOUD_TOKEN") {
 		t.Errorf("a failed event's error was not kept: %v", p.cause)
+	}
+}
+
+// q asks before quitting a running job; when the job ends before the
+// answer, y still quits, and nothing is cancelled twice or panics.
+func TestQuitAnsweredAfterTheJobEnded(t *testing.T) {
+	m := New(context.Background(), Deps{}, "")
+	cancelled := 0
+	m.job, m.jobCancel = jobLaunch, func() { cancelled++ }
+	mm, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	if !mm.(Model).confirmQ {
+		t.Fatal("q during a job did not ask")
+	}
+	mm, _ = mm.Update(DoneMsg{})
+	if cancelled != 1 || mm.(Model).jobCancel != nil {
+		t.Fatalf("the ended job: cancelled %d times, cancel %v", cancelled, mm.(Model).jobCancel != nil)
+	}
+	_, cmd := mm.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
+	if cmd == nil {
+		t.Fatal("y did not quit")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("y did not quit")
+	}
+}
+
+// Commands run under the model's context: when it ends (the TUI quits),
+// a command still waiting on a server ends too.
+func TestCommandsTakeTheModelsContext(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	f.d.Prices = func(ctx context.Context, g *groups.Group) (provision.Prices, error) {
+		<-ctx.Done()
+		return provision.Prices{}, ctx.Err()
+	}
+	m := New(ctx, f.d, f.file)
+	g, _ := groups.Load(f.file)
+	done := make(chan tea.Msg, 1)
+	go func() { done <- loadPrices(m.d.ctx, m.d, g)() }()
+	cancel()
+	select {
+	case msg := <-done:
+		if p := msg.(pricesMsg); !errors.Is(p.err, context.Canceled) {
+			t.Errorf("prices ended with %v, want the model's cancellation", p.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command outlived the model's context")
+	}
+}
+
+// Paths are shown relative to the directory the TUI started in, read
+// once: a frame does not ask the system again.
+func TestPathsReadTheDirectoriesOnce(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	m := New(context.Background(), Deps{}, "")
+	t.Chdir(t.TempDir())
+	if got := m.d.shortPath(filepath.Join(dir, "g.yaml")); got != "g.yaml" {
+		t.Errorf("shortPath = %q, want g.yaml (relative to the start directory)", got)
 	}
 }

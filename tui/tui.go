@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -67,6 +68,9 @@ type Deps struct {
 
 	// ctx is the model's: commands run under it, so quitting cancels them.
 	ctx context.Context
+	// wd and home are the working and home directories, read once for
+	// showing paths short.
+	wd, home string
 }
 
 func (d Deps) scout(ctx context.Context, url string) (*existing.Report, error) {
@@ -194,6 +198,8 @@ type Model struct {
 // New returns the root model: the home screen, or the group in file.
 func New(ctx context.Context, d Deps, file string) Model {
 	d.ctx = ctx
+	d.wd, _ = os.Getwd()
+	d.home, _ = os.UserHomeDir()
 	m := Model{d: d, ctx: ctx, keys: newGlobalKeys(), help: help.New(), w: 80, h: 24, path: file}
 	m.scr[homeScreen] = newHome(d)
 	m.scr[groupScreen] = newGroupView(d)
@@ -337,7 +343,10 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.confirmQ {
 		m.confirmQ = false
 		if key.Matches(msg, kYes) {
-			m.jobCancel()
+			// the job may have ended while the question was asked
+			if m.jobCancel != nil {
+				m.jobCancel()
+			}
 			return m, tea.Quit
 		}
 		m.status = ""
@@ -584,6 +593,9 @@ func capitalise(s string) string {
 // group in file when it is not empty.
 func Run(ctx context.Context, d Deps, file string, in io.Reader, out io.Writer) error {
 	ApplyNoColor()
+	// quitting ends every command still running under the model's context
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}
 	if in != nil {
 		opts = append(opts, tea.WithInput(in))
