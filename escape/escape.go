@@ -71,8 +71,7 @@ func (x *Escape) Run(ctx context.Context, playbook string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	eng := &playbooks.Engine{Journal: x.cfg.Store.Journal(), Emit: x.cfg.Emit, Actions: x.actions()}
-	if err := eng.Run(ctx, "escape:"+x.cfg.Group.Name+":"+playbook, pb); err != nil {
+	if err := x.runPlaybook(ctx, playbook, pb); err != nil {
 		return Report{}, err
 	}
 	r, err := x.Report(ctx)
@@ -111,8 +110,8 @@ func (x *Escape) actions() map[string]playbooks.Action {
 		"demo.pledge":       x.pledgeAll,
 		"group.launch":      x.launch,
 		"invites.issue":     x.issueInvites,
-		"demo.arrive":       x.arriveAll,
-		"arrival.seed":      func(ctx context.Context) error { return x.engine.Seed(ctx) },
+		"demo.arrive":       x.needsDestination(x.arriveAll),
+		"arrival.seed":      x.needsDestination(func(ctx context.Context) error { return x.engine.Seed(ctx) }),
 	}
 }
 

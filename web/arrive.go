@@ -131,7 +131,7 @@ func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, r, err)
 		return
 	}
-	a := arrival{Member: invite.MemberID(s.g.Name, m.Email), Nonce: randomString(), Expires: s.now().Add(24 * time.Hour)}
+	a := arrivalCookie{Member: invite.MemberID(s.g.Name, m.Email), Nonce: randomString(), Expires: s.now().Add(24 * time.Hour)}
 	s.setArrival(w, a)
 	s.log.Info("invite redeemed", "group", s.g.Name)
 	if !existing && !s.createAccount(w, r, m, username, password, inv.ExpiresAt) {
@@ -164,7 +164,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, m groups.
 	return true
 }
 
-func (s *Server) showAuthorize(w http.ResponseWriter, r *http.Request, m groups.Member, a arrival, created bool) {
+func (s *Server) showAuthorize(w http.ResponseWriter, r *http.Request, m groups.Member, a arrivalCookie, created bool) {
 	if s.cfg.Arrivals == nil {
 		s.internal(w, r, errors.New("no arrival engine configured"))
 		return
@@ -178,7 +178,7 @@ func (s *Server) showAuthorize(w http.ResponseWriter, r *http.Request, m groups.
 }
 
 // arrivalMember is the member whose arrival this browser started.
-func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrival, bool) {
+func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrivalCookie, bool) {
 	a, ok := s.getArrival(r)
 	if ok {
 		if m, ok := s.members[a.Member]; ok {
@@ -187,7 +187,7 @@ func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.M
 	}
 	s.errorPage(w, r, http.StatusForbidden, "Open your invite link first",
 		"This page continues an invite started in this browser. Open the invite link from your email here.")
-	return groups.Member{}, arrival{}, false
+	return groups.Member{}, arrivalCookie{}, false
 }
 
 func (s *Server) arrivePage(w http.ResponseWriter, r *http.Request) {

@@ -3,19 +3,19 @@ package web
 import (
 	"context"
 
-	arrivalpkg "github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // EngineArrivals serves Arrivals with the arrival engine for one group on
 // the server at base.
-func EngineArrivals(e *arrivalpkg.Engine, st store.Store, base string) Arrivals {
+func EngineArrivals(e *arrival.Engine, st store.Store, base string) Arrivals {
 	return engineArrivals{e: e, st: st, base: base}
 }
 
 type engineArrivals struct {
-	e    *arrivalpkg.Engine
+	e    *arrival.Engine
 	st   store.Store
 	base string
 }
