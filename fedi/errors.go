@@ -71,42 +71,6 @@ func IsStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status
 }
 
-// IsTaken reports whether a sign-up failed because the username or email is
-// already in use: Mastodon answers 422 with ERR_TAKEN details, GoToSocial 409
-// "username x is not available".
-func IsTaken(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	if e.Status == http.StatusConflict {
-		return true
-	}
-	if e.Status != http.StatusUnprocessableEntity {
-		return false
-	}
-	if e.Code == "ERR_TAKEN" {
-		return true
-	}
-	for _, ds := range e.Details {
-		for _, d := range ds {
-			if d.Error == "ERR_TAKEN" {
-				return true
-			}
-		}
-	}
-	m := strings.ToLower(e.Message)
-	return strings.Contains(m, "taken") || strings.Contains(m, "not available")
-}
-
-// IsRateLimited reports whether err is a 429 (or a throttling 503) that
-// Lifeboat gave up waiting for; RetryAt on the *Error says when to come back.
-func IsRateLimited(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && (e.Status == http.StatusTooManyRequests ||
-		(e.Status == http.StatusServiceUnavailable && !e.RetryAt.IsZero()))
-}
-
 // parseError builds an *Error from a response status and a (possibly empty or
 // non-JSON) body.
 func parseError(method, path string, status int, body []byte) *Error {

@@ -20,7 +20,6 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
 )
 
@@ -59,13 +58,8 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			if err != nil {
 				return err
 			}
-			serverDir := filepath.Join(dir, "local")
 			if stop {
-				if err := local.StopRunning(ctx, serverDir); err != nil {
-					return err
-				}
-				fmt.Fprintf(app.Stdout, "The demo server of %s is stopped.\n", g.Name)
-				return nil
+				return stopDemo(ctx, app, g.Name, file != "" || members > 0)
 			}
 			st, err := app.Store(ctx)
 			if err != nil {

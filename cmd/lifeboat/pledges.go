@@ -109,7 +109,6 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
-	f.register(cmd, false)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
 	return cmd
 }

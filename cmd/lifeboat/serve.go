@@ -115,10 +115,11 @@ type webFlags struct {
 	mail      mailFlags
 }
 
+// register adds the flags that make links (--base-url, --invite-ttl)
+// and, withMail, the SMTP flags.
 func (f *webFlags) register(cmd *cobra.Command, withMail bool) {
 	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "public URL of the group's web server, used in links (default http://ADDR)")
 	cmd.Flags().DurationVar(&f.inviteTTL, "invite-ttl", 14*24*time.Hour, "how long invites stay valid after launch")
-	cmd.Flags().StringArrayVar(&f.rules, "rule", nil, "a rule of the destination to show members (repeatable)")
 	if withMail {
 		f.mail.register(cmd)
 	}
@@ -217,6 +218,8 @@ postgres://… several serve processes share one state and act as one.`,
 		},
 	}
 	f.register(cmd, true)
+	// only the pages show the destination's rules to members
+	cmd.Flags().StringArrayVar(&f.rules, "rule", nil, "a rule of the destination to show members (repeatable)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy)")
 	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")

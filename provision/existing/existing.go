@@ -23,7 +23,7 @@ type Config struct {
 
 // Existing is the destination for a server the group does not run. Start
 // only checks that it answers and what it runs: the admin lets members in
-// (admission), and members sign up themselves (SignUp, SignUpPage).
+// (admission), and members sign up themselves (SignUp).
 type Existing struct {
 	cfg    Config
 	Report *Report // after Start
@@ -54,25 +54,6 @@ func (e *Existing) Start(ctx context.Context, emit progress.Func) (*provision.Se
 
 // Stop holds nothing.
 func (e *Existing) Stop(context.Context) error { return nil }
-
-// SignUpPage is where a member signs up on the server's own pages, and
-// the reason to paste there (servers do not prefill it from a link).
-type SignUpPage struct {
-	URL    string
-	Reason string // carries the member's proof
-}
-
-// SignUpURL is the server's sign-up page for a member with proof (from
-// admission.MemberProof): the page the server names in its instance
-// information, else Mastodon's /auth/sign_up (GoToSocial v0.17.3 has no
-// sign-up page: use SignUp there).
-func SignUpURL(r *Report, groupTitle, proof string) SignUpPage {
-	u := r.SignUpURL
-	if u == "" {
-		u = strings.TrimRight(r.URL, "/") + "/auth/sign_up"
-	}
-	return SignUpPage{URL: u, Reason: admission.Reason(groupTitle, proof)}
-}
 
 // Member is a member's sign-up through the API.
 type Member struct {
@@ -128,8 +109,8 @@ func (r *Registrar) appToken(ctx context.Context) (string, error) {
 // usable before approval, and absent on GoToSocial v0.17.3, which creates
 // the account but then fails to answer (a 5xx or an empty body: reported
 // as success with no token).
-// Taken usernames or emails fail with an error for which fedi.IsTaken
-// is true.
+// Taken usernames or emails fail with a 422 (Mastodon) or 409
+// (GoToSocial) *fedi.Error.
 func (r *Registrar) SignUp(ctx context.Context, m Member) (token string, err error) {
 	app, err := r.appToken(ctx)
 	if err != nil {
