@@ -295,7 +295,7 @@ func TestWatcher(t *testing.T) {
 	if len(before) != len(after) {
 		t.Fatalf("journal grew from %d to %d entries", len(before), len(after))
 	}
-	log, err := Log(ctx, st.Journal(), server)
+	log, err := st.Journal().List(ctx, w.run(), verdictKey)
 	must(t, err)
 	if len(log) != 9 {
 		t.Fatalf("log has %d verdicts, want 9", len(log))

@@ -68,7 +68,7 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{
 		cfg:  cfg,
-		run:  "arrive:" + cfg.Group.Name + "@" + cfg.Server.URL,
+		run:  journalRun(cfg.Group.Name, cfg.Server.URL),
 		base: cfg.Client(cfg.Server.URL),
 		apps: map[string]fedi.App{},
 	}

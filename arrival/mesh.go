@@ -342,7 +342,7 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error
 		err = ferr
 	}
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error(), Err: err})
 		return nil, err
 	}
 	for _, s := range stuck {
@@ -524,7 +524,7 @@ func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, error) 
 		return nil
 	})
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error(), Err: err})
 		return nil, err
 	}
 	for _, s := range stuck {

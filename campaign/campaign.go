@@ -32,8 +32,10 @@ type Status struct {
 	Pledges []store.Pledge
 	// Unconfirmed pledges, not yet counted.
 	Unconfirmed int
-	LastPledge  time.Time
-	Opened      time.Time
+	// Withdrawn pledges of current members.
+	Withdrawn  int
+	LastPledge time.Time
+	Opened     time.Time
 }
 
 // Read reads the group's pledges and runs the cascade. Pledges of people
@@ -50,7 +52,11 @@ func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) 
 	s := Status{State: sg.State, LaunchedAt: sg.LaunchedAt, Opened: sg.CreatedAt, Going: map[string]bool{}}
 	var th []int
 	for _, p := range all {
-		if _, ok := g.Member(p.Email); !ok || p.Withdrawn {
+		if _, ok := g.Member(p.Email); !ok {
+			continue
+		}
+		if p.Withdrawn {
+			s.Withdrawn++
 			continue
 		}
 		if p.UpdatedAt.After(s.LastPledge) {

@@ -94,8 +94,7 @@ func (x *Escape) Run(ctx context.Context, playbook string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	eng := &playbooks.Engine{Journal: x.cfg.Store.Journal(), Emit: x.cfg.Emit, Actions: x.actions()}
-	if err := eng.Run(ctx, "escape:"+x.cfg.Group.Name+":"+playbook, pb); err != nil {
+	if err := x.runPlaybook(ctx, playbook, pb); err != nil {
 		return Report{}, err
 	}
 	r, err := x.Report(ctx)
@@ -134,8 +133,8 @@ func (x *Escape) actions() map[string]playbooks.Action {
 		"demo.pledge":       x.pledgeAll,
 		"group.launch":      x.launch,
 		"invites.issue":     x.issueInvites,
-		"demo.arrive":       x.arriveAll,
-		"arrival.seed":      func(ctx context.Context) error { return x.engine.Seed(ctx) },
+		"demo.arrive":       x.needsDestination(x.arriveAll),
+		"arrival.seed":      x.needsDestination(func(ctx context.Context) error { return x.engine.Seed(ctx) }),
 	}
 }
 
@@ -265,7 +264,7 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 	}
 	total := len(invs)
 	var done atomic.Int64
-	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "arrivals", Total: total})
+	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepArrivals, Total: total})
 	workers := 4 // sign-ups are heavy on the server (password hashing)
 	err = workpool.Run(ctx, workers, total, func(ctx context.Context, i int) error {
 		inv := invs[i]
@@ -284,11 +283,11 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 			return err
 		}
 		n := done.Add(1)
-		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: "arrivals", Item: inv.Email, Done: int(n), Total: total})
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepArrivals, Item: inv.Email, Done: int(n), Total: total})
 		return nil
 	})
 	if err == nil {
-		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: "arrivals", Done: total, Total: total})
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepArrivals, Done: total, Total: total})
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -293,7 +294,7 @@ func (p *parser) fields(n *yaml.Node, what string, known []string) *mapping {
 			p.add(k, "`%s` is already set on line %d; remove one of them", name, prev.Line)
 			continue
 		}
-		if !contains(known, name) {
+		if !slices.Contains(known, name) {
 			p.add(k, "%s", unknownField(name, what, known))
 			continue
 		}
@@ -312,7 +313,7 @@ func unknownField(name, what string, known []string) string {
 	if s := suggest(name, known); s != "" {
 		return msg + fmt.Sprintf("; did you mean `%s`?", s)
 	}
-	if what == "the top level" && contains(destFields, name) && name != "type" {
+	if what == "the top level" && slices.Contains(destFields, name) && name != "type" {
 		return msg + "; move it under `destination:`"
 	}
 	return msg + "; the fields here are " + strings.Join(known, ", ")
@@ -351,15 +352,6 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(br)]
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // missing reports a required field that is absent, at the mapping that

@@ -20,14 +20,11 @@ import (
 // deadline's countdown), opening the pledges and launching.
 
 type (
-	// pledgesLoadedMsg is the store's view of the group's pledges.
+	// pledgesLoadedMsg is the campaign's standing (campaign.Read).
 	pledgesLoadedMsg struct {
-		group       string
-		state       string
-		thresholds  []int // of confirmed, standing pledges
-		unconfirmed int
-		withdrawn   int
-		err         error
+		group  string
+		status campaign.Status
+		err    error
 	}
 	// pledgesTickMsg asks for a refresh.
 	pledgesTickMsg struct{ group string }
@@ -83,34 +80,17 @@ func (s *pledges) Keys() []key.Binding {
 	return []key.Binding{kOpenP, kLaunch, kReload}
 }
 
-// loadPledges reads the group's pledges and state.
-func loadPledges(d Deps, name string) tea.Cmd {
+// loadPledges reads the campaign's standing.
+func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := pledgesLoadedMsg{group: name}
-		if d.Store == nil {
+		msg := pledgesLoadedMsg{group: g.Name}
+		if d.Desk == nil {
 			msg.err = fmt.Errorf("no state store")
 			return msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 		defer cancel()
-		if g, err := d.Store.Groups().Get(ctx, name); err == nil {
-			msg.state = g.State
-		}
-		ps, err := d.Store.Pledges().List(ctx, name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for _, p := range ps {
-			switch {
-			case p.Withdrawn:
-				msg.withdrawn++
-			case !p.Confirmed:
-				msg.unconfirmed++
-			default:
-				msg.thresholds = append(msg.thresholds, p.Threshold)
-			}
-		}
+		msg.status, msg.err = d.Desk.Pledges(ctx, g)
 		return msg
 	}
 }
@@ -131,11 +111,11 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 				s.loaded = nil
 			}
 			s.ready = nil
-			return s, tea.Batch(loadPledges(s.d, msg.group.Name), checkReady(s.d, msg.group, msg.path))
+			return s, tea.Batch(loadPledges(s.d, msg.group), checkReady(s.d, msg.group, msg.path))
 		}
 	case enteredMsg:
 		if msg.id == pledgesScreen && s.group != nil {
-			cmds := []tea.Cmd{loadPledges(s.d, s.group.Name), checkReady(s.d, s.group, s.path)}
+			cmds := []tea.Cmd{loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path)}
 			if !s.ticking {
 				s.ticking = true
 				cmds = append(cmds, s.tick())
@@ -145,7 +125,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesTickMsg:
 		// refresh while a group is open; the tick is cheap (one query)
 		if s.group != nil && msg.group == s.group.Name {
-			return s, tea.Batch(loadPledges(s.d, s.group.Name), s.tick())
+			return s, tea.Batch(loadPledges(s.d, s.group), s.tick())
 		}
 		s.ticking = false
 	case pledgesLoadedMsg:
@@ -163,7 +143,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
 	case DoneMsg:
 		if s.group != nil {
-			return s, loadPledges(s.d, s.group.Name)
+			return s, loadPledges(s.d, s.group)
 		}
 	case tea.KeyMsg:
 		if s.group == nil {
@@ -179,7 +159,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, kOpenP):
 			if s.d.OpenPledges == nil {
-				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", shortPath(s.path))
+				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", s.d.shortPath(s.path))
 			}
 			g, open := s.group, s.d.OpenPledges
 			return s, func() tea.Msg {
@@ -189,7 +169,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, kLaunch):
 			s.ask = true
 		case key.Matches(msg, kReload):
-			return s, tea.Batch(loadPledges(s.d, s.group.Name), checkReady(s.d, s.group, s.path))
+			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
 		}
 	}
 	return s, nil
@@ -210,14 +190,14 @@ func (s *pledges) View() string {
 	if l.err != nil {
 		b.WriteString(sBad.Render("cannot read the pledges: "+safetext.Line(l.err.Error())) + "\n")
 	}
-	o := pledge.Explain(l.thresholds, len(g.Members), g.ViableMass)
-	state := l.state
+	o := l.status.Outlook
+	state := l.status.State
 	if state == "" {
 		state = "not opened yet"
 	}
 	rows := [][2]string{
 		{"state", state},
-		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.unconfirmed, l.withdrawn)},
+		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.status.Unconfirmed, l.status.Withdrawn)},
 		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
 		{"deadline", s.countdown()},

@@ -71,7 +71,7 @@ wait for "lifeboat serve", and "lifeboat invites export" prints the links).`,
   lifeboat invites reissue group.yaml --base-url https://lifeboat.example.org`,
 		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := rf.mail.sender(false)
+			mail, err := rf.mail.sender(app, false)
 			if err != nil {
 				return err
 			}

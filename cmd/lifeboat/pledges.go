@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/provision/hetzner"
-	"github.com/lifeboat-social/lifeboat/provision/local"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/store"
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -40,7 +38,7 @@ members added to the group file since.`,
       --smtp-addr smtp.example.org:587 --smtp-user lifeboat --smtp-from lifeboat@example.org`,
 		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(true)
+			mail, err := f.mail.sender(app, true)
 			if err != nil {
 				return err
 			}
@@ -129,7 +127,6 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
-	f.register(cmd, false)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
 	return cmd
 }
@@ -149,7 +146,10 @@ not running), naming the step that is missing.`,
 		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges launch group.yaml --base-url https://lifeboat.example.org`,
 		Args:    exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, mailErr := f.mail.sender(true)
+			mail, mailErr := f.mail.sender(app, true)
+			if mailErr != nil {
+				mail = nil // checked below, once readiness has been
+			}
 			log := slog.New(slog.NewTextHandler(app.Stderr, nil))
 			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{Mail: mail, Log: log})
 			if err != nil {
@@ -220,18 +220,10 @@ its member only. The files are written 0600.`,
 	return cmd
 }
 
-// destinationReady is the readiness check of the group's destination:
-// existing, the admin's acceptance reached the lead; new, lifeboat up
-// finished and the server answers over HTTPS; local, its server runs.
+// destinationReady is the readiness check of the group's destination
+// (destination.Ready).
 func destinationReady(app *App, st store.Store, g *groups.Group, file string) provision.Readiness {
-	switch g.Destination.Type {
-	case groups.DestExisting:
-		return campaign.ExistingReady(st, g, file)
-	case groups.DestNew:
-		return hetzner.NewDestination(hetznerBase(app, g))
-	default:
-		return local.New(local.Config{Dir: filepath.Join(app.StateDir, "groups", g.Name, "local"), Title: g.Title, Keep: true})
-	}
+	return destination.Ready(app.StateDir, st, g, file)
 }
 
 func pluralWord(n int, one, many string) string {

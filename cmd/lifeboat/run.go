@@ -8,14 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
 func newRunCmd(app *App) *cobra.Command {
@@ -48,33 +44,24 @@ export". For the local destination use "lifeboat demo --group FILE".`,
 				}
 				return silentError{code: 2}
 			}
-			var dest provision.Destination
-			switch g.Destination.Type {
-			case groups.DestExisting:
-				dest = existing.New(existing.Config{URL: g.Destination.Server})
-			case groups.DestNew:
-				cfg, err := hetznerSetup(ctx, app, args[0], f, true)
-				if err != nil {
-					return err
-				}
-				dest = hetzner.NewDestination(cfg)
-			default:
+			if g.Destination.Type == groups.DestLocal {
 				return usageErrorf("%s: the local destination is for trying an escape: run lifeboat demo --group %s", args[0], args[0])
+			}
+			if len(f.sshFrom) > 0 {
+				app.Config.SSHFrom = f.sshFrom
+			}
+			dest, err := app.destination(ctx, g)
+			if err != nil {
+				return hetznerErr(err)
 			}
 			st, err := app.Store(ctx)
 			if err != nil {
 				return err
 			}
-			// The new server says itself whether it is ready; an existing
-			// one is ready once its admin's acceptance reached us.
-			var ready provision.Readiness
-			if g.Destination.Type == groups.DestExisting {
-				ready = campaign.ExistingReady(st, g, args[0])
-			}
-			x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Ready: ready, Emit: progress.Plain(app.Stderr, time.Second)})
+			x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Ready: destinationReady(app, st, g, args[0]), Emit: progress.Plain(app.Stderr, time.Second)})
 			rep, err := x.Run(ctx, g.Destination.Type)
 			if err != nil {
-				return err
+				return hetznerErr(err)
 			}
 			if asJSON {
 				return json.NewEncoder(app.Stdout).Encode(rep)

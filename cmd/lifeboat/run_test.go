@@ -61,9 +61,9 @@ members:
 	}
 }
 
-// The TUI's launch runs the same playbooks: on an existing server it
-// scouts and refuses a group that is not viable; a new server is sent to
-// lifeboat run, which takes the cloud settings.
+// The TUI's launch runs the same playbooks on the destination the one
+// builder makes: on an existing server it scouts and refuses a group that
+// is not viable; a new server needs the cloud token, and says so.
 func TestTUILaunchRunsPlaybooks(t *testing.T) {
 	srv := existingtest.Mastodon(t, existingtest.Open)
 	g := &groups.Group{Version: 1, Name: "tui-launch", Title: "T", ViableMass: 2,
@@ -77,7 +77,7 @@ func TestTUILaunchRunsPlaybooks(t *testing.T) {
 		t.Errorf("existing: %v, want the playbook's launch refusal", err)
 	}
 	g.Destination = groups.Destination{Type: groups.DestNew, Domain: "x.example", Cloud: "hetzner", Location: "fsn1", ServerType: "cx22"}
-	if _, err := tuiLaunch(context.Background(), app, g, nil); err == nil || !strings.Contains(err.Error(), "lifeboat run") {
-		t.Errorf("new: %v, want a pointer to lifeboat run", err)
+	if _, err := tuiLaunch(context.Background(), app, g, nil); err == nil || !strings.Contains(err.Error(), "no Hetzner Cloud token") {
+		t.Errorf("new: %v, want the missing token named", err)
 	}
 }

@@ -43,7 +43,10 @@ type Installer struct {
 }
 
 // DefaultDir is where tools are cached: $LIFEBOAT_TOOLS, or the user's
-// cache directory.
+// cache directory. The installer reads its own variables
+// ($LIFEBOAT_TOOLS, _TERRAFORM, _PG_BIN, _CHROMIUM) rather than taking
+// them from internal/config: it is a leaf that tests, benchmarks and the
+// Makefile use without any configuration.
 func DefaultDir() string {
 	if d := os.Getenv("LIFEBOAT_TOOLS"); d != "" {
 		return d

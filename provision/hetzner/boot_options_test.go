@@ -130,12 +130,3 @@ func TestBootOptionsRefused(t *testing.T) {
 	}
 }
 
-func TestBootOptionsFromEnv(t *testing.T) {
-	t.Setenv(EnvGoToSocialFrom, "https://m.example/gts")
-	t.Setenv(EnvTLSCertFile, "/c.pem")
-	t.Setenv(EnvTLSKeyFile, "/k.pem")
-	t.Setenv(EnvTrustCAFile, "/ca.pem")
-	if got := BootOptionsFromEnv(); got != (BootOptions{"https://m.example/gts", "/c.pem", "/k.pem", "/ca.pem"}) {
-		t.Fatalf("got %+v", got)
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/lifeboat-social/lifeboat/internal/config"
 	"io"
 	"io/fs"
 	"net/url"
@@ -136,24 +137,13 @@ type BootOptions struct {
 	TrustCAFile string
 }
 
-// Environment variables for BootOptions.
+// Environment variables for BootOptions, named in its messages.
 const (
-	EnvGoToSocialFrom = "LIFEBOAT_GOTOSOCIAL_FROM"
-	EnvTLSCertFile    = "LIFEBOAT_TLS_CERT_FILE"
-	EnvTLSKeyFile     = "LIFEBOAT_TLS_KEY_FILE"
-	EnvTrustCAFile    = "LIFEBOAT_TRUST_CA_FILE"
+	EnvGoToSocialFrom = config.EnvGoToSocialFrom
+	EnvTLSCertFile    = config.EnvTLSCertFile
+	EnvTLSKeyFile     = config.EnvTLSKeyFile
+	EnvTrustCAFile    = config.EnvTrustCAFile
 )
-
-// BootOptionsFromEnv reads the boot options from the environment. They
-// are checked when the cloud-init is rendered.
-func BootOptionsFromEnv() BootOptions {
-	return BootOptions{
-		GoToSocialFrom: os.Getenv(EnvGoToSocialFrom),
-		TLSCertFile:    os.Getenv(EnvTLSCertFile),
-		TLSKeyFile:     os.Getenv(EnvTLSKeyFile),
-		TrustCAFile:    os.Getenv(EnvTrustCAFile),
-	}
-}
 
 // maxPEMFile caps each certificate or key file: a chain of a few
 // certificates is a few kilobytes.

@@ -95,6 +95,10 @@ func retry(ctx context.Context, interval, timeout time.Duration, try func(contex
 	}
 }
 
+// ErrDNS: the server's DNS records did not resolve to its addresses in
+// time (the lead has not set them yet, or they have not spread).
+var ErrDNS = errors.New("the DNS records do not point at the server yet")
+
 // WaitDNS waits until every record resolves to its value.
 func WaitDNS(ctx context.Context, w Waits, records []DNSRecord, emit progress.Func) error {
 	w = w.withDefaults()
@@ -113,7 +117,7 @@ func WaitDNS(ctx context.Context, w Waits, records []DNSRecord, emit progress.Fu
 			return fmt.Errorf("%s resolves to %v, not %s yet", rec.Name, addrs, rec.Value)
 		})
 		if err != nil {
-			return fmt.Errorf("wait for DNS %s %s: %w", rec.Type, rec.Name, err)
+			return fmt.Errorf("wait for DNS %s %s: %w: %w", rec.Type, rec.Name, ErrDNS, err)
 		}
 		emit.Emit(progress.Event{Kind: progress.Advanced, Step: step, Item: rec.Type + " " + rec.Name, Done: i + 1, Total: len(records)})
 	}
