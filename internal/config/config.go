@@ -129,11 +129,11 @@ func Load(getenv func(string) string) (Config, error) {
 			PasswordFile: getenv(EnvSMTPPasswordFile),
 		},
 		Hetzner: Hetzner{
-			Token:        strings.TrimSpace(getenv(EnvHcloudToken)),
-			TokenFile:    getenv(EnvHcloudTokenFile),
-			Endpoint:     getenv(EnvHcloudEndpoint),
-			Terraform:    getenv(EnvTerraform),
-			Mirror:       getenv(EnvHcloudMirror),
+			Token:     strings.TrimSpace(getenv(EnvHcloudToken)),
+			TokenFile: getenv(EnvHcloudTokenFile),
+			Endpoint:  getenv(EnvHcloudEndpoint),
+			Terraform: getenv(EnvTerraform),
+			Mirror:    getenv(EnvHcloudMirror),
 			Boot: Boot{
 				GoToSocialFrom: getenv(EnvGoToSocialFrom),
 				TLSCertFile:    getenv(EnvTLSCertFile),

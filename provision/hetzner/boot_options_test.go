@@ -129,4 +129,3 @@ func TestBootOptionsRefused(t *testing.T) {
 		})
 	}
 }
-
