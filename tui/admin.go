@@ -51,9 +51,10 @@ type (
 	}
 	// decidedMsg carries a decision as admission.DecisionFor reads it back.
 	decidedMsg struct {
-		id  string
-		dec admission.Decision
-		err error
+		id     string
+		dec    admission.Decision
+		answer string // the signed answer's file, for the lead
+		err    error
 	}
 	// watchLineMsg is one line of the watcher: a verdict or a note.
 	watchLineMsg struct {
@@ -202,11 +203,13 @@ func (s *admin) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.dec = &d
 			r := s.req
 			if d.Accepted {
-				s.decided = fmt.Sprintf("Accepted. Members of %s who sign up on %s between %s and %s with their proof are approved by the watcher (w).",
+				s.decided = fmt.Sprintf("Accepted. Members of %s who sign up on %s between %s and %s with their proof, and confirm their email, are approved by the watcher (w).",
 					r.Group.Title, r.Server, shortTime(r.Window.From), shortTime(r.Window.Until))
 			} else {
 				s.decided = fmt.Sprintf("Rejected. The watcher approves none of %s's sign-ups.", r.Group.Title)
 			}
+			s.decided += fmt.Sprintf(" Your signed answer is %s in the state directory: send it to the lead (%s), who runs lifeboat request accepted GROUP.yaml with it.",
+				msg.answer, r.Lead.Email)
 			s.wServer = r.Server
 		}
 		word := "rejected"
@@ -553,8 +556,9 @@ func scoutServer(d Deps, req *admission.Request) tea.Cmd {
 	}
 }
 
-// decide records the decision with admission.Decide, exactly as lifeboat
-// admin review --accept/--reject does, and reads it back.
+// decide records the decision with admission.Decide and writes the
+// signed answer for the lead, exactly as lifeboat admin review
+// --accept/--reject does, and reads the decision back.
 func decide(d Deps, req *admission.Request, accept bool, message string) tea.Cmd {
 	return func() tea.Msg {
 		if d.Desk == nil {
@@ -565,8 +569,15 @@ func decide(d Deps, req *admission.Request, accept bool, message string) tea.Cmd
 		if err := admission.Decide(ctx, j, req, accept, message, d.now()); err != nil {
 			return decidedMsg{id: req.ID(), err: err}
 		}
+		_, file, err := admission.WriteAnswer(d.StateDir, "", req.ID(), req.Server, req.Group.Name, accept, message, d.now())
+		if err != nil {
+			return decidedMsg{id: req.ID(), err: err}
+		}
+		if rel, err := filepath.Rel(d.StateDir, file); err == nil {
+			file = rel
+		}
 		dec, err := admission.DecisionFor(ctx, j, req.ID())
-		return decidedMsg{id: req.ID(), dec: dec, err: err}
+		return decidedMsg{id: req.ID(), dec: dec, answer: file, err: err}
 	}
 }
 
