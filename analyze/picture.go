@@ -9,51 +9,31 @@ import (
 	"slices"
 )
 
-// Picture limits: past a few thousand dots a picture says nothing more,
-// and the viable set is drawn first.
+// Picture limits: past a thousand or so dots a picture says nothing more.
 const (
-	maxDots  = 1500
+	maxInner = 900 // of the viable set
+	maxOuter = 600 // of the others
 	maxLines = 3000
 )
 
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"}
 
 // WriteSVG draws the analysis: one dot per person coloured by community
-// (the ten largest; the rest grey), the viable set on the inner ring
-// inside a dashed outline, the others outside it, each community in its
-// own sector, and lead (a label; optional) at the centre. Follows between
-// the people drawn are faint lines.
+// (the ten largest; the rest grey), the viable set inside the dashed ring
+// and the others outside it, each community a cluster of its own, and
+// lead (a label; optional) at the centre. Follows between the people
+// drawn are faint lines. Large graphs are drawn from an even sample.
 func (r *Report) WriteSVG(w io.Writer, lead string) error {
 	g := r.graph
 	const size, mid = 800.0, 400.0
-	// Who is drawn: the lead, then the viable set, then the rest, in
-	// community order so each community's dots sit together.
-	order := make([]int32, 0, g.N())
-	for v := range int32(g.N()) {
-		order = append(order, v)
-	}
-	slices.SortStableFunc(order, func(a, b int32) int {
-		if r.viableSet[a] != r.viableSet[b] {
-			if r.viableSet[a] {
-				return -1
-			}
-			return 1
-		}
-		return int(r.community[a] - r.community[b])
-	})
-	if len(order) > maxDots {
-		order = order[:maxDots]
-	}
-	slices.SortStableFunc(order, func(a, b int32) int { return int(r.community[a] - r.community[b]) })
 	leadID := int32(-1)
 	for v, l := range g.Labels {
 		if l == lead {
 			leadID = int32(v)
 		}
 	}
-	pos := make(map[int32][2]float64, len(order))
 	var inner, outer []int32
-	for _, v := range order {
+	for v := range int32(g.N()) {
 		switch {
 		case v == leadID:
 		case r.viableSet[v]:
@@ -62,27 +42,39 @@ func (r *Report) WriteSVG(w io.Writer, lead string) error {
 			outer = append(outer, v)
 		}
 	}
-	place := func(ring []int32, radius float64) {
-		for i, v := range ring {
-			a := 2 * math.Pi * float64(i) / float64(len(ring))
-			rr := radius + 18*float64(i%3) // three staggered rows keep dots apart
-			pos[v] = [2]float64{mid + rr*math.Cos(a), mid + rr*math.Sin(a)}
-		}
-	}
-	place(inner, 170)
-	place(outer, 300)
+	inner, outer = sample(inner, maxInner), sample(outer, maxOuter)
+	pos := make(map[int32][2]float64, len(inner)+len(outer)+1)
+	r.cluster(pos, inner, mid, 140)
+	r.cluster(pos, outer, mid, 320)
 	if leadID >= 0 {
 		pos[leadID] = [2]float64{mid, mid}
+	}
+	drawn := append(append([]int32{}, inner...), outer...)
+	if leadID >= 0 {
+		drawn = append(drawn, leadID)
 	}
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", size, size, size, size)
 	fmt.Fprintf(bw, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
 	lines := 0
 	fmt.Fprintln(bw, `<g stroke="#999999" stroke-opacity="0.15" stroke-width="0.5">`)
-	for _, u := range order {
+	total := 0
+	for _, u := range drawn {
+		for _, v := range g.Out(u) {
+			if _, ok := pos[v]; ok {
+				total++
+			}
+		}
+	}
+	stride := max(1, total/maxLines)
+	seen := 0
+	for _, u := range drawn {
 		for _, v := range g.Out(u) {
 			pv, ok := pos[v]
-			if !ok || lines >= maxLines {
+			if !ok {
+				continue
+			}
+			if seen++; seen%stride != 0 {
 				continue
 			}
 			pu := pos[u]
@@ -92,7 +84,7 @@ func (r *Report) WriteSVG(w io.Writer, lead string) error {
 	}
 	fmt.Fprintln(bw, `</g>`)
 	fmt.Fprintf(bw, `<circle cx="%.0f" cy="%.0f" r="%.0f" fill="none" stroke="#222222" stroke-width="2" stroke-dasharray="8 6"/>`+"\n", mid, mid, 235.0)
-	for _, v := range order {
+	for _, v := range drawn {
 		p := pos[v]
 		colour := "#cccccc"
 		if c := int(r.community[v]); c < len(palette) {
@@ -108,4 +100,39 @@ func (r *Report) WriteSVG(w io.Writer, lead string) error {
 		r.ViableSize, r.Nodes, r.MinFollows, r.Modularity)
 	fmt.Fprintln(bw, `</svg>`)
 	return bw.Flush()
+}
+
+// sample keeps at most n of vs, evenly spread.
+func sample(vs []int32, n int) []int32 {
+	if len(vs) <= n {
+		return vs
+	}
+	out := make([]int32, 0, n)
+	for i := range n {
+		out = append(out, vs[i*len(vs)/n])
+	}
+	return out
+}
+
+// cluster places vs around a ring of the given radius: each community
+// gets an arc in proportion to its size, and its dots fill a disc at the
+// arc's middle, in a sunflower spiral so that they do not overlap.
+func (r *Report) cluster(pos map[int32][2]float64, vs []int32, mid, radius float64) {
+	slices.SortStableFunc(vs, func(a, b int32) int { return int(r.community[a] - r.community[b]) })
+	for i := 0; i < len(vs); {
+		j := i
+		for j < len(vs) && r.community[vs[j]] == r.community[vs[i]] {
+			j++
+		}
+		// The arc's middle, as a share of the ring.
+		at := (float64(i) + float64(j-i)/2) / float64(len(vs))
+		cx := mid + radius*math.Cos(2*math.Pi*at)
+		cy := mid + radius*math.Sin(2*math.Pi*at)
+		for k, v := range vs[i:j] {
+			d := 4.2 * math.Sqrt(float64(k))
+			a := float64(k) * 2.39996 // the golden angle
+			pos[v] = [2]float64{cx + d*math.Cos(a), cy + d*math.Sin(a)}
+		}
+		i = j
+	}
 }
