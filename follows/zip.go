@@ -79,7 +79,7 @@ func (e *entry) Read(p []byte) (int, error) {
 	n, err := e.rc.Read(p)
 	e.a.budget -= int64(n)
 	e.read += int64(n)
-	if e.read > 1<<20 && uint64(e.read) > maxRatio*e.f.CompressedSize64 {
+	if e.read > 64<<10 && uint64(e.read) > maxRatio*e.f.CompressedSize64 {
 		return n, errBomb
 	}
 	return n, err
