@@ -40,7 +40,7 @@ func ReadFile(path string, lim Limits) (*Export, error) {
 	}
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
-		return readZip(path, f, fi.Size(), lim)
+		return ReadZip(path, f, fi.Size(), lim)
 	case isCAR(head):
 		return ReadBluesky(path, f, lim)
 	case bytes.HasPrefix(bytes.TrimPrefix(head, []byte("\ufeff")), []byte("Account address")):
@@ -53,9 +53,9 @@ func ReadFile(path string, lim Limits) (*Export, error) {
 	}
 }
 
-// readZip tells an X archive from an Instagram or Threads export by the
-// entries inside.
-func readZip(path string, ra io.ReaderAt, size int64, lim Limits) (*Export, error) {
+// ReadZip reads an X archive or an Instagram or Threads export, telling
+// them apart by the entries inside.
+func ReadZip(path string, ra io.ReaderAt, size int64, lim Limits) (*Export, error) {
 	a, err := openArchive(path, ra, size, lim)
 	if err != nil {
 		return nil, err

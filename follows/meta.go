@@ -51,16 +51,8 @@ func ReadMetaJSON(file string, r io.Reader, lim Limits) (*Export, error) {
 	return ex, nil
 }
 
-// ReadMetaZip reads the follow lists of an Instagram or Threads export
+// readMetaZip reads the follow lists of an Instagram or Threads export
 // zip, and nothing else in it. Self is left empty.
-func ReadMetaZip(file string, ra io.ReaderAt, size int64, lim Limits) (*Export, error) {
-	a, err := openArchive(file, ra, size, lim)
-	if err != nil {
-		return nil, err
-	}
-	return readMetaZip(a)
-}
-
 func readMetaZip(a *archive) (*Export, error) {
 	ex := &Export{File: a.file, Network: Meta, Format: "Instagram/Threads export"}
 	var lists, html int

@@ -24,17 +24,9 @@ var xEntry = regexp.MustCompile(`^(?:[^/]+/)?data/(account|following|follower)(?
 // xPrefix is the assignment before the JSON: the data kind and the part.
 var xPrefix = regexp.MustCompile(`^window\.YTD\.([a-z_]+)\.part[0-9]+ *$`)
 
-// ReadX reads an X archive. It reads data/account.js for the owner's
-// username and id, data/following.js and data/follower.js for the
-// follows, and nothing else.
-func ReadX(file string, ra io.ReaderAt, size int64, lim Limits) (*Export, error) {
-	a, err := openArchive(file, ra, size, lim)
-	if err != nil {
-		return nil, err
-	}
-	return readX(a)
-}
-
+// readX reads an X archive: data/account.js for the owner's username and
+// id, data/following.js and data/follower.js for the follows, and nothing
+// else.
 func readX(a *archive) (*Export, error) {
 	ex := &Export{File: a.file, Network: X, Format: "X archive"}
 	var accounts, followingFiles int
