@@ -240,6 +240,8 @@ func TestRefuses(t *testing.T) {
 			blockOf(follow(t, "not a did", "2026-03-02T09:00:00Z"))), DefaultLimits, ErrFormat, `a follow whose subject "not a did" is not a DID`},
 		{"CAR version 2", "repo.car", v2, DefaultLimits, ErrFormat, "a CAR of version 2"},
 		{"CAR over the block cap", "repo.car", ada.car(t), small, ErrTooLarge, "block 9: more than 8 blocks"},
+		{"CAR over the byte cap", "repo.car", ada.car(t), Limits{MaxBytes: 1000, MaxEntries: 100, MaxAccounts: 100},
+			ErrTooLarge, "more than the cap of 1000 bytes"},
 
 		{"CSV with a wrong header", "f.csv", []byte("Account address,Hide notifications\nada@social.example,true\n"), DefaultLimits,
 			ErrFormat, `f.csv: line 1: the header is "Account address,Hide notifications"`},
@@ -289,5 +291,19 @@ func TestRefuses(t *testing.T) {
 				t.Fatalf("error %q, want one naming %s and saying %q", err, path, c.want)
 			}
 		})
+	}
+}
+
+// TestXParts: a large list comes split into data/KIND-partN.js, each
+// assigned to window.YTD.KIND.partN; the parts make one list.
+func TestXParts(t *testing.T) {
+	part1 := []byte(`window.YTD.following.part1 = [ {"following": {"accountId": "1010"}} ]`)
+	path := writeTemp(t, "x.zip", xZip(t, true, map[string][]byte{"data/following-part1.js": part1}))
+	ex, err := ReadFile(path, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ids("1002", "1003", "1004", "1010"); !reflect.DeepEqual(ex.Following, want) {
+		t.Errorf("following %v, want %v", ex.Following, want)
 	}
 }

@@ -3,7 +3,6 @@ package follows
 import (
 	"archive/zip"
 	"compress/flate"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,7 +51,6 @@ func fail(file, where string, err error, lim Limits) error {
 	var (
 		syntax   *json.SyntaxError
 		typ      *json.UnmarshalTypeError
-		csvErr   *csv.ParseError
 		deflated flate.CorruptInputError
 	)
 	switch {
@@ -70,8 +68,6 @@ func fail(file, where string, err error, lim Limits) error {
 			field = "the record"
 		}
 		return errorf(file, where, "wrong shape: %s is a JSON %s, where the format has %s", field, typ.Value, jsonKind(typ.Type.Kind().String()))
-	case errors.As(err, &csvErr):
-		return errorf(file, fmt.Sprintf("line %d", csvErr.Line), "not valid CSV: %v", csvErr.Err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return errorf(file, where, "ends early: the file is cut short; download it again")
 	case errors.Is(err, zip.ErrChecksum), errors.As(err, &deflated):
