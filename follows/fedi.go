@@ -99,11 +99,12 @@ func ReadFediCSV(file string, r io.Reader, lim Limits) (*Export, error) {
 // returns it as user@domain in lower case: Mastodon and GoToSocial match
 // usernames and domains without regard to case.
 func fediAddress(s string) (string, error) {
-	a := strings.TrimPrefix(s, "@")
+	// Lower-cased before the checks: lower case can be longer in UTF-8.
+	a := strings.ToLower(strings.TrimPrefix(s, "@"))
 	user, domain, ok := strings.Cut(a, "@")
 	if !ok || user == "" || domain == "" || strings.ContainsAny(domain, "@/") || !plainName(a) ||
 		strings.ContainsAny(user, ",") || !strings.Contains(domain, ".") && !strings.HasPrefix(domain, "localhost") {
 		return "", fmt.Errorf("%s is not an address user@domain", quote(s))
 	}
-	return strings.ToLower(a), nil
+	return a, nil
 }

@@ -124,6 +124,8 @@ func TestSetOwner(t *testing.T) {
 	}{
 		{Fedi, Account{}, "@Ada@Social.Example", "fedi:@ada@social.example"},
 		{Fedi, Account{}, "ada", `"ada" is not an address @user@domain`},
+		// Lower case is longer in UTF-8 here: the label must still fit.
+		{Fedi, Account{}, "@a@" + strings.Repeat("\u023a", 90) + ".example", "is not an address @user@domain"},
 		{Meta, Account{}, "@ada.example", "ig:ada.example"},
 		{Meta, Account{}, "ada example", `"ada example" is not an Instagram username`},
 		{X, Account{Handle: "ada_example", ID: "1001"}, "@Ada_Example", "x:ada_example"},
@@ -233,6 +235,8 @@ func TestRefuses(t *testing.T) {
 			ErrFormat, "its bytes do not match its CID"},
 		{"bad CBOR", "repo.car", carOf(t, [][]byte{cidOf(ada.commit)}, blockOf(ada.commit), blockOf(badCBOR)), DefaultLimits,
 			ErrFormat, "repo.car: block 2 (bafyrei"},
+		{"bad CBOR says so", "repo.car", carOf(t, [][]byte{cidOf(ada.commit)}, blockOf(ada.commit), blockOf(badCBOR)), DefaultLimits,
+			ErrFormat, "not valid DAG-CBOR"},
 		{"CAR without its tree", "repo.car", ada.car(t, ada.leafB), DefaultLimits, ErrFormat, "the tree node bafyrei"},
 		{"CAR without a follow record", "repo.car", ada.car(t, ada.records[4]), DefaultLimits, ErrFormat, "is missing or not a follow"},
 		{"CAR without its commit", "repo.car", ada.car(t, ada.commit), DefaultLimits, ErrFormat, "named in the header is missing"},
