@@ -149,8 +149,12 @@ func (c *capReader) Read(p []byte) (int, error) {
 // plainName reports whether s can be a label in a space-separated edge
 // list and be shown on a terminal as it is: 1 to MaxName bytes of UTF-8
 // without spaces, controls or invisible formatting characters.
-func plainName(s string) bool {
-	if s == "" || len(s) > MaxName || !utf8.ValidString(s) {
+func plainName(s string) bool { return plain(s, MaxName) }
+
+// plain reports whether s is 1 to max bytes of UTF-8 without spaces,
+// controls or invisible formatting characters.
+func plain(s string, max int) bool {
+	if s == "" || len(s) > max || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {

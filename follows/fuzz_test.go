@@ -30,7 +30,7 @@ func checkRead(t *testing.T, ex *Export, err error) {
 		accounts = append(accounts, ex.Self)
 	}
 	for _, a := range accounts {
-		if l := Label(ex.Network, a); !plainName(l) || len(l) > 256 {
+		if l := Label(ex.Network, a); !plain(l, 256) {
 			t.Fatalf("label %q is not one edge-list field", l)
 		}
 	}
