@@ -227,6 +227,8 @@ func TestRefuses(t *testing.T) {
 			ErrTooLarge, "a zip bomb"},
 		{"too many entries", "x.zip", zipOf(t, false, strings.Fields("a b c d e f g h i"), map[string][]byte{}), small,
 			ErrTooLarge, "the zip holds 9 entries, more than the cap of 8"},
+		{"zip naming a file outside itself", "x.zip", zipOf(t, false, []string{"../data/account.js"}, map[string][]byte{}), DefaultLimits,
+			ErrFormat, "the zip names an entry outside itself"},
 		{"Instagram export in HTML", "ig.zip", zipOf(t, false, []string{"connections/followers_and_following/following.html"}, map[string][]byte{}), DefaultLimits,
 			ErrFormat, "an export in HTML; export again and choose the format JSON"},
 

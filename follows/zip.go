@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"strings"
 )
 
 // maxRatio bounds how much an entry may grow when inflated. Text
@@ -24,9 +26,7 @@ type archive struct {
 func openArchive(file string, ra io.ReaderAt, size int64, lim Limits) (*archive, error) {
 	zr, err := zip.NewReader(ra, size)
 	if errors.Is(err, zip.ErrInsecurePath) {
-		// Nothing is extracted, but an export never holds such a name:
-		// the archive was made by something else.
-		return nil, errorf(file, "", "the zip names an entry outside itself (an absolute path or ..); not an export")
+		err = nil // checked below, whatever GODEBUG says
 	}
 	if err != nil {
 		return nil, errorf(file, "", "not a readable zip (%v): the download is cut short or damaged; download it again", err)
@@ -36,6 +36,11 @@ func openArchive(file string, ra io.ReaderAt, size int64, lim Limits) (*archive,
 	}
 	seen := make(map[string]bool, len(zr.File))
 	for _, f := range zr.File {
+		if !fs.ValidPath(strings.TrimSuffix(f.Name, "/")) || strings.Contains(f.Name, `\`) {
+			// Nothing is extracted, but an export never holds such a
+			// name: the archive was made by something else.
+			return nil, errorf(file, "entry "+quote(f.Name), "the zip names an entry outside itself (an absolute path or ..); not an export")
+		}
 		if seen[f.Name] {
 			// Two entries of one name: which one a reader takes is up to
 			// the reader, so the archive has no single meaning.
