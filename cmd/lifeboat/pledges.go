@@ -10,6 +10,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/store"
@@ -114,7 +115,7 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			fmt.Fprintf(app.Stdout, "%s: %s\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
 				out.Group, out.State, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
 			if !out.DestinationReady {
-				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", out.DestinationMissing)
+				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
 			}
 			switch {
 			case out.Viable && out.DestinationReady:
