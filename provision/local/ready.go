@@ -34,7 +34,9 @@ func (l *Local) Ready(ctx context.Context) (bool, string, error) {
 		return false, notRunning, nil
 	}
 	probe := &Local{cfg: l.cfg, st: st}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	// Generous: on a loaded machine a running server can take seconds to
+	// answer, and a false "not running" would hold a launch back.
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if !probe.answers(ctx) {
 		return false, notRunning, nil
