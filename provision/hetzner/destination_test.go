@@ -256,7 +256,7 @@ func TestDestinationGoToSocial(t *testing.T) {
 		}
 	}
 	creds, err := readCredentials(filepath.Join(cfg.Dir, credsFile))
-	if err != nil || creds.Username != "cloudadmin" || creds.Email != cfg.Group.Lead.Email || creds.URL != srv.URL {
+	if err != nil || creds.Username != "cloudadmin" || creds.Email != "quinn+lifeboat-admin@example.org" || creds.URL != srv.URL {
 		t.Fatalf("credentials: %+v, %v", creds, err)
 	}
 

@@ -241,6 +241,18 @@ func readPEMFile(path, env string) ([]byte, error) {
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9@._+-]*$`)
 
+// AdminEmail is the new server's admin address: the lead's, tagged
+// "+lifeboat-admin", so that mail for the admin still reaches the lead.
+// It must differ from the lead's own: the lead usually joins as a member
+// too, and GoToSocial and Mastodon take each address for one account only.
+func AdminEmail(g *groups.Group) string {
+	at := strings.LastIndex(g.Lead.Email, "@")
+	if at < 0 {
+		return g.Lead.Email // refused by the checks that follow
+	}
+	return g.Lead.Email[:at] + "+lifeboat-admin" + g.Lead.Email[at:]
+}
+
 // renderCloudInit renders the cloud-init for the group's software. The
 // output depends only on its inputs, so re-running up never changes a
 // server's user data (which would replace the server).
@@ -254,7 +266,7 @@ func renderCloudInit(cfg Config, arch string, keys Keys) (string, error) {
 	}
 	d := cloudInit{
 		Group: g.Name, Hostname: "lifeboat-" + g.Name, Domain: g.Destination.Domain,
-		Arch: "amd64", LeadEmail: g.Lead.Email, AdminUsername: cfg.AdminUser, AdminEmail: g.Lead.Email,
+		Arch: "amd64", LeadEmail: g.Lead.Email, AdminUsername: cfg.AdminUser, AdminEmail: AdminEmail(g),
 		SMTP: cfg.SMTP, HostKeyPrivate: strings.TrimSpace(keys.HostPEM), HostKeyPublic: keys.HostPub,
 		RegistrationLimit: max(100, 2*len(g.Members)), Volume: cfg.VolumeSize > 0, BackupDays: BackupDays,
 		GoToSocialVersion: GoToSocialVersion, MastodonVersion: MastodonVersion,
