@@ -391,6 +391,16 @@ func followOnce(ctx context.Context, a, b arrived) error {
 		if err != nil {
 			return fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
 		}
+		if r.Following && r.Requested {
+			// A follow and a's request both stand: an acceptance cut
+			// short stored the follow but never removed the request,
+			// which b would see waiting for good. Accepting it again
+			// removes it and changes nothing else.
+			if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+				return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+			}
+			return nil
+		}
 		if r.Following {
 			return nil
 		}

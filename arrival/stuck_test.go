@@ -162,3 +162,52 @@ func TestSeedIsolatesAStuckMember(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// An acceptance cut short can store the follow and leave the request it
+// answers: the follower follows, and the target still sees the request
+// waiting. A Seed that meets the pair again (here: over a journal that
+// lost it) accepts it once more, and nothing is left waiting.
+func TestSeedClearsRequestBesideFollow(t *testing.T) {
+	_, srv := gtstest.Server(t)
+	g := group("beside", 3)
+	ctx := context.Background()
+	st1 := openStore(t, g)
+	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv})
+	arrive(t, e1, g, 0, 1, 2)
+	if err := e1.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := st1.Accounts().Get(ctx, g.Name, g.Members[0].Email)
+	b, _ := st1.Accounts().Get(ctx, g.Name, g.Members[1].Email)
+	db, err := sql.Open("sqlite", gtsDB(t)+"?_pragma=busy_timeout(20000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id := ulid()
+	if _, err := db.ExecContext(ctx, `INSERT INTO follow_requests (id, created_at, updated_at, uri, account_id, target_account_id, show_reblogs, notify)
+		SELECT ?, created_at, created_at, uri || '/follow/' || ?, id, ?, 1, 0 FROM accounts WHERE id = ?`, id, id, b.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	bc := fedi.New(srv.URL).WithToken(b.Token)
+	if reqs, err := bc.FollowRequests(ctx); err != nil || len(reqs) != 1 {
+		t.Fatalf("before: %d requests waiting (%v), want the one left behind", len(reqs), err)
+	}
+
+	// The accounts (with their tokens) in a store whose journal lost them.
+	st2 := openStore(t, g)
+	accs, _ := st1.Accounts().List(ctx, g.Name)
+	for _, acc := range accs {
+		if err := st2.Accounts().Put(ctx, acc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e2 := arrival.New(arrival.Config{Store: st2, Group: g, Server: srv})
+	if err := e2.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	verifyMesh(t, st2, e2, g, srv.URL, 3)
+	if reqs, err := bc.FollowRequests(ctx); err != nil || len(reqs) != 0 {
+		t.Errorf("after: %d requests waiting (%v), want none", len(reqs), err)
+	}
+}

@@ -47,7 +47,7 @@ func TestTransientRetriesServerErrorsOnly(t *testing.T) {
 	}
 	calls = 0
 	err = transient(ctx, func() error { calls++; return &fedi.Error{Status: 503, RetryAt: time.Now().Add(time.Hour)} })
-	if calls != 1 {
+	if calls != 1 || !fedi.IsRateLimited(err) {
 		t.Errorf("a 503 with Retry-After (the client waited already) was tried %d times", calls)
 	}
 

@@ -150,7 +150,9 @@ func TestDemoSurvivesKill9(t *testing.T) {
 	}
 	kills := 0
 	for _, p := range points {
-		if killAt(t, bin, state, p.marker, p.delay, args...) {
+		k := killAt(t, bin, state, p.marker, p.delay, args...)
+		t.Logf("kill at %q +%s: killed=%v", p.marker, p.delay, k)
+		if k {
 			kills++
 		}
 	}

@@ -40,7 +40,7 @@ type Config struct {
 	// Keep leaves the GoToSocial process running after Stop, so the demo
 	// server can be visited afterwards; StopRunning ends it.
 	Keep bool
-	// ReadyTimeout bounds the wait for the API to answer (default 2 min).
+	// ReadyTimeout bounds the wait for the API to answer (default 5 min).
 	ReadyTimeout time.Duration
 	// ReasonRequired makes sign-ups carry a reason (at least 40
 	// characters), which GoToSocial then shows admins as invite_request;
@@ -79,7 +79,9 @@ func New(cfg Config) *Local {
 		cfg.Tools = tools.New()
 	}
 	if cfg.ReadyTimeout == 0 {
-		cfg.ReadyTimeout = 2 * time.Minute
+		// GoToSocial compiles its SQLite (WebAssembly) at every start:
+		// 12 s on an idle machine, minutes on a busy one.
+		cfg.ReadyTimeout = 5 * time.Minute
 	}
 	if cfg.Title == "" {
 		cfg.Title = "Lifeboat local"
