@@ -71,7 +71,7 @@ func startForeign(ctx context.Context) (*Foreign, error) {
 	f.dest = local.New(local.Config{Dir: f.dir, Title: "Someone else's server", ReasonRequired: true,
 		Settings: MailSettings(mb), ReadyTimeout: 6 * time.Minute}) // first migrations on a busy machine
 	if f.Server, err = f.dest.Start(ctx, progress.Discard); err != nil {
-		mb.Close()
+		f.Stop(ctx) // a server that started too slowly still runs
 		return nil, err
 	}
 	// Someone else's server makes no accounts for Lifeboat.
