@@ -395,7 +395,7 @@ func (s *Server) accountError(err error, username string) (int, string) {
 	case errors.Is(err, provision.ErrUsernameTaken):
 		return http.StatusConflict, "The username " + username + " is taken on " + s.serverName() + ". Choose another one."
 	case errors.Is(err, errNoAccount):
-		return http.StatusUnprocessableEntity, s.serverName() + " has no account " + username + " yet. Sign up on its page first (it can take a few seconds), then type the username you chose."
+		return http.StatusUnprocessableEntity, s.serverName() + " shows no account " + username + " yet. Sign up on its page first; if you have, confirm the email the server sent you, then type the username again."
 	case errors.Is(err, errNoAPISignUp):
 		return http.StatusConflict, "Sign up on the server's own page, then tell us the username you chose."
 	case errors.As(err, &pe):

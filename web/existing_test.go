@@ -218,7 +218,7 @@ func TestExistingSignUpOnServerPage(t *testing.T) {
 		return b.post(e.url+"/arrive", url.Values{"csrf": {csrfOf(t, page)}, "action": {"signed-up"}, "username": {username}})
 	}
 	resp, page := claim(page, "ben_k")
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "social.example has no account ben_k yet") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "social.example shows no account ben_k yet") {
 		t.Fatalf("claim before signing up: %d\n%s", resp.StatusCode, page)
 	}
 	door.SignUp(context.Background(), "ben_k", "ben@example.org", "pw", reason) // on the server's page
