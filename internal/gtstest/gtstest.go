@@ -101,7 +101,7 @@ func Server(t testing.TB) (*local.Local, *provision.Server) {
 		if err != nil {
 			return
 		}
-		dest = local.New(local.Config{Dir: dir, Title: "Lifeboat tests"})
+		dest = local.New(local.Config{Dir: dir, Title: "Lifeboat tests", ReadyTimeout: 6 * time.Minute}) // first migrations on a busy machine
 		server, err = dest.Start(context.Background(), progress.Discard)
 	})
 	if err != nil {
