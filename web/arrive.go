@@ -319,12 +319,24 @@ func (s *Server) makeAccount(w http.ResponseWriter, r *http.Request, m groups.Me
 		s.showStep(w, r, http.StatusOK, m, a, "", "")
 		return
 	}
+	// The journal's entry is the lock across processes: Start is atomic
+	// and says what stood there before.
 	j := s.st.Journal()
-	if _, err := j.Start(ctx, s.run(), accountKey(m.Email)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	prev, err := j.Start(ctx, s.run(), accountKey(m.Email))
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
 		s.internal(w, r, err)
 		return
+	case err == nil && prev.Status == store.StepDone:
+		// made by another process since we looked: put it back
+		s.journalDone(ctx, accountKey(m.Email), prev.Result)
+		s.showStep(w, r, http.StatusOK, m, a, "", "")
+		return
+	case err == nil && prev.Status == store.StepStarted && s.now().Sub(prev.UpdatedAt) < signingUpFor:
+		// another process is making it now
+		s.showStep(w, r, http.StatusOK, m, a, "", "")
+		return
 	}
-	var err error
 	switch {
 	case claimed:
 		err = s.claimAccount(ctx, username)
