@@ -201,7 +201,7 @@ var reasonRE = regexp.MustCompile(`<code class="proof" id="reason">([^<]+)</code
 // server holds exactly one account per member.
 func TestMemberPathExistingGoToSocial(t *testing.T) {
 	ctx := context.Background()
-	f := gtstest.ForeignServer(t)
+	f := gtstest.ForeignServer(t, 3)
 	r, err := existing.ScoutURL(ctx, f.Server.URL, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -102,7 +102,7 @@ func oneAccountEach(t *testing.T, server *provision.Server, g *groups.Group) {
 // there, was played over HTTP.
 func TestBrowserResumeExistingGoToSocial(t *testing.T) {
 	ctx := context.Background()
-	f := gtstest.ForeignServer(t)
+	f := gtstest.ForeignServer(t, 2)
 	r, err := existing.ScoutURL(ctx, f.Server.URL, nil)
 	if err != nil {
 		t.Fatal(err)
