@@ -408,6 +408,8 @@ func (s *Server) accountError(err error, username string) (int, string) {
 		return http.StatusConflict, "The username " + username + " is taken on " + s.serverName() + ". Choose another one."
 	case errors.Is(err, errNoAccount):
 		return http.StatusUnprocessableEntity, s.serverName() + " shows no account " + username + " yet. Sign up on its page first; if you have, confirm the email the server sent you, then type the username again."
+	case errors.Is(err, existing.ErrFull):
+		return http.StatusServiceUnavailable, s.serverName() + " takes no more sign-ups today. Open this link again tomorrow: it keeps your place."
 	case errors.Is(err, errNoAPISignUp):
 		return http.StatusConflict, "Sign up on the server's own page, then tell us the username you chose."
 	case errors.As(err, &pe):

@@ -60,8 +60,17 @@ func TestTakenErr(t *testing.T) {
 			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
 		}
 	}
-	other := &fedi.Error{Status: 422, Message: "this instance has hit its limit of new sign-ups for today"}
-	if got := takenErr(other); errors.Is(got, provision.ErrUsernameTaken) || errors.Is(got, ErrEmailTaken) {
-		t.Errorf("the daily limit reads as taken: %v", got)
+	for _, msg := range []string{"this instance has hit its limit of new sign-ups for today; you can try again tomorrow",
+		"this instance's sign-up backlog is currently full; you must wait until pending sign-ups are handled by the admin(s)"} {
+		full := &fedi.Error{Status: 422, Message: msg}
+		if got := takenErr(full); errors.Is(got, provision.ErrUsernameTaken) || errors.Is(got, ErrEmailTaken) {
+			t.Errorf("GoToSocial's full reads as taken: %v", got)
+		}
+		if got := fullErr(full); !errors.Is(got, ErrFull) {
+			t.Errorf("%q: %v, want ErrFull", msg, got)
+		}
+	}
+	if got := fullErr(&fedi.Error{Status: 422, Message: "reason is required"}); errors.Is(got, ErrFull) {
+		t.Errorf("another refusal reads as full: %v", got)
 	}
 }
