@@ -319,12 +319,24 @@ func (s *Server) makeAccount(w http.ResponseWriter, r *http.Request, m groups.Me
 		s.showStep(w, r, http.StatusOK, m, a, "", "")
 		return
 	}
+	// The journal's entry is the lock across processes: Start is atomic
+	// and says what stood there before.
 	j := s.st.Journal()
-	if _, err := j.Start(ctx, s.run(), accountKey(m.Email)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	prev, err := j.Start(ctx, s.run(), accountKey(m.Email))
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
 		s.internal(w, r, err)
 		return
+	case err == nil && prev.Status == store.StepDone:
+		// made by another process since we looked: put it back
+		s.journalDone(ctx, accountKey(m.Email), prev.Result)
+		s.showStep(w, r, http.StatusOK, m, a, "", "")
+		return
+	case err == nil && prev.Status == store.StepStarted && s.now().Sub(prev.UpdatedAt) < signingUpFor:
+		// another process is making it now
+		s.showStep(w, r, http.StatusOK, m, a, "", "")
+		return
 	}
-	var err error
 	switch {
 	case claimed:
 		err = s.claimAccount(ctx, username)
@@ -395,7 +407,9 @@ func (s *Server) accountError(err error, username string) (int, string) {
 	case errors.Is(err, provision.ErrUsernameTaken):
 		return http.StatusConflict, "The username " + username + " is taken on " + s.serverName() + ". Choose another one."
 	case errors.Is(err, errNoAccount):
-		return http.StatusUnprocessableEntity, s.serverName() + " has no account " + username + " yet. Sign up on its page first (it can take a few seconds), then type the username you chose."
+		return http.StatusUnprocessableEntity, s.serverName() + " shows no account " + username + " yet. Sign up on its page first; if you have, confirm the email the server sent you, then type the username again."
+	case errors.Is(err, existing.ErrFull):
+		return http.StatusServiceUnavailable, s.serverName() + " takes no more sign-ups today. Open this link again tomorrow: it keeps your place."
 	case errors.Is(err, errNoAPISignUp):
 		return http.StatusConflict, "Sign up on the server's own page, then tell us the username you chose."
 	case errors.As(err, &pe):

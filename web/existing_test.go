@@ -31,6 +31,7 @@ type fakeDoor struct {
 	byEmail map[string]string
 	reasons map[string]string // email -> reason
 	tries   int
+	full    bool
 }
 
 func newFakeDoor(api bool) *fakeDoor {
@@ -45,6 +46,9 @@ func (d *fakeDoor) SignUp(ctx context.Context, username, email, password, reason
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.tries++
+	if d.full {
+		return fmt.Errorf("sign up: %w", existing.ErrFull)
+	}
 	if _, ok := d.byEmail[strings.ToLower(email)]; ok {
 		return fmt.Errorf("sign up: %w", existing.ErrEmailTaken)
 	}
@@ -146,10 +150,18 @@ func TestExistingSignUpCarriesAdmissionProof(t *testing.T) {
 func TestExistingTakenUsernameSecondChoice(t *testing.T) {
 	door := newFakeDoor(true)
 	door.byName["ben"] = "someone@else.example"
+	door.full = true
 	e, _, links := existingEnv(t, door)
 	b := newBrowser(t, true)
 	_, page := b.get(links["ben@example.org"])
+	// A server whose sign-ups are full for the day says so; the link
+	// keeps the member's place.
 	resp, page := b.post(e.url+"/arrive", url.Values{"csrf": {csrfOf(t, page)}, "username": {"ben"}, "password": {"correct horse"}, "password2": {"correct horse"}})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "social.example takes no more sign-ups today") || !strings.Contains(page, `name="password"`) {
+		t.Fatalf("full: %d\n%s", resp.StatusCode, page)
+	}
+	door.full = false
+	resp, page = b.post(e.url+"/arrive", url.Values{"csrf": {csrfOf(t, page)}, "username": {"ben"}, "password": {"correct horse"}, "password2": {"correct horse"}})
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "The username ben is taken on social.example. Choose another one.") ||
 		!strings.Contains(page, `name="password"`) {
 		t.Fatalf("taken: %d\n%s", resp.StatusCode, page)
@@ -218,7 +230,7 @@ func TestExistingSignUpOnServerPage(t *testing.T) {
 		return b.post(e.url+"/arrive", url.Values{"csrf": {csrfOf(t, page)}, "action": {"signed-up"}, "username": {username}})
 	}
 	resp, page := claim(page, "ben_k")
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "social.example has no account ben_k yet") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "social.example shows no account ben_k yet") {
 		t.Fatalf("claim before signing up: %d\n%s", resp.StatusCode, page)
 	}
 	door.SignUp(context.Background(), "ben_k", "ben@example.org", "pw", reason) // on the server's page

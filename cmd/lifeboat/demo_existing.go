@@ -103,7 +103,8 @@ func runExistingDemo(ctx context.Context, app *App, members int, asJSON, stop bo
 		}
 	}
 	dest := local.New(local.Config{Dir: serverDir, Title: "Someone else's server", Keep: true, ReasonRequired: true,
-		Settings: map[string]any{"smtp-host": mb.Host(), "smtp-port": mb.Port(), "smtp-from": "gotosocial@example.org"}})
+		ReadyTimeout: 10 * time.Minute, // its first start migrates a new database: minutes on a busy machine
+		Settings:     map[string]any{"smtp-host": mb.Host(), "smtp-port": mb.Port(), "smtp-from": "gotosocial@example.org"}})
 	server, err := dest.Start(ctx, emit)
 	if err != nil {
 		return err

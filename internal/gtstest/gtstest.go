@@ -25,10 +25,15 @@ var (
 	server *provision.Server
 	err    error
 
-	foreignOnce sync.Once
-	foreign     *Foreign
-	foreignErr  error
+	foreignMu sync.Mutex
+	foreign   *Foreign   // the one tests get now
+	foreigns  []*Foreign // every one started, to stop
 )
+
+// foreignApprovals is how many members' sign-ups one foreign server
+// approves: GoToSocial v0.17.3 approves at most 10 sign-ups a day, its
+// admin's among them.
+const foreignApprovals = 9
 
 // Foreign is a GoToSocial run as someone else's server, the existing
 // destination of a group: sign-ups need a reason (40 to 500 characters)
@@ -36,24 +41,31 @@ var (
 // goes to Mail, a loopback mailbox. Server.AdminToken is its admin's.
 //
 // GoToSocial v0.17.3 approves at most 10 sign-ups a day (the admin is
-// one) and keeps at most 20 waiting: the tests of one binary share that.
+// one) and keeps at most 20 waiting.
 type Foreign struct {
-	Server *provision.Server
-	Mail   *mailbox.Server
-	dest   *local.Local
-	dir    string
+	Server   *provision.Server
+	Mail     *mailbox.Server
+	dest     *local.Local
+	dir      string
+	approved int // sign-ups promised to tests
 }
 
-// ForeignServer returns the shared foreign server, starting it on first
-// use; like Server it fails the test when it cannot start.
-func ForeignServer(t testing.TB) *Foreign {
+// ForeignServer returns a foreign server that will approve the test's
+// signUps more sign-ups: the shared one while it has room under
+// GoToSocial's daily cap, else a new one (tests run with -count=3 use
+// several). Like Server it fails the test when it cannot start.
+func ForeignServer(t testing.TB, signUps int) *Foreign {
 	t.Helper()
-	foreignOnce.Do(func() {
-		foreign, foreignErr = startForeign(context.Background())
-	})
-	if foreignErr != nil {
-		t.Fatalf("start the foreign GoToSocial: %v", foreignErr)
+	foreignMu.Lock()
+	defer foreignMu.Unlock()
+	if foreign == nil || foreign.approved+signUps > foreignApprovals {
+		f, err := startForeign(context.Background())
+		if err != nil {
+			t.Fatalf("start the foreign GoToSocial: %v", err)
+		}
+		foreign, foreigns = f, append(foreigns, f)
 	}
+	foreign.approved += signUps
 	return foreign
 }
 
@@ -71,7 +83,7 @@ func startForeign(ctx context.Context) (*Foreign, error) {
 	f.dest = local.New(local.Config{Dir: f.dir, Title: "Someone else's server", ReasonRequired: true,
 		Settings: MailSettings(mb), ReadyTimeout: 6 * time.Minute}) // first migrations on a busy machine
 	if f.Server, err = f.dest.Start(ctx, progress.Discard); err != nil {
-		mb.Close()
+		f.Stop(ctx) // a server that started too slowly still runs
 		return nil, err
 	}
 	// Someone else's server makes no accounts for Lifeboat.
@@ -116,9 +128,9 @@ func Server(t testing.TB) (*local.Local, *provision.Server) {
 // it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
-	if foreign != nil {
-		if err := foreign.Stop(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "gtstest: stop the foreign server:", err)
+	for _, f := range foreigns {
+		if err := f.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "gtstest: stop a foreign server:", err)
 		}
 	}
 	if dest != nil {

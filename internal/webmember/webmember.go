@@ -223,6 +223,11 @@ func (m *Member) Connect(ctx context.Context, page Page, email, password string)
 		if p, err = m.Post(ctx, p, "/auth/sign_in", url.Values{"username": {email}, "password": {password}}); err != nil {
 			return p, err
 		}
+		if p.Status >= 400 {
+			// GoToSocial v0.17.3 knows an unconfirmed email only as
+			// "unconfirmed": signing in with it is refused.
+			return p, ErrSignInRefused
+		}
 	}
 	switch {
 	case strings.HasSuffix(p.URL.Path, "/check_your_email"):
@@ -238,6 +243,7 @@ func (m *Member) Connect(ctx context.Context, page Page, email, password string)
 
 // What the server says when the member connects too early.
 var (
-	ErrNotConfirmed = errors.New("the server wants the email confirmed first")
-	ErrNotApproved  = errors.New("the server has not approved the account yet")
+	ErrSignInRefused = errors.New("the server refused the sign-in")
+	ErrNotConfirmed  = errors.New("the server wants the email confirmed first")
+	ErrNotApproved   = errors.New("the server has not approved the account yet")
 )

@@ -22,7 +22,23 @@ var (
 	// ErrEmailTaken: the server has an account with that email, so the
 	// member signed up already (both servers allow one account per email).
 	ErrEmailTaken = errors.New("the email already has an account")
+	// ErrFull: the server takes no more sign-ups for now (GoToSocial
+	// v0.17.3: 10 approved a day, 20 waiting).
+	ErrFull = errors.New("the server takes no more sign-ups for now")
 )
+
+// fullErr recognises GoToSocial's refusals when its daily or waiting
+// sign-ups are full (422, in its words).
+func fullErr(err error) error {
+	var fe *fedi.Error
+	if errors.As(err, &fe) && fe.Status == http.StatusUnprocessableEntity {
+		m := strings.ToLower(fe.Message)
+		if strings.Contains(m, "limit of new sign-ups") || strings.Contains(m, "backlog is currently full") {
+			return fmt.Errorf("%w: %w", ErrFull, err)
+		}
+	}
+	return err
+}
 
 // takenErr tells a taken username from a taken email: Mastodon names the
 // field in its 422 details, GoToSocial v0.17.3 says "email address … is
@@ -102,13 +118,14 @@ func (d *Door) Domain() string { return d.domain }
 // SignUp makes the member's account with reason (which carries the
 // member's admission proof), agreeing to the server's rules, which the
 // invite page showed. A taken username fails with ErrUsernameTaken, an
-// email that has an account with ErrEmailTaken.
+// email that has an account with ErrEmailTaken, a server that takes no
+// more sign-ups for now with ErrFull.
 func (d *Door) SignUp(ctx context.Context, username, email, password, reason string) error {
 	if n := len([]rune(reason)); n < MinReason || n > MaxReason {
 		return fmt.Errorf("sign up %s: the reason has %d characters; servers take %d to %d", username, n, MinReason, MaxReason)
 	}
 	_, err := d.reg.signUp(ctx, fedi.SignUp{Username: username, Email: email, Password: password, Agreement: true, Reason: reason})
-	return err
+	return fullErr(err)
 }
 
 // Exists reports whether username has an account on the server, by

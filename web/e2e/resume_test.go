@@ -72,12 +72,15 @@ func signInAndAllow(t *testing.T, ctx context.Context, email, password string) {
 		chromedp.WaitVisible(chromedp.ID("result")))
 }
 
-// fillAccountForm fills in Lifeboat's account form on the invite page.
+// fillAccountForm fills in Lifeboat's account form on the invite page,
+// keeping the username it offers (the group file's wish), which must be
+// username.
 func fillAccountForm(t *testing.T, ctx context.Context, username, password string) {
-	step(t, ctx, chromedp.WaitVisible(chromedp.ID("password")),
-		chromedp.SetValue(chromedp.ID("username"), ""),
-		chromedp.SendKeys(chromedp.ID("username"), username),
-		chromedp.SendKeys(chromedp.ID("password"), password),
+	step(t, ctx, chromedp.WaitVisible(chromedp.ID("password")))
+	if got, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("username"))); err != nil || got != username {
+		t.Fatalf("the username offered is %q (%v), want %q", got, err, username)
+	}
+	step(t, ctx, chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.SendKeys(chromedp.ID("password2"), password))
 }
 
@@ -99,7 +102,7 @@ func oneAccountEach(t *testing.T, server *provision.Server, g *groups.Group) {
 // there, was played over HTTP.
 func TestBrowserResumeExistingGoToSocial(t *testing.T) {
 	ctx := context.Background()
-	f := gtstest.ForeignServer(t)
+	f := gtstest.ForeignServer(t, 2)
 	r, err := existing.ScoutURL(ctx, f.Server.URL, nil)
 	if err != nil {
 		t.Fatal(err)
