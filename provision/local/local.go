@@ -297,7 +297,12 @@ func (l *Local) writeConfig() error {
 func (l *Local) gtsCmd(ctx context.Context, env []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, l.gts.Bin, append([]string{"--config-path", l.ConfigPath()}, args...)...)
 	cmd.Dir = l.cfg.Dir
-	cmd.Env = append(os.Environ(), env...)
+	// GoToSocial compiles its WebAssembly (ffmpeg, ffprobe) at every
+	// start, which takes most of its start-up and minutes on a busy
+	// machine; the compiled code is kept beside the binary it belongs to
+	// and reused by every later start of every local server.
+	cache := "GTS_WAZERO_COMPILATION_CACHE=" + filepath.Join(filepath.Dir(filepath.Dir(l.gts.Bin)), "wazero-cache")
+	cmd.Env = append(append(os.Environ(), cache), env...)
 	return cmd
 }
 
