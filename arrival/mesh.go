@@ -278,7 +278,10 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error
 	// other: GoToSocial v0.17.3 can cache "a does not follow b" for good
 	// when it reads that follow (answering b's follow of a) at the moment
 	// it stores it (accepting a's request), and then refuses to put b on
-	// a's list. Pairs are interleaved so many tokens are busy at once.
+	// a's list. (v0.18.3 has the same cache code, go-structr v0.8.11:
+	// a load that found nothing is stored after the fact, over what was
+	// stored meanwhile.) Pairs are interleaved so many tokens are busy at
+	// once.
 	type job struct{ a, b arrived }
 	var todo []job
 	missing := 0

@@ -173,9 +173,8 @@ func (l *Local) Stop(ctx context.Context) error {
 }
 
 // Restart stops the running server and starts it again on the same port
-// and database, as an operator's restart does. It empties the server's
-// caches, which is the last resort against a stale cached answer (see
-// arrival's unstick), and it is how tests restart a server mid-run.
+// and database, as an operator's restart (or a crash and a supervisor)
+// does; tests use it to restart a server in the middle of bulk work.
 func (l *Local) Restart(ctx context.Context) error {
 	if err := StopRunning(ctx, l.cfg.Dir); err != nil {
 		return err
