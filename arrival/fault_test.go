@@ -82,7 +82,7 @@ func TestBulkPathsSurviveFaults(t *testing.T) {
 	via.URL = p.URL
 	g := group("fault", 12)
 	st := openStore(t, g)
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: &via, Workers: 8})
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: &via, Workers: 8, Logins: logins(t)})
 	ctx := context.Background()
 
 	// Storms and a restart at set points of the traffic.

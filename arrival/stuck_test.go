@@ -79,7 +79,7 @@ func TestSeedClearsHalfMadeFollow(t *testing.T) {
 	_, srv := gtstest.Server(t)
 	g := group("half", 4)
 	st := openStore(t, g)
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4})
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4, Logins: logins(t)})
 	arrive(t, e, g, 0, 1, 2, 3)
 	ctx := context.Background()
 	a, _ := st.Accounts().Get(ctx, g.Name, g.Members[1].Email)
@@ -105,7 +105,7 @@ func TestSeedIsolatesAStuckMember(t *testing.T) {
 	_, srv := gtstest.Server(t)
 	g := group("iso", 5)
 	st := openStore(t, g)
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4})
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Workers: 4, Logins: logins(t)})
 	arrive(t, e, g, 0, 1, 2, 3, 4)
 	ctx := context.Background()
 	bad, _ := st.Accounts().Get(ctx, g.Name, g.Members[3].Email)
@@ -172,7 +172,8 @@ func TestSeedClearsRequestBesideFollow(t *testing.T) {
 	g := group("beside", 3)
 	ctx := context.Background()
 	st1 := openStore(t, g)
-	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv})
+	kept := logins(t)
+	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv, Logins: kept})
 	arrive(t, e1, g, 0, 1, 2)
 	if err := e1.Seed(ctx); err != nil {
 		t.Fatal(err)
@@ -202,7 +203,7 @@ func TestSeedClearsRequestBesideFollow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e2 := arrival.New(arrival.Config{Store: st2, Group: g, Server: srv})
+	e2 := arrival.New(arrival.Config{Store: st2, Group: g, Server: srv, Logins: kept})
 	if err := e2.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
