@@ -387,6 +387,21 @@ func (in *Installer) Chromium(ctx context.Context) (string, error) {
 	return "/usr/bin/chromium", nil
 }
 
+// GraphReferences makes sure the graph benchmark's references are
+// installed (Debian's networkx and igraph for Python, and GNU time, which
+// measures each process's peak memory) and returns the Python to run.
+func (in *Installer) GraphReferences(ctx context.Context) (string, error) {
+	const python = "/usr/bin/python3"
+	check := exec.CommandContext(ctx, python, "-c", "import networkx, igraph")
+	if _, err := os.Stat("/usr/bin/time"); err == nil && check.Run() == nil {
+		return python, nil
+	}
+	if err := in.apt(ctx, "python3-networkx", "python3-igraph", "time"); err != nil {
+		return "", err
+	}
+	return python, nil
+}
+
 // apt installs Debian packages. It needs root; the error says what to run
 // otherwise.
 func (in *Installer) apt(ctx context.Context, pkgs ...string) error {
