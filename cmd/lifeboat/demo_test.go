@@ -84,6 +84,18 @@ func runDemo(t *testing.T, bin, state string, args ...string) escape.Report {
 // reports whether the kill happened before the run finished by itself.
 func killAt(t *testing.T, bin, state, marker string, delay time.Duration, args ...string) bool {
 	t.Helper()
+	return killDemo(t, bin, state, func(line string) bool {
+		t.Logf("run: %s", line)
+		return strings.Contains(line, marker)
+	}, delay, args...)
+}
+
+// killDemo starts `lifeboat demo ARGS`, hands every stderr line to arm,
+// and kills the process with SIGKILL delay after the first line arm
+// answers true to. It reports whether the process died of that signal
+// (and not by finishing first).
+func killDemo(t *testing.T, bin, state string, arm func(line string) bool, delay time.Duration, args ...string) bool {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"demo"}, args...)...)
 	cmd.Env = demoEnv(state)
 	stderr, err := cmd.StderrPipe()
@@ -98,8 +110,7 @@ func killAt(t *testing.T, bin, state, marker string, delay time.Duration, args .
 		sc := bufio.NewScanner(stderr)
 		armed := false
 		for sc.Scan() {
-			t.Logf("run: %s", sc.Text())
-			if !armed && strings.Contains(sc.Text(), marker) {
+			if arm(sc.Text()) && !armed {
 				armed = true
 				go func() {
 					time.Sleep(delay)
@@ -414,51 +425,24 @@ func TestBulkFraction(t *testing.T) {
 // signal, and the furthest progress seen.
 func killWhen(t *testing.T, bin, state string, at float64, extra time.Duration, args ...string) (bool, float64) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"demo"}, args...)...)
-	cmd.Env = demoEnv(state)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	seen := 0.0
-	sent := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		armed := false
-		for sc.Scan() {
-			f, ok := bulkFraction(sc.Text())
-			if !ok {
-				if !strings.HasPrefix(sc.Text(), "  arrivals:") && !strings.HasPrefix(sc.Text(), "  follows:") {
-					t.Logf("run: %s", sc.Text())
-				}
-				continue
+	killed := killDemo(t, bin, state, func(line string) bool {
+		f, ok := bulkFraction(line)
+		if !ok {
+			if !strings.HasPrefix(line, "  arrivals:") && !strings.HasPrefix(line, "  follows:") {
+				t.Logf("run: %s", line)
 			}
-			mu.Lock()
-			seen = max(seen, f)
-			mu.Unlock()
-			if !armed && f >= at {
-				armed = true
-				go func() {
-					time.Sleep(extra)
-					sent <- cmd.Process.Signal(syscall.SIGKILL) == nil
-				}()
-			}
+			return false
 		}
-	}()
-	err = cmd.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		seen = max(seen, f)
+		return f >= at
+	}, extra, args...)
 	mu.Lock()
 	defer mu.Unlock()
-	select {
-	case k := <-sent:
-		var ee *exec.ExitError
-		return k && errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL, seen
-	case <-time.After(time.Second):
-		return false, seen
-	}
+	return killed, seen
 }
 
 // killSeed is the random-kill test's seed: printed in the log, and taken
