@@ -148,7 +148,7 @@ func forServer(s string) string {
 // MemberProof issues the proof for one member of a group that joins an
 // existing server: the group's key from the store, the group's latest
 // request to server (any when ""). The web's invite page calls it and
-// passes the proof to existing.SignUp or existing.SignUpURL.
+// shows the member the proof as the sign-up reason to paste.
 func MemberProof(ctx context.Context, st store.Store, group, server, email string) (string, *Request, error) {
 	g, err := st.Groups().Get(ctx, group)
 	if err != nil {

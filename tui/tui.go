@@ -569,7 +569,18 @@ func (m Model) helpView() string {
 	if m.help.ShowAll {
 		return m.help.FullHelpView(columns(ks, 3))
 	}
-	return m.help.ShortHelpView(ks)
+	if m.scr[m.active].Busy() {
+		return m.help.ShortHelpView(ks)
+	}
+	// q and ? always show: a narrow terminal cuts the screen's own keys
+	own := ks[:len(ks)-2]
+	tail := m.help.ShortHelpView(ks[len(ks)-2:])
+	h := m.help
+	h.Width = max(m.w-lipgloss.Width(tail)-lipgloss.Width(h.ShortSeparator), 1)
+	if len(own) == 0 {
+		return tail
+	}
+	return h.ShortHelpView(own) + h.Styles.ShortSeparator.Inline(true).Render(h.ShortSeparator) + tail
 }
 
 // columns splits keys into columns of n for the full help.
