@@ -352,7 +352,7 @@ func TestWholeFlow(t *testing.T) {
 	e.pledge("ada@example.org", 0, true, true)
 	e.pledge("ben@example.org", 0, false, true)
 	e.pledge("chloe@example.org", 5, true, true) // waits for 5 others: not going yet
-	code, page = b.get(e.url + "/")
+	_, page = b.get(e.url + "/")
 	if !strings.Contains(page, "2 would go now") || !strings.Contains(page, "Ada") || strings.Contains(page, "Ben") {
 		t.Fatalf("landing after 3 pledges:\n%s", page)
 	}
