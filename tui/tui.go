@@ -45,9 +45,10 @@ type Deps struct {
 	// Provision makes the group's destination ready; a new server's DNS
 	// records come as events (provision.StepDNSRecord) as soon as known.
 	Provision func(ctx context.Context, g *groups.Group, emit progress.Func) error
-	// OpenPledges mails every member their pledge link; it returns how
+	// OpenPledges mails every member of the group in file their pledge
+	// link under baseURL, as lifeboat pledges open does; it returns how
 	// many were sent.
-	OpenPledges func(ctx context.Context, g *groups.Group) (int, error)
+	OpenPledges func(ctx context.Context, file, baseURL string) (int, error)
 	// Prices prices ServerTypes for a new server from live prices
 	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
 	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)
