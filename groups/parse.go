@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// yamlLineErrs are yaml.v3's own messages that carry a line.
 var yamlLineErrs = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Load reads and parses the group file at path. A file that cannot be read
