@@ -188,7 +188,7 @@ func forServer(s string) string {
 // existing server: the group's key from the store, the group's latest
 // request to server (any when ""), its roster grown or shrunk by the
 // lead's amendments. The web's invite page calls it and passes the proof
-// to existing.SignUp or existing.SignUpURL. The same member always gets
+// to the member's sign-up door (existing.Door). The same member always gets
 // the same proof.
 func MemberProof(ctx context.Context, st store.Store, group, server, email string) (string, *Request, error) {
 	g, err := st.Groups().Get(ctx, group)

@@ -2,12 +2,14 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/huh"
 
 	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
@@ -52,6 +54,9 @@ type pledges struct {
 	w, h    int
 	ask     bool // confirm launch
 	ticking bool
+	// the form asking where the group's pages are, for the pledge links
+	form    *huh.Form
+	baseURL string
 	ready   *readinessMsg
 }
 
@@ -62,7 +67,7 @@ func checkReady(d Deps, g *groups.Group, path string) tea.Cmd {
 		return nil
 	}
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 		defer cancel()
 		r, err := d.Readiness(ctx, g, path)
 		return readinessMsg{group: g.Name, r: r, err: err}
@@ -71,9 +76,12 @@ func checkReady(d Deps, g *groups.Group, path string) tea.Cmd {
 
 func newPledges(d Deps) *pledges { return &pledges{d: d} }
 
-func (s *pledges) Busy() bool { return s.ask }
+func (s *pledges) Busy() bool { return s.ask || s.form != nil }
 
 func (s *pledges) Keys() []key.Binding {
+	if s.form != nil {
+		return s.form.KeyBinds()
+	}
 	if s.ask {
 		return []key.Binding{kYes, kNo}
 	}
@@ -149,6 +157,9 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if s.group == nil {
 			return s, nil
 		}
+		if s.form != nil {
+			return s.updateForm(msg)
+		}
 		if s.ask {
 			s.ask = false
 			if key.Matches(msg, kYes) {
@@ -161,21 +172,51 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.d.OpenPledges == nil {
 				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", s.d.shortPath(s.path))
 			}
-			g, open := s.group, s.d.OpenPledges
-			return s, func() tea.Msg {
-				n, err := open(context.Background(), g)
-				return pledgesOpenedMsg{n, err}
-			}
+			s.form = huh.NewForm(huh.NewGroup(
+				huh.NewInput().Title("Public URL of the group's pages (where lifeboat serve runs)").
+					Placeholder("https://lifeboat.example.org").Value(&s.baseURL).Validate(func(v string) error {
+					if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+						return errors.New("an https:// address")
+					}
+					return nil
+				}),
+			).Title("Mail every member their pledge link")).WithTheme(formTheme()).WithKeyMap(formKeys()).WithShowHelp(false).WithWidth(min(max(s.w, 40), 76))
+			return s, s.form.Init()
 		case key.Matches(msg, kLaunch):
 			s.ask = true
 		case key.Matches(msg, kReload):
 			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
 		}
+	default:
+		if s.form != nil {
+			return s.updateForm(msg)
+		}
 	}
 	return s, nil
 }
 
+func (s *pledges) updateForm(msg tea.Msg) (screen, tea.Cmd) {
+	m, cmd := s.form.Update(msg)
+	s.form = m.(*huh.Form)
+	switch s.form.State {
+	case huh.StateAborted:
+		s.form = nil
+		return s, status("no pledge links sent")
+	case huh.StateCompleted:
+		s.form = nil
+		path, base, open, ctx := s.path, strings.TrimRight(strings.TrimSpace(s.baseURL), "/"), s.d.OpenPledges, s.d.ctx
+		return s, func() tea.Msg {
+			n, err := open(ctx, path, base)
+			return pledgesOpenedMsg{n, err}
+		}
+	}
+	return s, cmd
+}
+
 func (s *pledges) View() string {
+	if s.form != nil {
+		return s.form.View()
+	}
 	if s.group == nil {
 		return "No group open."
 	}

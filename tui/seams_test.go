@@ -156,3 +156,19 @@ func TestPathsReadTheDirectoriesOnce(t *testing.T) {
 		t.Errorf("shortPath = %q, want g.yaml (relative to the start directory)", got)
 	}
 }
+
+// o on the pledges screen asks where the group's pages are and mails the
+// pledge links through the command's hook.
+func TestOpenPledgesKey(t *testing.T) {
+	f := newFixture(t)
+	got := make(chan [2]string, 1)
+	f.d.OpenPledges = func(ctx context.Context, file, baseURL string) (int, error) {
+		got <- [2]string{file, baseURL}
+		return 12, nil
+	}
+	play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
+		press("o"), waitFor("Public URL"), press("https://lifeboat.example.org/<enter>"), waitFor("sent 12 pledge links"))
+	if g := <-got; g != [2]string{f.file, "https://lifeboat.example.org"} {
+		t.Errorf("hook got %q", g)
+	}
+}

@@ -51,9 +51,10 @@ type Deps struct {
 	// now, and if not, what is missing (path is the group file, for the
 	// commands it names). nil: the pledges screen does not say.
 	Readiness func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error)
-	// OpenPledges mails every member their pledge link; it returns how
+	// OpenPledges mails every member of the group in file their pledge
+	// link under baseURL, as lifeboat pledges open does; it returns how
 	// many were sent.
-	OpenPledges func(ctx context.Context, g *groups.Group) (int, error)
+	OpenPledges func(ctx context.Context, file, baseURL string) (int, error)
 	// Prices prices ServerTypes for a new server from live prices
 	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
 	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)
@@ -576,7 +577,18 @@ func (m Model) helpView() string {
 	if m.help.ShowAll {
 		return m.help.FullHelpView(columns(ks, 3))
 	}
-	return m.help.ShortHelpView(ks)
+	if m.scr[m.active].Busy() {
+		return m.help.ShortHelpView(ks)
+	}
+	// q and ? always show: a narrow terminal cuts the screen's own keys
+	own := ks[:len(ks)-2]
+	tail := m.help.ShortHelpView(ks[len(ks)-2:])
+	h := m.help
+	h.Width = max(m.w-lipgloss.Width(tail)-lipgloss.Width(h.ShortSeparator), 1)
+	if len(own) == 0 {
+		return tail
+	}
+	return h.ShortHelpView(own) + h.Styles.ShortSeparator.Inline(true).Render(h.ShortSeparator) + tail
 }
 
 // columns splits keys into columns of n for the full help.

@@ -316,7 +316,7 @@ func delayProxy(target string, d time.Duration) *httptest.Server {
 	u, _ := url.Parse(target)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u) // Host too: the server checks it
+			r.SetURL(u) // also sets the Host header to the target's
 		},
 		Transport: &http.Transport{MaxIdleConnsPerHost: 256},
 	}

@@ -39,11 +39,7 @@ members added to the group file since.`,
       --smtp-addr smtp.example.org:587 --smtp-user lifeboat --smtp-from lifeboat@example.org`,
 		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(app, true)
-			if err != nil {
-				return err
-			}
-			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{Mail: mail})
+			srv, err := pledgeLinkServer(cmd.Context(), app, args[0], &f)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 )
 
 // Flags that did nothing are gone: asking for them is a usage error.
@@ -68,5 +72,36 @@ func TestDemoStopStopsTheRunningDemo(t *testing.T) {
 	}
 	if out, _, code := lb(t, state, "demo", "--stop"); code != 0 || !strings.Contains(out, "No demo server is running") {
 		t.Errorf("second stop: exit %d, %q", code, out)
+	}
+}
+
+// The TUI's o key mails the pledge links through the same server as
+// lifeboat pledges open, over the configured SMTP relay (a real one on
+// loopback here), once per member however often it is pressed.
+func TestTUIOpenPledgesMails(t *testing.T) {
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	t.Setenv("LIFEBOAT_SMTP_ADDR", mb.Addr)
+	t.Setenv("LIFEBOAT_SMTP_SECURITY", "none")
+	t.Setenv("LIFEBOAT_SMTP_FROM", "lifeboat@example.org")
+	app := &App{Stdout: io.Discard, Stderr: io.Discard, StateDir: t.TempDir()}
+	defer app.Close()
+	file := "../../examples/river-birders.yaml"
+	n, err := tuiOpenPledges(context.Background(), app, file, "https://lifeboat.example.org")
+	if err != nil || n != 12 {
+		t.Fatalf("sent %d: %v", n, err)
+	}
+	if got := len(mb.Messages()); got != 12 {
+		t.Fatalf("the relay got %d mails, want 12", got)
+	}
+	m := mb.To("ada@example.org")
+	if len(m) != 1 || !strings.Contains(m[0].Text, "https://lifeboat.example.org/") {
+		t.Fatalf("ada's mail: %+v", m)
+	}
+	if n, err := tuiOpenPledges(context.Background(), app, file, "https://lifeboat.example.org"); err != nil || n != 0 || len(mb.Messages()) != 12 {
+		t.Errorf("again: sent %d (%v), relay has %d", n, err, len(mb.Messages()))
 	}
 }

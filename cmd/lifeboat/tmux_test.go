@@ -11,33 +11,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lifeboat-social/lifeboat/internal/tools"
 )
 
 // The built binary in a real terminal: tmux runs lifeboat, the test sends
-// keys and reads the screen. tmux is installed with apt-get when missing.
+// keys and reads the screen. tmux is installed (internal/tools) when
+// missing.
 
 // ensureTmux returns tmux's path, installing the Debian package if
 // needed (as root; otherwise the failure says what to run).
 func ensureTmux(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("tmux"); err == nil {
-		return p
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("tmux is not installed; run: sudo apt-get install tmux")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "tmux"}} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	p, err := exec.LookPath("tmux")
+	p, err := tools.New().Command(ctx, "tmux", "tmux")
 	if err != nil {
-		t.Fatal("tmux still missing after apt-get install tmux")
+		t.Fatal(err)
 	}
 	return p
 }

@@ -62,6 +62,9 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	d.Launch = func(ctx context.Context, g *groups.Group, emit progress.Func) (escape.Report, error) {
 		return tuiLaunch(ctx, app, g, emit)
 	}
+	d.OpenPledges = func(ctx context.Context, file, baseURL string) (int, error) {
+		return tuiOpenPledges(ctx, app, file, baseURL)
+	}
 	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func) error {
 		return tuiProvision(ctx, app, g, emit)
 	}

@@ -404,6 +404,23 @@ func (in *Installer) GraphReferences(ctx context.Context) (string, error) {
 
 // apt installs Debian packages. It needs root; the error says what to run
 // otherwise.
+// Command returns the path of the command name on PATH, installing the
+// Debian package pkg when it is missing (as root; otherwise the error says
+// what to run).
+func (in *Installer) Command(ctx context.Context, name, pkg string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if err := in.apt(ctx, pkg); err != nil {
+		return "", err
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s still missing after apt-get install %s", name, pkg)
+	}
+	return p, nil
+}
+
 func (in *Installer) apt(ctx context.Context, pkgs ...string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("%s is not installed; run: sudo apt-get install %s", pkgs[0], strings.Join(pkgs, " "))

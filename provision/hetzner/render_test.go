@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -196,21 +197,9 @@ func checkCloudInit(t *testing.T, ud string) (scripts int) {
 // is missing (as root; it only adds files, no service is started here).
 func ensureCloudInit(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("cloud-init"); err == nil {
-		return p
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("cloud-init is not installed; run: sudo apt-get install cloud-init")
-	}
-	ctx := context.Background()
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "cloud-init"}} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	p, err := exec.LookPath("cloud-init")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	p, err := tools.New().Command(ctx, "cloud-init", "cloud-init")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,8 @@
 // Package local is the embedded default destination: a real GoToSocial
 // server on loopback with SQLite, for trying a whole escape on one
 // machine. Lifeboat owns the server, so it makes members' accounts
-// directly in GoToSocial's database through GoToSocial's own code (see
-// accounts.go) and needs no mail relay.
+// directly in GoToSocial's database through GoToSocial's own code (the
+// account maker, provision/gtsaccounts) and needs no mail relay.
 package local
 
 import (
@@ -253,9 +253,9 @@ func (l *Local) saveState() error {
 }
 
 // writeConfig writes GoToSocial's config: loopback only, SQLite, and the
-// rate limits and throttling that protect a
-// public server turned off, since every request here is Lifeboat's own
-// bulk work on a server it owns.
+// rate limits and throttling that protect a public server turned off,
+// since every request here is Lifeboat's own bulk work on a server it
+// owns.
 func (l *Local) writeConfig() error {
 	cfg := map[string]any{
 		"host":                            fmt.Sprintf("127.0.0.1:%d", l.st.Port),

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+
+	"github.com/lifeboat-social/lifeboat/web"
+)
+
+// pledgeLinkServer is the group's web server with the configured mail
+// sender: lifeboat pledges open and the TUI's o key both mail the pledge
+// links through it (web.Server.OpenPledges, journaled once per member).
+func pledgeLinkServer(ctx context.Context, app *App, file string, f *webFlags) (*web.Server, error) {
+	mail, err := f.mail.sender(app, true)
+	if err != nil {
+		return nil, err
+	}
+	return groupServer(ctx, app, file, f, web.Config{Mail: mail})
+}
+
+// tuiOpenPledges is the TUI's o key: the SMTP settings come from the
+// configuration, the pages' address from the lead.
+func tuiOpenPledges(ctx context.Context, app *App, file, baseURL string) (int, error) {
+	srv, err := pledgeLinkServer(ctx, app, file, &webFlags{baseURL: baseURL})
+	if err != nil {
+		return 0, err
+	}
+	return srv.OpenPledges(ctx)
+}
