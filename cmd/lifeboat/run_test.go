@@ -42,14 +42,18 @@ members:
 	if code != 1 || !strings.Contains(stderr, "the server's admin has not accepted the group's admission request (run lifeboat request "+file) {
 		t.Errorf("run before acceptance: exit %d, %q", code, stderr)
 	}
-	// Accepted (the admin shares this machine's state): now it is the
+	// Accepted (the admin's signed answer imported): now it is the
 	// pledges that are missing.
 	req := filepath.Join(t.TempDir(), "request.json")
 	if _, errs, code := lb(t, state, "request", file, "--days", "7", "--out", req); code != 0 {
 		t.Fatalf("request: exit %d: %s", code, errs)
 	}
-	if _, errs, code := lb(t, state, "admin", "review", req, "--accept"); code != 0 {
+	answer := filepath.Join(t.TempDir(), "answer.json")
+	if _, errs, code := lb(t, t.TempDir(), "admin", "review", req, "--accept", "--answer", answer); code != 0 {
 		t.Fatalf("accept: exit %d: %s", code, errs)
+	}
+	if _, errs, code := lb(t, state, "request", "accepted", file, answer); code != 0 {
+		t.Fatalf("import the answer: exit %d: %s", code, errs)
 	}
 	_, stderr, code = lb(t, state, "run", file)
 	if code != 1 || !strings.Contains(stderr, "not viable yet: 0 would go, 2 needed") {

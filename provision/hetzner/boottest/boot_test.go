@@ -225,7 +225,13 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := func(u string) *fedi.Client { return fedi.New(u, fedi.WithHTTPClient(tlsClient)) }
-	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Client: client, Emit: func(progress.Event) {}})
+	// The passwords the test makes for its members are kept the way the
+	// demo keeps its own (never in the store).
+	logins, err := arrival.OpenLogins(filepath.Join(t.TempDir(), "logins.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Client: client, Emit: func(progress.Event) {}, Logins: logins})
 	for _, m := range g.Members {
 		if err := eng.Join(ctx, m.Email, "", ""); err != nil {
 			t.Fatalf("%s arrives: %v", m.Email, err)
