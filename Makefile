@@ -22,6 +22,7 @@ test: tools
 	FUZZTIME=10s ./.ci/fuzz
 
 bench: tools
+	$(BIN) tools install graph-references
 	./bench/run
 
 # The member's pages in docs/img, taken by the browser tests in headless Chromium.

@@ -27,7 +27,7 @@ func openStore(t *testing.T) store.Store {
 	return st
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	t.Helper()
 	_, k, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -295,7 +295,7 @@ func TestWatcher(t *testing.T) {
 	if len(before) != len(after) {
 		t.Fatalf("journal grew from %d to %d entries", len(before), len(after))
 	}
-	log, err := Log(ctx, st.Journal(), server)
+	log, err := st.Journal().List(ctx, w.run(), verdictKey)
 	must(t, err)
 	if len(log) != 9 {
 		t.Fatalf("log has %d verdicts, want 9", len(log))

@@ -362,19 +362,3 @@ func (w *Watcher) log(ctx context.Context, v Verdict) error {
 	}
 	return w.Journal.Finish(ctx, w.run(), key, b)
 }
-
-// Log returns the journaled verdicts for server, by account id.
-func Log(ctx context.Context, j store.Journal, server string) ([]Verdict, error) {
-	steps, err := j.List(ctx, watchRun+serverHost(server), verdictKey)
-	if err != nil {
-		return nil, err
-	}
-	var out []Verdict
-	for _, st := range steps {
-		var v Verdict
-		if json.Unmarshal(st.Result, &v) == nil {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}

@@ -68,7 +68,7 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{
 		cfg:  cfg,
-		run:  "arrive:" + cfg.Group.Name + "@" + cfg.Server.URL,
+		run:  journalRun(cfg.Group.Name, cfg.Server.URL),
 		base: cfg.Client(cfg.Server.URL),
 		apps: map[string]fedi.App{},
 	}
@@ -109,7 +109,11 @@ func (e *Engine) app(ctx context.Context, redirectURI string) (fedi.App, error) 
 		return a, nil
 	}
 	res, err := e.once(ctx, "app:"+redirectURI, func(store.StepStatus) ([]byte, error) {
-		a, err := e.base.RegisterApp(ctx, "Lifeboat", redirectURI, MemberScopes)
+		var a fedi.App
+		err := transient(ctx, func() (err error) {
+			a, err = e.base.RegisterApp(ctx, "Lifeboat", redirectURI, MemberScopes)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("register app: %w", err)
 		}
@@ -285,7 +289,11 @@ func (e *Engine) Authorized(ctx context.Context, email, code, redirectURI string
 // saveToken stores the token together with the account's id and
 // username as the server sees them (the token is the proof).
 func (e *Engine) saveToken(ctx context.Context, acc store.Account, tok string) error {
-	me, err := e.base.WithToken(tok).VerifyCredentials(ctx)
+	var me fedi.Account
+	err := transient(ctx, func() (err error) {
+		me, err = e.base.WithToken(tok).VerifyCredentials(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("check token of %s: %w", acc.Email, err)
 	}

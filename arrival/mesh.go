@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,34 +80,208 @@ func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, er
 // each other, each one's list holds the others, and the lead's welcome is
 // posted once. Only what the journal does not record as done is sent, so
 // Seed after every arrival costs what the arrival adds.
+//
+// One stuck pair never stops the room: a follow or a list the server
+// keeps refusing is retried a few times within the run and then left
+// out, the rest of the mesh is made around it, and Seed returns a
+// *StuckError naming what is missing. The next Seed tries it again.
 func (e *Engine) Seed(ctx context.Context) error {
 	members, err := e.arrivals(ctx)
 	if err != nil {
 		return err
 	}
-	if err := e.follows(ctx, members); err != nil {
+	stuck, err := e.follows(ctx, members)
+	if err != nil {
 		return err
 	}
-	if err := e.lists(ctx, members); err != nil {
+	more, err := e.lists(ctx, members)
+	if err != nil {
 		return err
 	}
-	return e.welcome(ctx, members)
+	stuck = append(stuck, more...)
+	if err := e.welcome(ctx, members); err != nil {
+		return err
+	}
+	if len(stuck) > 0 {
+		return &StuckError{Stuck: stuck}
+	}
+	return nil
+}
+
+// Stuck is one piece of the mesh the server would not make in this run,
+// after retries and recovery: one member following another, or one
+// member's list.
+type Stuck struct {
+	Step string // StepFollows or StepLists
+	From string // the member who follows, or whose list it is
+	To   string // the member to follow; empty for a list
+	Err  error  // the server's last answer
+}
+
+func (s Stuck) String() string {
+	if s.To == "" {
+		return fmt.Sprintf("the list of %s: %v", s.From, s.Err)
+	}
+	return fmt.Sprintf("%s follows %s: %v", s.From, s.To, s.Err)
+}
+
+// ErrStuck matches (with errors.Is) the error of a Seed that made all it
+// could and left some pieces stuck.
+var ErrStuck = errors.New("part of the mesh is stuck")
+
+// StuckError names the stuck pieces of a mesh, so the CLI and the TUI can
+// say who is not connected yet.
+type StuckError struct{ Stuck []Stuck }
+
+// maxShown bounds how many stuck pieces an error message lists.
+const maxShown = 20
+
+func (e *StuckError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck))
+	for i, s := range e.Stuck {
+		if i == maxShown {
+			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stuck)-i)
+			break
+		}
+		b.WriteString("\n  " + s.String())
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrStuck) true.
+func (e *StuckError) Is(target error) bool { return target == ErrStuck }
+
+// piece is the failure of one piece of a step: the server answered about
+// that piece, so the rest of the step goes on. Any other error (the
+// journal, the context, a server that no longer answers) stops the step.
+type piece struct {
+	stuck Stuck
+}
+
+func (p *piece) Error() string { return p.stuck.String() }
+
+// isolate marks err as the failure of one piece when the server answered
+// (an HTTP error, or a follow it keeps neither made nor requested).
+func isolate(err error, step, from, to string) error {
+	var fe *fedi.Error
+	if errors.As(err, &fe) || errors.Is(err, errNotMade) {
+		return &piece{Stuck{Step: step, From: from, To: to, Err: err}}
+	}
+	return err
+}
+
+// pieces splits err (one error, or several joined with errors.Join) into
+// the failures of single pieces and the rest, which is returned joined.
+func pieces(err error) ([]*piece, error) {
+	if err == nil {
+		return nil, nil
+	}
+	if p, ok := err.(*piece); ok {
+		return []*piece{p}, nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil, err
+	}
+	var ps []*piece
+	var rest []error
+	for _, e := range j.Unwrap() {
+		p, r := pieces(e)
+		ps = append(ps, p...)
+		if r != nil {
+			rest = append(rest, r)
+		}
+	}
+	return ps, errors.Join(rest...)
+}
+
+// Within a run, pieces that failed are tried again after a pause, at most
+// stuckRounds more times: a pair refused now (a half-made request, a burst
+// of errors, a rate limit) often goes through a moment later.
+var (
+	stuckRounds = 3
+	stuckPause  = time.Second
+	// maxPause bounds a wait for a rate limit's reset between rounds.
+	maxPause = 2 * time.Minute
+)
+
+// rounds runs fn for 0..n-1 on workers goroutines, then again for the
+// items that failed as one or more *piece (joined), after a growing pause,
+// at most stuckRounds more times. It returns the pieces still failing.
+// Any other error stops the work and is returned.
+func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) ([]Stuck, error) {
+	todo := make([]int, n)
+	for i := range todo {
+		todo[i] = i
+	}
+	for round := 0; ; round++ {
+		var mu sync.Mutex
+		failed := map[int][]*piece{}
+		err := workpool.Run(ctx, workers, len(todo), func(ctx context.Context, k int) error {
+			ps, err := pieces(fn(ctx, todo[k]))
+			if len(ps) > 0 {
+				mu.Lock()
+				failed[todo[k]] = ps
+				mu.Unlock()
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(failed) == 0 {
+			return nil, nil
+		}
+		todo = todo[:0]
+		for i := range failed {
+			todo = append(todo, i)
+		}
+		sort.Ints(todo)
+		if round == stuckRounds {
+			var out []Stuck
+			for _, i := range todo {
+				for _, p := range failed[i] {
+					out = append(out, p.stuck)
+				}
+			}
+			return out, nil
+		}
+		pause := stuckPause << round
+		for _, ps := range failed {
+			for _, p := range ps {
+				var fe *fedi.Error
+				if errors.As(p.stuck.Err, &fe) && fedi.IsRateLimited(fe) {
+					pause = max(pause, min(time.Until(fe.RetryAt), maxPause))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
 }
 
 // follows sends every missing follow. A follow is idempotent on the
 // server (following again answers 200), so it needs no "started" record:
 // finished follows are journaled in batches, and a crash at worst repeats
-// a batch's worth of no-op follows.
-func (e *Engine) follows(ctx context.Context, members []arrived) error {
+// a batch's worth of no-op follows. It returns the follows that stay
+// stuck.
+func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error) {
 	done, err := e.done(ctx, "follow:")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// One job per pair of members, doing both directions one after the
 	// other: GoToSocial v0.17.3 can cache "a does not follow b" for good
 	// when it reads that follow (answering b's follow of a) at the moment
 	// it stores it (accepting a's request), and then refuses to put b on
-	// a's list. Pairs are interleaved so many tokens are busy at once.
+	// a's list. (v0.18.3 has the same cache code, go-structr v0.8.11:
+	// a load that found nothing is stored after the fact, over what was
+	// stored meanwhile.) Pairs are interleaved so many tokens are busy at
+	// once.
 	type job struct{ a, b arrived }
 	var todo []job
 	missing := 0
@@ -131,34 +306,55 @@ func (e *Engine) follows(ctx context.Context, members []arrived) error {
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - missing, Total: total})
 	if len(todo) == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
-		return nil
+		return nil, nil
 	}
 	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
 		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - missing + n, Total: total})
 	})
-	err = workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
+	var mu sync.Mutex
+	made := map[string]bool{} // in this run, so a later round skips them
+	stuck, err := rounds(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
+		var failed []error // one direction failing does not keep the other from being tried
 		for _, d := range [2][2]arrived{{p.a, p.b}, {p.b, p.a}} {
 			a, b := d[0], d[1]
-			if _, ok := done[followKey(a.email, b.email)]; ok {
+			key := followKey(a.email, b.email)
+			mu.Lock()
+			_, ok := done[key]
+			ok = ok || made[key]
+			mu.Unlock()
+			if ok {
 				continue
 			}
-			if err := transient(ctx, func() error { return follow(ctx, a, b) }); err != nil {
-				return err
+			if err := follow(ctx, a, b); err != nil {
+				err = isolate(err, StepFollows, a.email, b.email)
+				if _, ok := err.(*piece); !ok {
+					return err
+				}
+				failed = append(failed, err)
+				continue
 			}
-			rec.add(followKey(a.email, b.email))
+			mu.Lock()
+			made[key] = true
+			mu.Unlock()
+			rec.add(key)
 		}
-		return nil
+		return errors.Join(failed...)
 	})
 	if ferr := rec.close(); err == nil {
 		err = ferr
 	}
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error()})
-		return err
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error(), Err: err})
+		return nil, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
-	return nil
+	for _, s := range stuck {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Item: s.From, Message: s.String()})
+	}
+	if len(stuck) == 0 {
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
+	}
+	return stuck, nil
 }
 
 func btoi(b bool) int {
@@ -168,17 +364,45 @@ func btoi(b bool) int {
 	return 0
 }
 
-// follow makes a follow b. Where b's account is locked (GoToSocial's
+// errNotMade: the server answers a follow but keeps it neither made nor
+// requested.
+var errNotMade = errors.New("the server keeps the follow neither made nor requested")
+
+// follow makes a follow b, and clears a follow the server keeps half made
+// (see unstick) when plain retries do not get it through.
+func follow(ctx context.Context, a, b arrived) error {
+	err := transient(ctx, func() error { return followOnce(ctx, a, b) })
+	var fe *fedi.Error
+	if err == nil || !(errors.Is(err, errNotMade) || errors.As(err, &fe) && fe.Status >= 500 && !fedi.IsRateLimited(fe)) {
+		return err
+	}
+	if uerr := unstick(ctx, a, b); uerr != nil {
+		return fmt.Errorf("%w (and clearing it: %v)", err, uerr)
+	}
+	return nil
+}
+
+// followOnce makes a follow b. Where b's account is locked (GoToSocial's
 // default) the follow is only a request, and b — a member of the same
 // group, who asked to be followed by it by joining — accepts it. The
 // server may file the request a moment after answering, so a request not
 // yet visible is looked for again before giving up.
-func follow(ctx context.Context, a, b arrived) error {
+func followOnce(ctx context.Context, a, b arrived) error {
 	wait := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		r, err := a.c.Follow(ctx, b.id)
 		if err != nil {
 			return fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
+		}
+		if r.Following && r.Requested {
+			// A follow and a's request both stand: an acceptance cut
+			// short stored the follow but never removed the request,
+			// which b would see waiting for good. Accepting it again
+			// removes it and changes nothing else.
+			if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+				return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+			}
+			return nil
 		}
 		if r.Following {
 			return nil
@@ -195,7 +419,7 @@ func follow(ctx context.Context, a, b arrived) error {
 			return nil
 		}
 		if attempt == 6 {
-			return fmt.Errorf("%s follows %s: the server keeps the follow neither made nor requested", a.email, b.email)
+			return fmt.Errorf("%s follows %s: %w", a.email, b.email, errNotMade)
 		}
 		select {
 		case <-ctx.Done():
@@ -206,24 +430,63 @@ func follow(ctx context.Context, a, b arrived) error {
 	}
 }
 
-// lists gives every arrived member a list titled after the group holding
-// everyone they follow in it. The list itself is found by title before it
-// is made, so a crash between making it and journaling it makes no second
-// list; entries already present count as added.
-func (e *Engine) lists(ctx context.Context, members []arrived) error {
-	follows, err := e.done(ctx, "follow:")
+// unstick clears a follow the server keeps half made. GoToSocial v0.17.3
+// (and v0.18.3, whose code here is the same) looks for a's request to b
+// before storing a new one and caches "none"; when the request is then
+// stored but its handling is cut short (the connection drops mid-request,
+// as when Lifeboat is killed), the request is in the database yet the
+// cache still says "none", so every follow again tries to store it and
+// answers 500 "already exists", and accepting it answers 404. Listing b's
+// follow requests reads them from the database by id, which puts the
+// request back in the cache under the pair too; b then accepts it like
+// any other. Where a has no pending request at all, the follow is undone
+// and made again. Both work through the API alone, on any server.
+func unstick(ctx context.Context, a, b arrived) error {
+	reqs, err := b.c.FollowRequests(ctx)
+	if err != nil {
+		return fmt.Errorf("follow requests of %s: %w", b.email, err)
+	}
+	if slices.ContainsFunc(reqs, func(x fedi.Account) bool { return x.ID == a.id }) {
+		if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+		}
+	} else {
+		if _, err := a.c.Unfollow(ctx, b.id); err != nil {
+			return fmt.Errorf("%s unfollows %s: %w", a.email, b.email, err)
+		}
+		if err := followOnce(ctx, a, b); err != nil {
+			return err
+		}
+	}
+	rel, err := a.c.Relationship(ctx, b.id)
 	if err != nil {
 		return err
 	}
+	if !rel.Following {
+		return fmt.Errorf("%s follows %s: %w", a.email, b.email, errNotMade)
+	}
+	return nil
+}
+
+// lists gives every arrived member a list titled after the group holding
+// everyone they follow in it. The list itself is found by title before it
+// is made, so a crash between making it and journaling it makes no second
+// list; entries already present count as added. It returns the lists
+// that stay stuck.
+func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, error) {
+	follows, err := e.done(ctx, "follow:")
+	if err != nil {
+		return nil, err
+	}
 	listed, err := e.done(ctx, "listed:")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	emit := e.cfg.Emit
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepLists, Total: len(members)})
 	var mu sync.Mutex
 	finished := 0
-	err = workpool.Run(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
+	stuck, err := rounds(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
 		a := members[i]
 		var add []arrived
 		for _, b := range members {
@@ -233,7 +496,10 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 			if _, ok := follows[followKey(a.email, b.email)]; !ok {
 				continue // lists may only hold accounts one follows
 			}
-			if _, ok := listed[listedKey(a.email, b.email)]; !ok {
+			mu.Lock()
+			_, ok := listed[listedKey(a.email, b.email)]
+			mu.Unlock()
+			if !ok {
 				add = append(add, b)
 			}
 		}
@@ -242,7 +508,7 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 			return id, err
 		})
 		if err != nil {
-			return err
+			return isolate(err, StepLists, a.email, "")
 		}
 		listID := string(res)
 		for start := 0; start < len(add); start += listBatch {
@@ -252,12 +518,17 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 			for k, b := range batch {
 				ids[k], keys[k] = b.id, listedKey(a.email, b.email)
 			}
-			if err := transient(ctx, func() error { return a.c.AddToList(ctx, listID, ids) }); err != nil {
-				return fmt.Errorf("list of %s: %w", a.email, err)
+			if err := addToList(ctx, a, listID, ids); err != nil {
+				return isolate(fmt.Errorf("list of %s: %w", a.email, err), StepLists, a.email, "")
 			}
 			if err := e.record(ctx, keys); err != nil {
 				return err
 			}
+			mu.Lock()
+			for _, k := range keys {
+				listed[k] = nil
+			}
+			mu.Unlock()
 		}
 		mu.Lock()
 		finished++
@@ -266,32 +537,90 @@ func (e *Engine) lists(ctx context.Context, members []arrived) error {
 		return nil
 	})
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error()})
-		return err
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error(), Err: err})
+		return nil, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})
-	return nil
+	for _, s := range stuck {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Item: s.From, Message: s.String()})
+	}
+	if len(stuck) == 0 {
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})
+	}
+	return stuck, nil
 }
 
-// transient runs fn again while it fails with a server error (5xx): a busy
-// server answers some requests of a bulk run that way. Only steps that are
-// safe to repeat go through it — follows, accepting requests, adding to a
-// list, and finding-or-making a list, which looks before it makes.
+// addToList adds ids to a's list. A list only takes accounts its owner
+// follows, and GoToSocial may hold "a does not follow b" in its cache
+// though the follow is stored (the race described in follows). Reading
+// a's follows loads them by id, which puts the follow back in the cache,
+// so a refused batch is tried once more after that.
+func addToList(ctx context.Context, a arrived, listID string, ids []string) error {
+	err := transient(ctx, func() error { return a.c.AddToList(ctx, listID, ids) })
+	var fe *fedi.Error
+	if err == nil || !errors.As(err, &fe) || fedi.IsRateLimited(fe) {
+		return err
+	}
+	if _, ferr := a.c.Following(ctx, a.id); ferr != nil {
+		return err
+	}
+	return transient(ctx, func() error { return a.c.AddToList(ctx, listID, ids) })
+}
+
+// transient runs fn again while it fails with a server error (5xx) or
+// without an answer (a connection refused or cut, or a proxy's 502, 503
+// or 504): a busy server answers some requests of a bulk run that way,
+// and a restarted one answers none for a while. Other server errors are
+// tried five times; a server that does not answer is waited for up to
+// unreachable, after which the error is
+// returned as it is (not as one piece's failure: the whole step stops).
+// Only steps that are safe to repeat go through it — follows, accepting
+// requests, adding to a list, finding-or-making a list and posting the
+// welcome, which look before they make, signing in, reading a token's
+// account, and registering the member app (a second registration only
+// leaves an unused app).
 func transient(ctx context.Context, fn func() error) error {
 	wait := 100 * time.Millisecond
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := fn()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
 		var fe *fedi.Error
-		if err == nil || attempt == 5 || !errors.As(err, &fe) || fe.Status < 500 {
+		switch {
+		case errors.As(err, &fe) && gateway(fe.Status) && !fedi.IsRateLimited(fe):
+			// A proxy in front of the server answers for it while it
+			// does not answer: as good as no answer.
+			if time.Since(start) > unreachable {
+				return err
+			}
+		case errors.As(err, &fe):
+			if attempt >= 5 || fe.Status < 500 || fedi.IsRateLimited(fe) {
+				return err
+			}
+		case errors.Is(err, errNotMade) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return err
+		case time.Since(start) > unreachable:
 			return err
 		}
 		select {
 		case <-ctx.Done():
 			return err
 		case <-time.After(wait):
-			wait *= 2
+			wait = min(2*wait, 2*time.Second)
 		}
 	}
+}
+
+// unreachable is how long a server that does not answer is waited for:
+// longer than a GoToSocial restart takes (15 s on an idle machine, a
+// minute or more on a busy one).
+var unreachable = 2 * time.Minute
+
+// gateway reports whether status is what a reverse proxy answers while
+// the server behind it is down or restarting.
+func gateway(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 // listBatch is how many accounts one add-to-list request carries.
@@ -343,24 +672,30 @@ func (e *Engine) welcome(ctx context.Context, members []arrived) error {
 		return nil // the lead has not arrived (or is not a member)
 	}
 	text := e.WelcomeText()
-	_, err := e.once(ctx, "welcome", func(store.StepStatus) ([]byte, error) {
-		// Look first even on a first attempt: the journal may be newer
-		// than the post (a restored or lost state), and a post cannot be
-		// taken back.
-		sts, err := me.c.AccountStatuses(ctx, me.id)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range sts {
-			if strings.Contains(stripTags(s.Content), text[:40]) {
-				return []byte(s.ID), nil
+	_, err := e.once(ctx, "welcome", func(store.StepStatus) (id []byte, err error) {
+		// Look first even on a first attempt, and on every retry: the
+		// journal may be newer than the post (a restored or lost state),
+		// an answer may be lost after the post was made, and a post
+		// cannot be taken back.
+		err = transient(ctx, func() error {
+			sts, err := me.c.AccountStatuses(ctx, me.id)
+			if err != nil {
+				return err
 			}
-		}
-		s, err := me.c.PostStatus(ctx, text, "public")
-		if err != nil {
-			return nil, fmt.Errorf("post the welcome: %w", err)
-		}
-		return []byte(s.ID), nil
+			for _, s := range sts {
+				if strings.Contains(stripTags(s.Content), text[:40]) {
+					id = []byte(s.ID)
+					return nil
+				}
+			}
+			s, err := me.c.PostStatus(ctx, text, "public")
+			if err != nil {
+				return fmt.Errorf("post the welcome: %w", err)
+			}
+			id = []byte(s.ID)
+			return nil
+		})
+		return id, err
 	})
 	if err == nil {
 		e.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepWelcome, Done: 1, Total: 1})

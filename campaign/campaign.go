@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/invite"
 	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -31,8 +32,10 @@ type Status struct {
 	Pledges []store.Pledge
 	// Unconfirmed pledges, not yet counted.
 	Unconfirmed int
-	LastPledge  time.Time
-	Opened      time.Time
+	// Withdrawn pledges of current members.
+	Withdrawn  int
+	LastPledge time.Time
+	Opened     time.Time
 }
 
 // Read reads the group's pledges and runs the cascade. Pledges of people
@@ -49,7 +52,11 @@ func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) 
 	s := Status{State: sg.State, LaunchedAt: sg.LaunchedAt, Opened: sg.CreatedAt, Going: map[string]bool{}}
 	var th []int
 	for _, p := range all {
-		if _, ok := g.Member(p.Email); !ok || p.Withdrawn {
+		if _, ok := g.Member(p.Email); !ok {
+			continue
+		}
+		if p.Withdrawn {
+			s.Withdrawn++
 			continue
 		}
 		if p.UpdatedAt.After(s.LastPledge) {
@@ -80,15 +87,25 @@ var ErrNotLaunched = errors.New("group has not launched")
 
 // Launch moves the group from gathering to launched, once across every
 // process sharing the store: exactly one caller succeeds, the others get
-// ErrNotGathering with the group's standing as it is then. byHand launches below viable mass (the lead's
-// decision); it still needs someone going.
-func Launch(ctx context.Context, st store.Store, g *groups.Group, byHand bool, now time.Time) (Status, error) {
+// ErrNotGathering with the group's standing as it is then. byHand launches
+// below viable mass (the lead's decision); it still needs someone going.
+// Nobody launches onto a destination that is not ready (ready says; nil
+// has nothing to wait for): that is a *NotReadyError naming the missing
+// step, checked before the pledges so the lead learns it first.
+func Launch(ctx context.Context, st store.Store, g *groups.Group, byHand bool, now time.Time, ready provision.Readiness) (Status, error) {
 	s, err := Read(ctx, st, g)
 	if err != nil {
 		return s, err
 	}
 	if s.State != pledge.StateGathering {
 		return s, ErrNotGathering
+	}
+	r, err := CheckReady(ctx, ready)
+	if err != nil {
+		return s, err
+	}
+	if !r.Ready {
+		return s, &NotReadyError{Missing: r.Missing}
 	}
 	if !s.Outlook.Viable && !byHand {
 		return s, fmt.Errorf("not viable yet: %d would go, %d needed (viable_mass)", s.Outlook.Going, g.ViableMass)
@@ -109,18 +126,26 @@ func Launch(ctx context.Context, st store.Store, g *groups.Group, byHand bool, n
 	return Read(ctx, st, g)
 }
 
-// Invite is one going member's personal invite.
+// Invite is one going member's personal invite: the newest one they were
+// issued (a reissued link replaces the first).
 type Invite struct {
 	Name, Email string
 	Token       string // for /invite/{token}; secret until sent
+	Issued      time.Time
 	Expires     time.Time
+	Redeemed    bool
+	// Reissued is set for an invite that replaced an earlier one
+	// (lifeboat invites reissue): it is mailed again.
+	Reissued bool
 }
 
 // Invites makes sure every going member of a launched group has an invite
-// valid for ttl after the launch, and returns them in the group file's
-// order. The tokens are the same every time (see package invite), so every
-// process, and every run, hands out the same links.
-func Invites(ctx context.Context, st store.Store, g *groups.Group, key ed25519.PrivateKey, ttl time.Duration) ([]Invite, error) {
+// (valid until ttl after the launch) and returns each member's current one
+// in the group file's order. The tokens are the same every time (see
+// package invite), so every process, and every run, hands out the same
+// links. A member who pledged after the launch (a late arrival) is going
+// once their pledge counts, and gets their invite here too.
+func Invites(ctx context.Context, st store.Store, g *groups.Group, key ed25519.PrivateKey, ttl time.Duration, now time.Time) ([]Invite, error) {
 	s, err := Read(ctx, st, g)
 	if err != nil {
 		return nil, err
@@ -128,17 +153,62 @@ func Invites(ctx context.Context, st store.Store, g *groups.Group, key ed25519.P
 	if s.State != pledge.StateLaunched && s.State != pledge.StateArrived {
 		return nil, ErrNotLaunched
 	}
-	expires := s.LaunchedAt.Add(ttl).Truncate(time.Second)
+	current, err := currentInvites(ctx, st, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	first := s.LaunchedAt.Add(ttl).Truncate(time.Second)
 	var out []Invite
 	for _, m := range g.Members {
-		if !s.Going[strings.ToLower(m.Email)] {
+		email := strings.ToLower(m.Email)
+		if !s.Going[email] {
 			continue
 		}
-		tok, err := invite.Issue(ctx, st.Invites(), key, g.Name, m.Email, expires)
+		inv, ok := current[email]
+		if !ok {
+			if _, err := invite.Issue(ctx, st.Invites(), key, g.Name, m.Email, first, now); err != nil {
+				return nil, err
+			}
+			if inv, err = currentInvite(ctx, st, g.Name, email); err != nil {
+				return nil, err
+			}
+		}
+		tok, err := invite.Token(key, inv)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Invite{Name: m.Name, Email: m.Email, Token: tok, Expires: expires})
+		out = append(out, Invite{Name: m.Name, Email: m.Email, Token: tok, Issued: inv.CreatedAt, Expires: inv.ExpiresAt,
+			Redeemed: !inv.RedeemedAt.IsZero(), Reissued: !inv.ExpiresAt.Equal(first)})
 	}
 	return out, nil
+}
+
+// currentInvites is each member's newest invite, by lower-case email: the
+// one expiring last (a reissued invite outlives the ones it replaced,
+// whose expiry Reissue brought forward).
+func currentInvites(ctx context.Context, st store.Store, group string) (map[string]store.Invite, error) {
+	all, err := st.Invites().List(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	cur := map[string]store.Invite{}
+	for _, inv := range all {
+		email := strings.ToLower(inv.Email)
+		if old, ok := cur[email]; !ok || inv.ExpiresAt.After(old.ExpiresAt) {
+			cur[email] = inv
+		}
+	}
+	return cur, nil
+}
+
+func currentInvite(ctx context.Context, st store.Store, group, email string) (store.Invite, error) {
+	cur, err := currentInvites(ctx, st, group)
+	if err != nil {
+		return store.Invite{}, err
+	}
+	inv, ok := cur[strings.ToLower(email)]
+	if !ok {
+		return store.Invite{}, fmt.Errorf("invite of %s: %w", email, store.ErrNotFound)
+	}
+	return inv, nil
 }

@@ -60,10 +60,10 @@ func TestReadCounts(t *testing.T) {
 	if !s.Going["ada@example.org"] || len(s.Going) != 1 || len(s.Pledges) != 2 || s.Unconfirmed != 1 || s.Outlook.Viable {
 		t.Fatalf("status: going %v, pledges %d, unconfirmed %d, outlook %+v", s.Going, len(s.Pledges), s.Unconfirmed, s.Outlook)
 	}
-	if _, err := Launch(ctx, st, g, false, time.Now()); err == nil || !strings.Contains(err.Error(), "not viable yet: 1 would go, 3 needed") {
+	if _, err := Launch(ctx, st, g, false, time.Now(), nil); err == nil || !strings.Contains(err.Error(), "not viable yet: 1 would go, 3 needed") {
 		t.Fatalf("launch below viable mass: %v", err)
 	}
-	if _, err := Invites(ctx, st, g, nil, time.Hour); !errors.Is(err, ErrNotLaunched) {
+	if _, err := Invites(ctx, st, g, nil, time.Hour, time.Now()); !errors.Is(err, ErrNotLaunched) {
 		t.Fatalf("invites before launch: %v", err)
 	}
 }
@@ -83,7 +83,7 @@ func TestLaunchOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := Launch(ctx, st, g, false, time.Now())
+			s, err := Launch(ctx, st, g, false, time.Now(), nil)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -103,11 +103,11 @@ func TestLaunchOnce(t *testing.T) {
 	if wins != 1 || refused != 7 {
 		t.Fatalf("%d launches succeeded, %d refused", wins, refused)
 	}
-	a, err := Invites(ctx, st, g, key, 24*time.Hour)
+	a, err := Invites(ctx, st, g, key, 24*time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Invites(ctx, st, g, key, 24*time.Hour)
+	b, err := Invites(ctx, st, g, key, 24*time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +132,11 @@ func TestLaunchOnce(t *testing.T) {
 func TestLaunchByHand(t *testing.T) {
 	st, g, _ := setup(t)
 	ctx := context.Background()
-	if _, err := Launch(ctx, st, g, true, time.Now()); err == nil || !strings.Contains(err.Error(), "nobody would go yet") {
+	if _, err := Launch(ctx, st, g, true, time.Now(), nil); err == nil || !strings.Contains(err.Error(), "nobody would go yet") {
 		t.Fatalf("by hand with nobody: %v", err)
 	}
 	pledgeAs(t, st, "ada@example.org", 0, true, false)
-	s, err := Launch(ctx, st, g, true, time.Now())
+	s, err := Launch(ctx, st, g, true, time.Now(), nil)
 	if err != nil || s.State != pledge.StateLaunched {
 		t.Fatalf("by hand: %+v, %v", s.State, err)
 	}

@@ -36,6 +36,14 @@ type Config struct {
 	// Logins keeps the passwords made for the simulated members of the
 	// local playbook (see arrival.Config.Logins).
 	Logins arrival.Logins
+	// Ready says whether the group may launch onto the destination; nil
+	// asks Dest when it can say (provision.Readiness), and for an existing
+	// server waits for its admin's acceptance (campaign.ExistingReady).
+	Ready provision.Readiness
+	// Now and Sleep are the clock the launch waits on for launch_at
+	// (default the real one); tests drive it.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Escape is one group's escape in this process.
@@ -49,6 +57,18 @@ type Escape struct {
 func New(cfg Config) *Escape {
 	if cfg.InviteTTL == 0 {
 		cfg.InviteTTL = 14 * 24 * time.Hour
+	}
+	if cfg.Ready == nil {
+		cfg.Ready, _ = cfg.Dest.(provision.Readiness)
+	}
+	if cfg.Ready == nil && cfg.Group.Destination.Type == groups.DestExisting {
+		cfg.Ready = campaign.ExistingReady(cfg.Store, cfg.Group, "GROUP.yaml")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
 	}
 	return &Escape{cfg: cfg}
 }
@@ -74,8 +94,7 @@ func (x *Escape) Run(ctx context.Context, playbook string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	eng := &playbooks.Engine{Journal: x.cfg.Store.Journal(), Emit: x.cfg.Emit, Actions: x.actions()}
-	if err := eng.Run(ctx, "escape:"+x.cfg.Group.Name+":"+playbook, pb); err != nil {
+	if err := x.runPlaybook(ctx, playbook, pb); err != nil {
 		return Report{}, err
 	}
 	r, err := x.Report(ctx)
@@ -114,8 +133,8 @@ func (x *Escape) actions() map[string]playbooks.Action {
 		"demo.pledge":       x.pledgeAll,
 		"group.launch":      x.launch,
 		"invites.issue":     x.issueInvites,
-		"demo.arrive":       x.arriveAll,
-		"arrival.seed":      func(ctx context.Context) error { return x.engine.Seed(ctx) },
+		"demo.arrive":       x.needsDestination(x.arriveAll),
+		"arrival.seed":      x.needsDestination(func(ctx context.Context) error { return x.engine.Seed(ctx) }),
 	}
 }
 
@@ -156,7 +175,7 @@ func SaveGroup(ctx context.Context, st store.Store, g *groups.Group) error {
 // pledgeAll stands in for the pledge page in the demo: every member
 // pledges without a condition and confirms.
 func (x *Escape) pledgeAll(ctx context.Context) error {
-	now := time.Now()
+	now := x.cfg.Now()
 	for _, m := range x.cfg.Group.Members {
 		email := strings.ToLower(m.Email)
 		if _, err := x.cfg.Store.Pledges().Get(ctx, x.cfg.Group.Name, email); err == nil {
@@ -175,14 +194,37 @@ func (x *Escape) pledgeAll(ctx context.Context) error {
 
 // launch moves the group to launched once the viable set reaches
 // viable_mass (campaign.Launch: atomic in the store, so two processes
-// never both launch). Launched already, by this run before a crash or by
-// the group's web server, is fine.
+// never both launch), at the group's launch_at when it has one (this
+// process waits for it), and only onto a ready destination. Launched
+// already, by this run before a crash or by the group's web server, is
+// fine.
 func (x *Escape) launch(ctx context.Context) error {
-	st, err := campaign.Launch(ctx, x.cfg.Store, x.cfg.Group, false, time.Now())
+	if at := x.cfg.Group.LaunchAt; at != nil {
+		if d := at.Sub(x.cfg.Now()); d > 0 {
+			x.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: "launch",
+				Message: "waiting for launch_at, " + at.UTC().Format("2 January 2006 15:04 MST")})
+			if err := x.cfg.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	st, err := campaign.Launch(ctx, x.cfg.Store, x.cfg.Group, false, x.cfg.Now(), x.cfg.Ready)
 	if errors.Is(err, campaign.ErrNotGathering) && (st.State == pledge.StateLaunched || st.State == pledge.StateArrived) {
 		return nil
 	}
 	return err
+}
+
+// sleep waits for d or the end of ctx.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // issueInvites makes one signed, single-use invite per member of the
@@ -193,7 +235,7 @@ func (x *Escape) issueInvites(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	invs, err := campaign.Invites(ctx, x.cfg.Store, x.cfg.Group, key, x.cfg.InviteTTL)
+	invs, err := campaign.Invites(ctx, x.cfg.Store, x.cfg.Group, key, x.cfg.InviteTTL, x.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -222,7 +264,7 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 	}
 	total := len(invs)
 	var done atomic.Int64
-	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "arrivals", Total: total})
+	x.cfg.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepArrivals, Total: total})
 	workers := 4 // sign-ups are heavy on the server (password hashing)
 	err = workpool.Run(ctx, workers, total, func(ctx context.Context, i int) error {
 		inv := invs[i]
@@ -231,7 +273,7 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := invite.Redeem(ctx, x.cfg.Store.Invites(), key.Public().(ed25519.PublicKey), tok, time.Now()); err != nil && !errors.Is(err, invite.ErrUsed) {
+		if _, err := invite.Redeem(ctx, x.cfg.Store.Invites(), key.Public().(ed25519.PublicKey), tok, x.cfg.Now()); err != nil && !errors.Is(err, invite.ErrUsed) {
 			return fmt.Errorf("redeem the invite of %s: %w", inv.Email, err)
 		}
 		if err := x.engine.Join(ctx, inv.Email, "", ""); err != nil {
@@ -241,11 +283,11 @@ func (x *Escape) arriveAll(ctx context.Context) error {
 			return err
 		}
 		n := done.Add(1)
-		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: "arrivals", Item: inv.Email, Done: int(n), Total: total})
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepArrivals, Item: inv.Email, Done: int(n), Total: total})
 		return nil
 	})
 	if err == nil {
-		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: "arrivals", Done: total, Total: total})
+		x.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepArrivals, Done: total, Total: total})
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -96,5 +97,47 @@ func TestInvitesIssuedOnce(t *testing.T) {
 	}
 	if err := st.Invites().Redeem(ctx, invs[0].TokenHash, time.Now()); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second redeem: %v, want ErrConflict", err)
+	}
+}
+
+// The playbook's launch waits for launch_at on the clock it is given, and
+// for a ready destination: refused naming the missing step, then done.
+func TestLaunchAtAndReadiness(t *testing.T) {
+	x, st := testEscape(t, 3, 2)
+	ctx := context.Background()
+	t0 := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	now := t0
+	at := t0.Add(2 * time.Hour)
+	x.cfg.Group.LaunchAt = &at
+	var slept []time.Duration
+	x.cfg.Now = func() time.Time { return now }
+	x.cfg.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); now = now.Add(d); return nil }
+	ready := false
+	x.cfg.Ready = provision.ReadyFunc(func(context.Context) (bool, string, error) {
+		if ready {
+			return true, "", nil
+		}
+		return false, "the local server is not running", nil
+	})
+	for _, e := range []string{"a0@example.org", "a1@example.org"} {
+		if err := st.Pledges().Put(ctx, store.Pledge{Group: "kites", Email: e, Confirmed: true, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := x.launch(ctx)
+	var nr *campaign.NotReadyError
+	if !errors.As(err, &nr) || nr.Missing != "the local server is not running" {
+		t.Fatalf("launch onto a destination that is not ready: %v", err)
+	}
+	if len(slept) != 1 || slept[0] != 2*time.Hour {
+		t.Fatalf("slept %v, want once until launch_at", slept)
+	}
+	ready = true
+	if err := x.launch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := st.Groups().Get(ctx, "kites")
+	if g.State != pledge.StateLaunched || !g.LaunchedAt.Equal(at) || len(slept) != 1 {
+		t.Fatalf("launched %s at %v after sleeping %v; want at %v", g.State, g.LaunchedAt, slept, at)
 	}
 }

@@ -59,7 +59,10 @@ func TestPlaybooksSeedAsMembersArrive(t *testing.T) {
 			}
 			run := func() escape.Report {
 				t.Helper()
-				rep, err := escape.New(escape.Config{Store: st, Group: g, Dest: upAlready{srv.URL}}).Run(ctx, playbook)
+				// The admin has accepted the group (the acceptance itself is
+				// campaign's and cmd's to test).
+				accepted := provision.ReadyFunc(func(context.Context) (bool, string, error) { return true, "", nil })
+				rep, err := escape.New(escape.Config{Store: st, Group: g, Dest: upAlready{srv.URL}, Ready: accepted}).Run(ctx, playbook)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -132,6 +132,20 @@ func (c *Client) AuthorizeFollowRequest(ctx context.Context, id string) (Relatio
 	return r, err
 }
 
+// FollowRequests returns every account whose follow request awaits the
+// caller's answer (GET /api/v1/follow_requests, all pages).
+func (c *Client) FollowRequests(ctx context.Context) ([]Account, error) {
+	return pages[Account](ctx, c, "/api/v1/follow_requests", url.Values{"limit": {"80"}})
+}
+
+// Unfollow undoes a follow of, or a follow request to, the account with id.
+// Undoing what does not exist succeeds.
+func (c *Client) Unfollow(ctx context.Context, id string) (Relationship, error) {
+	var r Relationship
+	_, err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/accounts/" + url.PathEscape(id) + "/unfollow", auth: true}, &r)
+	return r, err
+}
+
 // Relationship returns the caller's relationship with account id.
 func (c *Client) Relationship(ctx context.Context, id string) (Relationship, error) {
 	rs, err := c.Relationships(ctx, []string{id})

@@ -39,7 +39,6 @@ type Option func(*options)
 
 type options struct {
 	hc     *http.Client
-	ua     string
 	limits Limits
 }
 
@@ -47,9 +46,6 @@ type options struct {
 // requests; the rate-limiting transport is put on top of its Transport. A
 // Timeout also bounds the waits for rate-limit budgets: prefer contexts.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
-
-// WithUserAgent sets the User-Agent header of every request.
-func WithUserAgent(ua string) Option { return func(o *options) { o.ua = ua } }
 
 // WithLimits tunes rate limiting and retries.
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
@@ -65,13 +61,13 @@ var sharedTransport http.RoundTripper = func() *http.Transport {
 	return t
 }()
 
-// DefaultUserAgent is sent unless WithUserAgent says otherwise.
+// DefaultUserAgent is the User-Agent of every request.
 const DefaultUserAgent = "Lifeboat (+https://github.com/lifeboat-social/lifeboat)"
 
 // New returns a client for the server at baseURL (e.g. "https://social.example").
 // A bare host gets https://.
 func New(baseURL string, opts ...Option) *Client {
-	o := options{ua: DefaultUserAgent}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -94,7 +90,7 @@ func New(baseURL string, opts ...Option) *Client {
 	}
 	tr := &transport{
 		base:   base,
-		ua:     o.ua,
+		ua:     DefaultUserAgent,
 		limits: o.limits.withDefaults(),
 		reg:    &registry{budgets: map[string]*budget{}},
 		now:    time.Now,

@@ -86,13 +86,13 @@ func TestAccountCalls(t *testing.T) {
 	f.json("POST /api/v1/lists", 200, `{"id":"L2","title":"new"}`)
 	f.json("POST /api/v1/statuses", 200, `{"id":"S1","visibility":"unlisted","content":"<p>hi</p>","account":`+acct+`}`)
 	ctx := context.Background()
-	c := f.client(WithUserAgent("lifeboat-test"))
+	c := f.client()
 
 	a, err := c.VerifyCredentials(ctx)
 	if err != nil || a.ID != "01A" || a.Username != "alice" || a.DisplayName != "Alice" || a.CreatedAt.Year() != 2024 {
 		t.Fatalf("VerifyCredentials = %+v, %v", a, err)
 	}
-	if r := f.last(); r.Auth != "Bearer "+tok || r.UA != "lifeboat-test" {
+	if r := f.last(); r.Auth != "Bearer "+tok || r.UA != DefaultUserAgent {
 		t.Errorf("auth %q ua %q", r.Auth, r.UA)
 	}
 

@@ -245,7 +245,7 @@ type SignUp struct {
 
 // SignUp creates an account (POST /api/v1/accounts) and returns the new
 // user's token. c must carry an app token (ClientCredentialsToken) with
-// write:accounts. Taken names fail with an error for which IsTaken is true.
+// write:accounts. A taken name fails with a 422 (Mastodon) or 409 (GoToSocial) *Error.
 //
 // GoToSocial v0.17.3 creates the account but then answers 500 (it fails to
 // make the token); treat a 5xx as "maybe created" and look the account up

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ var (
 
 // Fields at each level of the file, in the order the docs list them.
 var (
-	topFields    = []string{"version", "name", "title", "description", "viable_mass", "deadline", "lead", "destination", "members"}
+	topFields    = []string{"version", "name", "title", "description", "viable_mass", "deadline", "launch_at", "lead", "destination", "members"}
 	leadFields   = []string{"name", "email"}
 	destFields   = []string{"type", "server", "software", "domain", "cloud", "location", "server_type"}
 	memberFields = []string{"name", "email", "handle", "username"}
@@ -293,7 +294,7 @@ func (p *parser) fields(n *yaml.Node, what string, known []string) *mapping {
 			p.add(k, "`%s` is already set on line %d; remove one of them", name, prev.Line)
 			continue
 		}
-		if !contains(known, name) {
+		if !slices.Contains(known, name) {
 			p.add(k, "%s", unknownField(name, what, known))
 			continue
 		}
@@ -312,7 +313,7 @@ func unknownField(name, what string, known []string) string {
 	if s := suggest(name, known); s != "" {
 		return msg + fmt.Sprintf("; did you mean `%s`?", s)
 	}
-	if what == "the top level" && contains(destFields, name) && name != "type" {
+	if what == "the top level" && slices.Contains(destFields, name) && name != "type" {
 		return msg + "; move it under `destination:`"
 	}
 	return msg + "; the fields here are " + strings.Join(known, ", ")
@@ -351,15 +352,6 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(br)]
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // missing reports a required field that is absent, at the mapping that
@@ -496,6 +488,16 @@ func (p *parser) group(root *yaml.Node) *Group {
 			p.add(top.vals["deadline"], "deadline %q is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31) or an RFC 3339 time", s)
 		} else {
 			g.Deadline = &t
+		}
+	}
+
+	if s, ok := p.optText(top, "launch_at", false); ok {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			p.add(top.vals["launch_at"], "launch_at %q is not a date and time with a zone: write it like 2027-03-01T18:00:00+01:00 (or ...Z for UTC)", s)
+		} else {
+			t = t.UTC()
+			g.LaunchAt = &t
 		}
 	}
 

@@ -127,6 +127,35 @@ func TestDeadline(t *testing.T) {
 	}
 }
 
+// launch_at is a moment: a date and time with a zone, kept in UTC.
+func TestLaunchAt(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"2027-03-01T18:30:00+01:00", "2027-03-01T17:30:00Z"},
+		{"2027-03-01T18:30:00Z", "2027-03-01T18:30:00Z"},
+		{"2027-03-01T18:30:00", ""},
+		{"2027-03-01", ""},
+		{"tomorrow at six", ""},
+	} {
+		g, probs := groups.Parse("g.yaml", []byte(minimal("launch_at: "+tc.in)))
+		if tc.want == "" {
+			if len(probs) != 1 || !strings.Contains(probs[0].String(), "launch_at") || !strings.Contains(probs[0].String(), "with a zone") {
+				t.Errorf("%s: problems %v, want one naming launch_at and the zone", tc.in, probs)
+			}
+			continue
+		}
+		if len(probs) > 0 {
+			t.Errorf("%s: %v", tc.in, probs)
+			continue
+		}
+		if got := g.LaunchAt.Format(time.RFC3339); got != tc.want {
+			t.Errorf("launch_at %s = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+	if g, _ := groups.Parse("g.yaml", []byte(minimal(""))); g.LaunchAt != nil {
+		t.Errorf("no launch_at parsed as %v", g.LaunchAt)
+	}
+}
+
 func TestServerURLs(t *testing.T) {
 	for _, tc := range []struct {
 		server string

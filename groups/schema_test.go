@@ -154,7 +154,7 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 		"unknown-fields", "wrong-types", "version-2", "name-not-slug", "name-too-long",
 		"lead-email-bad", "username-bad", "viable-mass-low", "dest-unknown-type",
 		"existing-no-server", "existing-bad-server", "new-missing", "new-bad-values",
-		"local-not-allowed", "deadline-words", "members-empty", "members-missing", "names-missing",
+		"local-not-allowed", "deadline-words", "launch-at-no-zone", "launch-at-date", "members-empty", "members-missing", "names-missing",
 	} {
 		if errs := validateFile(t, root, "testdata/"+name+".yaml"); len(errs) == 0 {
 			t.Errorf("%s: the schema accepts a file lifeboat check rejects", name)

@@ -10,10 +10,10 @@ import (
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
-// Issue makes the member's invite: it signs the token, stores its hash
-// with the expiry, and returns the token. Issuing again with the same
+// Issue makes the member's invite at now: it signs the token, stores its
+// hash with the expiry, and returns the token. Issuing again with the same
 // expiry gives the same token and leaves the stored invite as it is.
-func Issue(ctx context.Context, st store.Invites, key ed25519.PrivateKey, group, email string, expires time.Time) (string, error) {
+func Issue(ctx context.Context, st store.Invites, key ed25519.PrivateKey, group, email string, expires, now time.Time) (string, error) {
 	expires = expires.Truncate(time.Second).UTC()
 	tok, err := Sign(key, Claims{Purpose: Invite, Group: group, Member: MemberID(group, email), Expires: expires})
 	if err != nil {
@@ -24,7 +24,7 @@ func Issue(ctx context.Context, st store.Invites, key ed25519.PrivateKey, group,
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("issue invite: %w", err)
 	}
-	if err := st.Put(ctx, store.Invite{Group: group, Email: email, TokenHash: Hash(tok), ExpiresAt: expires}); err != nil {
+	if err := st.Put(ctx, store.Invite{Group: group, Email: email, TokenHash: Hash(tok), CreatedAt: now, ExpiresAt: expires}); err != nil {
 		return "", fmt.Errorf("issue invite: %w", err)
 	}
 	return tok, nil
@@ -65,10 +65,29 @@ func Check(ctx context.Context, st store.Invites, pub ed25519.PublicKey, token s
 	if !inv.RedeemedAt.IsZero() {
 		return inv, ErrUsed
 	}
+	// Supersede brought the stored expiry forward of the token's own: a
+	// newer invite replaced this one.
+	if inv.ExpiresAt.Before(c.Expires) {
+		return inv, ErrUnknown
+	}
 	if !inv.ExpiresAt.IsZero() && !now.Before(inv.ExpiresAt) {
 		return inv, ErrExpired
 	}
 	return inv, nil
+}
+
+// Supersede stops a stored invite from working, at once (the member was
+// issued a newer one): its stored expiry moves to now, and Check tells it
+// from an invite that simply ran out by the expiry it was signed with.
+func Supersede(ctx context.Context, st store.Invites, inv store.Invite, now time.Time) error {
+	if !inv.RedeemedAt.IsZero() || !now.Before(inv.ExpiresAt) {
+		return nil
+	}
+	inv.ExpiresAt = now.Truncate(time.Second).UTC()
+	if err := st.Put(ctx, inv); err != nil {
+		return fmt.Errorf("supersede invite: %w", err)
+	}
+	return nil
 }
 
 // Redeem checks the token and uses it up: of any number of concurrent

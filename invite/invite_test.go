@@ -143,11 +143,11 @@ func TestIssueCheckRedeem(t *testing.T) {
 			st := open(t)
 			k := setup(t, st)
 			now := time.Now()
-			tok, err := Issue(ctx, st.Invites(), k, "g-one", "a@b.c", now.Add(48*time.Hour))
+			tok, err := Issue(ctx, st.Invites(), k, "g-one", "a@b.c", now.Add(48*time.Hour), now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, err := Issue(ctx, st.Invites(), k, "g-one", "a@b.c", now.Add(48*time.Hour))
+			again, err := Issue(ctx, st.Invites(), k, "g-one", "a@b.c", now.Add(48*time.Hour), now)
 			if err != nil || again != tok {
 				t.Fatalf("reissue: %v, same=%v", err, again == tok)
 			}
@@ -200,5 +200,46 @@ func TestIssueCheckRedeem(t *testing.T) {
 				t.Fatalf("replay: %v", err)
 			}
 		})
+	}
+}
+
+// A superseded invite stops working at once, with ErrUnknown (not
+// "expired"), while the newer one works; a used invite is left as it is.
+func TestSupersede(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t)
+	k := setup(t, st)
+	now := time.Now()
+	old, err := Issue(ctx, st.Invites(), k, "g-one", "a@b.c", now.Add(48*time.Hour), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Hour)
+	fresh, err := Issue(ctx, st.Invites(), k, "g-one", "a@b.c", later.Add(48*time.Hour), later)
+	if err != nil || fresh == old {
+		t.Fatalf("fresh invite: %v (same token: %v)", err, fresh == old)
+	}
+	inv, err := st.Invites().GetByHash(ctx, Hash(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Supersede(ctx, st.Invites(), inv, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(ctx, st.Invites(), pub(k), old, later.Add(time.Minute)); !errors.Is(err, ErrUnknown) {
+		t.Errorf("old invite after Supersede: %v, want ErrUnknown", err)
+	}
+	if _, err := Redeem(ctx, st.Invites(), pub(k), old, later.Add(time.Minute)); !errors.Is(err, ErrUnknown) {
+		t.Errorf("redeem the old invite: %v, want ErrUnknown", err)
+	}
+	if _, err := Redeem(ctx, st.Invites(), pub(k), fresh, later.Add(time.Minute)); err != nil {
+		t.Errorf("the fresh invite: %v", err)
+	}
+	used, _ := st.Invites().GetByHash(ctx, Hash(fresh))
+	if err := Supersede(ctx, st.Invites(), used, later.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.Invites().GetByHash(ctx, Hash(fresh)); !again.ExpiresAt.Equal(used.ExpiresAt) {
+		t.Errorf("a used invite's expiry moved: %v -> %v", used.ExpiresAt, again.ExpiresAt)
 	}
 }

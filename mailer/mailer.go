@@ -51,47 +51,6 @@ type Config struct {
 	TLSConfig *tls.Config
 }
 
-// Environment variables read by FromEnv.
-const (
-	EnvAddr         = "LIFEBOAT_SMTP_ADDR"
-	EnvSecurity     = "LIFEBOAT_SMTP_SECURITY"
-	EnvUser         = "LIFEBOAT_SMTP_USER"
-	EnvPassword     = "LIFEBOAT_SMTP_PASSWORD"
-	EnvPasswordFile = "LIFEBOAT_SMTP_PASSWORD_FILE"
-	EnvFrom         = "LIFEBOAT_SMTP_FROM"
-)
-
-// FromEnv fills the fields of c that are empty from the environment
-// (getenv is os.Getenv outside tests). The password comes from
-// LIFEBOAT_SMTP_PASSWORD or the file named by LIFEBOAT_SMTP_PASSWORD_FILE,
-// which must not be readable by group or others.
-func FromEnv(c Config, getenv func(string) string) (Config, error) {
-	set := func(dst *string, key string) {
-		if *dst == "" {
-			*dst = getenv(key)
-		}
-	}
-	set(&c.Addr, EnvAddr)
-	set(&c.Username, EnvUser)
-	set(&c.From, EnvFrom)
-	if c.Security == "" {
-		c.Security = Security(getenv(EnvSecurity))
-	}
-	if c.Password == "" {
-		c.Password = getenv(EnvPassword)
-	}
-	if c.Password == "" {
-		if f := getenv(EnvPasswordFile); f != "" {
-			p, err := ReadSecretFile(f)
-			if err != nil {
-				return c, err
-			}
-			c.Password = p
-		}
-	}
-	return c, nil
-}
-
 // ReadSecretFile reads a secret from a file that only its owner may read,
 // without the trailing newline.
 func ReadSecretFile(path string) (string, error) {
@@ -135,7 +94,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("smtp: refusing to send a password without TLS to %s", host)
 	}
 	if c.From == "" {
-		return errors.New("smtp: no sender address (--smtp-from or " + EnvFrom + ")")
+		return errors.New("smtp: no sender address (--smtp-from or LIFEBOAT_SMTP_FROM)")
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return fmt.Errorf("smtp sender %q: %w", c.From, err)

@@ -93,8 +93,8 @@ func Parse(file string, b []byte) (Playbook, error) {
 // Action is what a step does.
 type Action func(ctx context.Context) error
 
-// Engine runs playbooks with a journal.
-type Engine struct {
+// Runner runs playbooks with a journal.
+type Runner struct {
 	Journal store.Journal
 	Emit    progress.Func
 	Actions map[string]Action
@@ -102,7 +102,7 @@ type Engine struct {
 
 // Run runs pb's steps in order under the journal run id. Steps done in an
 // earlier run are skipped unless marked always.
-func (e *Engine) Run(ctx context.Context, run string, pb Playbook) error {
+func (e *Runner) Run(ctx context.Context, run string, pb Playbook) error {
 	for _, s := range pb.Steps {
 		if e.Actions[s.Do] == nil {
 			return fmt.Errorf("playbook %s: step %s: no action %q", pb.Name, s.ID, s.Do)
@@ -129,7 +129,7 @@ func (e *Engine) Run(ctx context.Context, run string, pb Playbook) error {
 		e.Emit.Emit(progress.Event{Kind: progress.StepStarted, Step: s.ID, Message: s.Title})
 		if err := e.Actions[s.Do](ctx); err != nil {
 			e.Journal.Fail(context.WithoutCancel(ctx), run, key, err.Error())
-			e.Emit.Emit(progress.Event{Kind: progress.Failed, Step: s.ID, Message: err.Error()})
+			e.Emit.Emit(progress.Event{Kind: progress.Failed, Step: s.ID, Message: err.Error(), Err: err})
 			return fmt.Errorf("%s: %w", s.Title, err)
 		}
 		if err := e.Journal.Finish(ctx, run, key, nil); err != nil {

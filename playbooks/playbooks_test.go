@@ -68,7 +68,7 @@ steps:
 			return nil
 		}
 	}
-	e := &Engine{Journal: st.Journal(), Actions: map[string]Action{
+	e := &Runner{Journal: st.Journal(), Actions: map[string]Action{
 		"start": act("start"), "one": act("one"), "two": act("two"), "three": act("three"),
 	}}
 	if err := e.Run(context.Background(), "r", pb); err == nil {
@@ -95,7 +95,7 @@ func TestRunChecksActionsFirst(t *testing.T) {
 	st := openStore(t)
 	pb, _ := Parse("t", []byte("name: t\nsteps:\n  - {id: a, do: a}\n  - {id: b, do: missing}\n"))
 	ran := false
-	e := &Engine{Journal: st.Journal(), Actions: map[string]Action{"a": func(context.Context) error { ran = true; return nil }}}
+	e := &Runner{Journal: st.Journal(), Actions: map[string]Action{"a": func(context.Context) error { ran = true; return nil }}}
 	if err := e.Run(context.Background(), "r", pb); err == nil || ran {
 		t.Errorf("run with a missing action: err=%v ran=%v; want an error before any step", err, ran)
 	}

@@ -212,23 +212,55 @@ func TestDecide(t *testing.T) {
 	earlier := now.Add(-time.Hour)
 	viable := Outlook{Viable: true}
 	tests := []struct {
-		state    string
-		deadline *time.Time
-		o        Outlook
-		want     Action
+		state              string
+		deadline, launchAt *time.Time
+		o                  Outlook
+		want               Action
 	}{
-		{StateGathering, &later, viable, Launch},
-		{StateGathering, nil, viable, Launch},
-		{StateGathering, &later, Outlook{}, Wait},
-		{StateGathering, &earlier, Outlook{}, Fail},
-		{StateGathering, &earlier, viable, Fail},
-		{StateLaunched, &earlier, Outlook{}, Wait},
-		{StateFailed, &later, viable, Wait},
+		{StateGathering, &later, nil, viable, Launch},
+		{StateGathering, nil, nil, viable, Launch},
+		{StateGathering, &later, nil, Outlook{}, Wait},
+		{StateGathering, &earlier, nil, Outlook{}, Fail},
+		// Still viable past the deadline: it was held back, it launches.
+		{StateGathering, &earlier, nil, viable, Launch},
+		{StateLaunched, &earlier, nil, Outlook{}, Wait},
+		{StateFailed, &later, nil, viable, Wait},
+		// launch_at: viable early waits for the moment; at and after it,
+		// launches; not viable at the deadline fails even before it.
+		{StateGathering, nil, &later, viable, Wait},
+		{StateGathering, nil, &now, viable, Launch},
+		{StateGathering, nil, &earlier, viable, Launch},
+		{StateGathering, nil, &earlier, Outlook{}, Wait},
+		{StateGathering, &earlier, &later, Outlook{}, Fail},
+		{StateGathering, &earlier, &later, viable, Wait},
 	}
 	for _, tc := range tests {
-		if got := Decide(tc.state, now, tc.deadline, tc.o); got != tc.want {
-			t.Errorf("Decide(%s, %v, %+v) = %v, want %v", tc.state, tc.deadline, tc.o, got, tc.want)
+		if got := Decide(tc.state, now, tc.deadline, tc.launchAt, tc.o); got != tc.want {
+			t.Errorf("Decide(%s, deadline %v, launch_at %v, %+v) = %v, want %v", tc.state, tc.deadline, tc.launchAt, tc.o, got, tc.want)
 		}
+	}
+}
+
+func TestLateOpen(t *testing.T) {
+	launched := time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC)
+	week := 7 * 24 * time.Hour
+	for _, tc := range []struct {
+		state string
+		at    time.Time
+		want  bool
+	}{
+		{StateLaunched, launched.Add(time.Hour), true},
+		{StateArrived, launched.Add(week - time.Second), true},
+		{StateLaunched, launched.Add(week), false},
+		{StateGathering, launched.Add(time.Hour), false},
+		{StateFailed, launched.Add(time.Hour), false},
+	} {
+		if got := LateOpen(tc.state, launched, tc.at, week); got != tc.want {
+			t.Errorf("LateOpen(%s, +%v) = %v, want %v", tc.state, tc.at.Sub(launched), got, tc.want)
+		}
+	}
+	if LateOpen(StateLaunched, time.Time{}, launched, week) {
+		t.Error("open without a launch time")
 	}
 }
 

@@ -55,20 +55,31 @@ func (a Action) String() string {
 }
 
 // Decide is the launch rule: launch as soon as the cascade reaches viable
-// mass before the deadline; fail once the deadline passes without it.
-// Groups not gathering are left alone.
-func Decide(state string, now time.Time, deadline *time.Time, o Outlook) Action {
+// mass, but not before launchAt when the group set one; fail once the
+// deadline passes without viable mass. A group still viable past its
+// deadline launches: it was held back (by launchAt, or by a destination
+// that was not ready), not refused. Groups not gathering are left alone.
+func Decide(state string, now time.Time, deadline, launchAt *time.Time, o Outlook) Action {
 	if state != StateGathering {
 		return Wait
 	}
 	pastDeadline := deadline != nil && !now.Before(*deadline)
 	switch {
-	case o.Viable && !pastDeadline:
-		return Launch
-	case pastDeadline:
+	case !o.Viable && pastDeadline:
 		return Fail
+	case launchAt != nil && now.Before(*launchAt):
+		return Wait
+	case o.Viable:
+		return Launch
 	}
 	return Wait
+}
+
+// LateOpen reports whether a member may still pledge (and so get an
+// invite at once) after the launch: while the invite window, the invites'
+// time to live after the launch, is open.
+func LateOpen(state string, launchedAt, now time.Time, window time.Duration) bool {
+	return (state == StateLaunched || state == StateArrived) && !launchedAt.IsZero() && now.Before(launchedAt.Add(window))
 }
 
 // Slow reports whether the lead should be nudged: more than a third of the

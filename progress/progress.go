@@ -3,7 +3,10 @@
 // Domain packages emit events and never know who is listening.
 package progress
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Kind says what an Event reports.
 type Kind string
@@ -25,6 +28,38 @@ type Event struct {
 	Done    int       `json:"done,omitempty"`
 	Total   int       `json:"total,omitempty"`
 	Message string    `json:"message,omitempty"`
+	// Err is a Failed event's error as the emitter had it, so a screen
+	// decides what to advise with errors.Is, never from Message's words.
+	Err error `json:"-"`
+}
+
+// Concerns reports whether the event is about the member with email:
+// its Item is that email, or its Message names that exact address (not
+// one that merely contains it: ann@example.org is not joann@example.org).
+func (e Event) Concerns(email string) bool {
+	if email == "" {
+		return false
+	}
+	if strings.EqualFold(e.Item, email) {
+		return true
+	}
+	msg, want := strings.ToLower(e.Message), strings.ToLower(email)
+	for i := 0; ; {
+		j := strings.Index(msg[i:], want)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(want)
+		if (start == 0 || !addressByte(msg[start-1])) && (end == len(msg) || !addressByte(msg[end]) || msg[end] == '.' && (end+1 == len(msg) || !addressByte(msg[end+1]))) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// addressByte reports whether b may be part of an email address.
+func addressByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || strings.IndexByte(".-_+%@", b) >= 0
 }
 
 // Func receives events. It must be safe for concurrent use and must not

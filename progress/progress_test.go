@@ -39,3 +39,27 @@ func TestPlainIsHarmless(t *testing.T) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestConcernsMatchesTheExactAddress(t *testing.T) {
+	for _, c := range []struct {
+		e    Event
+		want bool
+	}{
+		{Event{Item: "Ann@Example.org"}, true},
+		{Event{Message: "ann@example.org follows ben@example.org: refused"}, true},
+		{Event{Message: "ben follows ann@example.org."}, true},
+		{Event{Message: "(ann@example.org)"}, true},
+		{Event{Message: "joann@example.org follows ben@example.org: refused"}, false},
+		{Event{Message: "ben follows ann@example.org.uk"}, false},
+		{Event{Message: "ann@example.orgy"}, false},
+		{Event{Item: "joann@example.org"}, false},
+		{Event{Message: "joann@example.org and ann@example.org"}, true},
+	} {
+		if got := c.e.Concerns("ann@example.org"); got != c.want {
+			t.Errorf("%+v concerns ann@example.org: %v, want %v", c.e, got, c.want)
+		}
+	}
+	if (Event{Message: "x"}).Concerns("") {
+		t.Error("the empty address matched")
+	}
+}

@@ -48,3 +48,57 @@ type Destination interface {
 	// stopped; a cloud server is left running).
 	Stop(ctx context.Context) error
 }
+
+// Readiness is implemented by destinations that can say, without making
+// or starting anything, whether a group may launch onto them now. The
+// launch waits for it: invites sent to a room that is not there yet are
+// links that fail.
+type Readiness interface {
+	// Ready reports whether the destination can take the group now; when
+	// it cannot, missing is one sentence naming the step that is missing
+	// and what to run. err is for a check that could not be made at all
+	// (the store unreachable), not for a destination that is not ready.
+	Ready(ctx context.Context) (ok bool, missing string, err error)
+}
+
+// ReadyFunc is a Readiness made of a function.
+type ReadyFunc func(ctx context.Context) (bool, string, error)
+
+// Ready calls f.
+func (f ReadyFunc) Ready(ctx context.Context) (bool, string, error) { return f(ctx) }
+
+// Attacher is a destination that can connect to the server an earlier
+// run made without making or changing anything: what lifeboat serve,
+// which runs beside the server for weeks, uses instead of Start.
+type Attacher interface {
+	Attach(ctx context.Context, emit progress.Func) (*Server, error)
+}
+
+// ErrNotReady: the destination has no server answering yet (a new server
+// that lifeboat up has not finished).
+var ErrNotReady = errors.New("the server is not ready")
+
+// StepDNSRecord names the progress events that carry, one per event in
+// Message, the DNS records the lead must set for a new server, as soon as
+// they are known and before anything waits for them.
+const StepDNSRecord = "dns record"
+
+// Prices are the server types a new server can have, priced for a group.
+type Prices struct {
+	Currency string
+	Location string
+	Types    []PricedType
+	// Missing says what is needed before prices can be read (e.g. a
+	// token); a screen shows it instead of failing.
+	Missing []string
+}
+
+// PricedType is one server type with its monthly cost.
+type PricedType struct {
+	Name      string
+	Cores     int
+	MemoryGB  float64
+	Monthly   float64
+	PerMember float64
+	Err       string // not orderable here, and why
+}

@@ -140,7 +140,7 @@ func RotateKeyFile(ctx context.Context, cfg Config, file string) (Rotation, erro
 		return Rotation{}, err
 	}
 	ring := append([]string{NewKey()}, raw...)
-	if err := WriteKeyFile(file, ring); err != nil {
+	if err := writeKeyFile(file, ring); err != nil {
 		return Rotation{}, err
 	}
 	if cfg.Keys, err = ParseKeys(strings.Join(ring, "\n"), file); err != nil {
@@ -155,7 +155,7 @@ func RotateKeyFile(ctx context.Context, cfg Config, file string) (Rotation, erro
 	if err != nil {
 		return Rotation{}, fmt.Errorf("rotate the key (the key file keeps the old key %s beside the new; run again): %w", old.ID(), err)
 	}
-	if err := WriteKeyFile(file, ring[:1]); err != nil {
+	if err := writeKeyFile(file, ring[:1]); err != nil {
 		return Rotation{}, err
 	}
 	return Rotation{Key: cfg.Keys.ID(), Secrets: n}, nil

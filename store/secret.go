@@ -222,9 +222,9 @@ func createKeyFile(file string) error {
 	return nil
 }
 
-// WriteKeyFile replaces the key file with the given base64 keys, the
+// writeKeyFile replaces the key file with the given base64 keys, the
 // sealing key first (for a rotation).
-func WriteKeyFile(file string, keys []string) error {
+func writeKeyFile(file string, keys []string) error {
 	tmp, err := writeTemp(file, keyFileText(keys))
 	if err != nil {
 		return err

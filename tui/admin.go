@@ -16,11 +16,9 @@ import (
 	"github.com/charmbracelet/huh"
 
 	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The admin screen is the server admin's side of a group's admission, as
@@ -53,9 +51,10 @@ type (
 	}
 	// decidedMsg carries a decision as admission.DecisionFor reads it back.
 	decidedMsg struct {
-		id  string
-		dec admission.Decision
-		err error
+		id     string
+		dec    admission.Decision
+		answer string // the signed answer's file, for the lead
+		err    error
 	}
 	// watchLineMsg is one line of the watcher: a verdict or a note.
 	watchLineMsg struct {
@@ -204,11 +203,13 @@ func (s *admin) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.dec = &d
 			r := s.req
 			if d.Accepted {
-				s.decided = fmt.Sprintf("Accepted. Members of %s who sign up on %s between %s and %s with their proof are approved by the watcher (w).",
+				s.decided = fmt.Sprintf("Accepted. Members of %s who sign up on %s between %s and %s with their proof, and confirm their email, are approved by the watcher (w).",
 					r.Group.Title, r.Server, shortTime(r.Window.From), shortTime(r.Window.Until))
 			} else {
 				s.decided = fmt.Sprintf("Rejected. The watcher approves none of %s's sign-ups.", r.Group.Title)
 			}
+			s.decided += fmt.Sprintf(" Your signed answer is %s in the state directory: send it to the lead (%s), who runs lifeboat request accepted GROUP.yaml with it.",
+				msg.answer, r.Lead.Email)
 			s.wServer = r.Server
 		}
 		word := "rejected"
@@ -370,7 +371,7 @@ func (s *admin) startWatch() tea.Cmd {
 		s.wMissing = "the admin token is read by the command line here: run lifeboat admin watch --server " + s.wServer
 		return nil
 	}
-	if s.d.Store == nil {
+	if s.d.Desk == nil {
 		s.wMissing = "the store (state directory) is not available: the watcher needs the recorded decisions"
 		return nil
 	}
@@ -402,12 +403,7 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 		if err != nil {
 			return missingToken{err}
 		}
-		c := fedi.New(server).WithToken(tok)
-		if err := admission.CheckScopes(ctx, c); err != nil {
-			return err
-		}
-		j := d.Store.Journal()
-		accepted, err := admission.AcceptedGroups(ctx, j, server)
+		w, accepted, err := admission.StartWatch(ctx, d.Desk.Journal(), server, tok, dry)
 		if err != nil {
 			return err
 		}
@@ -420,7 +416,7 @@ func watchJob(d Deps, server, tokenFile string, dry bool) func(ctx context.Conte
 		if accepted == 0 {
 			send(watchLineMsg{at: d.now(), note: "no accepted admission request for this server yet: every sign-up is left for you"})
 		}
-		w := &admission.Watcher{API: c, Journal: j, Server: server, DryRun: dry, Now: d.Now}
+		w.Now = d.Now
 		return w.Watch(ctx, interval, func(v admission.Verdict) {
 			send(watchLineMsg{at: d.now(), verdict: &v})
 		})
@@ -475,7 +471,7 @@ func (s *admin) layout() {
 // Commands. None of them changes the screen: they return messages.
 
 func loadAdminList(d Deps, g *groups.Group) tea.Cmd {
-	if d.Store == nil {
+	if d.Desk == nil {
 		return func() tea.Msg { return adminListMsg{err: errors.New("no store: the state directory is not available")} }
 	}
 	group := ""
@@ -483,8 +479,8 @@ func loadAdminList(d Deps, g *groups.Group) tea.Cmd {
 		group = g.Name
 	}
 	return func() tea.Msg {
-		ctx := context.Background()
-		j := d.Store.Journal()
+		ctx := d.ctx
+		j := d.Desk.Journal()
 		ds, err := admission.Decisions(ctx, j)
 		if err != nil {
 			return adminListMsg{err: err}
@@ -542,16 +538,10 @@ func showRequest(d Deps, source string, req *admission.Request) tea.Cmd {
 }
 
 func withDecision(d Deps, msg requestMsg) requestMsg {
-	if d.Store == nil {
+	if d.Desk == nil {
 		return msg
 	}
-	dec, err := admission.DecisionFor(context.Background(), d.Store.Journal(), msg.req.ID())
-	switch {
-	case err == nil:
-		msg.dec = &dec
-	case !errors.Is(err, store.ErrNotFound):
-		msg.err = err
-	}
+	msg.dec, msg.err = d.Desk.Decision(d.ctx, msg.req.ID())
 	return msg
 }
 
@@ -559,27 +549,35 @@ func withDecision(d Deps, msg requestMsg) requestMsg {
 func scoutServer(d Deps, req *admission.Request) tea.Cmd {
 	id, server := req.ID(), req.Server
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 45*time.Second)
 		defer cancel()
 		r, err := d.scout(ctx, server)
 		return serverScoutMsg{id: id, report: r, err: err}
 	}
 }
 
-// decide records the decision with admission.Decide, exactly as lifeboat
-// admin review --accept/--reject does, and reads it back.
+// decide records the decision with admission.Decide and writes the
+// signed answer for the lead, exactly as lifeboat admin review
+// --accept/--reject does, and reads the decision back.
 func decide(d Deps, req *admission.Request, accept bool, message string) tea.Cmd {
 	return func() tea.Msg {
-		if d.Store == nil {
+		if d.Desk == nil {
 			return decidedMsg{err: errors.New("no store: the state directory is not available")}
 		}
-		ctx := context.Background()
-		j := d.Store.Journal()
+		ctx := d.ctx
+		j := d.Desk.Journal()
 		if err := admission.Decide(ctx, j, req, accept, message, d.now()); err != nil {
 			return decidedMsg{id: req.ID(), err: err}
 		}
+		_, file, err := admission.WriteAnswer(d.StateDir, "", req.ID(), req.Server, req.Group.Name, accept, message, d.now())
+		if err != nil {
+			return decidedMsg{id: req.ID(), err: err}
+		}
+		if rel, err := filepath.Rel(d.StateDir, file); err == nil {
+			file = rel
+		}
 		dec, err := admission.DecisionFor(ctx, j, req.ID())
-		return decidedMsg{id: req.ID(), dec: dec, err: err}
+		return decidedMsg{id: req.ID(), dec: dec, answer: file, err: err}
 	}
 }
 
@@ -663,12 +661,7 @@ func (s *admin) requestView() string {
 	case s.scoutErr != nil:
 		more = append(more, [2]string{"rules now", clip("not checked: "+safetext.Line(s.scoutErr.Error()), max(s.w-14, 10))})
 	case s.report != nil:
-		var missing []string
-		for _, rule := range s.report.Rules {
-			if !slices.Contains(r.Rules, rule) {
-				missing = append(missing, rule)
-			}
-		}
+		missing := r.MissingRules(s.report.Rules)
 		if len(missing) == 0 {
 			more = append(more, [2]string{"rules now", fmt.Sprintf("the group accepted all %d of your current rules", len(s.report.Rules))})
 		} else {
@@ -723,7 +716,7 @@ func (s *admin) sizeLine() string {
 		size += " (reading your server's active users…)"
 	case s.report != nil && s.report.ActiveUsers > 0:
 		a := s.report.ActiveUsers
-		size += fmt.Sprintf(", %d%% of your %d active users", (r.Size*100+a/2)/a, a)
+		size += fmt.Sprintf(", %d%% of your %d active users", r.SharePercent(a), a)
 	case s.report != nil:
 		size += " (your server publishes no active users)"
 	}

@@ -9,10 +9,11 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The arrivals screen: invites sent, redeemed, accounts created, follows
@@ -24,24 +25,19 @@ import (
 type (
 	// arrivalsLoadedMsg is the store's view of the group's arrivals.
 	arrivalsLoadedMsg struct {
-		group                    string
-		invites, sent, redeemed  int
-		accounts, follows, lists int
-		state                    map[string]string // email -> state
-		err                      error
+		group string
+		room  arrival.Room
+		err   error
 	}
 	// arrivalsTickMsg asks for a refresh while a job runs.
 	arrivalsTickMsg struct{}
 )
 
-// Member states on the arrivals screen.
+// Member states on the arrivals screen: the arrival engine's, and two of
+// the screen's own.
 const (
-	mWaiting  = "waiting"
-	mInvited  = "invited"
-	mRedeemed = "redeemed"
-	mJoining  = "joining"
-	mArrived  = "arrived"
-	mFailed   = "failed"
+	mWaiting = "waiting" // no invite yet
+	mFailed  = "failed"  // a step failed for the member in this run
 )
 
 // stepCount is one step's progress from events.
@@ -54,7 +50,7 @@ type arrivals struct {
 	running bool
 	ticking bool
 	store   arrivalsLoadedMsg
-	steps   map[string]stepCount // by event step: arrivals, follows, lists
+	steps   map[string]stepCount // by event step: escape.StepArrivals, arrival.StepFollows, arrival.StepLists
 	failed  map[string]string    // email -> message
 	arrived map[string]bool      // from events
 	step    string               // the running step's title
@@ -72,67 +68,17 @@ func (s *arrivals) Keys() []key.Binding {
 	return []key.Binding{kUp, kDown, kRetry}
 }
 
-// loadArrivals reads invites, accounts and the mesh's journal.
+// loadArrivals reads the group's arrivals so far.
 func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := arrivalsLoadedMsg{group: g.Name, state: map[string]string{}}
-		if d.Store == nil {
+		msg := arrivalsLoadedMsg{group: g.Name}
+		if d.Desk == nil {
 			msg.err = fmt.Errorf("no state store")
 			return msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 		defer cancel()
-		invs, err := d.Store.Invites().List(ctx, g.Name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for _, inv := range invs {
-			msg.invites++
-			st := mInvited
-			if !inv.SentAt.IsZero() {
-				msg.sent++
-			}
-			if !inv.RedeemedAt.IsZero() {
-				msg.redeemed++
-				st = mRedeemed
-			}
-			msg.state[inv.Email] = st
-		}
-		accs, err := d.Store.Accounts().List(ctx, g.Name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		server := ""
-		for _, a := range accs {
-			switch {
-			case a.ID != "" && a.Token != "":
-				msg.state[a.Email] = mArrived
-			case a.ID == "": // the row is written before the sign-up
-				msg.state[a.Email] = mJoining
-			}
-			if a.ID != "" {
-				msg.accounts++
-				server = a.Server
-			}
-		}
-		if server != "" {
-			// the arrival engine's journal run for this group and server
-			run := "arrive:" + g.Name + "@" + server
-			for prefix, n := range map[string]*int{"follow:": &msg.follows, "list:": &msg.lists} {
-				steps, err := d.Store.Journal().List(ctx, run, prefix)
-				if err != nil {
-					msg.err = err
-					return msg
-				}
-				for _, st := range steps {
-					if st.Status == store.StepDone {
-						*n++
-					}
-				}
-			}
-		}
+		msg.room, msg.err = d.Desk.Arrivals(ctx, g)
 		return msg
 	}
 }
@@ -205,7 +151,7 @@ func (s *arrivals) retry() tea.Cmd {
 		return nil
 	}
 	m := s.group.Members[s.cur]
-	if st := s.memberState(strings.ToLower(m.Email)); st != mFailed && st != mJoining {
+	if st := s.memberState(strings.ToLower(m.Email)); st != mFailed && st != arrival.MemberJoining {
 		return status("%s is %s: nothing to retry", m.Name, st)
 	}
 	if s.running {
@@ -228,7 +174,7 @@ func (s *arrivals) event(e progress.Event) {
 		}
 	case progress.Advanced:
 		s.steps[e.Step] = stepCount{e.Done, e.Total}
-		if e.Step == "arrivals" && e.Item != "" {
+		if e.Step == escape.StepArrivals && e.Item != "" {
 			s.arrived[strings.ToLower(e.Item)] = true
 		}
 	case progress.StepDone:
@@ -238,7 +184,7 @@ func (s *arrivals) event(e progress.Event) {
 	case progress.Failed:
 		if s.group != nil {
 			for _, m := range s.group.Members {
-				if e.Item != "" && strings.EqualFold(e.Item, m.Email) || strings.Contains(strings.ToLower(e.Message), strings.ToLower(m.Email)) {
+				if e.Concerns(m.Email) {
 					s.failed[strings.ToLower(m.Email)] = e.Message
 				}
 			}
@@ -251,9 +197,9 @@ func (s *arrivals) memberState(email string) string {
 		return mFailed
 	}
 	if s.arrived[email] {
-		return mArrived
+		return arrival.MemberArrived
 	}
-	if st, ok := s.store.state[email]; ok {
+	if st, ok := s.store.room.State[email]; ok {
 		return st
 	}
 	return mWaiting
@@ -274,34 +220,34 @@ func (s *arrivals) View() string {
 		state = "stopped: " + safetext.Line(s.final.Err.Error())
 	case s.final != nil:
 		state = "done"
-	case s.store.accounts > 0:
+	case s.store.room.Accounts > 0:
 		state = "arrived"
 	}
 	title := safetext.Line(g.Title)
 	b.WriteString(sHeading.Render("Arrivals: "+title) + "  " + clip(state, max(s.w-len(title)-14, 10)) + "\n\n")
 
-	st := s.store
-	accounts := max(st.accounts, s.steps["arrivals"].done)
-	invites := max(st.invites, s.steps["arrivals"].total)
-	redeemed := max(st.redeemed, s.steps["arrivals"].done)
+	st := s.store.room
+	accounts := max(st.Accounts, s.steps[escape.StepArrivals].done)
+	invites := max(st.Invites, s.steps[escape.StepArrivals].total)
+	redeemed := max(st.Redeemed, s.steps[escape.StepArrivals].done)
 	arrivedN := max(accounts, 0)
-	follows := s.steps["follows"]
+	follows := s.steps[arrival.StepFollows]
 	if follows.total == 0 {
-		follows = stepCount{st.follows, arrivedN * (arrivedN - 1)}
+		follows = stepCount{st.Follows, arrivedN * (arrivedN - 1)}
 	}
-	follows.done = max(follows.done, st.follows)
-	lists := s.steps["lists"]
+	follows.done = max(follows.done, st.Follows)
+	lists := s.steps[arrival.StepLists]
 	if lists.total == 0 {
-		lists = stepCount{st.lists, arrivedN}
+		lists = stepCount{st.Lists, arrivedN}
 	}
-	lists.done = max(lists.done, st.lists)
+	lists.done = max(lists.done, st.Lists)
 	bw := min(max(s.w-40, 10), 60)
 	row := func(label string, done, total int, extra string) {
 		b.WriteString(fmt.Sprintf("%-17s %s %6s %s\n", label, bar(bw, done, total), fmt.Sprintf("%d/%d", done, total), extra))
 	}
 	sent := ""
-	if st.sent > 0 {
-		sent = fmt.Sprintf("%d mailed", st.sent)
+	if st.Sent > 0 {
+		sent = fmt.Sprintf("%d mailed", st.Sent)
 	}
 	invited := invites
 	if invited == 0 {
@@ -316,8 +262,8 @@ func (s *arrivals) View() string {
 		r := s.final.Report
 		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", title, safetext.Line(r.Server), r.DurationS)) + "\n")
 	}
-	if st.err != nil {
-		b.WriteString(sBad.Render("state: "+safetext.Line(st.err.Error())) + "\n")
+	if s.store.err != nil {
+		b.WriteString(sBad.Render("state: "+safetext.Line(s.store.err.Error())) + "\n")
 	}
 	b.WriteString("\n" + sHeading.Render(fmt.Sprintf("  %-22s %-28s %s", "Member", "Email", "State")) + "\n")
 	used := strings.Count(b.String(), "\n")
@@ -329,7 +275,7 @@ func (s *arrivals) View() string {
 		ms := s.memberState(email)
 		stText := ms
 		switch ms {
-		case mArrived:
+		case arrival.MemberArrived:
 			stText = sGood.Render(ms)
 		case mFailed:
 			stText = sBad.Render(ms + ": " + clip(safetext.Line(s.failed[email]), max(s.w-62, 10)))

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,8 +15,8 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
 // The destination screen: the local server, an existing server (with
@@ -29,7 +28,7 @@ type (
 	// pricesMsg carries the priced server types for a new server.
 	pricesMsg struct {
 		group  string
-		prices Prices
+		prices provision.Prices
 		err    error
 	}
 	// scoutedMsg carries the scouted existing servers, judged for the
@@ -41,118 +40,30 @@ type (
 	}
 )
 
-// Prices are the server types a new server can have, priced.
-type Prices struct {
-	Currency string
-	Location string
-	Types    []PricedType
-	// Missing says what is needed before prices can be read (e.g. a
-	// token); the screen shows it instead of failing.
-	Missing []string
-}
-
-// PricedType is one server type with its monthly cost.
-type PricedType struct {
-	Name      string
-	Cores     int
-	MemoryGB  float64
-	Monthly   float64
-	PerMember float64
-	Err       string // not orderable here, and why
-}
-
-// PriceTypes are the server types the destination screen prices.
-var PriceTypes = []string{"cx22", "cx32", "cx42", "cax11"}
-
-// HetznerPrices prices PriceTypes for g through the Hetzner Cloud API
-// (the same pre-flight as lifeboat plan); without a token it says so.
-func HetznerPrices(ctx context.Context, g *groups.Group) (Prices, error) {
-	p := Prices{Location: g.Destination.Location}
-	if p.Location == "" {
-		p.Location = "fsn1"
-	}
-	token, err := hetzner.TokenFromEnv()
-	if err != nil {
-		return p, err
-	}
-	if token == "" {
-		p.Missing = append(p.Missing, "a Hetzner Cloud token: export HCLOUD_TOKEN (or HCLOUD_TOKEN_FILE) and restart")
-		return p, nil
-	}
-	dir, err := os.MkdirTemp("", "lifeboat-prices-")
-	if err != nil {
-		return p, err
-	}
-	defer os.RemoveAll(dir)
-	for _, t := range PriceTypes {
-		cg := *g
-		cg.Destination = groups.Destination{Type: groups.DestNew, Cloud: groups.CloudHetzner, Software: g.Destination.SoftwareOrDefault(),
-			Domain: "prices.invalid", Location: p.Location, ServerType: t}
-		if cg.Destination.Software == "" {
-			cg.Destination.Software = groups.SoftwareGoToSocial
-		}
-		plan, err := hetzner.Preflight(ctx, hetzner.Config{Group: &cg, Dir: filepath.Join(dir, t), Token: token,
-			Endpoint: os.Getenv("HCLOUD_ENDPOINT")})
-		pt := PricedType{Name: t}
-		switch {
-		case errors.Is(err, hetzner.ErrToken) || errors.Is(err, hetzner.ErrUnreachable):
-			return p, err
-		case err != nil:
-			pt.Err = err.Error()
-		default:
-			pt.Cores, pt.MemoryGB = plan.ServerType.Cores, plan.ServerType.MemoryGB
-			pt.Monthly, pt.PerMember = plan.Cost.Monthly, plan.Cost.PerMember
-			p.Currency = plan.Cost.Currency
-		}
-		p.Types = append(p.Types, pt)
-	}
-	return p, nil
-}
-
-func loadPrices(d Deps, g *groups.Group) tea.Cmd {
+func loadPrices(ctx context.Context, d Deps, g *groups.Group) tea.Cmd {
 	f := d.Prices
 	if f == nil {
-		f = HetznerPrices
+		return func() tea.Msg {
+			return pricesMsg{group: g.Name, err: errors.New("prices are read by the command line here: run lifeboat plan")}
+		}
 	}
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		p, err := f(ctx, g)
 		return pricesMsg{group: g.Name, prices: p, err: err}
 	}
 }
 
-// scoutServers scouts each URL (at once, each with its own timeout),
-// judges each report's fit for a group of size members, and ranks them.
+// scoutServers scouts the URLs for a group of size members
+// (existing.ScoutAll: judged and ranked best first).
 func scoutServers(d Deps, group string, size int, urls []string) tea.Cmd {
 	return func() tea.Msg {
-		type res struct {
-			r   *existing.Report
-			err error
+		fits, errs := existing.ScoutAll(d.ctx, urls, size, d.Scout)
+		msg := scoutedMsg{group: group, fits: fits}
+		for _, err := range errs {
+			msg.errs = append(msg.errs, err.Error())
 		}
-		out := make([]res, len(urls))
-		done := make(chan struct{})
-		for i, u := range urls {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-				defer cancel()
-				r, err := d.scout(ctx, u)
-				out[i] = res{r, err}
-				done <- struct{}{}
-			}()
-		}
-		for range urls {
-			<-done
-		}
-		msg := scoutedMsg{group: group}
-		for _, o := range out {
-			if o.err != nil {
-				msg.errs = append(msg.errs, o.err.Error())
-				continue
-			}
-			msg.fits = append(msg.fits, existing.Judge(o.r, size))
-		}
-		existing.Rank(msg.fits)
 		return msg
 	}
 }
@@ -164,7 +75,7 @@ func splitURLs(s string) []string {
 
 var destTypes = []string{groups.DestLocal, groups.DestExisting, groups.DestNew}
 
-type destination struct {
+type destinationScreen struct {
 	d      Deps
 	path   string
 	data   []byte
@@ -183,11 +94,11 @@ type destination struct {
 	pick     int
 }
 
-func newDestination(d Deps) *destination { return &destination{d: d} }
+func newDestination(d Deps) *destinationScreen { return &destinationScreen{d: d} }
 
-func (s *destination) Busy() bool { return s.form != nil }
+func (s *destinationScreen) Busy() bool { return s.form != nil }
 
-func (s *destination) Keys() []key.Binding {
+func (s *destinationScreen) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
 	}
@@ -207,7 +118,7 @@ var (
 	kLeft  = key.NewBinding(key.WithKeys("left", "h"))
 )
 
-func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
+func (s *destinationScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		s.w, s.h = msg.Width, msg.Height
@@ -219,13 +130,13 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 			s.path, s.data, s.group = msg.path, msg.data, msg.group
 			if s.group != nil {
-				s.cur = max(0, indexOf(destTypes, s.group.Destination.Type))
+				s.cur = max(0, slices.Index(destTypes, s.group.Destination.Type))
 			}
 		}
 	case enteredMsg:
 		if msg.id == destScreen && s.group != nil && !s.asked {
 			s.asked = true
-			return s, loadPrices(s.d, s.group)
+			return s, loadPrices(s.d.ctx, s.d, s.group)
 		}
 	case pricesMsg:
 		if s.group != nil && msg.group == s.group.Name {
@@ -254,7 +165,7 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.cur = min(s.cur+1, len(destTypes)-1)
 		case key.Matches(msg, kPrices):
 			s.asked = true
-			return s, loadPrices(s.d, s.group)
+			return s, loadPrices(s.d.ctx, s.d, s.group)
 		case destTypes[s.cur] == groups.DestExisting && key.Matches(msg, kScout):
 			return s, s.scoutForm()
 		case destTypes[s.cur] == groups.DestExisting && s.scouted != nil && len(s.scouted.fits) > 0 && key.Matches(msg, kPick):
@@ -265,7 +176,7 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		case destTypes[s.cur] == groups.DestExisting && s.scouted != nil && len(s.scouted.fits) > 0 && key.Matches(msg, kSave):
 			r := s.scouted.fits[s.pick].Report
-			return s, saveGroup(s.d, s.path, s.data, editDestination(groups.Destination{Type: groups.DestExisting, Server: r.URL}),
+			return s, saveGroup(s.d, s.path, s.data, groups.EditDestination(groups.Destination{Type: groups.DestExisting, Server: r.URL}),
 				"destination: existing "+r.URL)
 		case key.Matches(msg, kChoose):
 			return s, s.choose()
@@ -278,16 +189,7 @@ func (s *destination) Update(msg tea.Msg) (screen, tea.Cmd) {
 	return s, nil
 }
 
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-func (s *destination) choose() tea.Cmd {
+func (s *destinationScreen) choose() tea.Cmd {
 	cur := s.group.Destination
 	switch destTypes[s.cur] {
 	case groups.DestLocal:
@@ -295,7 +197,7 @@ func (s *destination) choose() tea.Cmd {
 		if cur.Type == groups.DestExisting {
 			d.Software = groups.SoftwareGoToSocial
 		}
-		return saveGroup(s.d, s.path, s.data, editDestination(d), "destination: local")
+		return saveGroup(s.d, s.path, s.data, groups.EditDestination(d), "destination: local")
 	case groups.DestExisting:
 		s.nd = groups.Destination{Type: groups.DestExisting, Server: cur.Server}
 		s.form = huh.NewForm(huh.NewGroup(
@@ -314,13 +216,13 @@ func (s *destination) choose() tea.Cmd {
 			s.nd.Software = groups.SoftwareGoToSocial
 		}
 		if s.nd.Location == "" {
-			s.nd.Location = "fsn1"
+			s.nd.Location = s.d.Locations[0]
 		}
 		if s.nd.ServerType == "" {
-			s.nd.ServerType = PriceTypes[0]
+			s.nd.ServerType = s.d.ServerTypes[0]
 		}
 		var typeOpts []huh.Option[string]
-		for _, t := range PriceTypes {
+		for _, t := range s.d.ServerTypes {
 			label := t
 			if p := s.priced(t); p != nil && p.Err == "" {
 				label = fmt.Sprintf("%s  %.2f %s/month, %.2f per member", t, p.Monthly, s.prices.prices.Currency, p.PerMember)
@@ -330,14 +232,14 @@ func (s *destination) choose() tea.Cmd {
 		s.form = huh.NewForm(huh.NewGroup(
 			huh.NewInput().Title("Domain").Placeholder("social.example.org").Value(&s.nd.Domain).Validate(nonEmpty("a domain")),
 			huh.NewSelect[string]().Title("Server type").Options(typeOpts...).Value(&s.nd.ServerType),
-			huh.NewSelect[string]().Title("Location").Options(huh.NewOptions("fsn1", "nbg1", "hel1", "ash", "hil")...).Value(&s.nd.Location),
+			huh.NewSelect[string]().Title("Location").Options(huh.NewOptions(s.d.Locations...)...).Value(&s.nd.Location),
 			huh.NewSelect[string]().Title("Software").Options(huh.NewOptions(groups.SoftwareGoToSocial, "mastodon")...).Value(&s.nd.Software),
 		).Title("A new server on Hetzner Cloud")).WithTheme(formTheme()).WithKeyMap(formKeys()).WithShowHelp(false).WithWidth(min(s.w, 72))
 	}
 	return s.form.Init()
 }
 
-func (s *destination) priced(t string) *PricedType {
+func (s *destinationScreen) priced(t string) *provision.PricedType {
 	if s.prices == nil || s.prices.err != nil {
 		return nil
 	}
@@ -350,7 +252,7 @@ func (s *destination) priced(t string) *PricedType {
 }
 
 // scoutForm asks for the servers to scout.
-func (s *destination) scoutForm() tea.Cmd {
+func (s *destinationScreen) scoutForm() tea.Cmd {
 	if s.urls == "" {
 		s.urls = s.group.Destination.Server
 	}
@@ -362,7 +264,7 @@ func (s *destination) scoutForm() tea.Cmd {
 	return s.form.Init()
 }
 
-func (s *destination) updateForm(msg tea.Msg) (screen, tea.Cmd) {
+func (s *destinationScreen) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	m, cmd := s.form.Update(msg)
 	s.form = m.(*huh.Form)
 	switch s.form.State {
@@ -378,12 +280,12 @@ func (s *destination) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 				scoutServers(s.d, s.group.Name, len(s.group.Members), urls))
 		}
 		d := s.nd
-		return s, saveGroup(s.d, s.path, s.data, editDestination(d), "destination: "+d.Type)
+		return s, saveGroup(s.d, s.path, s.data, groups.EditDestination(d), "destination: "+d.Type)
 	}
 	return s, cmd
 }
 
-func (s *destination) View() string {
+func (s *destinationScreen) View() string {
 	if s.form != nil {
 		return s.form.View()
 	}
@@ -414,7 +316,7 @@ func (s *destination) View() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (s *destination) detail(t string) string {
+func (s *destinationScreen) detail(t string) string {
 	g := s.group
 	switch t {
 	case groups.DestLocal:
@@ -461,7 +363,7 @@ func (s *destination) detail(t string) string {
 // existingView is the existing option: the chosen server, and the
 // scouted servers' reports with their fit for the group, side by side
 // when the terminal is wide enough, stacked and shorter when it is not.
-func (s *destination) existingView() string {
+func (s *destinationScreen) existingView() string {
 	var b strings.Builder
 	switch {
 	case s.scouting:
@@ -502,7 +404,7 @@ func (s *destination) existingView() string {
 }
 
 // card is a scouted server's full report and fit, w cells wide.
-func (s *destination) card(i, w int) string {
+func (s *destinationScreen) card(i, w int) string {
 	f := s.scouted.fits[i]
 	r := f.Report
 	var b strings.Builder
@@ -525,7 +427,7 @@ func (s *destination) card(i, w int) string {
 
 // compactCard is a scouted server in three lines, with the fit's notes
 // under the picked one.
-func (s *destination) compactCard(i int) string {
+func (s *destinationScreen) compactCard(i int) string {
 	f := s.scouted.fits[i]
 	r := f.Report
 	var b strings.Builder
@@ -553,7 +455,7 @@ func (s *destination) compactCard(i int) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (s *destination) currentMark(r *existing.Report) string {
+func (s *destinationScreen) currentMark(r *existing.Report) string {
 	if d := s.group.Destination; d.Type == groups.DestExisting && strings.TrimRight(d.Server, "/") == r.URL {
 		return " (chosen)"
 	}

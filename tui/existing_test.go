@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -201,7 +202,7 @@ func newAdminServer(t *testing.T, name string) *adminServer {
 			{"2", "visitor", "visitor@example.org", "I would love to join"},
 		}, s.later...) {
 			out = append(out, map[string]any{"id": a.id, "username": a.user, "email": a.email, "invite_request": a.reason,
-				"approved": contains(s.approved, a.id), "confirmed": true, "domain": nil,
+				"approved": slices.Contains(s.approved, a.id), "confirmed": true, "domain": nil,
 				"created_at": fixedNow.Add(-10 * time.Minute).Format(time.RFC3339),
 				"account":    map[string]any{"id": a.id, "username": a.user, "acct": a.user}})
 		}
@@ -331,10 +332,6 @@ func TestAdminWatchApproves(t *testing.T) {
 	defer srv.mu.Unlock()
 	if strings.Join(srv.approved, ",") != "1" {
 		t.Fatalf("approved %v, want noor (1) only", srv.approved)
-	}
-	log, err := admission.Log(context.Background(), f.st.Journal(), srv.URL)
-	if err != nil || len(log) != 2 {
-		t.Fatalf("journal log %v: %+v", err, log)
 	}
 }
 

@@ -31,7 +31,7 @@ type groupView struct {
 	form   *huh.Form
 	formOf string // "basics" | "member"
 	ask    string // email of the member to remove, asking y/n
-	b      basics
+	b      groups.Basics
 	nm     groups.Member
 }
 
@@ -77,7 +77,7 @@ func (s *groupView) Update(msg tea.Msg) (screen, tea.Cmd) {
 			email := s.ask
 			s.ask = ""
 			if key.Matches(msg, kYes) {
-				return s, saveGroup(s.d, s.path, s.data, editRemoveMember(email), "removed "+email)
+				return s, saveGroup(s.d, s.path, s.data, groups.EditRemoveMember(email), "removed "+email)
 			}
 			return s, nil
 		}
@@ -114,7 +114,7 @@ func (s *groupView) Update(msg tea.Msg) (screen, tea.Cmd) {
 
 func (s *groupView) basicsForm() tea.Cmd {
 	g := s.group
-	s.b = basics{Title: g.Title, Description: g.Description, ViableMass: fmt.Sprint(g.ViableMass),
+	s.b = groups.Basics{Title: g.Title, Description: g.Description, ViableMass: fmt.Sprint(g.ViableMass),
 		LeadName: g.Lead.Name, LeadEmail: g.Lead.Email}
 	if g.Deadline != nil {
 		s.b.Deadline = g.Deadline.Format("2006-01-02")
@@ -165,10 +165,10 @@ func (s *groupView) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 		if s.formOf == "basics" {
 			b := s.b
 			b.ViableMass = strings.TrimSpace(b.ViableMass)
-			return s, saveGroup(s.d, s.path, s.data, editBasics(b), "saved")
+			return s, saveGroup(s.d, s.path, s.data, groups.EditBasics(b), "saved")
 		}
 		nm := s.nm
-		return s, saveGroup(s.d, s.path, s.data, editAddMember(nm), "added "+nm.Email)
+		return s, saveGroup(s.d, s.path, s.data, groups.EditAddMember(nm), "added "+nm.Email)
 	}
 	return s, cmd
 }
@@ -196,21 +196,21 @@ func (s *groupView) View() string {
 			deadline = g.Deadline.Format("2006-01-02")
 		}
 		b.WriteString(kv([][2]string{
-			{"file", shortPath(s.path)},
+			{"file", s.d.shortPath(s.path)},
 			{"members", fmt.Sprintf("%d (viable mass %d)", len(g.Members), g.ViableMass)},
 			{"deadline", deadline},
 			{"lead", safetext.Line(g.Lead.Name + " <" + g.Lead.Email + ">")},
 			{"destination", destSummary(g.Destination)},
 		}) + "\n")
 	} else {
-		b.WriteString(sHeading.Render(shortPath(s.path)) + "\n")
+		b.WriteString(sHeading.Render(s.d.shortPath(s.path)) + "\n")
 	}
 	if len(s.probs) > 0 {
 		b.WriteString(sBad.Render(fmt.Sprintf("%d %s:", len(s.probs), plural(len(s.probs), "problem", "problems"))) + "\n")
 		room := max(s.h-8, 2)
 		for i, p := range s.probs {
 			if i == room {
-				b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more (lifeboat check %s)", len(s.probs)-room, shortPath(s.path))) + "\n")
+				b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more (lifeboat check %s)", len(s.probs)-room, s.d.shortPath(s.path))) + "\n")
 				break
 			}
 			b.WriteString(clip(fmt.Sprintf("  line %d:%d: %s", p.Line, p.Col, safetext.Line(p.Msg)), s.w) + "\n")

@@ -16,7 +16,6 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The home screen: the groups the state directory knows and the files
@@ -67,10 +66,10 @@ func loadHome(d Deps) tea.Cmd {
 	return func() tea.Msg {
 		var items []homeItem
 		seen := map[string]bool{}
-		if d.Store != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if d.Desk != nil {
+			ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 			defer cancel()
-			gs, err := d.Store.Groups().List(ctx)
+			gs, err := d.Desk.Groups(ctx)
 			if err != nil {
 				return homeLoadedMsg{err: err}
 			}
@@ -127,20 +126,12 @@ func rememberRecent(dir, path string) {
 // rememberInStore records the group and its file in the store, keeping
 // its state, so the home screen lists it next time.
 func rememberInStore(d Deps, msg groupLoadedMsg) {
-	if d.Store == nil || msg.group == nil {
+	if d.Desk == nil || msg.group == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 	defer cancel()
-	g, err := d.Store.Groups().Get(ctx, msg.group.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		g = store.Group{Name: msg.group.Name, State: "gathering"}
-	case err != nil:
-		return
-	}
-	g.Title, g.File = msg.group.Title, msg.path
-	d.Store.Groups().Put(ctx, g)
+	d.Desk.Remember(ctx, msg.group, msg.path)
 }
 
 // checkFile checks one group file.
@@ -347,18 +338,18 @@ func (s *home) View() string {
 		if title == "" {
 			title = it.Name
 		}
-		line := fmt.Sprintf("%-26s %-10s %s", clip(safetext.Line(title), 26), it.State, clipLeft(shortPath(it.File), max(s.w-42, 10)))
+		line := fmt.Sprintf("%-26s %-10s %s", clip(safetext.Line(title), 26), it.State, clipLeft(s.d.shortPath(it.File), max(s.w-42, 10)))
 		b.WriteString(selectLine(i == s.cur, line) + "\n")
 	}
 	if c := s.check; c != nil {
 		b.WriteString("\n")
 		switch {
 		case c.err != nil:
-			b.WriteString(sBad.Render("check "+shortPath(c.path)+": "+safetext.Line(c.err.Error())) + "\n")
+			b.WriteString(sBad.Render("check "+s.d.shortPath(c.path)+": "+safetext.Line(c.err.Error())) + "\n")
 		case len(c.probs) == 0:
-			b.WriteString(sGood.Render("✓ "+shortPath(c.path)+" is valid") + "\n")
+			b.WriteString(sGood.Render("✓ "+s.d.shortPath(c.path)+" is valid") + "\n")
 		default:
-			b.WriteString(sBad.Render(fmt.Sprintf("✗ %s: %d %s", shortPath(c.path), len(c.probs), plural(len(c.probs), "problem", "problems"))) + "\n")
+			b.WriteString(sBad.Render(fmt.Sprintf("✗ %s: %d %s", s.d.shortPath(c.path), len(c.probs), plural(len(c.probs), "problem", "problems"))) + "\n")
 			for i, p := range c.probs {
 				if i == 4 {
 					b.WriteString(sMuted.Render(fmt.Sprintf("  … and %d more", len(c.probs)-4)) + "\n")
@@ -371,18 +362,20 @@ func (s *home) View() string {
 	return b.String()
 }
 
-// shortPath shows a path relative to the working directory when under it.
-func shortPath(p string) string {
+// shortPath shows a path relative to the working directory when under
+// it, else under the home directory as ~/…; both are read once, in New,
+// not on every frame.
+func (d Deps) shortPath(p string) string {
 	if p == "" {
 		return "(no file)"
 	}
-	if wd, err := os.Getwd(); err == nil {
-		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+	if d.wd != "" {
+		if r, err := filepath.Rel(d.wd, p); err == nil && !strings.HasPrefix(r, "..") {
 			return r
 		}
 	}
-	if h, err := os.UserHomeDir(); err == nil && h != "/" {
-		if r, err := filepath.Rel(h, p); err == nil && !strings.HasPrefix(r, "..") {
+	if d.home != "" && d.home != "/" {
+		if r, err := filepath.Rel(d.home, p); err == nil && !strings.HasPrefix(r, "..") {
 			return filepath.Join("~", r)
 		}
 	}

@@ -102,3 +102,17 @@ func TestHostileMembersOnArrivalsScreen(t *testing.T) {
 		assertHarmlessView(t, play(t, size, arrivalsModel{m}, steps...).View())
 	})
 }
+
+// TestHostileSignUpInWatchLog: the watcher's log shows a pending
+// sign-up's username, which its author chose, with escapes made visible.
+func TestHostileSignUpInWatchLog(t *testing.T) {
+	f, srv, _ := adminWatchFixture(t)
+	srv.mu.Lock()
+	srv.later = append(srv.later, signUp{"9", "mallory" + hostile, "mallory@example.org", "let me in" + hostile})
+	srv.mu.Unlock()
+	t.Setenv("LIFEBOAT_ADMIN_TOKEN", srv.token)
+	m := play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("Harbour Knitters"),
+		press("w"), waitFor("Press u"), press("u"), waitFor("Your server"),
+		press(srv.URL+"<enter><enter><enter>"), waitFor("leave @mallory"))
+	assertHarmlessView(t, m.View())
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/pledge"
@@ -19,14 +20,11 @@ import (
 // deadline's countdown), opening the pledges and launching.
 
 type (
-	// pledgesLoadedMsg is the store's view of the group's pledges.
+	// pledgesLoadedMsg is the campaign's standing (campaign.Read).
 	pledgesLoadedMsg struct {
-		group       string
-		state       string
-		thresholds  []int // of confirmed, standing pledges
-		unconfirmed int
-		withdrawn   int
-		err         error
+		group  string
+		status campaign.Status
+		err    error
 	}
 	// pledgesTickMsg asks for a refresh.
 	pledgesTickMsg struct{ group string }
@@ -34,6 +32,13 @@ type (
 	pledgesOpenedMsg struct {
 		n   int
 		err error
+	}
+	// readinessMsg is the domain's answer to "may the group launch onto
+	// its destination now".
+	readinessMsg struct {
+		group string
+		r     campaign.Readiness
+		err   error
 	}
 )
 
@@ -47,6 +52,21 @@ type pledges struct {
 	w, h    int
 	ask     bool // confirm launch
 	ticking bool
+	ready   *readinessMsg
+}
+
+// checkReady asks the destination whether it is ready; not on every
+// refresh: it may be a request to a server.
+func checkReady(d Deps, g *groups.Group, path string) tea.Cmd {
+	if d.Readiness == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		r, err := d.Readiness(ctx, g, path)
+		return readinessMsg{group: g.Name, r: r, err: err}
+	}
 }
 
 func newPledges(d Deps) *pledges { return &pledges{d: d} }
@@ -60,34 +80,17 @@ func (s *pledges) Keys() []key.Binding {
 	return []key.Binding{kOpenP, kLaunch, kReload}
 }
 
-// loadPledges reads the group's pledges and state.
-func loadPledges(d Deps, name string) tea.Cmd {
+// loadPledges reads the campaign's standing.
+func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := pledgesLoadedMsg{group: name}
-		if d.Store == nil {
+		msg := pledgesLoadedMsg{group: g.Name}
+		if d.Desk == nil {
 			msg.err = fmt.Errorf("no state store")
 			return msg
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
 		defer cancel()
-		if g, err := d.Store.Groups().Get(ctx, name); err == nil {
-			msg.state = g.State
-		}
-		ps, err := d.Store.Pledges().List(ctx, name)
-		if err != nil {
-			msg.err = err
-			return msg
-		}
-		for _, p := range ps {
-			switch {
-			case p.Withdrawn:
-				msg.withdrawn++
-			case !p.Confirmed:
-				msg.unconfirmed++
-			default:
-				msg.thresholds = append(msg.thresholds, p.Threshold)
-			}
-		}
+		msg.status, msg.err = d.Desk.Pledges(ctx, g)
 		return msg
 	}
 }
@@ -107,11 +110,12 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.loaded != nil && s.loaded.group != msg.group.Name {
 				s.loaded = nil
 			}
-			return s, loadPledges(s.d, msg.group.Name)
+			s.ready = nil
+			return s, tea.Batch(loadPledges(s.d, msg.group), checkReady(s.d, msg.group, msg.path))
 		}
 	case enteredMsg:
 		if msg.id == pledgesScreen && s.group != nil {
-			cmds := []tea.Cmd{loadPledges(s.d, s.group.Name)}
+			cmds := []tea.Cmd{loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path)}
 			if !s.ticking {
 				s.ticking = true
 				cmds = append(cmds, s.tick())
@@ -121,12 +125,16 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesTickMsg:
 		// refresh while a group is open; the tick is cheap (one query)
 		if s.group != nil && msg.group == s.group.Name {
-			return s, tea.Batch(loadPledges(s.d, s.group.Name), s.tick())
+			return s, tea.Batch(loadPledges(s.d, s.group), s.tick())
 		}
 		s.ticking = false
 	case pledgesLoadedMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.loaded = &msg
+		}
+	case readinessMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.ready = &msg
 		}
 	case pledgesOpenedMsg:
 		if msg.err != nil {
@@ -135,7 +143,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
 	case DoneMsg:
 		if s.group != nil {
-			return s, loadPledges(s.d, s.group.Name)
+			return s, loadPledges(s.d, s.group)
 		}
 	case tea.KeyMsg:
 		if s.group == nil {
@@ -151,7 +159,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, kOpenP):
 			if s.d.OpenPledges == nil {
-				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", shortPath(s.path))
+				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", s.d.shortPath(s.path))
 			}
 			g, open := s.group, s.d.OpenPledges
 			return s, func() tea.Msg {
@@ -161,7 +169,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		case key.Matches(msg, kLaunch):
 			s.ask = true
 		case key.Matches(msg, kReload):
-			return s, loadPledges(s.d, s.group.Name)
+			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
 		}
 	}
 	return s, nil
@@ -182,23 +190,35 @@ func (s *pledges) View() string {
 	if l.err != nil {
 		b.WriteString(sBad.Render("cannot read the pledges: "+safetext.Line(l.err.Error())) + "\n")
 	}
-	o := pledge.Explain(l.thresholds, len(g.Members), g.ViableMass)
-	state := l.state
+	o := l.status.Outlook
+	state := l.status.State
 	if state == "" {
 		state = "not opened yet"
 	}
 	rows := [][2]string{
 		{"state", state},
-		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.unconfirmed, l.withdrawn)},
+		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.status.Unconfirmed, l.status.Withdrawn)},
 		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
 		{"deadline", s.countdown()},
+	}
+	if r := s.ready; r != nil {
+		switch {
+		case r.err != nil:
+			rows = append(rows, [2]string{"destination", "cannot tell: " + r.err.Error()})
+		case r.r.Ready:
+			rows = append(rows, [2]string{"destination", "ready"})
+		default:
+			rows = append(rows, [2]string{"destination", "not ready: " + r.r.Missing})
+		}
 	}
 	b.WriteString(kv(rows) + "\n\n")
 	bw := min(s.w-24, 50)
 	b.WriteString(fmt.Sprintf("toward viable mass  %s %d/%d\n", bar(bw, o.Going, g.ViableMass), o.Going, g.ViableMass))
 	b.WriteString(fmt.Sprintf("pledged             %s %d/%d\n\n", bar(bw, o.Pledged, o.Members), o.Pledged, o.Members))
 	switch {
+	case o.Viable && s.ready != nil && !s.ready.r.Ready:
+		b.WriteString(sWarn.Render("Viable, but it launches only once the destination is ready (see above).") + "\n")
 	case o.Viable:
 		b.WriteString(sGood.Render("Viable: the group can launch now (L).") + "\n")
 	case o.NeedForViable > 0:

@@ -13,13 +13,15 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
 )
 
 // The provisioning screen: a progress bar and a scrolling log built from
 // the destination's progress events, the DNS records to set shown
 // prominently, cancelling with a confirmation, and errors with what to do.
 
-// It reads EventMsg, dnsMsg, jobStartedMsg and DoneMsg (tui.go).
+// It reads EventMsg, jobStartedMsg and DoneMsg (tui.go).
 
 const logLines = 500 // kept in the scrolling log
 
@@ -36,6 +38,7 @@ type provisioning struct {
 	vp      viewport.Model
 	dns     []string
 	err     string
+	cause   error // err as the job had it, for what to do
 	ok      bool
 }
 
@@ -65,22 +68,19 @@ func (s *provisioning) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.group = msg.group
 		}
 	case jobStartedMsg:
-		s.running, s.err, s.ok, s.dns = true, "", false, nil
+		s.running, s.err, s.cause, s.ok, s.dns = true, "", nil, false, nil
 		s.step, s.done, s.total = "starting", 0, 0
 		s.log = nil
 		s.add(fmt.Sprintf("── %s started", msg.kind))
 	case EventMsg:
 		s.event(progress.Event(msg))
-	case dnsMsg:
-		s.dns = msg
-		s.layout()
 	case DoneMsg:
 		s.running = false
 		switch {
 		case errors.Is(msg.Err, context.Canceled):
-			s.err = "cancelled. Press u to start again: what was made is reused, nothing is done twice."
+			s.err, s.cause = "cancelled. Press u to start again: what was made is reused, nothing is done twice.", msg.Err
 		case msg.Err != nil:
-			s.err = msg.Err.Error()
+			s.err, s.cause = msg.Err.Error(), msg.Err
 		default:
 			s.ok = true
 			s.step = "done"
@@ -126,6 +126,11 @@ func (s *provisioning) event(e progress.Event) {
 			s.add("  resolves: " + e.Item)
 		}
 	case progress.Log:
+		if e.Step == provision.StepDNSRecord {
+			s.dns = append(s.dns, e.Message)
+			s.layout()
+			return
+		}
 		line := e.Message
 		if e.Item != "" {
 			line = e.Item + ": " + line
@@ -138,7 +143,7 @@ func (s *provisioning) event(e progress.Event) {
 		s.add("  " + e.Step + ": done")
 	case progress.Failed:
 		s.add("  " + e.Step + " failed: " + e.Message)
-		s.err = e.Message
+		s.err, s.cause = e.Message, e.Err
 	}
 }
 
@@ -195,7 +200,7 @@ func (s *provisioning) View() string {
 	}
 	if s.err != "" {
 		b.WriteString(sBad.Render(clip("Error: "+safetext.Line(s.err), s.w)) + "\n")
-		b.WriteString(clip(safetext.Line(whatToDo(s.err)), s.w) + "\n")
+		b.WriteString(clip(safetext.Line(whatToDo(s.cause)), s.w) + "\n")
 	}
 	switch s.ask {
 	case "start":
@@ -218,18 +223,18 @@ func (s *provisioning) startQuestion() string {
 	return "Make the destination ready now? y/n"
 }
 
-// whatToDo turns an error into the next step for the lead.
-func whatToDo(msg string) string {
-	m := strings.ToLower(msg)
-	switch {
-	case strings.Contains(m, "token"):
-		return "What to do: check HCLOUD_TOKEN (a read-write token of the project), then press u."
-	case strings.Contains(m, "dns"):
-		return "What to do: set the DNS records above, wait a few minutes, then press u."
-	case strings.Contains(m, "server type") || strings.Contains(m, "location"):
-		return "What to do: pick another server type or location on the destination screen (3)."
-	case strings.Contains(m, "cancel"):
+// whatToDo turns an error into the next step for the lead, by its type.
+func whatToDo(err error) string {
+	if errors.Is(err, context.Canceled) {
 		return "What to do: press u to resume when ready."
+	}
+	switch destination.FixFor(err) {
+	case destination.FixToken:
+		return "What to do: check HCLOUD_TOKEN (a read-write token of the project), then press u."
+	case destination.FixDNS:
+		return "What to do: set the DNS records above, wait a few minutes, then press u."
+	case destination.FixPlacement:
+		return "What to do: pick another server type or location on the destination screen (3)."
 	}
 	return "What to do: fix the cause above and press u: finished steps are not done again."
 }

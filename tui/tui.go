@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -23,33 +24,42 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // Deps is what the TUI works with, handed over by the command. Hooks that
 // are nil turn their action into a hint saying which command does it.
 type Deps struct {
-	Store    store.Store // nil: screens that need state say so
+	Desk     *lead.Desk // the store's answers; nil: screens that need state say so
 	StateDir string
 	Now      func() time.Time // default time.Now; tests fix it
 
 	// Launch runs the group's escape on its destination (the local
 	// destination: the whole playbook), emitting progress events.
 	Launch func(ctx context.Context, g *groups.Group, emit progress.Func) (escape.Report, error)
-	// Provision makes the group's destination ready; dns is called with
-	// the DNS records the lead must set as soon as they are known.
-	Provision func(ctx context.Context, g *groups.Group, emit progress.Func, dns func([]string)) error
+	// Provision makes the group's destination ready; a new server's DNS
+	// records come as events (provision.StepDNSRecord) as soon as known.
+	Provision func(ctx context.Context, g *groups.Group, emit progress.Func) error
+	// Readiness says whether the group may launch onto its destination
+	// now, and if not, what is missing (path is the group file, for the
+	// commands it names). nil: the pledges screen does not say.
+	Readiness func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error)
 	// OpenPledges mails every member their pledge link; it returns how
 	// many were sent.
 	OpenPledges func(ctx context.Context, g *groups.Group) (int, error)
-	// Prices lists server types for a new server with live prices.
-	// Default: Hetzner Cloud through hcloud-go (HetznerPrices).
-	Prices func(ctx context.Context, g *groups.Group) (Prices, error)
+	// Prices prices ServerTypes for a new server from live prices
+	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
+	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)
+	// ServerTypes and Locations are what a new server can be; the first
+	// of each is the default.
+	ServerTypes, Locations []string
 	// Scout reads what an existing server runs and admits (the
 	// destination screen, and the admin screen's size and rules check).
 	// Default: existing.ScoutURL.
@@ -61,6 +71,12 @@ type Deps struct {
 	AdminToken func(file string) (string, error)
 	// WatchInterval is the time between the watcher's polls (default 30s).
 	WatchInterval time.Duration
+
+	// ctx is the model's: commands run under it, so quitting cancels them.
+	ctx context.Context
+	// wd and home are the working and home directories, read once for
+	// showing paths short.
+	wd, home string
 }
 
 func (d Deps) scout(ctx context.Context, url string) (*existing.Report, error) {
@@ -114,8 +130,6 @@ type (
 	cancelJobMsg struct{}
 	// jobStartedMsg tells the screens a job began.
 	jobStartedMsg struct{ kind jobKind }
-	// dnsMsg carries the DNS records of a new server.
-	dnsMsg []string
 )
 
 type jobKind int
@@ -189,6 +203,9 @@ type Model struct {
 
 // New returns the root model: the home screen, or the group in file.
 func New(ctx context.Context, d Deps, file string) Model {
+	d.ctx = ctx
+	d.wd, _ = os.Getwd()
+	d.home, _ = os.UserHomeDir()
 	m := Model{d: d, ctx: ctx, keys: newGlobalKeys(), help: help.New(), w: 80, h: 24, path: file}
 	m.scr[homeScreen] = newHome(d)
 	m.scr[groupScreen] = newGroupView(d)
@@ -272,7 +289,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = "cancelling " + m.job.String() + "…"
 		}
 		return m, nil
-	case EventMsg, dnsMsg, watchLineMsg:
+	case EventMsg, watchLineMsg:
 		m, cmd := m.broadcast(msg)
 		return m, tea.Batch(cmd, m.waitJob())
 	case watchDoneMsg:
@@ -332,7 +349,10 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.confirmQ {
 		m.confirmQ = false
 		if key.Matches(msg, kYes) {
-			m.jobCancel()
+			// the job may have ended while the question was asked
+			if m.jobCancel != nil {
+				m.jobCancel()
+			}
 			return m, tea.Quit
 		}
 		m.status = ""
@@ -395,14 +415,14 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 		m.status = "the group file has problems: fix them first"
 		return m, nil
 	}
-	var run func(ctx context.Context, emit progress.Func, ch chan<- tea.Msg) (escape.Report, error)
+	var run func(ctx context.Context, emit progress.Func) (escape.Report, error)
 	switch kind {
 	case jobLaunch:
 		if m.d.Launch == nil {
 			m.status = "launching is not available here; run: lifeboat pledges launch " + m.path
 			return m, nil
 		}
-		run = func(ctx context.Context, emit progress.Func, _ chan<- tea.Msg) (escape.Report, error) {
+		run = func(ctx context.Context, emit progress.Func) (escape.Report, error) {
 			return m.d.Launch(ctx, g, emit)
 		}
 	case jobProvision:
@@ -410,8 +430,8 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 			m.status = "provisioning is not available here; run: lifeboat up " + m.path
 			return m, nil
 		}
-		run = func(ctx context.Context, emit progress.Func, ch chan<- tea.Msg) (escape.Report, error) {
-			return escape.Report{}, m.d.Provision(ctx, g, emit, func(recs []string) { ch <- dnsMsg(recs) })
+		run = func(ctx context.Context, emit progress.Func) (escape.Report, error) {
+			return escape.Report{}, m.d.Provision(ctx, g, emit)
 		}
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
@@ -427,7 +447,7 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 	// it comes after every event
 	job := func() tea.Msg {
 		emit := func(e progress.Event) { ch <- EventMsg(e) }
-		rep, err := run(ctx, emit, ch)
+		rep, err := run(ctx, emit)
 		ch <- DoneMsg{Report: rep, Err: err}
 		close(ch)
 		return nil
@@ -580,6 +600,9 @@ func capitalise(s string) string {
 // group in file when it is not empty.
 func Run(ctx context.Context, d Deps, file string, in io.Reader, out io.Writer) error {
 	ApplyNoColor()
+	// quitting ends every command still running under the model's context
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}
 	if in != nil {
 		opts = append(opts, tea.WithInput(in))

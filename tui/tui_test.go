@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,10 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -62,8 +66,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Setenv("HOME", dir) // paths on screen show as ~/…, the same every run
 	f := &fixture{dir: dir, file: file, st: st}
 	tempDirs = append(tempDirs, dir)
-	f.d = Deps{Store: st, StateDir: filepath.Join(dir, "state"), Now: func() time.Time { return fixedNow },
-		Prices: fakePrices}
+	f.d = Deps{Desk: &lead.Desk{Store: st}, StateDir: filepath.Join(dir, "state"), Now: func() time.Time { return fixedNow },
+		Prices: fakePrices, ServerTypes: hetzner.PriceTypes, Locations: hetzner.Locations}
 	return f
 }
 
@@ -79,10 +83,10 @@ func repoRoot(t *testing.T) string {
 // screens so they do not change from run to run.
 var tempDirs []string
 
-func fakePrices(ctx context.Context, g *groups.Group) (Prices, error) {
+func fakePrices(ctx context.Context, g *groups.Group) (provision.Prices, error) {
 	n := float64(len(g.Members))
-	p := Prices{Currency: "EUR", Location: "fsn1"}
-	for _, t := range []PricedType{{Name: "cx22", Cores: 2, MemoryGB: 4, Monthly: 5.35}, {Name: "cx32", Cores: 4, MemoryGB: 8, Monthly: 9.2},
+	p := provision.Prices{Currency: "EUR", Location: "fsn1"}
+	for _, t := range []provision.PricedType{{Name: "cx22", Cores: 2, MemoryGB: 4, Monthly: 5.35}, {Name: "cx32", Cores: 4, MemoryGB: 8, Monthly: 9.2},
 		{Name: "cx42", Cores: 8, MemoryGB: 16, Monthly: 22.1}, {Name: "cax11", Err: "server type not usable: sold out in fsn1"}} {
 		if t.Err == "" {
 			t.PerMember = float64(int(t.Monthly/n*100+0.5)) / 100
@@ -177,6 +181,8 @@ func splitKeys(s string) []tea.KeyMsg {
 	return out
 }
 
+var answerFile = regexp.MustCompile(`answers/answer-[0-9a-f]+`)
+
 // screenGolden compares the final screen with testdata/TEST/WxH.golden.
 func screenGolden(t *testing.T, m tea.Model) {
 	t.Helper()
@@ -187,6 +193,9 @@ func screenGolden(t *testing.T, m tea.Model) {
 	for _, r := range replacements {
 		v = strings.ReplaceAll(v, r[0], r[1])
 	}
+	// An admin's answer file is named by the request's identity, which
+	// comes from a key made anew each run.
+	v = answerFile.ReplaceAllString(v, "answers/answer-ID")
 	golden.RequireEqual(t, []byte(v+"\n"))
 }
 
@@ -363,7 +372,10 @@ func TestDestinationNoToken(t *testing.T) {
 		f := newFixture(t)
 		t.Setenv("HCLOUD_TOKEN", "")
 		t.Setenv("HCLOUD_TOKEN_FILE", "")
-		f.d.Prices = nil // the real HetznerPrices: no token, so it says what is missing
+		// the real prices: no token, so they say what is missing
+		f.d.Prices = func(ctx context.Context, g *groups.Group) (provision.Prices, error) {
+			return hetzner.Prices(ctx, hetzner.Config{Group: g}, hetzner.PriceTypes)
+		}
 		m := play(t, size, New(context.Background(), f.d, f.file), waitFor("Jamal"), press("3"),
 			press("<down><down>"), waitFor("HCLOUD_TOKEN"))
 		screenGolden(t, m)
@@ -412,7 +424,8 @@ func provEvents() []tea.Msg {
 	}
 	msgs = append(msgs,
 		ev(progress.Event{Kind: progress.StepDone, Step: "apply"}),
-		dnsMsg{"social.river.example.             300   IN A     203.0.113.7", "social.river.example.             300   IN AAAA  2001:db8::1"},
+		ev(progress.Event{Kind: progress.Log, Step: provision.StepDNSRecord, Message: "social.river.example.             300   IN A     203.0.113.7"}),
+		ev(progress.Event{Kind: progress.Log, Step: provision.StepDNSRecord, Message: "social.river.example.             300   IN AAAA  2001:db8::1"}),
 		ev(progress.Event{Kind: progress.StepStarted, Step: "dns", Total: 2, Message: "waiting for the DNS records"}),
 		ev(progress.Event{Kind: progress.Advanced, Step: "dns", Item: "A social.river.example", Done: 1, Total: 2}),
 	)
@@ -439,7 +452,7 @@ func TestProvisioningError(t *testing.T) {
 		for _, msg := range provEvents() {
 			steps = append(steps, step{msg: msg})
 		}
-		steps = append(steps, step{msg: DoneMsg{Err: errors.New("wait for DNS AAAA social.river.example: context deadline exceeded")}}, waitFor("What to do"))
+		steps = append(steps, step{msg: DoneMsg{Err: fmt.Errorf("wait for DNS AAAA social.river.example: %w: %w", hetzner.ErrDNS, context.DeadlineExceeded)}}, waitFor("What to do"))
 		m := play(t, size, New(context.Background(), f.d, f.file), steps...)
 		screenGolden(t, m)
 	})

@@ -103,13 +103,13 @@ func (s *Server) inviteMember(w http.ResponseWriter, r *http.Request) (groups.Me
 	}
 	id := invite.MemberID(s.g.Name, m.Email)
 	if a, ok := s.getArrival(r); !ok || a.Member != id {
-		s.setArrival(w, arrival{Member: id, Nonce: randomString(), Expires: s.now().Add(24 * time.Hour)})
+		s.setArrival(w, arrivalCookie{Member: id, Nonce: randomString(), Expires: s.now().Add(24 * time.Hour)})
 	}
 	return m, true
 }
 
 // arrivalMember is the member whose path this browser opened.
-func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrival, bool) {
+func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrivalCookie, bool) {
 	a, ok := s.getArrival(r)
 	if ok {
 		if m, ok := s.members[a.Member]; ok {
@@ -118,7 +118,7 @@ func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.M
 	}
 	s.errorPage(w, r, http.StatusForbidden, "Open your invite link first",
 		"This page continues your invite. Open the invite link from your email, in this browser or any other.")
-	return groups.Member{}, arrival{}, false
+	return groups.Member{}, arrivalCookie{}, false
 }
 
 // step is where the member stands, read from the journal.
@@ -153,7 +153,7 @@ func (s *Server) arrivePage(w http.ResponseWriter, r *http.Request) {
 
 // showStep renders the member's current step; username and msg refill
 // the form after a refused try.
-func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m groups.Member, a arrival, username, msg string) {
+func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m groups.Member, a arrivalCookie, username, msg string) {
 	ctx := r.Context()
 	step, rec := s.step(ctx, m.Email)
 	switch step {
@@ -211,7 +211,7 @@ func (s *Server) reason(ctx context.Context, email string) (string, error) {
 // server, confirming the email and the admin's approval come first.
 // The page updates itself, so a member who finishes in another browser
 // sees it here too.
-func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, status int, m groups.Member, a arrival, rec accountRecord, created bool) {
+func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, status int, m groups.Member, a arrivalCookie, rec accountRecord, created bool) {
 	if s.cfg.Arrivals == nil {
 		s.internal(w, r, errors.New("no arrival engine configured"))
 		return
@@ -296,7 +296,7 @@ func (s *Server) memberLock(email string) *sync.Mutex {
 
 // makeAccount makes the member's account from the posted form, once: a
 // member who has one (made in another browser, say) is shown their step.
-func (s *Server) makeAccount(w http.ResponseWriter, r *http.Request, m groups.Member, a arrival) {
+func (s *Server) makeAccount(w http.ResponseWriter, r *http.Request, m groups.Member, a arrivalCookie) {
 	ctx := r.Context()
 	claimed := s.existing() && r.PostFormValue("action") == "signed-up"
 	var username, password, msg string

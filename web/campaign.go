@@ -20,38 +20,59 @@ func (s *Server) Status(ctx context.Context) (campaign.Status, error) {
 	return campaign.Read(ctx, s.st, s.g)
 }
 
-// Tick does what is due: launch when viable, fail at the deadline, nudge
-// the lead when pledges are slow, and send any mail not yet sent (after a
-// crash, or a full queue). Every replica may tick; the store makes each
-// effect happen once.
+// Tick does what is due: launch when viable (at launch_at, onto a ready
+// destination), fail at the deadline, tell the lead each day what keeps a
+// viable group waiting, nudge the lead when pledges are slow, remind
+// members before the launch and after it, and send any mail not yet sent
+// (after a crash, or a full queue). Every replica may tick; the store
+// makes each effect happen once.
 func (s *Server) Tick(ctx context.Context) error {
 	st, err := s.Status(ctx)
 	if err != nil {
 		return err
 	}
 	now := s.now()
-	switch pledge.Decide(st.State, now, s.g.Deadline, st.Outlook) {
+	var errs []error
+	switch pledge.Decide(st.State, now, s.g.Deadline, s.g.LaunchAt, st.Outlook) {
 	case pledge.Launch:
-		if err := s.Launch(ctx, false); err != nil && !errors.Is(err, campaign.ErrNotGathering) {
+		var nr *campaign.NotReadyError
+		switch err := s.Launch(ctx, false); {
+		case errors.As(err, &nr):
+			errs = append(errs, s.sendWaiting(ctx, st, nr.Missing))
+		case err != nil && !errors.Is(err, campaign.ErrNotGathering):
 			return err
+		default:
+			if st, err = s.Status(ctx); err != nil {
+				return err
+			}
 		}
-		return nil // Launch sent the invites
 	case pledge.Fail:
 		if err := s.st.Groups().SetState(ctx, s.g.Name, pledge.StateGathering, pledge.StateFailed, now); err != nil && !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 		st.State = pledge.StateFailed
 	}
-	var errs []error
 	switch st.State {
 	case pledge.StateGathering:
 		if pledge.Slow(now, st.Opened, s.g.Deadline, st.LastPledge, st.Outlook) {
 			y, w := now.ISOWeek()
 			errs = append(errs, s.sendNudge(ctx, fmt.Sprintf("%d-W%02d", y, w), st))
 		}
-		errs = append(errs, s.sendConfirmations(ctx))
+		errs = append(errs, s.sendConfirmations(ctx), s.sendLaunchEve(ctx, st))
+		// The day before launch_at, a viable group's lead hears already
+		// what would hold it back, while there is time to fix it.
+		if at := s.g.LaunchAt; at != nil && st.Outlook.Viable && !now.Before(at.Add(-24*time.Hour)) && now.Before(*at) {
+			if r, err := s.Readiness(ctx); err != nil {
+				errs = append(errs, err)
+			} else if !r.Ready {
+				errs = append(errs, s.sendWaiting(ctx, st, r.Missing))
+			}
+		}
 	case pledge.StateLaunched, pledge.StateArrived:
-		errs = append(errs, s.sendInvites(ctx))
+		errs = append(errs, s.sendInvites(ctx), s.sendDoorsOpen(ctx, st), s.sendRedeemReminders(ctx))
+		if pledge.LateOpen(st.State, st.LaunchedAt, now, s.cfg.InviteTTL) {
+			errs = append(errs, s.sendConfirmations(ctx)) // late pledges
+		}
 	case pledge.StateFailed:
 		errs = append(errs, s.sendFailed(ctx))
 	}
@@ -60,9 +81,10 @@ func (s *Server) Tick(ctx context.Context) error {
 
 // Launch moves the group to launched (once, across every process sharing
 // the store; see campaign.Launch) and sends every going member their
-// invite.
+// invite. A destination that is not ready refuses it with a
+// *campaign.NotReadyError.
 func (s *Server) Launch(ctx context.Context, byHand bool) error {
-	st, err := campaign.Launch(ctx, s.st, s.g, byHand, s.now())
+	st, err := campaign.Launch(ctx, s.st, s.g, byHand, s.now(), s.cfg.Ready)
 	if err != nil {
 		return err
 	}
@@ -70,26 +92,54 @@ func (s *Server) Launch(ctx context.Context, byHand bool) error {
 	return s.sendInvites(ctx)
 }
 
+// Readiness says whether the group's destination can take it now, and
+// if not, what is missing.
+func (s *Server) Readiness(ctx context.Context) (campaign.Readiness, error) {
+	return campaign.CheckReady(ctx, s.cfg.Ready)
+}
+
 // Invites makes sure every going member of a launched group has an
-// invite, and returns the links (see campaign.Invites).
+// invite, and returns each member's current link (see campaign.Invites).
 func (s *Server) Invites(ctx context.Context) ([]InviteLink, error) {
-	invs, err := campaign.Invites(ctx, s.st, s.g, s.key, s.cfg.InviteTTL)
+	invs, err := campaign.Invites(ctx, s.st, s.g, s.key, s.cfg.InviteTTL, s.now())
 	if err != nil {
 		return nil, err
 	}
+	return s.inviteLinks(invs), nil
+}
+
+// Reissue gives members a fresh invite link and stops their old one (see
+// campaign.Reissue), then mails the new links; the mails not sent (no
+// SMTP) stay due, and serve sends them.
+func (s *Server) Reissue(ctx context.Context, email string) ([]InviteLink, error) {
+	invs, err := campaign.Reissue(ctx, s.st, s.g, s.key, s.cfg.InviteTTL, s.now(), email)
+	if err != nil {
+		return nil, err
+	}
+	return s.inviteLinks(invs), s.sendInvites(ctx)
+}
+
+func (s *Server) inviteLinks(invs []campaign.Invite) []InviteLink {
 	out := make([]InviteLink, len(invs))
 	for i, inv := range invs {
-		out[i] = InviteLink{Name: inv.Name, Email: inv.Email, URL: s.link("/invite/" + inv.Token), Expires: inv.Expires}
+		out[i] = InviteLink{Name: inv.Name, Email: inv.Email, URL: s.link("/invite/" + inv.Token), Expires: inv.Expires,
+			Issued: inv.Issued, Redeemed: inv.Redeemed, Reissued: inv.Reissued}
 	}
-	return out, nil
+	return out
 }
 
 // InviteLink is one member's personal invite.
 type InviteLink struct {
 	Name, Email, URL string
 	Expires          time.Time
+	Issued           time.Time
+	Redeemed         bool
+	Reissued         bool // replaced an earlier link
 }
 
+// sendInvites mails each going member their invite: the first one at
+// launch (or when a late pledge counts), and each fresh one a reissue
+// made.
 func (s *Server) sendInvites(ctx context.Context) error {
 	links, err := s.Invites(ctx)
 	if err != nil {
@@ -98,17 +148,28 @@ func (s *Server) sendInvites(ctx context.Context) error {
 	var errs []error
 	for _, l := range links {
 		m, _ := s.g.Member(l.Email)
+		key := "mail:invite:" + strings.ToLower(l.Email)
+		if l.Reissued {
+			key += fmt.Sprintf(":%d", l.Expires.Unix())
+		}
 		msg, err := s.mailMessage("invite", l.Email, "Your invite: "+s.g.Title+" is moving", map[string]any{
-			"Name": firstName(m.Name), "Link": l.URL, "Expires": l.Expires.Format("2 January 2006"),
+			"Name": firstName(m.Name), "Link": l.URL, "Expires": l.Expires.Format("2 January 2006"), "Fresh": l.Reissued,
 		})
-		if err == nil {
-			_, err = s.mail.Send(ctx, "mail:invite:"+strings.ToLower(l.Email), msg)
-		}
-		if err != nil && !errors.Is(err, mailer.ErrInProgress) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, s.sendOnce(ctx, key, msg, err))
 	}
 	return errors.Join(errs...)
+}
+
+// sendOnce sends a rendered message under its journal key; a send another
+// process holds is not an error (it finishes it).
+func (s *Server) sendOnce(ctx context.Context, key string, msg mailer.Message, renderErr error) error {
+	if renderErr != nil {
+		return renderErr
+	}
+	if _, err := s.mail.Send(ctx, key, msg); err != nil && !errors.Is(err, mailer.ErrInProgress) {
+		return err
+	}
+	return nil
 }
 
 // sendConfirmations sends the confirmation mail of every pledge that
@@ -195,6 +256,11 @@ func (s *Server) sendNudge(ctx context.Context, week string, st campaign.Status)
 
 // PledgeLink is a member's personal pledge page.
 func (s *Server) PledgeLink(email string) (string, error) {
+	url, _, err := s.pledgeLink(email)
+	return url, err
+}
+
+func (s *Server) pledgeLink(email string) (string, time.Time, error) {
 	exp := s.now().Add(365 * 24 * time.Hour)
 	if s.g.Deadline != nil {
 		exp = s.g.Deadline.Add(30 * 24 * time.Hour)
@@ -202,9 +268,24 @@ func (s *Server) PledgeLink(email string) (string, error) {
 	tok, err := invite.Sign(s.key, invite.Claims{Purpose: invite.Pledge, Group: s.g.Name,
 		Member: invite.MemberID(s.g.Name, email), Expires: exp})
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return s.link("/pledge/" + tok), nil
+	return s.link("/pledge/" + tok), exp.Truncate(time.Second), nil
+}
+
+// PledgeLinks is every member's personal pledge link, in the group
+// file's order: the links "pledges open" mails, for a lead who hands them
+// out another way.
+func (s *Server) PledgeLinks() ([]InviteLink, error) {
+	out := make([]InviteLink, 0, len(s.g.Members))
+	for _, m := range s.g.Members {
+		url, exp, err := s.pledgeLink(m.Email)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, InviteLink{Name: m.Name, Email: m.Email, URL: url, Expires: exp})
+	}
+	return out, nil
 }
 
 // OpenPledges mails every member their personal pledge link, once each

@@ -2,20 +2,21 @@ package web
 
 import (
 	"context"
+	"errors"
 
-	arrivalpkg "github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // EngineArrivals serves Arrivals with the arrival engine for one group on
 // the server at base.
-func EngineArrivals(e *arrivalpkg.Engine, st store.Store, base string) Arrivals {
+func EngineArrivals(e *arrival.Engine, st store.Store, base string) Arrivals {
 	return engineArrivals{e: e, st: st, base: base}
 }
 
 type engineArrivals struct {
-	e    *arrivalpkg.Engine
+	e    *arrival.Engine
 	st   store.Store
 	base string
 }
@@ -34,7 +35,9 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
 		return ArrivalResult{}, err
 	}
-	if err := a.e.Seed(ctx); err != nil {
+	// A pair stuck elsewhere in the mesh does not stop this arrival: the
+	// counts below say what is made, and the next arrival retries it.
+	if err := a.e.Seed(ctx); err != nil && !errors.Is(err, arrival.ErrStuck) {
 		return ArrivalResult{}, err
 	}
 	acc, err := a.st.Accounts().Get(ctx, group, email)

@@ -184,6 +184,7 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
 
 type pledgeView struct {
 	Name, Token, Sentence, Flash, Closed string
+	LateUntil                            string // after the launch: when the invite window closes
 	ViableMass, MaxThreshold, Suggest    int
 	Pledged, Confirmed, Going, ShowName  bool
 	Threshold                            int
@@ -226,8 +227,10 @@ func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, 
 		s.internal(w, r, err)
 		return
 	}
-	if err := pledge.CanChange(st.State, s.now(), s.g.Deadline); err != nil {
+	if err := s.pledgeClosed(st.State, st.LaunchedAt, v.Going); err != nil {
 		v.Closed = closedText(st.State)
+	} else if !st.LaunchedAt.IsZero() {
+		v.LateUntil = st.LaunchedAt.Add(s.cfg.InviteTTL).UTC().Format("2 January 2006")
 	}
 	s.render(w, r, status, "pledge", "Your pledge", v)
 }
@@ -244,14 +247,14 @@ func closedText(state string) string {
 
 // pledgesOpen answers the page saying why when pledges can no longer be
 // made or changed (launched, failed, past the deadline).
-func (s *Server) pledgesOpen(w http.ResponseWriter, r *http.Request) bool {
-	sg, err := s.st.Groups().Get(r.Context(), s.g.Name)
+func (s *Server) pledgesOpen(w http.ResponseWriter, r *http.Request, email string) bool {
+	st, err := s.Status(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return false
 	}
-	if pledge.CanChange(sg.State, s.now(), s.g.Deadline) != nil {
-		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(sg.State))
+	if s.pledgeClosed(st.State, st.LaunchedAt, st.Going[strings.ToLower(email)]) != nil {
+		s.errorPage(w, r, http.StatusConflict, "Pledges are closed", closedText(st.State))
 		return false
 	}
 	return true
@@ -266,7 +269,7 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if !s.pledgesOpen(w, r) {
+	if !s.pledgesOpen(w, r, m.Email) {
 		return
 	}
 	old, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
@@ -348,7 +351,7 @@ func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if !s.pledgesOpen(w, r) {
+	if !s.pledgesOpen(w, r, m.Email) {
 		return
 	}
 	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)

@@ -83,13 +83,14 @@ func (s *Server) mac(purpose, v string) string {
 
 const arriveCookie = "lb_arrive"
 
-type arrival struct {
+// arrivalCookie is what the arrival cookie holds.
+type arrivalCookie struct {
 	Member  string // invite.MemberID
 	Nonce   string // OAuth state
 	Expires time.Time
 }
 
-func (s *Server) setArrival(w http.ResponseWriter, a arrival) {
+func (s *Server) setArrival(w http.ResponseWriter, a arrivalCookie) {
 	var b []byte
 	b = binary.BigEndian.AppendUint64(b, uint64(a.Expires.Unix()))
 	b = append(b, a.Member+"|"+a.Nonce...)
@@ -98,25 +99,25 @@ func (s *Server) setArrival(w http.ResponseWriter, a arrival) {
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, Expires: a.Expires})
 }
 
-func (s *Server) getArrival(r *http.Request) (arrival, bool) {
+func (s *Server) getArrival(r *http.Request) (arrivalCookie, bool) {
 	c, err := r.Cookie(arriveCookie)
 	if err != nil || len(c.Value) > 512 {
-		return arrival{}, false
+		return arrivalCookie{}, false
 	}
 	v, sig, ok := strings.Cut(c.Value, ".")
 	if !ok || subtle.ConstantTimeCompare([]byte(sig), []byte(s.mac("arrive", v))) != 1 {
-		return arrival{}, false
+		return arrivalCookie{}, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil || len(b) < 9 {
-		return arrival{}, false
+		return arrivalCookie{}, false
 	}
 	exp := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
 	member, nonce, ok := strings.Cut(string(b[8:]), "|")
 	if !ok || !s.now().Before(exp) {
-		return arrival{}, false
+		return arrivalCookie{}, false
 	}
-	return arrival{Member: member, Nonce: nonce, Expires: exp}, true
+	return arrivalCookie{Member: member, Nonce: nonce, Expires: exp}, true
 }
 
 func randomString() string {

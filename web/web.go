@@ -29,6 +29,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/invite"
 	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
@@ -82,6 +83,9 @@ type Config struct {
 	Store    store.Store
 	Mail     mailer.Sender
 	Arrivals Arrivals
+	// Ready says whether the destination can take the group: the launch
+	// waits for it (see campaign.Launch). nil: nothing to wait for.
+	Ready provision.Readiness
 	// SignUps is the existing server's door (existing destinations only):
 	// how members get their account there.
 	SignUps SignUps

@@ -314,12 +314,11 @@ feed:
 // before each response: a server d away each way.
 func delayProxy(target string, d time.Duration) *httptest.Server {
 	u, _ := url.Parse(target)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
-	orig := rp.Director
-	rp.Director = func(r *http.Request) {
-		orig(r)
-		r.Host = u.Host
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u) // Host too: the server checks it
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256},
 	}
 	rp.ModifyResponse = func(*http.Response) error { time.Sleep(d); return nil }
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

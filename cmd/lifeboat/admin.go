@@ -7,14 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/store"
@@ -253,7 +251,7 @@ func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.R
 	size := fmt.Sprintf("%d members", req.Size)
 	switch {
 	case r != nil && r.ActiveUsers > 0:
-		size += fmt.Sprintf(", %d%% of your %d active users", (req.Size*100+r.ActiveUsers/2)/r.ActiveUsers, r.ActiveUsers)
+		size += fmt.Sprintf(", %d%% of your %d active users", req.SharePercent(r.ActiveUsers), r.ActiveUsers)
 	case r != nil:
 		size += " (your server publishes no active users)"
 	}
@@ -277,12 +275,7 @@ func printRequest(w io.Writer, req *admission.Request, verr error, r *existing.R
 	case scoutErr != nil:
 		row("server", "not checked: %v", scoutErr)
 	case r != nil:
-		var missing []string
-		for _, rule := range r.Rules {
-			if !slices.Contains(req.Rules, rule) {
-				missing = append(missing, rule)
-			}
-		}
+		missing := req.MissingRules(r.Rules)
 		if len(missing) == 0 {
 			row("rules now", "the group accepted all %d of your current rules", len(r.Rules))
 		} else {
@@ -335,7 +328,7 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 			if server == "" {
 				return usageErrorf("--server is required, e.g. --server https://social.example")
 			}
-			tok, err := adminToken(tokenFile)
+			tok, err := app.adminToken(tokenFile)
 			if err != nil {
 				return err
 			}
@@ -343,18 +336,13 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 			if err != nil {
 				return err
 			}
-			c := fedi.New(server).WithToken(tok)
-			if err := admission.CheckScopes(ctx, c); err != nil {
-				return err
-			}
-			accepted, err := admission.AcceptedGroups(ctx, st.Journal(), server)
+			w, accepted, err := admission.StartWatch(ctx, st.Journal(), server, tok, dryRun)
 			if err != nil {
 				return err
 			}
 			if accepted == 0 {
 				fmt.Fprintf(app.Stderr, "lifeboat: no accepted admission request for %s yet: every sign-up is left for you (accept one with lifeboat admin review)\n", safetext.Line(server))
 			}
-			w := &admission.Watcher{API: c, Journal: st.Journal(), Server: server, DryRun: dryRun}
 			every := interval
 			if once {
 				every = 0
@@ -378,10 +366,14 @@ The admin token needs the scopes admin:read:accounts and admin:write:accounts
 
 // adminToken reads the admin token from $LIFEBOAT_ADMIN_TOKEN or a file
 // that only its owner can read.
-func adminToken(file string) (string, error) {
+func (app *App) adminToken(file string) (string, error) {
 	if file == "" {
-		if t := strings.TrimSpace(os.Getenv("LIFEBOAT_ADMIN_TOKEN")); t != "" {
-			return t, nil
+		cfg, err := app.config()
+		if err != nil {
+			return "", err
+		}
+		if cfg.AdminToken != "" {
+			return cfg.AdminToken, nil
 		}
 		return "", usageErrorf("no admin token: set $LIFEBOAT_ADMIN_TOKEN or give --token-file (mode 0600)")
 	}

@@ -6,43 +6,66 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/config"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/store"
 )
 
-// App holds what commands share: output streams, where state lives, and
+// App holds what commands share: output streams, the configuration, and
 // the store (opened on first use, so commands that need none stay fast).
 type App struct {
 	Stdout, Stderr io.Writer
-	StateDir       string
-	DatabaseURL    string
+	// StateDir and DatabaseURL are the configuration's, as the --state
+	// and --database flags may override them.
+	StateDir    string
+	DatabaseURL string
+	// Config is the rest of the configuration, read once at start.
+	Config config.Config
 
-	st store.Store
+	loaded bool  // Config was read (an App made as a literal reads it on first use)
+	cfgErr error // the environment's configuration is bad
+	st     store.Store
 }
 
 func newApp() *App {
+	cfg, err := config.Load(os.Getenv)
 	return &App{
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
-		StateDir:    defaultStateDir(),
-		DatabaseURL: os.Getenv("LIFEBOAT_DATABASE_URL"),
+		StateDir:    cfg.StateDir,
+		DatabaseURL: cfg.DatabaseURL,
+		Config:      cfg,
+		loaded:      true,
+		cfgErr:      err,
 	}
 }
 
-// defaultStateDir is $LIFEBOAT_STATE, else $XDG_STATE_HOME/lifeboat, else
-// ~/.local/state/lifeboat.
-func defaultStateDir() string {
-	if d := os.Getenv("LIFEBOAT_STATE"); d != "" {
-		return d
+// config is the configuration with the flags' overrides, or why the
+// environment's is unusable (bad input).
+func (a *App) config() (config.Config, error) {
+	if !a.loaded {
+		a.Config, a.cfgErr = config.Load(os.Getenv)
+		a.loaded = true
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "lifeboat")
+	if a.cfgErr != nil {
+		return config.Config{}, usageErr(a.cfgErr)
 	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "lifeboat")
+	c := a.Config
+	c.StateDir, c.DatabaseURL = a.StateDir, a.DatabaseURL
+	return c, nil
+}
+
+// destination builds the group's destination (the one builder), its
+// tools' output going to stderr.
+func (a *App) destination(ctx context.Context, g *groups.Group) (provision.Destination, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
 	}
-	return filepath.Join(os.TempDir(), "lifeboat-state")
+	return destination.For(ctx, g, destination.Config{Config: cfg, Log: a.Stderr})
 }
 
 // Close releases the store if it was opened.
@@ -97,6 +120,6 @@ func (a *App) Store(ctx context.Context) (store.Store, error) {
 // GroupDir is where a group's own files live (a local server, Terraform
 // state, exports), 0700.
 func (a *App) GroupDir(name string) (string, error) {
-	d := filepath.Join(a.StateDir, "groups", name)
+	d := destination.GroupDir(a.StateDir, name)
 	return d, os.MkdirAll(d, 0o700)
 }

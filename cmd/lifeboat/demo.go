@@ -16,8 +16,8 @@ import (
 	"github.com/lifeboat-social/lifeboat/examples"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
 )
 
@@ -66,13 +66,8 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			if err != nil {
 				return err
 			}
-			serverDir := filepath.Join(dir, "local")
 			if stop {
-				if err := local.StopRunning(ctx, serverDir); err != nil {
-					return err
-				}
-				fmt.Fprintf(app.Stdout, "The demo server of %s is stopped.\n", g.Name)
-				return nil
+				return stopDemo(ctx, app, g.Name, file != "" || members > 0)
 			}
 			st, err := app.Store(ctx)
 			if err != nil {
@@ -82,7 +77,10 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			if err != nil {
 				return err
 			}
-			dest := local.New(local.Config{Dir: serverDir, Title: g.Title, Keep: true})
+			dest, err := app.destination(ctx, g)
+			if err != nil {
+				return err
+			}
 			defer dest.Stop(ctx)
 			run := func(ctx context.Context, emit progress.Func) (escape.Report, error) {
 				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit, Logins: logins})
@@ -91,7 +89,7 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			var rep escape.Report
 			if !asJSON && app.Stdout == os.Stdout && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
 				// a terminal: the arrivals screen, fed from the same events
-				rep, err = tui.RunArrivals(ctx, tui.Deps{Store: st, StateDir: app.StateDir}, g, nil, nil, run)
+				rep, err = tui.RunArrivals(ctx, tui.Deps{Desk: &lead.Desk{Store: st}, StateDir: app.StateDir}, g, nil, nil, run)
 			} else {
 				rep, err = run(ctx, progress.Plain(app.Stderr, time.Second))
 			}

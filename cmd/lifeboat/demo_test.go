@@ -7,9 +7,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,20 +137,26 @@ func TestDemoSurvivesKill9(t *testing.T) {
 		marker string
 		delay  time.Duration
 	}{
+		{"arrivals: 0 of", 0},
+		{"arrivals: 0 of", 400 * time.Millisecond},
 		{"arrivals: 1 of", 300 * time.Millisecond},
+		{"arrivals:", 700 * time.Millisecond},
 		{"Seed follows", 0},
 		{"Seed follows", 200 * time.Millisecond},
 		{"Seed follows", 500 * time.Millisecond},
 		{"follows:", 900 * time.Millisecond},
+		{"lists:", 0},
 		{"lists:", 50 * time.Millisecond},
 	}
 	kills := 0
 	for _, p := range points {
-		if killAt(t, bin, state, p.marker, p.delay, args...) {
+		k := killAt(t, bin, state, p.marker, p.delay, args...)
+		t.Logf("kill at %q +%s: killed=%v", p.marker, p.delay, k)
+		if k {
 			kills++
 		}
 	}
-	if kills < 5 {
+	if kills < 8 {
 		t.Fatalf("only %d of %d runs were killed mid-way; the test proves nothing", kills, len(points))
 	}
 
@@ -246,8 +257,9 @@ func assertNoSecretsInStore(t *testing.T, state, group string, n int) {
 	}
 }
 
-// verifyServer reads the server: the mesh is exact, the lead posted once,
-// and the server holds exactly n member accounts plus the admin.
+// verifyServer reads the server: the mesh is exact with no follow request
+// left waiting, the lead posted once, and the server holds exactly n
+// member accounts plus the admin.
 func verifyServer(t *testing.T, state, group, title, url string, n int) {
 	t.Helper()
 	ctx := context.Background()
@@ -269,6 +281,11 @@ func verifyServer(t *testing.T, state, group, title, url string, n int) {
 	}
 	if err := meshcheck.Verify(ctx, url, title, ms); err != nil {
 		t.Error(err)
+	}
+	for _, a := range accs {
+		if reqs, err := fedi.New(url).WithToken(a.Token).FollowRequests(ctx); err != nil || len(reqs) > 0 {
+			t.Errorf("%s has %d follow requests waiting (%v)", a.Email, len(reqs), err)
+		}
 	}
 	var srv struct {
 		AdminToken string `json:"admin_token"`
@@ -349,4 +366,163 @@ func TestDemoAfterStateLost(t *testing.T) {
 	if rep := runDemo(t, bin, fresh, "--members", "3"); rep.AccountsCreated != 3 || rep.FollowsSeeded != 6 {
 		t.Fatalf("in a new state directory: %+v", rep)
 	}
+}
+
+// bulkFraction maps a plain progress line ("  follows: 40 of 132") to how
+// far the bulk work of a demo is, from 0 to 1: the arrivals (accounts and
+// sign-ins) are the first 30%, the follows the next 60%, the lists the
+// rest. ok is false for other lines.
+func bulkFraction(line string) (f float64, ok bool) {
+	var step string
+	var done, total int
+	if n, _ := fmt.Sscanf(strings.TrimSpace(line), "%s %d of %d", &step, &done, &total); n != 3 || total == 0 {
+		return 0, false
+	}
+	x := float64(done) / float64(total)
+	switch step {
+	case "arrivals:":
+		return 0.3 * x, true
+	case "follows:":
+		return 0.3 + 0.6*x, true
+	case "lists:":
+		return 0.9 + 0.1*x, true
+	}
+	return 0, false
+}
+
+func TestBulkFraction(t *testing.T) {
+	for line, want := range map[string]float64{
+		"  arrivals: 60 of 120":    0.15,
+		"  follows: 0 of 14280":    0.3,
+		"  follows: 7140 of 14280": 0.6,
+		"  lists: 120 of 120":      1,
+	} {
+		if got, ok := bulkFraction(line); !ok || math.Abs(got-want) > 1e-9 {
+			t.Errorf("%q: %v %v, want %v", line, got, ok, want)
+		}
+	}
+	for _, line := range []string{"==> Seed follows", "  follows: done", "  invites: 3 issued", "  follows failed: x"} {
+		if _, ok := bulkFraction(line); ok {
+			t.Errorf("%q read as progress", line)
+		}
+	}
+}
+
+// killWhen starts `lifeboat demo ARGS` and kills it with SIGKILL once its
+// progress lines say the bulk work has reached at (see bulkFraction), after
+// a further pause of extra. It reports whether the process died of that
+// signal, and the furthest progress seen.
+func killWhen(t *testing.T, bin, state string, at float64, extra time.Duration, args ...string) (bool, float64) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"demo"}, args...)...)
+	cmd.Env = demoEnv(state)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := 0.0
+	sent := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		armed := false
+		for sc.Scan() {
+			f, ok := bulkFraction(sc.Text())
+			if !ok {
+				if !strings.HasPrefix(sc.Text(), "  arrivals:") && !strings.HasPrefix(sc.Text(), "  follows:") {
+					t.Logf("run: %s", sc.Text())
+				}
+				continue
+			}
+			mu.Lock()
+			seen = max(seen, f)
+			mu.Unlock()
+			if !armed && f >= at {
+				armed = true
+				go func() {
+					time.Sleep(extra)
+					sent <- cmd.Process.Signal(syscall.SIGKILL) == nil
+				}()
+			}
+		}
+	}()
+	err = cmd.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case k := <-sent:
+		var ee *exec.ExitError
+		return k && errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL, seen
+	case <-time.After(time.Second):
+		return false, seen
+	}
+}
+
+// killSeed is the random-kill test's seed: printed in the log, and taken
+// from LIFEBOAT_KILL_SEED to replay a failure.
+func killSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("LIFEBOAT_KILL_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("LIFEBOAT_KILL_SEED: %v", err)
+		}
+	}
+	t.Logf("kill seed %d (replay with LIFEBOAT_KILL_SEED=%d)", seed, seed)
+	return seed
+}
+
+// An operator's worst run: the demo with 120 members is killed with
+// SIGKILL at 10 to 15 random moments of its bulk work (account making,
+// sign-ins, follows, lists), each run resuming the one before, and then
+// run once more. The server is never restarted, so whatever a kill leaves
+// half made in it (a follow request in GoToSocial's database but not in
+// its cache) is still there for the next run. The end state, read from
+// the server, is exact: 120 accounts, every follow both ways, one list
+// each holding the others, one welcome, no request left waiting.
+func TestDemoRandomKill9(t *testing.T) {
+	t.Parallel()
+	members := 120
+	if s := os.Getenv("LIFEBOAT_KILL_MEMBERS"); s != "" {
+		members, _ = strconv.Atoi(s)
+	}
+	rng := rand.New(rand.NewPCG(killSeed(t), 0))
+	bin := lifeboatBin(t)
+	state := t.TempDir()
+	args := []string{"--members", strconv.Itoa(members)}
+	t.Cleanup(func() {
+		cmd := exec.Command(bin, append([]string{"demo", "--stop"}, args...)...)
+		cmd.Env = demoEnv(state)
+		cmd.Run()
+	})
+	kills := 10 + rng.IntN(6)
+	at := make([]float64, kills)
+	for i := range at {
+		at[i] = rng.Float64()
+	}
+	sort.Float64s(at)
+	killed := 0
+	start := time.Now()
+	for i, f := range at {
+		extra := time.Duration(rng.IntN(400)) * time.Millisecond
+		k, seen := killWhen(t, bin, state, f, extra, args...)
+		t.Logf("run %d: kill at %.0f%% of the bulk work +%s: killed=%v, reached %.0f%% (%s)", i+1, 100*f, extra, k, 100*seen, time.Since(start).Round(time.Second))
+		if k {
+			killed++
+		}
+	}
+	if killed < 9 {
+		t.Fatalf("only %d of %d runs were killed mid-way; the test proves nothing", killed, kills)
+	}
+	rep := runDemo(t, bin, state, args...)
+	n := members
+	if rep.AccountsCreated != n || rep.FollowsSeeded != n*(n-1) || rep.ListsCreated != n || rep.ListEntries != n*(n-1) || rep.Welcomes != 1 {
+		t.Errorf("report after %d kills = %+v", killed, rep)
+	}
+	g := generatedGroup(n)
+	verifyServer(t, state, g.Name, g.Title, rep.Server, n)
+	t.Logf("%d kills and the last run took %s", killed, time.Since(start).Round(time.Second))
 }

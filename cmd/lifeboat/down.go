@@ -28,7 +28,7 @@ not an error.`,
 		Args: hetznerArgs("down"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := hetznerSetup(ctx, app, args[0], hetznerFlags{}, true)
+			cfg, err := hetznerSetup(ctx, app, args[0], hetznerFlags{})
 			if err != nil {
 				return err
 			}

@@ -80,6 +80,7 @@ else and finds a list of the group ready.`,
 		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
 		newServeCmd(app), newPledgesCmd(app), newInvitesCmd(app),
 		newScoutCmd(app), newRequestCmd(app), newAdminCmd(app),
+		newAnalyzeCmd(app), newImportCmd(app),
 		newSecretsCmd(app),
 	)
 	return root

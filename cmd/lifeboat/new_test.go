@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/web"
 )
 
 // TestNewDestinationCommands: serve's connection to a group's new
@@ -48,10 +51,11 @@ members:
 		var errb bytes.Buffer
 		app := &App{Stdout: &bytes.Buffer{}, Stderr: &errb, StateDir: state}
 		defer app.Close()
-		arr, stop, err := serveArrivals(context.Background(), app, g)
-		defer stop()
-		if err != nil || arr != nil {
-			t.Fatalf("serve's arrivals: %v, %v", arr, err)
+		f := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) { return serveArrivals(ctx, app, g) },
+			every: time.Minute, now: time.Now, log: slog.New(slog.DiscardHandler)}
+		defer f.close()
+		if err := f.start(context.Background(), &errb); err != nil || f.arr != nil {
+			t.Fatalf("serve's arrivals: %v, %v", f.arr, err)
 		}
 		return errb.String()
 	}

@@ -27,7 +27,7 @@ Nothing is created.`,
 		Args: hetznerArgs("plan"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := hetznerSetup(ctx, app, args[0], f, true)
+			cfg, err := hetznerSetup(ctx, app, args[0], f)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
+	"github.com/lifeboat-social/lifeboat/store"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -17,7 +22,7 @@ func newPledgesCmd(app *App) *cobra.Command {
 		Use:   "pledges",
 		Short: "Collect pledges: send pledge links, see the count, launch by hand",
 	}
-	cmd.AddCommand(newPledgesOpenCmd(app), newPledgesStatusCmd(app), newPledgesLaunchCmd(app))
+	cmd.AddCommand(newPledgesOpenCmd(app), newPledgesStatusCmd(app), newPledgesLaunchCmd(app), newPledgesExportCmd(app))
 	return cmd
 }
 
@@ -34,7 +39,7 @@ members added to the group file since.`,
       --smtp-addr smtp.example.org:587 --smtp-user lifeboat --smtp-from lifeboat@example.org`,
 		Args: exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(true)
+			mail, err := f.mail.sender(app, true)
 			if err != nil {
 				return err
 			}
@@ -64,6 +69,10 @@ type pledgeStatus struct {
 	Viable        bool   `json:"viable"`
 	NeedForViable int    `json:"need_for_viable"`
 	Summary       string `json:"summary"`
+	// DestinationReady says whether the group may launch onto its
+	// destination now; DestinationMissing names the step missing.
+	DestinationReady   bool   `json:"destination_ready"`
+	DestinationMissing string `json:"destination_missing"`
 }
 
 func newPledgesStatusCmd(app *App) *cobra.Command {
@@ -89,10 +98,15 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ready, err := srv.Readiness(cmd.Context())
+			if err != nil {
+				return err
+			}
 			o := st.Outlook
 			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
-				NeedForViable: o.NeedForViable, Summary: o.String()}
+				NeedForViable: o.NeedForViable, Summary: o.String(),
+				DestinationReady: ready.Ready, DestinationMissing: ready.Missing}
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				enc.SetIndent("", "  ")
@@ -100,16 +114,20 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			}
 			fmt.Fprintf(app.Stdout, "%s: %s\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
 				out.Group, out.State, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
+			if !out.DestinationReady {
+				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
+			}
 			switch {
-			case out.Viable:
+			case out.Viable && out.DestinationReady:
 				fmt.Fprintln(app.Stdout, "  viable: the group launches (serve does it at once)")
+			case out.Viable:
+				fmt.Fprintln(app.Stdout, "  viable: the group launches as soon as the destination is ready")
 			case out.NeedForViable > 0:
 				fmt.Fprintf(app.Stdout, "  %d more %s would make it viable\n", out.NeedForViable, pluralWord(out.NeedForViable, "pledge", "pledges"))
 			}
 			return nil
 		},
 	}
-	f.register(cmd, false)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as one JSON object")
 	return cmd
 }
@@ -122,20 +140,37 @@ func newPledgesLaunchCmd(app *App) *cobra.Command {
 		Long: `Launch launches the group now, even below viable mass: every member the
 threshold cascade says would go gets a personal invite by email, once. "serve"
 launches by itself as soon as the group is viable; this is the lead's
-override. It happens once, however many processes try.`,
+override. It happens once, however many processes try. It refuses while the
+destination is not ready (an existing server whose admin has not accepted the
+group, a new server before "lifeboat up" has finished, a local server that is
+not running), naming the step that is missing.`,
 		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat pledges launch group.yaml --base-url https://lifeboat.example.org`,
 		Args:    exactlyOneGroupFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mail, err := f.mail.sender(true)
-			if err != nil {
-				return err
+			mail, mailErr := f.mail.sender(app, true)
+			if mailErr != nil {
+				mail = nil // checked below, once readiness has been
 			}
 			log := slog.New(slog.NewTextHandler(app.Stderr, nil))
 			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{Mail: mail, Log: log})
 			if err != nil {
 				return err
 			}
+			// A destination that is not ready is the first thing to fix:
+			// say so before asking for a mail relay.
+			if ready, err := srv.Readiness(cmd.Context()); err != nil {
+				return err
+			} else if !ready.Ready {
+				return fmt.Errorf("cannot launch yet: %s", ready.Missing)
+			}
+			if mailErr != nil {
+				return mailErr
+			}
 			err = srv.Launch(cmd.Context(), true)
+			var nr *campaign.NotReadyError
+			if errors.As(err, &nr) {
+				return fmt.Errorf("cannot launch yet: %s", nr.Missing)
+			}
 			if errors.Is(err, campaign.ErrNotGathering) {
 				return usageErrorf("the group has already launched or failed: nothing to do")
 			}
@@ -148,6 +183,48 @@ override. It happens once, however many processes try.`,
 	}
 	f.register(cmd, true)
 	return cmd
+}
+
+func newPledgesExportCmd(app *App) *cobra.Command {
+	var (
+		f   webFlags
+		out exportFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "export GROUP.yaml",
+		Short: "Write the pledge links as CSV and as a printable sheet with QR codes",
+		Long: `Export writes every member's personal pledge link, the links "pledges open"
+mails, for a lead without a mail relay: as CSV (name, email, link, expires; to
+stdout or --csv FILE) and as a printable HTML sheet with a QR code per member
+(--sheet FILE). Each link opens its member's own pledge page: hand each one to
+its member only. The files are written 0600.`,
+		Example: `  lifeboat pledges export group.yaml --base-url https://lifeboat.example.org --csv pledges.csv --sheet pledges.html`,
+		Args:    exactlyOneGroupFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{})
+			if err != nil {
+				return err
+			}
+			links, err := srv.PledgeLinks()
+			if err != nil {
+				return err
+			}
+			if err := out.write(app, web.PledgeSheet, srv.GroupTitle(), links); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stderr, "%d pledge %s\n", len(links), pluralWord(len(links), "link", "links"))
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	out.register(cmd)
+	return cmd
+}
+
+// destinationReady is the readiness check of the group's destination
+// (destination.Ready).
+func destinationReady(app *App, st store.Store, g *groups.Group, file string) provision.Readiness {
+	return destination.Ready(app.StateDir, st, g, file)
 }
 
 func pluralWord(n int, one, many string) string {

@@ -139,7 +139,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				fmt.Fprintln(app.Stdout, req.Token())
 			}
 			if dm {
-				if err := sendDM(cmd, r, req); err != nil {
+				if err := sendDM(cmd, app, r, req); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", safetext.Line(r.Contact.Account))
@@ -326,15 +326,19 @@ func parseWindow(from, until string, days int, now time.Time) (admission.Window,
 
 // sendDM posts a direct message to the server's contact account from the
 // lead's account.
-func sendDM(cmd *cobra.Command, r *existing.Report, req *admission.Request) error {
+func sendDM(cmd *cobra.Command, app *App, r *existing.Report, req *admission.Request) error {
 	if r.Contact.Account == "" {
 		return fmt.Errorf("the server names no contact account to message; send the file to %s", orNone(r.Contact.Email))
 	}
-	tok := os.Getenv("LIFEBOAT_LEAD_TOKEN")
+	cfg, err := app.config()
+	if err != nil {
+		return err
+	}
+	tok := cfg.LeadToken
 	if tok == "" {
 		return usageErrorf("--dm needs the lead's access token in $LIFEBOAT_LEAD_TOKEN")
 	}
-	from := os.Getenv("LIFEBOAT_LEAD_SERVER")
+	from := cfg.LeadServer
 	if from == "" {
 		from = r.URL
 	}

@@ -12,9 +12,6 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
 func newRunCmd(app *App) *cobra.Command {
@@ -28,7 +25,8 @@ func newRunCmd(app *App) *cobra.Command {
 		Long: `Run runs the playbook of the group's destination (playbooks/existing.yaml or
 playbooks/new.yaml): it makes the destination ready (checks an existing
 server; provisions or finds the group's own), launches once the group is
-viable, issues the personal invites, and seeds follows, lists and the
+viable and the destination ready (at the group's launch_at, waiting for it
+when it is in the future), issues the personal invites, and seeds follows, lists and the
 welcome for every member who has arrived so far. Every step is journaled:
 run it again as members arrive, or after a crash, and only what is missing
 is done. Hand out the invites with "lifeboat serve" or "lifeboat invites
@@ -46,27 +44,24 @@ export". For the local destination use "lifeboat demo --group FILE".`,
 				}
 				return silentError{code: 2}
 			}
-			var dest provision.Destination
-			switch g.Destination.Type {
-			case groups.DestExisting:
-				dest = existing.New(existing.Config{URL: g.Destination.Server})
-			case groups.DestNew:
-				cfg, err := hetznerSetup(ctx, app, args[0], f, true)
-				if err != nil {
-					return err
-				}
-				dest = hetzner.NewDestination(cfg)
-			default:
+			if g.Destination.Type == groups.DestLocal {
 				return usageErrorf("%s: the local destination is for trying an escape: run lifeboat demo --group %s", args[0], args[0])
+			}
+			if len(f.sshFrom) > 0 {
+				app.Config.SSHFrom = f.sshFrom
+			}
+			dest, err := app.destination(ctx, g)
+			if err != nil {
+				return hetznerErr(err)
 			}
 			st, err := app.Store(ctx)
 			if err != nil {
 				return err
 			}
-			x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: progress.Plain(app.Stderr, time.Second)})
+			x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Ready: destinationReady(app, st, g, args[0]), Emit: progress.Plain(app.Stderr, time.Second)})
 			rep, err := x.Run(ctx, g.Destination.Type)
 			if err != nil {
-				return err
+				return hetznerErr(err)
 			}
 			if asJSON {
 				return json.NewEncoder(app.Stdout).Encode(rep)

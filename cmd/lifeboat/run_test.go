@@ -21,8 +21,8 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("run on a local group: exit %d, %q", code, stderr)
 	}
 
-	// An existing server: the playbook scouts it and refuses to launch a
-	// group nobody has pledged to yet — and says so.
+	// An existing server: the playbook scouts it and refuses to launch
+	// before the admin's acceptance reached the lead — and says so.
 	srv := existingtest.Mastodon(t, existingtest.Approval)
 	file := filepath.Join(t.TempDir(), "g.yaml")
 	group := `version: 1
@@ -39,6 +39,19 @@ members:
 		t.Fatal(err)
 	}
 	_, stderr, code = lb(t, state, "run", file)
+	if code != 1 || !strings.Contains(stderr, "the server's admin has not accepted the group's admission request (run lifeboat request "+file) {
+		t.Errorf("run before acceptance: exit %d, %q", code, stderr)
+	}
+	// Accepted (the admin shares this machine's state): now it is the
+	// pledges that are missing.
+	req := filepath.Join(t.TempDir(), "request.json")
+	if _, errs, code := lb(t, state, "request", file, "--days", "7", "--out", req); code != 0 {
+		t.Fatalf("request: exit %d: %s", code, errs)
+	}
+	if _, errs, code := lb(t, state, "admin", "review", req, "--accept"); code != 0 {
+		t.Fatalf("accept: exit %d: %s", code, errs)
+	}
+	_, stderr, code = lb(t, state, "run", file)
 	if code != 1 || !strings.Contains(stderr, "not viable yet: 0 would go, 2 needed") {
 		t.Errorf("run before pledges: exit %d, %q", code, stderr)
 	}
@@ -48,9 +61,9 @@ members:
 	}
 }
 
-// The TUI's launch runs the same playbooks: on an existing server it
-// scouts and refuses a group that is not viable; a new server is sent to
-// lifeboat run, which takes the cloud settings.
+// The TUI's launch runs the same playbooks on the destination the one
+// builder makes: on an existing server it scouts and refuses a group that
+// is not viable; a new server needs the cloud token, and says so.
 func TestTUILaunchRunsPlaybooks(t *testing.T) {
 	srv := existingtest.Mastodon(t, existingtest.Open)
 	g := &groups.Group{Version: 1, Name: "tui-launch", Title: "T", ViableMass: 2,
@@ -60,11 +73,11 @@ func TestTUILaunchRunsPlaybooks(t *testing.T) {
 	app := &App{Stdout: io.Discard, Stderr: io.Discard, StateDir: t.TempDir()}
 	defer app.Close()
 	_, err := tuiLaunch(context.Background(), app, g, nil)
-	if err == nil || !strings.Contains(err.Error(), "not viable yet") {
+	if err == nil || !strings.Contains(err.Error(), "admin has not accepted") {
 		t.Errorf("existing: %v, want the playbook's launch refusal", err)
 	}
 	g.Destination = groups.Destination{Type: groups.DestNew, Domain: "x.example", Cloud: "hetzner", Location: "fsn1", ServerType: "cx22"}
-	if _, err := tuiLaunch(context.Background(), app, g, nil); err == nil || !strings.Contains(err.Error(), "lifeboat run") {
-		t.Errorf("new: %v, want a pointer to lifeboat run", err)
+	if _, err := tuiLaunch(context.Background(), app, g, nil); err == nil || !strings.Contains(err.Error(), "no Hetzner Cloud token") {
+		t.Errorf("new: %v, want the missing token named", err)
 	}
 }

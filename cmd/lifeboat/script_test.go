@@ -30,11 +30,16 @@ func TestScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	exports, err := filepath.Abs("../../follows/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("LIFEBOAT_STATE", filepath.Join(env.WorkDir, ".state"))
 			env.Setenv("EXAMPLES", examples)
+			env.Setenv("EXPORTS", exports)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -4,68 +4,51 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/config"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/provision/hetzner"
-	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
 // serveArrivals gives serve the arrival engine for the group's
-// destination; stop releases what it holds. Local: the group's GoToSocial
-// on loopback (the one "lifeboat demo" uses, started if needed and kept
-// running). Existing: the server in the group file, where members sign up
-// themselves. New: the server "lifeboat up" made (its state is read, no
-// cloud token is needed), with accounts made over SSH on GoToSocial; nil
-// until it is up, and members are then told redemption is not open yet.
+// destination; stop releases what it holds. A destination that can attach
+// to its running server does (an existing server as the group file names
+// it; the server "lifeboat up" made, its state read with no cloud token);
+// the local one is started if needed and kept running. While the server
+// is not up the error wraps provision.ErrNotReady, and followArrivals
+// keeps trying.
 var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Arrivals, func(), error) {
-	var server *provision.Server
 	stop := func() {}
-	switch g.Destination.Type {
-	case groups.DestLocal:
-		dir, err := app.GroupDir(g.Name)
-		if err != nil {
-			return nil, stop, err
-		}
-		dest := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
-		if server, err = dest.Start(ctx, progress.Plain(app.Stderr, time.Second)); err != nil {
-			return nil, stop, fmt.Errorf("start the local destination: %w", err)
-		}
-		stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
-	case groups.DestExisting:
-		server = &provision.Server{URL: strings.TrimRight(g.Destination.Server, "/")}
-	case groups.DestNew:
-		cfg := hetznerBase(app, g)
-		var err error
-		if cfg.Terraform, cfg.ProviderMirror, err = findHetznerTools(ctx, app.Stderr); err != nil {
-			return nil, stop, err
-		}
-		dest := hetzner.NewDestination(cfg)
-		server, err = dest.Attach(ctx, progress.Plain(app.Stderr, time.Second))
-		if errors.Is(err, hetzner.ErrNotReady) {
-			fmt.Fprintf(app.Stderr, "lifeboat: %v; invites cannot be redeemed until then\n", err)
-			return nil, stop, nil
-		}
-		if err != nil {
-			return nil, stop, fmt.Errorf("connect to the new server: %w", err)
-		}
-		stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
-	default:
-		return nil, stop, nil
+	dest, err := app.destination(ctx, g)
+	if err != nil {
+		return nil, stop, err
 	}
+	emit := progress.Plain(app.Stderr, time.Second)
+	var server *provision.Server
+	if a, ok := dest.(provision.Attacher); ok {
+		server, err = a.Attach(ctx, emit)
+	} else {
+		server, err = dest.Start(ctx, emit)
+	}
+	if errors.Is(err, provision.ErrNotReady) {
+		return nil, stop, err
+	}
+	if err != nil {
+		return nil, stop, fmt.Errorf("connect to the destination: %w", err)
+	}
+	stop = func() { dest.Stop(context.WithoutCancel(ctx)) }
 	st, err := app.Store(ctx)
 	if err != nil {
 		return nil, stop, err
@@ -83,31 +66,40 @@ type mailFlags struct {
 
 func (f *mailFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.addr, "smtp-addr", "", "SMTP server host:port (default $"+mailer.EnvAddr+")")
-	fl.StringVar(&f.security, "smtp-security", "", "starttls, tls or none (default $"+mailer.EnvSecurity+", else starttls)")
-	fl.StringVar(&f.user, "smtp-user", "", "SMTP user name (default $"+mailer.EnvUser+"); the password comes from $"+mailer.EnvPassword+" or --smtp-password-file")
-	fl.StringVar(&f.passwordFile, "smtp-password-file", "", "file holding the SMTP password, mode 0600 (default $"+mailer.EnvPasswordFile+")")
-	fl.StringVar(&f.from, "smtp-from", "", "sender address, e.g. \"River Birders <lifeboat@example.org>\" (default $"+mailer.EnvFrom+")")
+	fl.StringVar(&f.addr, "smtp-addr", "", "SMTP server host:port (default $"+config.EnvSMTPAddr+")")
+	fl.StringVar(&f.security, "smtp-security", "", "starttls, tls or none (default $"+config.EnvSMTPSecurity+", else starttls)")
+	fl.StringVar(&f.user, "smtp-user", "", "SMTP user name (default $"+config.EnvSMTPUser+"); the password comes from $"+config.EnvSMTPPassword+" or --smtp-password-file")
+	fl.StringVar(&f.passwordFile, "smtp-password-file", "", "file holding the SMTP password, mode 0600 (default $"+config.EnvSMTPPasswordFile+")")
+	fl.StringVar(&f.from, "smtp-from", "", "sender address, e.g. \"River Birders <lifeboat@example.org>\" (default $"+config.EnvSMTPFrom+")")
 }
 
-// sender builds the SMTP sender; nil (and no error) when no SMTP server is
-// configured at all and required is false.
-func (f *mailFlags) sender(required bool) (mailer.Sender, error) {
-	cfg := mailer.Config{Addr: f.addr, Security: mailer.Security(f.security), Username: f.user, From: f.from}
-	if f.passwordFile != "" {
-		p, err := mailer.ReadSecretFile(f.passwordFile)
+// sender builds the SMTP sender from the flags over the configuration;
+// nil (and no error) when no SMTP server is configured at all and
+// required is false.
+func (f *mailFlags) sender(app *App, required bool) (mailer.Sender, error) {
+	c, err := app.config()
+	if err != nil {
+		return nil, err
+	}
+	c.Warn(app.Stderr)
+	or := func(flag, conf string) string {
+		if flag != "" {
+			return flag
+		}
+		return conf
+	}
+	cfg := mailer.Config{Addr: or(f.addr, c.SMTP.Addr), Security: mailer.Security(or(f.security, c.SMTP.Security)),
+		Username: or(f.user, c.SMTP.User), From: or(f.from, c.SMTP.From), Password: c.SMTP.Password}
+	if file := or(f.passwordFile, c.SMTP.PasswordFile); (f.passwordFile != "" || cfg.Password == "") && file != "" {
+		p, err := mailer.ReadSecretFile(file)
 		if err != nil {
 			return nil, usageErr(err)
 		}
 		cfg.Password = p
 	}
-	cfg, err := mailer.FromEnv(cfg, os.Getenv)
-	if err != nil {
-		return nil, usageErr(err)
-	}
 	if cfg.Addr == "" {
 		if required {
-			return nil, usageErrorf("no SMTP server: set --smtp-addr or $%s", mailer.EnvAddr)
+			return nil, usageErrorf("no SMTP server: set --smtp-addr or $%s", config.EnvSMTPAddr)
 		}
 		return nil, nil
 	}
@@ -126,10 +118,11 @@ type webFlags struct {
 	mail      mailFlags
 }
 
+// register adds the flags that make links (--base-url, --invite-ttl)
+// and, withMail, the SMTP flags.
 func (f *webFlags) register(cmd *cobra.Command, withMail bool) {
 	cmd.Flags().StringVar(&f.baseURL, "base-url", "", "public URL of the group's web server, used in links (default http://ADDR)")
 	cmd.Flags().DurationVar(&f.inviteTTL, "invite-ttl", 14*24*time.Hour, "how long invites stay valid after launch")
-	cmd.Flags().StringArrayVar(&f.rules, "rule", nil, "a rule of the destination to show members (repeatable)")
 	if withMail {
 		f.mail.register(cmd)
 	}
@@ -143,6 +136,11 @@ func groupServer(ctx context.Context, app *App, file string, f *webFlags, cfg we
 	if len(probs) > 0 {
 		return nil, reportProblems(app, probs)
 	}
+	return groupServerFor(ctx, app, g, file, f, cfg)
+}
+
+// groupServerFor is groupServer for a group file already loaded.
+func groupServerFor(ctx context.Context, app *App, g *groups.Group, file string, f *webFlags, cfg web.Config) (*web.Server, error) {
 	if f.baseURL == "" {
 		return nil, usageErrorf("--base-url is required: the address members reach the server at, e.g. https://lifeboat.example.org")
 	}
@@ -151,6 +149,9 @@ func groupServer(ctx context.Context, app *App, file string, f *webFlags, cfg we
 		return nil, err
 	}
 	cfg.Group, cfg.File, cfg.Store, cfg.BaseURL = g, file, st, f.baseURL
+	if cfg.Ready == nil {
+		cfg.Ready = destinationReady(app, st, g, file)
+	}
 	cfg.InviteTTL, cfg.Rules = f.inviteTTL, f.rules
 	srv, err := web.New(ctx, cfg)
 	if err != nil {
@@ -193,7 +194,7 @@ postgres://… several serve processes share one state and act as one.`,
 			if f.baseURL == "" {
 				f.baseURL = "http://" + ln.Addr().String()
 			}
-			mail, err := f.mail.sender(false)
+			mail, err := f.mail.sender(app, false)
 			if err != nil {
 				return err
 			}
@@ -205,16 +206,16 @@ postgres://… several serve processes share one state and act as one.`,
 			if len(probs) > 0 {
 				return reportProblems(app, probs)
 			}
-			arr, stop, err := serveArrivals(ctx, app, g)
-			if err != nil {
+			arr := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) {
+				return serveArrivals(ctx, app, g)
+			}, every: 30 * time.Second, now: time.Now, log: log}
+			if err := arr.start(ctx, app.Stderr); err != nil {
 				return err
 			}
-			defer stop()
-			if arr == nil {
-				arr = noArrivals{}
-			}
+			defer arr.close()
+			go arr.follow(ctx)
 			cfg := web.Config{Mail: mail, Arrivals: arr, SignUps: serveDoor(ctx, app, g), Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
-			srv, err := groupServer(ctx, app, args[0], &f, cfg)
+			srv, err := groupServerFor(ctx, app, g, args[0], &f, cfg)
 			if err != nil {
 				return err
 			}
@@ -224,6 +225,8 @@ postgres://… several serve processes share one state and act as one.`,
 		},
 	}
 	f.register(cmd, true)
+	// only the pages show the destination's rules to members
+	cmd.Flags().StringArrayVar(&f.rules, "rule", nil, "a rule of the destination to show members (repeatable)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy)")
 	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")
@@ -246,23 +249,117 @@ func reportProblems(app *App, probs groups.Problems) error {
 	return silentError{code: 2}
 }
 
-// noArrivals stands in while no arrival engine is wired for the
-// destination: members see that redemption is not open yet.
-type noArrivals struct{}
+// followArrivals is the arrival engine of a destination that may come
+// up while serve runs (a new server "lifeboat up" finishes): it connects
+// on first need and keeps trying, at most once per every, until the
+// destination answers, so serve never needs a restart. Until then members
+// see that redemption is not open yet.
+type followArrivals struct {
+	connect func(context.Context) (web.Arrivals, func(), error)
+	every   time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	arr  web.Arrivals
+	stop func()
+	next time.Time
+}
+
+// start makes the first connection: a destination that is not up yet
+// (provision.ErrNotReady) is said once and followed; any other failure
+// stops serve, as a local server that cannot start must.
+func (f *followArrivals) start(ctx context.Context, stderr io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next = f.now().Add(f.every)
+	arr, stop, err := f.connect(ctx)
+	switch {
+	case errors.Is(err, provision.ErrNotReady):
+		fmt.Fprintf(stderr, "lifeboat: %v; invites cannot be redeemed until then (serve connects by itself once it is up)\n", err)
+		return nil
+	case err != nil:
+		return err
+	}
+	f.arr, f.stop = arr, stop
+	return nil
+}
+
+// get returns the engine, connecting when it is time to try again; while
+// the destination is not up, members get a notYet.
+func (f *followArrivals) get(ctx context.Context) (web.Arrivals, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.arr != nil {
+		return f.arr, nil
+	}
+	if f.now().Before(f.next) {
+		return nil, notYet{}
+	}
+	f.next = f.now().Add(f.every)
+	arr, stop, err := f.connect(ctx)
+	if err != nil || arr == nil {
+		if err != nil && !errors.Is(err, provision.ErrNotReady) && ctx.Err() == nil {
+			f.log.Error("connect to the destination (trying again)", "err", err)
+		}
+		return nil, notYet{}
+	}
+	f.arr, f.stop = arr, stop
+	f.log.Info("connected to the destination: invites can be redeemed")
+	return arr, nil
+}
+
+// follow tries to connect every f.every until it has, or ctx ends.
+func (f *followArrivals) follow(ctx context.Context) {
+	t := time.NewTicker(f.every)
+	defer t.Stop()
+	for {
+		if arr, _ := f.get(ctx); arr != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (f *followArrivals) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stop != nil {
+		f.stop()
+	}
+}
+
+func (f *followArrivals) CreateAccount(ctx context.Context, group, email, username, password string) error {
+	arr, err := f.get(ctx)
+	if err != nil {
+		return err
+	}
+	return arr.CreateAccount(ctx, group, email, username, password)
+}
+
+func (f *followArrivals) AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error) {
+	arr, err := f.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return arr.AuthorizeURL(ctx, group, redirectURI, state)
+}
+
+func (f *followArrivals) Complete(ctx context.Context, group, email, code, redirectURI string) (web.ArrivalResult, error) {
+	arr, err := f.get(ctx)
+	if err != nil {
+		return web.ArrivalResult{}, err
+	}
+	return arr.Complete(ctx, group, email, code, redirectURI)
+}
 
 type notYet struct{}
 
 func (notYet) Error() string { return "redemption is not available on this server yet" }
 func (notYet) PublicMessage() string {
 	return "Accounts cannot be made from this page yet. Please try again later or ask the organiser."
-}
-
-func (noArrivals) CreateAccount(context.Context, string, string, string, string) error {
-	return notYet{}
-}
-func (noArrivals) AuthorizeURL(context.Context, string, string, string) (string, error) {
-	return "", notYet{}
-}
-func (noArrivals) Complete(context.Context, string, string, string, string) (web.ArrivalResult, error) {
-	return web.ArrivalResult{}, notYet{}
 }

@@ -21,7 +21,8 @@ $LIFEBOAT_TOOLS (default: the user cache dir). GoToSocial, Terraform and the
 hcloud provider are built from the Go module proxy; PostgreSQL and Chromium
 come from Debian packages. debian-root is a Debian root filesystem built with
 debootstrap from Debian's mirror (as root), where the tests boot a new
-server's cloud-init under systemd-nspawn.`,
+server's cloud-init under systemd-nspawn. graph-references are Debian's
+networkx and igraph, which the graph benchmark measures against.`,
 		Example: "  lifeboat tools install gotosocial\n  LIFEBOAT_TOOLS=.tools lifeboat tools install postgres terraform hcloud",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,8 +47,10 @@ server's cloud-init under systemd-nspawn.`,
 					where, err = in.Chromium(ctx)
 				case "debian-root":
 					where, err = in.DebianRoot(ctx)
+				case "graph-references":
+					where, err = in.GraphReferences(ctx)
 				default:
-					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, chromium or debian-root", name)
+					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, chromium, debian-root or graph-references", name)
 				}
 				if err != nil {
 					return err

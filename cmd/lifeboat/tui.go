@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,13 +11,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
-	"github.com/lifeboat-social/lifeboat/provision/local"
 	"github.com/lifeboat-social/lifeboat/tui"
 )
 
@@ -43,21 +43,31 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 		return usageErrorf("the TUI needs a terminal; without one use lifeboat check %s, lifeboat pledges status %s, lifeboat demo", file, file)
 	}
 	ctx := cmd.Context()
-	d := tui.Deps{StateDir: app.StateDir}
+	d := tui.Deps{StateDir: app.StateDir, ServerTypes: hetzner.PriceTypes, Locations: hetzner.Locations}
+	d.Prices = func(ctx context.Context, g *groups.Group) (provision.Prices, error) {
+		cfg, err := app.config()
+		if err != nil {
+			return provision.Prices{}, err
+		}
+		return destination.Prices(ctx, g, cfg)
+	}
 	if st, err := app.Store(ctx); err == nil {
-		d.Store = st
+		d.Desk = &lead.Desk{Store: st}
+		d.Readiness = func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error) {
+			return campaign.CheckReady(ctx, destinationReady(app, st, g, path))
+		}
 	} else {
 		fmt.Fprintln(app.Stderr, "lifeboat: state unavailable:", err)
 	}
 	d.Launch = func(ctx context.Context, g *groups.Group, emit progress.Func) (escape.Report, error) {
 		return tuiLaunch(ctx, app, g, emit)
 	}
-	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func, dns func([]string)) error {
-		return tuiProvision(ctx, app, file, g, emit, dns)
+	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func) error {
+		return tuiProvision(ctx, app, g, emit)
 	}
 	// the admin screen's watcher reads the token as lifeboat admin watch
 	// does: $LIFEBOAT_ADMIN_TOKEN, or a file only its owner can read
-	d.AdminToken = adminToken
+	d.AdminToken = app.adminToken
 	return tui.Run(ctx, d, file, nil, nil)
 }
 
@@ -65,16 +75,15 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// tuiLaunch runs the group's playbook: the whole escape on the local
-// destination (as lifeboat demo does), or launch, invites and the mesh so
-// far on an existing server (as lifeboat run does).
+// tuiLaunch runs the group's playbook on its destination: the whole
+// escape on the local destination (as lifeboat demo does), or launch,
+// invites and the mesh so far on an existing or new server (as lifeboat
+// run does).
 func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Func) (escape.Report, error) {
-	var (
-		dest   provision.Destination
-		logins arrival.Logins
-	)
-	switch g.Destination.Type {
-	case groups.DestLocal:
+	// The demo's simulated members log in with the passwords kept in
+	// logins.csv; real groups' members choose their own.
+	var logins arrival.Logins
+	if g.Destination.Type == groups.DestLocal {
 		dir, err := app.GroupDir(g.Name)
 		if err != nil {
 			return escape.Report{}, err
@@ -82,14 +91,12 @@ func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Fun
 		if logins, err = openLogins(dir); err != nil {
 			return escape.Report{}, err
 		}
-		l := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
-		defer l.Stop(context.WithoutCancel(ctx))
-		dest = l
-	case groups.DestExisting:
-		dest = existing.New(existing.Config{URL: g.Destination.Server})
-	default:
-		return escape.Report{}, fmt.Errorf("a new server needs its cloud token and your address: run lifeboat run %s.yaml --ssh-from ADDRESS", g.Name)
 	}
+	dest, err := app.destination(ctx, g)
+	if err != nil {
+		return escape.Report{}, err
+	}
+	defer dest.Stop(context.WithoutCancel(ctx))
 	st, err := app.Store(ctx)
 	if err != nil {
 		return escape.Report{}, err
@@ -97,47 +104,21 @@ func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Fun
 	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit, Logins: logins}).Run(ctx, g.Destination.Type)
 }
 
-// tuiProvision makes the destination ready: the local server, or a new
-// server on Hetzner Cloud (applied once without waiting so the DNS
-// records can be shown, then again with the waits; the second apply
-// changes nothing).
-func tuiProvision(ctx context.Context, app *App, file string, g *groups.Group, emit progress.Func, dns func([]string)) error {
-	switch g.Destination.Type {
-	case groups.DestLocal:
-		dir, err := app.GroupDir(g.Name)
-		if err != nil {
-			return err
-		}
-		dest := local.New(local.Config{Dir: filepath.Join(dir, "local"), Title: g.Title, Keep: true})
-		srv, err := dest.Start(ctx, emit)
-		if err != nil {
-			return err
-		}
-		emit.Emit(progress.Event{Kind: progress.Log, Step: "destination", Message: "GoToSocial answers at " + srv.URL})
-		return dest.Stop(context.WithoutCancel(ctx))
-	case groups.DestNew:
-		cfg, err := hetznerSetup(ctx, app, file, hetznerFlags{}, true)
-		if err != nil {
-			return err
-		}
-		cfg.NoWait = true
-		res, err := hetzner.New(cfg).Up(ctx, emit)
-		if err != nil {
-			return hetznerErr(err)
-		}
-		var recs []string
-		for _, r := range res.DNS {
-			recs = append(recs, fmt.Sprintf("%-32s %-5d IN %-5s %s", r.Name+".", r.TTL, r.Type, r.Value))
-		}
-		dns(recs)
-		cfg.NoWait = false
-		start := time.Now()
-		res, err = hetzner.New(cfg).Up(ctx, emit)
-		if err != nil {
-			return hetznerErr(err)
-		}
-		emit.Emit(progress.Event{Kind: progress.Log, Step: "up", Message: fmt.Sprintf("%s answers over TLS after %s", res.URL, time.Since(start).Round(time.Second))})
-		return nil
+// tuiProvision makes the destination ready: the local server started, an
+// existing server scouted, a new server on Hetzner Cloud made and waited
+// for (its DNS records come as events as soon as they are known).
+func tuiProvision(ctx context.Context, app *App, g *groups.Group, emit progress.Func) error {
+	dest, err := app.destination(ctx, g)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("an existing server is not provisioned: it admits the group (admission request to its admin)")
+	defer dest.Stop(context.WithoutCancel(ctx))
+	start := time.Now()
+	srv, err := dest.Start(ctx, emit)
+	if err != nil {
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.Log, Step: "destination",
+		Message: fmt.Sprintf("%s answers after %s", srv.URL, time.Since(start).Round(time.Second))})
+	return nil
 }

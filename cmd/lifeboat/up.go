@@ -6,18 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
@@ -46,100 +41,39 @@ func (f *hetznerFlags) register(cmd *cobra.Command, withWait bool) {
 	}
 }
 
-// hetznerSetup loads the group file and builds the provisioner's config:
-// the group's state dir, the token from the environment, Terraform and the
-// provider mirror.
-func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags, needTerraform bool) (hetzner.Config, error) {
+// hetznerSetup loads the group file and builds the provisioner's config
+// through the destination builder, with the command's flags applied: the
+// token is required here, since plan, up and down ask the cloud API.
+func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags) (hetzner.Config, error) {
 	g, probs := groups.Load(file)
 	if len(probs) > 0 {
-		for _, p := range probs {
-			fmt.Fprintln(app.Stderr, safetext.Line(p.String()))
-		}
-		return hetzner.Config{}, silentError{code: 2}
+		return hetzner.Config{}, reportProblems(app, probs)
 	}
 	d := g.Destination
 	if d.Type != groups.DestNew || d.Cloud != groups.CloudHetzner {
 		return hetzner.Config{}, usageErrorf("%s: destination is %q (cloud %q); plan, up and down provision a new server on Hetzner (type: new, cloud: hetzner)", file, d.Type, d.Cloud)
 	}
-	token, err := hetzner.TokenFromEnv()
+	cfg, err := app.config()
 	if err != nil {
-		return hetzner.Config{}, usageErr(err)
+		return hetzner.Config{}, err
 	}
-	if token == "" {
+	if cfg.Hetzner.Token == "" && cfg.Hetzner.TokenFile == "" {
 		return hetzner.Config{}, usageErrorf("no Hetzner Cloud token: export HCLOUD_TOKEN, or put it in a file only you can read (chmod 600) and set HCLOUD_TOKEN_FILE")
 	}
-	smtp, err := hetzner.SMTPFromEnv()
+	if len(f.sshFrom) > 0 {
+		cfg.SSHFrom = f.sshFrom
+	}
+	cfg.Hetzner.PollInterval = f.poll
+	cfg.Warn(app.Stderr)
+	hc, err := destination.Hetzner(ctx, g, destination.Config{Config: cfg, Log: app.Stderr})
 	if err != nil {
-		return hetzner.Config{}, usageErr(err)
+		return hc, hetznerErr(err)
 	}
-	from := f.sshFrom
-	if len(from) == 0 && os.Getenv("LIFEBOAT_SSH_FROM") != "" {
-		from = strings.Split(os.Getenv("LIFEBOAT_SSH_FROM"), ",")
+	if hc.NoWait && f.waitable && !f.noWait {
+		fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
 	}
-	for i := range from {
-		from[i] = hetzner.NormalizeCIDR(strings.TrimSpace(from[i]))
-	}
-	cfg := hetznerBase(app, g)
-	cfg.Token, cfg.Endpoint = token, os.Getenv("HCLOUD_ENDPOINT")
-	cfg.SSHFrom, cfg.Image, cfg.VolumeSize, cfg.NoBackups, cfg.SMTP = from, f.image, f.volume, f.noBackups, smtp
-	cfg.Boot = hetzner.BootOptionsFromEnv()
-	cfg.PollInterval, cfg.NoWait = f.poll, f.noWait
-	if hetzner.IsLoopbackEndpoint(cfg.Endpoint) && !cfg.NoWait {
-		cfg.NoWait = true
-		if f.waitable {
-			fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
-		}
-	}
-	if needTerraform {
-		cfg.Terraform, cfg.ProviderMirror, err = findHetznerTools(ctx, app.Stderr)
-		if err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
-}
-
-// hetznerBase is what every use of a group's new instance needs: where
-// its state lives, and the account maker copied to a GoToSocial server
-// (built by the tools installer for the server's architecture).
-func hetznerBase(app *App, g *groups.Group) hetzner.Config {
-	return hetzner.Config{
-		Group: g, Dir: filepath.Join(app.StateDir, "groups", g.Name, "hetzner"),
-		AccountsBin: func(ctx context.Context, goarch string) (string, error) {
-			in := tools.New()
-			in.Log = app.Stderr
-			return in.GoToSocialAccountsFor(ctx, "linux", goarch)
-		},
-	}
-}
-
-// findHetznerTools returns Terraform ($LIFEBOAT_TERRAFORM, PATH, or built
-// into the tools cache) and the provider mirror ($LIFEBOAT_HCLOUD_MIRROR,
-// the tools cache, or built there when Terraform was too; empty means the
-// registry).
-func findHetznerTools(ctx context.Context, log io.Writer) (terraform, mirror string, err error) {
-	in := tools.New()
-	in.Log = log
-	onPath := ""
-	if os.Getenv("LIFEBOAT_TERRAFORM") == "" {
-		onPath, _ = exec.LookPath("terraform")
-	}
-	terraform = onPath
-	if terraform == "" {
-		if terraform, err = in.Terraform(ctx); err != nil {
-			return "", "", fmt.Errorf("find terraform: %w", err)
-		}
-	}
-	mirror = os.Getenv("LIFEBOAT_HCLOUD_MIRROR")
-	if mirror == "" {
-		cached := filepath.Join(in.Dir, "hcloud-mirror-"+tools.HcloudProviderVersion)
-		if _, err := os.Stat(cached); err == nil || onPath == "" {
-			if mirror, err = in.HcloudMirror(ctx); err != nil {
-				return "", "", fmt.Errorf("find the hcloud provider: %w", err)
-			}
-		}
-	}
-	return terraform, mirror, nil
+	hc.Image, hc.VolumeSize, hc.NoBackups, hc.NoWait = f.image, f.volume, f.noBackups, hc.NoWait || f.noWait
+	return hc, nil
 }
 
 // hetznerErr maps bad input (configuration, and pre-flight's verdicts on
@@ -187,7 +121,7 @@ credentials are kept in the group's state directory, readable by you only.`,
 		Args: hetznerArgs("up"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := hetznerSetup(ctx, app, args[0], f, true)
+			cfg, err := hetznerSetup(ctx, app, args[0], f)
 			if err != nil {
 				return err
 			}

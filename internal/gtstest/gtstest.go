@@ -113,7 +113,9 @@ func Server(t testing.TB) (*local.Local, *provision.Server) {
 		if err != nil {
 			return
 		}
-		dest = local.New(local.Config{Dir: dir, Title: "Lifeboat tests", ReadyTimeout: 6 * time.Minute}) // first migrations on a busy machine
+		// A busy machine (CI with several test binaries, each starting
+		// its own GoToSocial) can take minutes to compile its SQLite.
+		dest = local.New(local.Config{Dir: dir, Title: "Lifeboat tests", ReadyTimeout: 6 * time.Minute})
 		server, err = dest.Start(context.Background(), progress.Discard)
 	})
 	if err != nil {

@@ -43,7 +43,10 @@ type Installer struct {
 }
 
 // DefaultDir is where tools are cached: $LIFEBOAT_TOOLS, or the user's
-// cache directory.
+// cache directory. The installer reads its own variables
+// ($LIFEBOAT_TOOLS, _TERRAFORM, _PG_BIN, _CHROMIUM) rather than taking
+// them from internal/config: it is a leaf that tests, benchmarks and the
+// Makefile use without any configuration.
 func DefaultDir() string {
 	if d := os.Getenv("LIFEBOAT_TOOLS"); d != "" {
 		return d
@@ -186,6 +189,29 @@ func jsonField(doc, field string) string {
 	return rest[:j]
 }
 
+// gtsWazero is the wazero GoToSocial is built with, in place of the
+// v1.8.1 its v0.17.3 pins: wazero before v1.9.0 compiles WebAssembly that
+// calls Go's memmove as if it kept RDX, which Go 1.24 and later on amd64
+// no longer do, so the SQLite that GoToSocial runs as WebAssembly corrupts
+// its memory and panics ("wasm error: out of bounds memory access", on a
+// new database while migrating; wazero issue 2375). GoToSocial's own
+// releases were built with an older Go and are not affected.
+const gtsWazero = "v1.9.0"
+
+// gtsKey names a GoToSocial build in the cache: the version and the
+// wazero it was built with.
+func gtsKey(what string) string { return what + "-" + GoToSocialVersion + "-wazero-" + gtsWazero }
+
+// gtsSource is GoToSocial's module source, ready to build with gtsWazero.
+func (in *Installer) gtsSource(ctx context.Context, tmp, nosum string) (string, error) {
+	const mod = "github.com/superseriousbusiness/gotosocial"
+	src, err := in.moduleSource(ctx, tmp, mod, GoToSocialVersion, nosum)
+	if err != nil {
+		return "", err
+	}
+	return src, in.run(ctx, src, goEnv(nosum), "go", "get", "github.com/tetratelabs/wazero@"+gtsWazero)
+}
+
 // GoToSocial is an installed GoToSocial server.
 type GoToSocial struct {
 	Bin string // the gotosocial binary
@@ -202,31 +228,12 @@ type GoToSocial struct {
 //go:embed gtsaccounts.go.src
 var gtsAccountsSrc []byte
 
-// gtsWazero is the WebAssembly runtime GoToSocial is built with: v0.17.3
-// pins wazero v1.8.1, whose compiled code corrupts memory under Go 1.24
-// and later (SQLite panics with "out of bounds memory access" in the
-// first migration; wazero issue 2375, fixed in v1.9.0).
-const gtsWazero = "v1.9.0"
-
-// gtsKey names a GoToSocial build in the cache: the version and the
-// wazero it runs on.
-const gtsKey = GoToSocialVersion + "-wazero-" + gtsWazero
-
-// gtsSource is GoToSocial's module source, set to build with gtsWazero.
-func (in *Installer) gtsSource(ctx context.Context, tmp, nosum string) (string, error) {
-	src, err := in.moduleSource(ctx, tmp, "github.com/superseriousbusiness/gotosocial", GoToSocialVersion, nosum)
-	if err != nil {
-		return "", err
-	}
-	return src, in.run(ctx, src, goEnv(nosum), "go", "mod", "edit", "-require=github.com/tetratelabs/wazero@"+gtsWazero)
-}
-
 // GoToSocial builds GoToSocial from its module source, and beside it the
 // account maker Lifeboat uses on servers it runs.
 func (in *Installer) GoToSocial(ctx context.Context) (GoToSocial, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
-	dir, err := in.once(ctx, "gotosocial-"+gtsKey, func(tmp string) error {
+	dir, err := in.once(ctx, gtsKey("gotosocial"), func(tmp string) error {
 		src, err := in.gtsSource(ctx, tmp, nosum)
 		if err != nil {
 			return err
@@ -274,7 +281,7 @@ func (in *Installer) GoToSocialAccountsFor(ctx context.Context, goos, goarch str
 func (in *Installer) gtsAccounts(ctx context.Context, goos, goarch string) (string, error) {
 	const mod = "github.com/superseriousbusiness/gotosocial"
 	nosum := mod + ",gitlab.com/NyaaaWhatsUpDoc"
-	key, env := "gotosocial-accounts-"+gtsKey, goEnv(nosum)
+	key, env := gtsKey("gotosocial-accounts"), goEnv(nosum)
 	if goos != "" {
 		key += "-" + goos + "-" + goarch
 		env = append(env, "GOOS="+goos, "GOARCH="+goarch)
@@ -378,6 +385,21 @@ func (in *Installer) Chromium(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return "/usr/bin/chromium", nil
+}
+
+// GraphReferences makes sure the graph benchmark's references are
+// installed (Debian's networkx and igraph for Python, and GNU time, which
+// measures each process's peak memory) and returns the Python to run.
+func (in *Installer) GraphReferences(ctx context.Context) (string, error) {
+	const python = "/usr/bin/python3"
+	check := exec.CommandContext(ctx, python, "-c", "import networkx, igraph")
+	if _, err := os.Stat("/usr/bin/time"); err == nil && check.Run() == nil {
+		return python, nil
+	}
+	if err := in.apt(ctx, "python3-networkx", "python3-igraph", "time"); err != nil {
+		return "", err
+	}
+	return python, nil
 }
 
 // apt installs Debian packages. It needs root; the error says what to run

@@ -109,8 +109,8 @@ func (r *Registrar) appToken(ctx context.Context) (string, error) {
 // usable before approval, and absent on GoToSocial v0.17.3, which creates
 // the account but then fails to answer (a 5xx or an empty body: reported
 // as success with no token).
-// Taken usernames or emails fail with an error for which fedi.IsTaken
-// is true.
+// Taken usernames or emails fail with a 422 (Mastodon) or 409
+// (GoToSocial) *fedi.Error.
 func (r *Registrar) SignUp(ctx context.Context, m Member) (token string, err error) {
 	return r.signUp(ctx, fedi.SignUp{
 		Username: m.Username, Email: m.Email, Password: m.Password, Locale: m.Locale,

@@ -175,7 +175,7 @@ func (p *Provisioner) gotosocialAdmin(ctx context.Context, t SSHTarget, res Resu
 	creds, err := readCredentials(credsPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		creds = Credentials{Software: groups.SoftwareGoToSocial, URL: res.URL, Username: cfg.AdminUser,
-			Email: cfg.Group.Lead.Email, Password: provision.NewPassword()}
+			Email: AdminEmail(cfg.Group), Password: provision.NewPassword()}
 		b, _ := json.MarshalIndent(creds, "", "  ")
 		err = atomicfile.Write(credsPath, b, 0o600)
 	}

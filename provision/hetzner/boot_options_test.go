@@ -130,12 +130,17 @@ func TestBootOptionsRefused(t *testing.T) {
 	}
 }
 
-func TestBootOptionsFromEnv(t *testing.T) {
-	t.Setenv(EnvGoToSocialFrom, "https://m.example/gts")
-	t.Setenv(EnvTLSCertFile, "/c.pem")
-	t.Setenv(EnvTLSKeyFile, "/k.pem")
-	t.Setenv(EnvTrustCAFile, "/ca.pem")
-	if got := BootOptionsFromEnv(); got != (BootOptions{"https://m.example/gts", "/c.pem", "/k.pem", "/ca.pem"}) {
-		t.Fatalf("got %+v", got)
+// TestAdminEmail: the admin's address reaches the lead's mailbox but is
+// not the lead's own, which the lead's member account takes.
+func TestAdminEmail(t *testing.T) {
+	for lead, want := range map[string]string{
+		"quinn@example.org":       "quinn+lifeboat-admin@example.org",
+		"q.spoke+cycling@mail.eu": "q.spoke+cycling+lifeboat-admin@mail.eu",
+	} {
+		g := testGroup(groups.SoftwareGoToSocial)
+		g.Lead.Email = lead
+		if got := AdminEmail(g); got != want {
+			t.Errorf("AdminEmail(%s) = %s, want %s", lead, got, want)
+		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -196,25 +195,6 @@ func TokenFromFile(path string) (string, error) {
 		return "", fmt.Errorf("%w: token file %s is empty", ErrConfig, path)
 	}
 	return t, nil
-}
-
-// SMTPFromEnv reads LIFEBOAT_SMTP_HOST, _PORT, _USERNAME, _PASSWORD and
-// _FROM.
-func SMTPFromEnv() (SMTP, error) {
-	s := SMTP{
-		Host:     os.Getenv("LIFEBOAT_SMTP_HOST"),
-		Username: os.Getenv("LIFEBOAT_SMTP_USERNAME"),
-		Password: os.Getenv("LIFEBOAT_SMTP_PASSWORD"),
-		From:     os.Getenv("LIFEBOAT_SMTP_FROM"),
-	}
-	if p := os.Getenv("LIFEBOAT_SMTP_PORT"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n <= 0 || n > 65535 {
-			return s, fmt.Errorf("%w: LIFEBOAT_SMTP_PORT %q is not a port", ErrConfig, p)
-		}
-		s.Port = n
-	}
-	return s, nil
 }
 
 // IsLoopbackEndpoint reports whether the API endpoint is on this machine

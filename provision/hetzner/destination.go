@@ -42,7 +42,10 @@ type Destination struct {
 	accounts *gtsaccounts.Maker
 }
 
-var _ provision.Destination = (*Destination)(nil)
+var (
+	_ provision.Destination = (*Destination)(nil)
+	_ provision.Attacher    = (*Destination)(nil)
+)
 
 // NewDestination returns the destination for cfg. cfg.NoWait must be
 // false: Start needs the server answering and the credentials fetched.
@@ -55,8 +58,9 @@ func NewDestination(cfg Config) *Destination {
 func (d *Destination) Result() Result { return d.res }
 
 // ErrNotReady means Start was asked not to wait for the server (NoWait),
-// so there is no server answering to hand to the playbook engine yet.
-var ErrNotReady = errors.New("the server is not ready")
+// so there is no server answering to hand to the playbook engine yet. It
+// is provision.ErrNotReady, which callers of any destination test for.
+var ErrNotReady = provision.ErrNotReady
 
 // Start runs Up (idempotent: an existing server is kept, the waits and the
 // admin step run again), then makes or re-uses the admin token:
@@ -117,7 +121,7 @@ func (d *Destination) server(ctx context.Context, emit progress.Func) (*provisio
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step, Message: "making the admin token for " + creds.URL})
 	tok, err := d.adminToken(ctx, creds)
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: step, Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: step, Message: err.Error(), Err: err})
 		return nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})

@@ -197,9 +197,19 @@ func TestDestinationGoToSocial(t *testing.T) {
 
 	rec := &recorder{}
 	d := NewDestination(cfg)
+	// Before up, the group cannot launch onto the server, and the reason
+	// names the command.
+	if ok, missing, err := d.Ready(ctx); err != nil || ok || !strings.Contains(missing, "run lifeboat up") {
+		t.Fatalf("before up: Ready = %v, %q, %v; want false naming lifeboat up", ok, missing, err)
+	}
 	srv, err := d.Start(ctx, rec.emit)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// After up, it is ready: the state, the credentials and the server
+	// answering over verified HTTPS.
+	if ok, missing, err := NewDestination(cfg).Ready(ctx); err != nil || !ok || missing != "" {
+		t.Fatalf("after up: Ready = %v, %q, %v; want true", ok, missing, err)
 	}
 	if srv.URL != "https://"+cfg.Group.Destination.Domain || srv.Software != groups.SoftwareGoToSocial || srv.Accounts == nil {
 		t.Fatalf("server = %+v", srv)
@@ -246,7 +256,7 @@ func TestDestinationGoToSocial(t *testing.T) {
 		}
 	}
 	creds, err := readCredentials(filepath.Join(cfg.Dir, credsFile))
-	if err != nil || creds.Username != "cloudadmin" || creds.Email != cfg.Group.Lead.Email || creds.URL != srv.URL {
+	if err != nil || creds.Username != "cloudadmin" || creds.Email != "quinn+lifeboat-admin@example.org" || creds.URL != srv.URL {
 		t.Fatalf("credentials: %+v, %v", creds, err)
 	}
 

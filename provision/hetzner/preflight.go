@@ -230,9 +230,9 @@ func preflight(ctx context.Context, cfg Config, a api) (Plan, error) {
 }
 
 // offerNames is "cx23 (4.15 EUR/month), cax11 (4.51 EUR/month)".
-func offerNames(os []TypeOffer) string {
+func offerNames(offers []TypeOffer) string {
 	var s []string
-	for _, o := range os {
+	for _, o := range offers {
 		s = append(s, fmt.Sprintf("%s (%.2f %s/month)", o.Name, o.Monthly, o.Currency))
 	}
 	return strings.Join(s, ", ")

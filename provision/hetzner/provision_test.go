@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -166,16 +167,17 @@ func TestLifecycleAgainstFake(t *testing.T) {
 	if srv.Location.Name != "fsn1" || srv.ServerType.Name != hcloudfake.CurrentType {
 		t.Fatalf("server in %s of type %s", srv.Location.Name, srv.ServerType.Name)
 	}
+	setsDatacenter := regexp.MustCompile(`"datacenter"|(?m)^\s*(datacenter\s*=|variable\s+"datacenter")`)
 	for _, name := range []string{varsFile, filepath.Join(moduleDir, "main.tf"), filepath.Join(moduleDir, "variables.tf")} {
-		if b, _ := os.ReadFile(filepath.Join(cfg.Dir, name)); strings.Contains(string(b), "datacenter") {
-			t.Fatalf("%s names a datacenter", name)
+		if b, _ := os.ReadFile(filepath.Join(cfg.Dir, name)); setsDatacenter.Match(b) {
+			t.Fatalf("%s sets a datacenter", name)
 		}
 	}
 	// The provider keeps a deprecated datacenter attribute in its schema;
-	// with nothing from the API to fill it, it stays empty.
+	// with nothing from the API to fill it, it stays null.
 	for addr, dc := range stateAttr(t, filepath.Join(cfg.Dir, stateFile), "datacenter") {
-		if dc != "" {
-			t.Fatalf("%s has datacenter %q in the state", addr, dc)
+		if dc != nil && dc != "" {
+			t.Fatalf("%s has datacenter %v in the state", addr, dc)
 		}
 	}
 	if srv.Name != "lifeboat-valley-cyclists" || srv.Labels["lifeboat-group"] != "valley-cyclists" || srv.BackupWindow == nil {
@@ -440,8 +442,7 @@ func TestPreflightDeprecatedStillOrderable(t *testing.T) {
 	until := time.Now().AddDate(0, 2, 0).UTC()
 	for i, st := range f.Catalog.ServerTypes {
 		if st.Name == "cx33" {
-			l := &f.Catalog.ServerTypes[i].Locations[0] // fsn1
-			l.Recommended = false
+			l := &f.Catalog.ServerTypes[i].Locations[0] // fsn1; still flagged recommended
 			l.Deprecation = &schema.DeprecationInfo{Announced: time.Now().AddDate(0, -1, 0), UnavailableAfter: until}
 		}
 	}
@@ -586,5 +587,51 @@ func TestTerraformEnv(t *testing.T) {
 	}
 	if !strings.Contains(cliConfigText("/mirror"), `path    = "/mirror"`) || strings.Contains(cliConfigText(""), "provider_installation") {
 		t.Fatal("CLI config")
+	}
+}
+
+// TestGoneIsCaughtThroughTerraform: the guard the lifecycle test relies on
+// works through the real Terraform and provider: a configuration that
+// still reads the datacenters endpoint fails against the fake, and the
+// fake records the call.
+func TestGoneIsCaughtThroughTerraform(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
+	dir := filepath.Join(cfg.Dir, "old")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := `terraform {
+  required_providers {
+    hcloud = { source = "hetznercloud/hcloud" }
+  }
+}
+data "hcloud_datacenter" "dc" {
+  name = "fsn1-dc14"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Dir, cliConfig), []byte(cliConfigText(cfg.ProviderMirror)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tf, err := tfexec.NewTerraform(dir, cfg.Terraform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.SetEnv(terraformEnv(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := tf.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tf.Plan(ctx); err == nil {
+		t.Fatal("a plan reading the datacenters endpoint succeeded")
+	}
+	if g := f.Gone(); len(g) == 0 || !strings.HasPrefix(g[0], "GET /datacenters") {
+		t.Fatalf("gone = %q, want the datacenters call", g)
 	}
 }

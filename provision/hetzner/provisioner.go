@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/provision"
 )
 
 // Provisioner creates, reports and destroys one group's server.
@@ -80,7 +81,7 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "preflight", Message: "checking the token, location, server type, image and prices"})
 	plan, err := preflight(ctx, cfg, p.client())
 	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error(), Err: err})
 		return plan, Keys{}, nil, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "preflight"})
@@ -146,7 +147,7 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	}
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
 	if err := r.apply(ctx, emit, "apply"); err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
 		return Result{}, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
@@ -156,6 +157,10 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	}
 	if p.cfg.NoWait {
 		return res, nil
+	}
+	for _, rec := range res.DNS {
+		emit.Emit(progress.Event{Kind: progress.Log, Step: provision.StepDNSRecord, Item: rec.Name,
+			Message: fmt.Sprintf("%-32s %-5d IN %-5s %s", rec.Name+".", rec.TTL, rec.Type, rec.Value)})
 	}
 	w := p.cfg.Wait
 	if err := WaitDNS(ctx, w, res.DNS, emit); err != nil {
@@ -244,7 +249,7 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "destroy", Message: "terraform destroy"})
 	if err := r.destroy(ctx, emit, "destroy"); err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "destroy", Message: err.Error()})
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "destroy", Message: err.Error(), Err: err})
 		return err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "destroy"})

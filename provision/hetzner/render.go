@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/lifeboat-social/lifeboat/internal/config"
 	"io"
 	"io/fs"
 	"net/url"
@@ -136,24 +137,13 @@ type BootOptions struct {
 	TrustCAFile string
 }
 
-// Environment variables for BootOptions.
+// Environment variables for BootOptions, named in its messages.
 const (
-	EnvGoToSocialFrom = "LIFEBOAT_GOTOSOCIAL_FROM"
-	EnvTLSCertFile    = "LIFEBOAT_TLS_CERT_FILE"
-	EnvTLSKeyFile     = "LIFEBOAT_TLS_KEY_FILE"
-	EnvTrustCAFile    = "LIFEBOAT_TRUST_CA_FILE"
+	EnvGoToSocialFrom = config.EnvGoToSocialFrom
+	EnvTLSCertFile    = config.EnvTLSCertFile
+	EnvTLSKeyFile     = config.EnvTLSKeyFile
+	EnvTrustCAFile    = config.EnvTrustCAFile
 )
-
-// BootOptionsFromEnv reads the boot options from the environment. They
-// are checked when the cloud-init is rendered.
-func BootOptionsFromEnv() BootOptions {
-	return BootOptions{
-		GoToSocialFrom: os.Getenv(EnvGoToSocialFrom),
-		TLSCertFile:    os.Getenv(EnvTLSCertFile),
-		TLSKeyFile:     os.Getenv(EnvTLSKeyFile),
-		TrustCAFile:    os.Getenv(EnvTrustCAFile),
-	}
-}
 
 // maxPEMFile caps each certificate or key file: a chain of a few
 // certificates is a few kilobytes.
@@ -251,6 +241,18 @@ func readPEMFile(path, env string) ([]byte, error) {
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9@._+-]*$`)
 
+// AdminEmail is the new server's admin address: the lead's, tagged
+// "+lifeboat-admin", so that mail for the admin still reaches the lead.
+// It must differ from the lead's own: the lead usually joins as a member
+// too, and GoToSocial and Mastodon take each address for one account only.
+func AdminEmail(g *groups.Group) string {
+	at := strings.LastIndex(g.Lead.Email, "@")
+	if at < 0 {
+		return g.Lead.Email // refused by the checks that follow
+	}
+	return g.Lead.Email[:at] + "+lifeboat-admin" + g.Lead.Email[at:]
+}
+
 // renderCloudInit renders the cloud-init for the group's software. The
 // output depends only on its inputs, so re-running up never changes a
 // server's user data (which would replace the server).
@@ -264,7 +266,7 @@ func renderCloudInit(cfg Config, arch string, keys Keys) (string, error) {
 	}
 	d := cloudInit{
 		Group: g.Name, Hostname: "lifeboat-" + g.Name, Domain: g.Destination.Domain,
-		Arch: "amd64", LeadEmail: g.Lead.Email, AdminUsername: cfg.AdminUser, AdminEmail: g.Lead.Email,
+		Arch: "amd64", LeadEmail: g.Lead.Email, AdminUsername: cfg.AdminUser, AdminEmail: AdminEmail(g),
 		SMTP: cfg.SMTP, HostKeyPrivate: strings.TrimSpace(keys.HostPEM), HostKeyPublic: keys.HostPub,
 		RegistrationLimit: max(100, 2*len(g.Members)), Volume: cfg.VolumeSize > 0, BackupDays: BackupDays,
 		GoToSocialVersion: GoToSocialVersion, MastodonVersion: MastodonVersion,

@@ -116,8 +116,8 @@ func elsewhere(st *hcloud.ServerType, location string, now time.Time) string {
 }
 
 // recommended lists the types the location recommends that can be ordered
-// there and have enough memory, cheapest first, priced from the API's
-// pricing.
+// there, are not deprecated there and have enough memory, cheapest first,
+// priced from the API's pricing.
 func recommended(ctx context.Context, a api, location string, minMemory float32) ([]TypeOffer, error) {
 	all, err := a.ServerTypes(ctx)
 	if err != nil {
@@ -131,7 +131,7 @@ func recommended(ctx context.Context, a api, location string, minMemory float32)
 	var out []TypeOffer
 	for _, st := range all {
 		l := typeLocation(st, location)
-		if l == nil || !l.Recommended || st.Memory < minMemory {
+		if l == nil || !l.Recommended || l.IsDeprecated() || st.Memory < minMemory {
 			continue
 		}
 		if ok, _ := orderable(st, location, now); !ok {

@@ -95,6 +95,10 @@ func retry(ctx context.Context, interval, timeout time.Duration, try func(contex
 	}
 }
 
+// ErrDNS: the server's DNS records did not resolve to its addresses in
+// time (the lead has not set them yet, or they have not spread).
+var ErrDNS = errors.New("the DNS records do not point at the server yet")
+
 // WaitDNS waits until every record resolves to its value.
 func WaitDNS(ctx context.Context, w Waits, records []DNSRecord, emit progress.Func) error {
 	w = w.withDefaults()
@@ -113,7 +117,7 @@ func WaitDNS(ctx context.Context, w Waits, records []DNSRecord, emit progress.Fu
 			return fmt.Errorf("%s resolves to %v, not %s yet", rec.Name, addrs, rec.Value)
 		})
 		if err != nil {
-			return fmt.Errorf("wait for DNS %s %s: %w", rec.Type, rec.Name, err)
+			return fmt.Errorf("wait for DNS %s %s: %w: %w", rec.Type, rec.Name, ErrDNS, err)
 		}
 		emit.Emit(progress.Event{Kind: progress.Advanced, Step: step, Item: rec.Type + " " + rec.Name, Done: i + 1, Total: len(records)})
 	}
@@ -128,34 +132,40 @@ func WaitInstance(ctx context.Context, w Waits, baseURL, domain string, emit pro
 	const step = "tls"
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: step, Message: "waiting for TLS and " + baseURL + "/api/v2/instance"})
 	err := retry(ctx, w.Interval, w.Timeout, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(baseURL, "/")+"/api/v2/instance", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := w.HTTP.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %s", resp.Status)
-		}
-		var inst struct {
-			Domain string `json:"domain"`
-		}
-		if err := json.Unmarshal(body, &inst); err != nil {
-			return fmt.Errorf("not an instance document: %w", err)
-		}
-		if inst.Domain != domain {
-			return fmt.Errorf("instance says domain %q, want %q", inst.Domain, domain)
-		}
-		return nil
+		return checkInstance(ctx, w.HTTP, baseURL, domain)
 	})
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", baseURL, err)
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
+	return nil
+}
+
+// checkInstance asks baseURL for /api/v2/instance once: it must answer
+// 200 with an instance document of domain.
+func checkInstance(ctx context.Context, hc *http.Client, baseURL, domain string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(baseURL, "/")+"/api/v2/instance", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	var inst struct {
+		Domain string `json:"domain"`
+	}
+	if err := json.Unmarshal(body, &inst); err != nil {
+		return fmt.Errorf("not an instance document: %w", err)
+	}
+	if inst.Domain != domain {
+		return fmt.Errorf("instance says domain %q, want %q", inst.Domain, domain)
+	}
 	return nil
 }
 

@@ -40,7 +40,7 @@ type Config struct {
 	// Keep leaves the GoToSocial process running after Stop, so the demo
 	// server can be visited afterwards; StopRunning ends it.
 	Keep bool
-	// ReadyTimeout bounds the wait for the API to answer (default 2 min).
+	// ReadyTimeout bounds the wait for the API to answer (default 5 min).
 	ReadyTimeout time.Duration
 	// ReasonRequired makes sign-ups carry a reason (at least 40
 	// characters), which GoToSocial then shows admins as invite_request;
@@ -79,7 +79,9 @@ func New(cfg Config) *Local {
 		cfg.Tools = tools.New()
 	}
 	if cfg.ReadyTimeout == 0 {
-		cfg.ReadyTimeout = 2 * time.Minute
+		// GoToSocial compiles its SQLite (WebAssembly) at every start:
+		// 12 s on an idle machine, minutes on a busy one.
+		cfg.ReadyTimeout = 5 * time.Minute
 	}
 	if cfg.Title == "" {
 		cfg.Title = "Lifeboat local"
@@ -168,6 +170,19 @@ func (l *Local) Stop(ctx context.Context) error {
 		return nil
 	}
 	return StopRunning(ctx, l.cfg.Dir)
+}
+
+// Restart stops the running server and starts it again on the same port
+// and database, as an operator's restart (or a crash and a supervisor)
+// does; tests use it to restart a server in the middle of bulk work.
+func (l *Local) Restart(ctx context.Context) error {
+	if err := StopRunning(ctx, l.cfg.Dir); err != nil {
+		return err
+	}
+	if err := l.startProcess(); err != nil {
+		return err
+	}
+	return l.waitReady(ctx)
 }
 
 // StopRunning stops a GoToSocial started in dir by an earlier run (as the
@@ -281,7 +296,12 @@ func (l *Local) writeConfig() error {
 func (l *Local) gtsCmd(ctx context.Context, env []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, l.gts.Bin, append([]string{"--config-path", l.ConfigPath()}, args...)...)
 	cmd.Dir = l.cfg.Dir
-	cmd.Env = append(os.Environ(), env...)
+	// GoToSocial compiles its WebAssembly (ffmpeg, ffprobe) at every
+	// start, which takes most of its start-up and minutes on a busy
+	// machine; the compiled code is kept beside the binary it belongs to
+	// and reused by every later start of every local server.
+	cache := "GTS_WAZERO_COMPILATION_CACHE=" + filepath.Join(filepath.Dir(filepath.Dir(l.gts.Bin)), "wazero-cache")
+	cmd.Env = append(append(os.Environ(), cache), env...)
 	return cmd
 }
 

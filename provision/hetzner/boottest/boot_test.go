@@ -145,7 +145,8 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 	// up, as lifeboat up runs it; the server boots once the API has it.
 	dest := hetzner.NewDestination(cfg)
 	defer dest.Stop(context.Background())
-	rec := &recorder{}
+	rec := &recorder{done: func(step string) { phase("up: " + step + " done") }}
+	t.Cleanup(rec.close) // up may still be winding down after a failure
 	done := make(chan started, 1)
 	go func() {
 		srv, err := dest.Start(ctx, rec.emit)
@@ -167,6 +168,8 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 		srv = r.srv
 	case <-c.exited:
 		t.Fatalf("the container stopped during up\nconsole:\n%s", c.tail())
+	case <-ctx.Done():
+		t.Fatalf("up did not finish in time (steps done: %s)\nconsole:\n%s", rec.steps(), c.tail())
 	}
 	phase("up finished: " + rec.steps())
 
@@ -266,11 +269,23 @@ func (l testLog) Write(p []byte) (int, error) {
 type recorder struct {
 	mu     sync.Mutex
 	events []progress.Event
+	done   func(step string) // told of each step done, for the timings
+	closed bool
 }
 
 func (r *recorder) emit(e progress.Event) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.events = append(r.events, e)
+	if e.Kind == progress.StepDone && !r.closed {
+		r.done(e.Step)
+	}
+}
+
+// close stops the timings: the test is ending and may log no more.
+func (r *recorder) close() {
+	r.mu.Lock()
+	r.closed = true
 	r.mu.Unlock()
 }
 

@@ -57,13 +57,15 @@ func newLink(t *testing.T) *link {
 		}
 	}
 	t.Cleanup(func() {
-		// Deleting the namespace deletes the veth pair with it.
-		if out, err := run(ctx, "ip", "netns", "del", l.NS); err != nil {
-			t.Errorf("remove network namespace: %v %s", err, out)
-		}
+		// Deleting one end deletes the pair at once; the kernel would free
+		// it with the namespace only some time later.
 		if _, err := net.InterfaceByName(l.hostIf); err == nil {
-			run(ctx, "ip", "link", "del", l.hostIf)
-			t.Errorf("veth %s outlived its namespace", l.hostIf)
+			if out, err := run(ctx, "ip", "link", "del", l.hostIf); err != nil {
+				t.Errorf("remove the veth pair: %v %s", err, out)
+			}
+		}
+		if out, err := run(ctx, "ip", "netns", "del", l.NS); err != nil {
+			t.Errorf("remove the network namespace: %v %s", err, out)
 		}
 	})
 	peer := "lbguest" + id
