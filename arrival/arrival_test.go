@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
@@ -188,7 +189,7 @@ func TestJournalLossMakesNoDuplicates(t *testing.T) {
 // first name on every retry).
 func TestTakenUsernameSecondChoice(t *testing.T) {
 	_, srv := gtstest.Server(t)
-	g := group("taken", 2)
+	g := group(fmt.Sprintf("taken%d", time.Now().UnixNano()%1e6), 2) // the server outlives -count runs
 	st := openStore(t, g)
 	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Logins: logins(t)})
 	ctx := context.Background()
@@ -198,11 +199,12 @@ func TestTakenUsernameSecondChoice(t *testing.T) {
 	if !errors.Is(err, provision.ErrUsernameTaken) {
 		t.Fatalf("taking %s: %v, want ErrUsernameTaken", first, err)
 	}
-	if err := e.Join(ctx, g.Members[1].Email, "taken_second", "second choice password"); err != nil {
+	second := g.Members[1].Username + "_2"
+	if err := e.Join(ctx, g.Members[1].Email, second, "second choice password"); err != nil {
 		t.Fatalf("second choice: %v", err)
 	}
 	acc, err := st.Accounts().Get(ctx, g.Name, g.Members[1].Email)
-	if err != nil || acc.Username != "taken_second" || acc.ID == "" {
+	if err != nil || acc.Username != second || acc.ID == "" {
 		t.Fatalf("account %s id=%q, %v", acc.Username, acc.ID, err)
 	}
 	// The server has the second choice, and it signs in with the second password.
@@ -216,7 +218,7 @@ func TestTakenUsernameSecondChoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	me, err := c.WithToken(tok).VerifyCredentials(ctx)
-	if err != nil || me.Username != "taken_second" {
+	if err != nil || me.Username != second {
 		t.Fatalf("signed in as %q, %v", me.Username, err)
 	}
 }

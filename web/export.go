@@ -34,7 +34,7 @@ body { font-family: system-ui, sans-serif; margin: 1cm; }
 h1 { font-size: 14pt; }
 </style></head><body>
 {{if .Pledges}}<h1>Personal pledge links for {{.Title}} — each is for the person named: it opens their own pledge page, until the date shown. Keep this sheet private.</h1>
-{{else}}<h1>Personal invites for {{.Title}} — each works once, for the person named, until the date shown. Keep this sheet private.</h1>
+{{else}}<h1>Personal invites for {{.Title}} — each is for the person named, one account each, until the date shown. Keep this sheet private.</h1>
 {{end}}
 {{range .Cards}}<div class="card"><strong>{{.Name}}</strong><br>{{.QR}}<p class="link">{{.URL}}</p><p>Valid until {{.Expires}}</p></div>
 {{end}}</body></html>
@@ -44,7 +44,7 @@ h1 { font-size: 14pt; }
 type Sheet int
 
 const (
-	InviteSheet Sheet = iota // invites: each works once
+	InviteSheet Sheet = iota // invites: one account per member
 	PledgeSheet              // pledge links: each opens its member's pledge page
 )
 

@@ -25,14 +25,14 @@ func TestExport(t *testing.T) {
 	}
 	s := sheet.String()
 	if strings.Count(s, "<svg") != 2 || !strings.Contains(s, "Ben &lt;b&gt;") || !strings.Contains(s, "14 February 2027") ||
-		!strings.Contains(s, "each works once") {
+		!strings.Contains(s, "one account each") {
 		t.Fatalf("sheet:\n%s", s)
 	}
 	sheet.Reset()
 	if err := WriteSheet(&sheet, PledgeSheet, "River Birders", links); err != nil {
 		t.Fatal(err)
 	}
-	if s := sheet.String(); strings.Count(s, "<svg") != 2 || !strings.Contains(s, "Personal pledge links") || strings.Contains(s, "each works once") {
+	if s := sheet.String(); strings.Count(s, "<svg") != 2 || !strings.Contains(s, "Personal pledge links") || strings.Contains(s, "one account each") {
 		t.Fatalf("pledge sheet:\n%s", s)
 	}
 }

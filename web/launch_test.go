@@ -282,7 +282,7 @@ func TestReissueKillsOldLink(t *testing.T) {
 	pledgeConfirmed(t, e.st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
 	e.tick(1)
 	old := e.mailLink("ben@example.org", "Your invite")
-	b := newBrowser(t, true) // an invite link leads on to the member's step
+	b := newBrowser(t, true) // the link redirects to the member's step, /arrive
 	if code, _ := b.get(old); code != 200 {
 		t.Fatalf("first link: %d", code)
 	}

@@ -168,9 +168,6 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, invite.ErrExpired):
 		s.errorPage(w, r, http.StatusGone, "This link has expired", "Ask "+lead+" to send you a new one.")
-	case errors.Is(err, invite.ErrUsed):
-		s.errorPage(w, r, http.StatusConflict, "This invite was already used",
-			"Each invite works once. If you used it, sign in on the group's server with the username and password you chose. If you did not, tell "+lead+" at once.")
 	case errors.Is(err, invite.ErrUnknown):
 		s.errorPage(w, r, http.StatusGone, "This invite is no longer valid",
 			"A newer invite may have replaced it: look for a later email, or ask "+lead+" for a new one.")
