@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape"
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 func TestMain(m *testing.M) { gtstest.Main(m) }

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/playbooks"
-	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // counting is a destination that is up at once and counts its starts.

@@ -8,12 +8,12 @@ import (
 	"context"
 	"errors"
 
-	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/arrival"
-	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/pledge"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
 // Desk answers from one store.

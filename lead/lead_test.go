@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 func newDesk(t *testing.T) (*Desk, store.Store) {

@@ -17,8 +17,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/lifeboat-social/lifeboat/progress"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 //go:embed *.yaml

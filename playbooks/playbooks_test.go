@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 func TestEmbeddedPlaybooksParse(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 )
 
 // AdminScopes are what the admin token of a server Lifeboat runs is for:

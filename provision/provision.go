@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
 // Server is a destination that is up and answering the Mastodon API.

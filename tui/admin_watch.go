@@ -8,8 +8,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
 // The admin screen's watcher: the admin token read in a job, the

@@ -9,11 +9,11 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/progress"
 )
 
 // The arrivals screen: invites sent, redeemed, accounts created, follows

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
 

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
 

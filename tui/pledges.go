@@ -11,10 +11,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/pledge"
 )
 
 // The pledges screen: live numbers from the store (pledged, who would go

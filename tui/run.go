@@ -9,7 +9,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
 // NewArrivals returns a root model showing only the arrivals screen of g,

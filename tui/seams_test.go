@@ -13,12 +13,12 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The TUI renders the domain's answers: it reaches no store, no
@@ -29,8 +29,8 @@ func TestTUIImportsNoDomainInternals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, banned := range []string{
-		"github.com/lifeboat-social/lifeboat/store",
-		"github.com/lifeboat-social/lifeboat/fedi",
+		"github.com/lifeboat-social/lifeboat/internal/store",
+		"github.com/lifeboat-social/lifeboat/internal/fedi",
 		"github.com/lifeboat-social/lifeboat/provision/hetzner",
 		"gopkg.in/yaml.v3",
 	} {

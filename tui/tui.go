@@ -24,12 +24,12 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
 	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/lead"
-	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 )

@@ -20,11 +20,11 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/lead"
-	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 func TestMain(m *testing.M) {

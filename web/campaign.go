@@ -7,12 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/invite"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/invite"
-	"github.com/lifeboat-social/lifeboat/mailer"
-	"github.com/lifeboat-social/lifeboat/pledge"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 // Status reads the group's standing.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
-	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 // EngineArrivals serves Arrivals with the arrival engine for one group on

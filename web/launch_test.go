@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/internal/pgtest"
-	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // clock is a time the test moves by hand; servers read it through

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lifeboat-social/lifeboat/escape/invite"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/invite"
-	"github.com/lifeboat-social/lifeboat/pledge"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 func (s *Server) routes() http.Handler {

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 )
 
 // starter is the public record of a group that made it.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
-	"github.com/lifeboat-social/lifeboat/pledge"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
 )
 
 // The mails around the launch moment. Each has a journal key that names

@@ -10,7 +10,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
 )
 
 //go:embed templates

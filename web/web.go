@@ -26,11 +26,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/invite"
-	"github.com/lifeboat-social/lifeboat/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // Arrivals is the arrival engine as the web server sees it.

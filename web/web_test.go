@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/pgtest"
-	"github.com/lifeboat-social/lifeboat/invite"
-	"github.com/lifeboat-social/lifeboat/mailer"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

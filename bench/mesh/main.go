@@ -30,14 +30,14 @@ import (
 
 	"github.com/mattn/go-mastodon"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/local"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 func main() {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-social/lifeboat/admission"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
 func newAdminCmd(app *App) *cobra.Command {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/config"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // App holds what commands share: output streams, the configuration, and

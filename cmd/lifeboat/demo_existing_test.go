@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 )
 
 // TestDemoExistingServer: `lifeboat demo --destination existing --json`

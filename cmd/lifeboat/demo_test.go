@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape"
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 var (

@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 	"github.com/lifeboat-social/lifeboat/provision/local"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // lb runs the command line as run does, with its own state directory and

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/lifeboat-social/lifeboat/admission"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
 

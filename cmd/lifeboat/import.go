@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/analyze"
-	"github.com/lifeboat-social/lifeboat/follows"
+	"github.com/lifeboat-social/lifeboat/analyze/follows"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 )

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/web"
 )

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 func statusJSON(t *testing.T, state, file string) pledgeStatus {

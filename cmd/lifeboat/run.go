@@ -10,8 +10,8 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/progress"
 )
 
 func newRunCmd(app *App) *cobra.Command {

@@ -30,7 +30,7 @@ func TestScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exports, err := filepath.Abs("../../follows/testdata")
+	exports, err := filepath.Abs("../../analyze/follows/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

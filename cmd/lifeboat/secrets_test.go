@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 // TestSecretsRotate rotates the key file, then the key in the

@@ -12,12 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/config"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/mailer"
-	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/web"
 )

@@ -10,8 +10,8 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/internal/faultproxy"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
-	"github.com/lifeboat-social/lifeboat/mailer"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 // Journaled mail through connections cut at random points before the end

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 )

@@ -3,12 +3,12 @@ package destination
 import (
 	"path/filepath"
 
-	"github.com/lifeboat-social/lifeboat/campaign"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/provision/local"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // Ready is the readiness check of the group's destination, built without

@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )

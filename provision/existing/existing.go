@@ -9,10 +9,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
 // Config names the server a group joins.

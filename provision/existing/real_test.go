@@ -13,14 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/fedi"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 	"github.com/lifeboat-social/lifeboat/provision/local"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // The real server of these tests is a GoToSocial v0.17.3 on loopback that

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 )
 
 // Registrations values.

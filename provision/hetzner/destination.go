@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )

@@ -22,13 +22,13 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
-	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 )
 

@@ -19,8 +19,8 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
-	"github.com/lifeboat-social/lifeboat/progress"
 )
 
 // realTools returns the real Terraform and the real hcloud provider's

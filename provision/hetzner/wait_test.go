@@ -25,7 +25,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
 // sshServer is a real SSH server on loopback (golang.org/x/crypto/ssh)

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
-	"github.com/lifeboat-social/lifeboat/progress"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 )

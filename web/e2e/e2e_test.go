@@ -16,13 +16,13 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
-	"github.com/lifeboat-social/lifeboat/mailer"
-	"github.com/lifeboat-social/lifeboat/store"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 

@@ -14,17 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/admission"
-	"github.com/lifeboat-social/lifeboat/arrival"
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/webmember"
-	"github.com/lifeboat-social/lifeboat/mailer"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
-	"github.com/lifeboat-social/lifeboat/store"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 

@@ -23,17 +23,17 @@ import (
 	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 
-	"github.com/lifeboat-social/lifeboat/arrival"
 	"github.com/lifeboat-social/lifeboat/escape"
-	"github.com/lifeboat-social/lifeboat/fedi"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
-	"github.com/lifeboat-social/lifeboat/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
-	"github.com/lifeboat-social/lifeboat/store"
 )
 
 // budget bounds the whole test below go test's own timeout, so the

@@ -1,0 +1,847 @@
+package arrival
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/internal/workpool"
+)
+
+// Steps of the mesh, as progress events name them.
+const (
+	StepFollows = "follows"
+	StepLists   = "lists"
+	StepWelcome = "welcome"
+)
+
+// Stats counts what the mesh holds, from the journal.
+type Stats struct {
+	Members  int `json:"members"`
+	Arrived  int `json:"arrived"` // members with an account and a token
+	Follows  int `json:"follows_seeded"`
+	Lists    int `json:"lists_created"`
+	Listed   int `json:"list_entries"`
+	Welcomes int `json:"welcomes"`
+}
+
+// arrived is a member who can act: an account id and a token.
+type arrived struct {
+	email string
+	id    string
+	c     *fedi.Client
+}
+
+func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
+	accs, err := e.cfg.Store.Accounts().List(ctx, e.cfg.Group.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []arrived
+	for _, a := range accs {
+		if a.Token == "" || a.ID == "" || a.Server != e.cfg.Server.URL {
+			continue
+		}
+		out = append(out, arrived{email: a.Email, id: a.ID, c: e.base.WithToken(a.Token)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].email < out[j].email })
+	return out, nil
+}
+
+func followKey(a, b string) string { return "follow:" + a + ">" + b }
+func listedKey(a, b string) string { return "listed:" + a + ">" + b }
+func listKey(a string) string      { return "list:" + a }
+
+// done returns the set of done journal keys with prefix.
+func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, error) {
+	steps, err := e.journal().List(ctx, e.run, prefix)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string][]byte, len(steps))
+	for _, s := range steps {
+		if s.Status == store.StepDone {
+			m[s.Key] = s.Result
+		}
+	}
+	return m, nil
+}
+
+// Seed makes the mesh whole for everyone who has arrived: each follows
+// each other, each one's list holds the others, and the lead's welcome is
+// posted once. Only what the journal does not record as done is sent, so
+// Seed after every arrival costs what the arrival adds.
+//
+// One stuck pair never stops the room: a follow or a list the server
+// keeps refusing is retried a few times within the run and then left
+// out, the rest of the mesh is made around it, and Seed returns a
+// *StuckError naming what is missing. The next Seed tries it again.
+func (e *Engine) Seed(ctx context.Context) error {
+	members, err := e.arrivals(ctx)
+	if err != nil {
+		return err
+	}
+	stuck, err := e.follows(ctx, members)
+	if err != nil {
+		return err
+	}
+	more, err := e.lists(ctx, members)
+	if err != nil {
+		return err
+	}
+	stuck = append(stuck, more...)
+	if err := e.welcome(ctx, members); err != nil {
+		return err
+	}
+	if len(stuck) > 0 {
+		return &StuckError{Stuck: stuck}
+	}
+	return nil
+}
+
+// Stuck is one piece of the mesh the server would not make in this run,
+// after retries and recovery: one member following another, or one
+// member's list.
+type Stuck struct {
+	Step string // StepFollows or StepLists
+	From string // the member who follows, or whose list it is
+	To   string // the member to follow; empty for a list
+	Err  error  // the server's last answer
+}
+
+func (s Stuck) String() string {
+	if s.To == "" {
+		return fmt.Sprintf("the list of %s: %v", s.From, s.Err)
+	}
+	return fmt.Sprintf("%s follows %s: %v", s.From, s.To, s.Err)
+}
+
+// ErrStuck matches (with errors.Is) the error of a Seed that made all it
+// could and left some pieces stuck.
+var ErrStuck = errors.New("part of the mesh is stuck")
+
+// StuckError names the stuck pieces of a mesh, so the CLI and the TUI can
+// say who is not connected yet.
+type StuckError struct{ Stuck []Stuck }
+
+// maxShown bounds how many stuck pieces an error message lists.
+const maxShown = 20
+
+func (e *StuckError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck))
+	for i, s := range e.Stuck {
+		if i == maxShown {
+			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stuck)-i)
+			break
+		}
+		b.WriteString("\n  " + s.String())
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrStuck) true.
+func (e *StuckError) Is(target error) bool { return target == ErrStuck }
+
+// piece is the failure of one piece of a step: the server answered about
+// that piece, so the rest of the step goes on. Any other error (the
+// journal, the context, a server that no longer answers) stops the step.
+type piece struct {
+	stuck Stuck
+}
+
+func (p *piece) Error() string { return p.stuck.String() }
+
+// isolate marks err as the failure of one piece when the server answered
+// (an HTTP error, or a follow it keeps neither made nor requested).
+func isolate(err error, step, from, to string) error {
+	var fe *fedi.Error
+	if errors.As(err, &fe) || errors.Is(err, errNotMade) {
+		return &piece{Stuck{Step: step, From: from, To: to, Err: err}}
+	}
+	return err
+}
+
+// pieces splits err (one error, or several joined with errors.Join) into
+// the failures of single pieces and the rest, which is returned joined.
+func pieces(err error) ([]*piece, error) {
+	if err == nil {
+		return nil, nil
+	}
+	if p, ok := err.(*piece); ok {
+		return []*piece{p}, nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil, err
+	}
+	var ps []*piece
+	var rest []error
+	for _, e := range j.Unwrap() {
+		p, r := pieces(e)
+		ps = append(ps, p...)
+		if r != nil {
+			rest = append(rest, r)
+		}
+	}
+	return ps, errors.Join(rest...)
+}
+
+// Within a run, pieces that failed are tried again after a pause, at most
+// stuckRounds more times: a pair refused now (a half-made request, a burst
+// of errors, a rate limit) often goes through a moment later.
+var (
+	stuckRounds = 3
+	stuckPause  = time.Second
+	// maxPause bounds a wait for a rate limit's reset between rounds.
+	maxPause = 2 * time.Minute
+)
+
+// rounds runs fn for 0..n-1 on workers goroutines, then again for the
+// items that failed as one or more *piece (joined), after a growing pause,
+// at most stuckRounds more times. It returns the pieces still failing.
+// Any other error stops the work and is returned.
+func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) ([]Stuck, error) {
+	todo := make([]int, n)
+	for i := range todo {
+		todo[i] = i
+	}
+	for round := 0; ; round++ {
+		var mu sync.Mutex
+		failed := map[int][]*piece{}
+		err := workpool.Run(ctx, workers, len(todo), func(ctx context.Context, k int) error {
+			ps, err := pieces(fn(ctx, todo[k]))
+			if len(ps) > 0 {
+				mu.Lock()
+				failed[todo[k]] = ps
+				mu.Unlock()
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(failed) == 0 {
+			return nil, nil
+		}
+		todo = todo[:0]
+		for i := range failed {
+			todo = append(todo, i)
+		}
+		sort.Ints(todo)
+		if round == stuckRounds {
+			var out []Stuck
+			for _, i := range todo {
+				for _, p := range failed[i] {
+					out = append(out, p.stuck)
+				}
+			}
+			return out, nil
+		}
+		pause := stuckPause << round
+		for _, ps := range failed {
+			for _, p := range ps {
+				var fe *fedi.Error
+				if errors.As(p.stuck.Err, &fe) && fedi.IsRateLimited(fe) {
+					pause = max(pause, min(time.Until(fe.RetryAt), maxPause))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// follows sends every missing follow. A follow is idempotent on the
+// server (following again answers 200), so it needs no "started" record:
+// finished follows are journaled in batches, and a crash at worst repeats
+// a batch's worth of no-op follows. It returns the follows that stay
+// stuck.
+func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error) {
+	done, err := e.done(ctx, "follow:")
+	if err != nil {
+		return nil, err
+	}
+	// One job per pair of members, doing both directions one after the
+	// other: GoToSocial v0.17.3 can cache "a does not follow b" for good
+	// when it reads that follow (answering b's follow of a) at the moment
+	// it stores it (accepting a's request), and then refuses to put b on
+	// a's list. (v0.18.3 has the same cache code, go-structr v0.8.11:
+	// a load that found nothing is stored after the fact, over what was
+	// stored meanwhile.) Pairs are interleaved so many tokens are busy at
+	// once.
+	type job struct{ a, b arrived }
+	var todo []job
+	missing := 0
+	n := len(members)
+	for k := 1; 2*k <= n; k++ {
+		for i := range members {
+			j := (i + k) % n
+			if 2*k == n && i >= j {
+				continue // the pair {i, i+n/2} comes twice; keep one
+			}
+			a, b := members[i], members[j]
+			_, ab := done[followKey(a.email, b.email)]
+			_, ba := done[followKey(b.email, a.email)]
+			if !ab || !ba {
+				todo = append(todo, job{a, b})
+			}
+			missing += btoi(!ab) + btoi(!ba)
+		}
+	}
+	total := n * (n - 1)
+	emit := e.cfg.Emit
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - missing, Total: total})
+	if len(todo) == 0 {
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
+		return nil, nil
+	}
+	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
+		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - missing + n, Total: total})
+	})
+	var mu sync.Mutex
+	made := map[string]bool{} // in this run, so a later round skips them
+	stuck, err := rounds(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
+		p := todo[i]
+		var failed []error // one direction failing does not keep the other from being tried
+		for _, d := range [2][2]arrived{{p.a, p.b}, {p.b, p.a}} {
+			a, b := d[0], d[1]
+			key := followKey(a.email, b.email)
+			mu.Lock()
+			_, ok := done[key]
+			ok = ok || made[key]
+			mu.Unlock()
+			if ok {
+				continue
+			}
+			if err := follow(ctx, a, b); err != nil {
+				err = isolate(err, StepFollows, a.email, b.email)
+				if _, ok := err.(*piece); !ok {
+					return err
+				}
+				failed = append(failed, err)
+				continue
+			}
+			mu.Lock()
+			made[key] = true
+			mu.Unlock()
+			rec.add(key)
+		}
+		return errors.Join(failed...)
+	})
+	if ferr := rec.close(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error(), Err: err})
+		return nil, err
+	}
+	for _, s := range stuck {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Item: s.From, Message: s.String()})
+	}
+	if len(stuck) == 0 {
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
+	}
+	return stuck, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// errNotMade: the server answers a follow but keeps it neither made nor
+// requested.
+var errNotMade = errors.New("the server keeps the follow neither made nor requested")
+
+// follow makes a follow b, and clears a follow the server keeps half made
+// (see unstick) when plain retries do not get it through.
+func follow(ctx context.Context, a, b arrived) error {
+	err := transient(ctx, func() error { return followOnce(ctx, a, b) })
+	var fe *fedi.Error
+	if err == nil || !(errors.Is(err, errNotMade) || errors.As(err, &fe) && fe.Status >= 500 && !fedi.IsRateLimited(fe)) {
+		return err
+	}
+	if uerr := unstick(ctx, a, b); uerr != nil {
+		return fmt.Errorf("%w (and clearing it: %v)", err, uerr)
+	}
+	return nil
+}
+
+// followOnce makes a follow b. Where b's account is locked (GoToSocial's
+// default) the follow is only a request, and b — a member of the same
+// group, who asked to be followed by it by joining — accepts it. The
+// server may file the request a moment after answering, so a request not
+// yet visible is looked for again before giving up.
+func followOnce(ctx context.Context, a, b arrived) error {
+	wait := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		r, err := a.c.Follow(ctx, b.id)
+		if err != nil {
+			return fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
+		}
+		if r.Following && r.Requested {
+			// A follow and a's request both stand: an acceptance cut
+			// short stored the follow but never removed the request,
+			// which b would see waiting for good. Accepting it again
+			// removes it and changes nothing else.
+			if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+				return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+			}
+			return nil
+		}
+		if r.Following {
+			return nil
+		}
+		_, err = b.c.AuthorizeFollowRequest(ctx, a.id)
+		if err == nil {
+			return nil
+		}
+		if !fedi.IsStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+		}
+		// No request to accept: accepted already, or not filed yet.
+		if rel, err := a.c.Relationship(ctx, b.id); err == nil && rel.Following {
+			return nil
+		}
+		if attempt == 6 {
+			return fmt.Errorf("%s follows %s: %w", a.email, b.email, errNotMade)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+			wait *= 2
+		}
+	}
+}
+
+// unstick clears a follow the server keeps half made. GoToSocial v0.17.3
+// (and v0.18.3, whose code here is the same) looks for a's request to b
+// before storing a new one and caches "none"; when the request is then
+// stored but its handling is cut short (the connection drops mid-request,
+// as when Lifeboat is killed), the request is in the database yet the
+// cache still says "none", so every follow again tries to store it and
+// answers 500 "already exists", and accepting it answers 404. Listing b's
+// follow requests reads them from the database by id, which puts the
+// request back in the cache under the pair too; b then accepts it like
+// any other. Where a has no pending request at all, the follow is undone
+// and made again. Both work through the API alone, on any server.
+func unstick(ctx context.Context, a, b arrived) error {
+	reqs, err := b.c.FollowRequests(ctx)
+	if err != nil {
+		return fmt.Errorf("follow requests of %s: %w", b.email, err)
+	}
+	if slices.ContainsFunc(reqs, func(x fedi.Account) bool { return x.ID == a.id }) {
+		if _, err := b.c.AuthorizeFollowRequest(ctx, a.id); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
+		}
+	} else {
+		if _, err := a.c.Unfollow(ctx, b.id); err != nil {
+			return fmt.Errorf("%s unfollows %s: %w", a.email, b.email, err)
+		}
+		if err := followOnce(ctx, a, b); err != nil {
+			return err
+		}
+	}
+	rel, err := a.c.Relationship(ctx, b.id)
+	if err != nil {
+		return err
+	}
+	if !rel.Following {
+		return fmt.Errorf("%s follows %s: %w", a.email, b.email, errNotMade)
+	}
+	return nil
+}
+
+// lists gives every arrived member a list titled after the group holding
+// everyone they follow in it. The list itself is found by title before it
+// is made, so a crash between making it and journaling it makes no second
+// list; entries already present count as added. It returns the lists
+// that stay stuck.
+func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, error) {
+	follows, err := e.done(ctx, "follow:")
+	if err != nil {
+		return nil, err
+	}
+	listed, err := e.done(ctx, "listed:")
+	if err != nil {
+		return nil, err
+	}
+	emit := e.cfg.Emit
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepLists, Total: len(members)})
+	var mu sync.Mutex
+	finished := 0
+	stuck, err := rounds(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
+		a := members[i]
+		var add []arrived
+		for _, b := range members {
+			if b.email == a.email {
+				continue
+			}
+			if _, ok := follows[followKey(a.email, b.email)]; !ok {
+				continue // lists may only hold accounts one follows
+			}
+			mu.Lock()
+			_, ok := listed[listedKey(a.email, b.email)]
+			mu.Unlock()
+			if !ok {
+				add = append(add, b)
+			}
+		}
+		res, err := e.once(ctx, listKey(a.email), func(store.StepStatus) (id []byte, err error) {
+			err = transient(ctx, func() (err error) { id, err = e.ensureList(ctx, a); return err })
+			return id, err
+		})
+		if err != nil {
+			return isolate(err, StepLists, a.email, "")
+		}
+		listID := string(res)
+		for start := 0; start < len(add); start += listBatch {
+			batch := add[start:min(start+listBatch, len(add))]
+			ids := make([]string, len(batch))
+			keys := make([]string, len(batch))
+			for k, b := range batch {
+				ids[k], keys[k] = b.id, listedKey(a.email, b.email)
+			}
+			if err := addToList(ctx, a, listID, ids); err != nil {
+				return isolate(fmt.Errorf("list of %s: %w", a.email, err), StepLists, a.email, "")
+			}
+			if err := e.record(ctx, keys); err != nil {
+				return err
+			}
+			mu.Lock()
+			for _, k := range keys {
+				listed[k] = nil
+			}
+			mu.Unlock()
+		}
+		mu.Lock()
+		finished++
+		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepLists, Item: a.email, Done: finished, Total: len(members)})
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error(), Err: err})
+		return nil, err
+	}
+	for _, s := range stuck {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Item: s.From, Message: s.String()})
+	}
+	if len(stuck) == 0 {
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})
+	}
+	return stuck, nil
+}
+
+// addToList adds ids to a's list. A list only takes accounts its owner
+// follows, and GoToSocial may hold "a does not follow b" in its cache
+// though the follow is stored (the race described in follows). Reading
+// a's follows loads them by id, which puts the follow back in the cache,
+// so a refused batch is tried once more after that.
+func addToList(ctx context.Context, a arrived, listID string, ids []string) error {
+	err := transient(ctx, func() error { return a.c.AddToList(ctx, listID, ids) })
+	var fe *fedi.Error
+	if err == nil || !errors.As(err, &fe) || fedi.IsRateLimited(fe) {
+		return err
+	}
+	if _, ferr := a.c.Following(ctx, a.id); ferr != nil {
+		return err
+	}
+	return transient(ctx, func() error { return a.c.AddToList(ctx, listID, ids) })
+}
+
+// transient runs fn again while it fails with a server error (5xx) or
+// without an answer (a connection refused or cut, or a proxy's 502, 503
+// or 504): a busy server answers some requests of a bulk run that way,
+// and a restarted one answers none for a while. Other server errors are
+// tried five times; a server that does not answer is waited for up to
+// unreachable, after which the error is
+// returned as it is (not as one piece's failure: the whole step stops).
+// Only steps that are safe to repeat go through it — follows, accepting
+// requests, adding to a list, finding-or-making a list and posting the
+// welcome, which look before they make, signing in, reading a token's
+// account, and registering the member app (a second registration only
+// leaves an unused app).
+func transient(ctx context.Context, fn func() error) error {
+	wait := 100 * time.Millisecond
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		var fe *fedi.Error
+		switch {
+		case errors.As(err, &fe) && gateway(fe.Status) && !fedi.IsRateLimited(fe):
+			// A proxy in front of the server answers for it while it
+			// does not answer: as good as no answer.
+			if time.Since(start) > unreachable {
+				return err
+			}
+		case errors.As(err, &fe):
+			if attempt >= 5 || fe.Status < 500 || fedi.IsRateLimited(fe) {
+				return err
+			}
+		case errors.Is(err, errNotMade) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return err
+		case time.Since(start) > unreachable:
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+			wait = min(2*wait, 2*time.Second)
+		}
+	}
+}
+
+// unreachable is how long a server that does not answer is waited for:
+// longer than a GoToSocial restart takes (15 s on an idle machine, a
+// minute or more on a busy one).
+var unreachable = 2 * time.Minute
+
+// gateway reports whether status is what a reverse proxy answers while
+// the server behind it is down or restarting.
+func gateway(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// listBatch is how many accounts one add-to-list request carries.
+const listBatch = 50
+
+func (e *Engine) ensureList(ctx context.Context, a arrived) ([]byte, error) {
+	title := e.ListTitle()
+	lists, err := a.c.Lists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lists of %s: %w", a.email, err)
+	}
+	for _, l := range lists {
+		if l.Title == title {
+			return []byte(l.ID), nil
+		}
+	}
+	l, err := a.c.CreateList(ctx, title)
+	if err != nil {
+		return nil, fmt.Errorf("create list for %s: %w", a.email, err)
+	}
+	return []byte(l.ID), nil
+}
+
+// ListTitle is the title of each member's list of the group.
+func (e *Engine) ListTitle() string {
+	if e.cfg.Group.Title != "" {
+		return e.cfg.Group.Title
+	}
+	return e.cfg.Group.Name
+}
+
+// WelcomeText is the lead's one post when the group has arrived.
+func (e *Engine) WelcomeText() string {
+	return fmt.Sprintf("Welcome, everyone: %s has arrived together with Lifeboat. You already follow each other, and the list %q on your account holds the whole group.",
+		e.ListTitle(), e.ListTitle())
+}
+
+// welcome posts the lead's welcome once the lead has arrived, unless the
+// post is already among the lead's statuses.
+func (e *Engine) welcome(ctx context.Context, members []arrived) error {
+	lead := strings.ToLower(e.cfg.Group.Lead.Email)
+	var me *arrived
+	for i := range members {
+		if members[i].email == lead {
+			me = &members[i]
+		}
+	}
+	if me == nil {
+		return nil // the lead has not arrived (or is not a member)
+	}
+	text := e.WelcomeText()
+	_, err := e.once(ctx, "welcome", func(store.StepStatus) (id []byte, err error) {
+		// Look first even on a first attempt, and on every retry: the
+		// journal may be newer than the post (a restored or lost state),
+		// an answer may be lost after the post was made, and a post
+		// cannot be taken back.
+		err = transient(ctx, func() error {
+			sts, err := me.c.AccountStatuses(ctx, me.id)
+			if err != nil {
+				return err
+			}
+			for _, s := range sts {
+				if strings.Contains(stripTags(s.Content), text[:40]) {
+					id = []byte(s.ID)
+					return nil
+				}
+			}
+			s, err := me.c.PostStatus(ctx, text, "public")
+			if err != nil {
+				return fmt.Errorf("post the welcome: %w", err)
+			}
+			id = []byte(s.ID)
+			return nil
+		})
+		return id, err
+	})
+	if err == nil {
+		e.cfg.Emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepWelcome, Done: 1, Total: 1})
+	}
+	return err
+}
+
+func stripTags(html string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range html {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.NewReplacer("&quot;", `"`, "&#34;", `"`, "&#39;", "'", "&amp;", "&").Replace(b.String())
+}
+
+// Stats reads the mesh's counts from the journal and the store.
+func (e *Engine) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	s.Members = len(e.cfg.Group.Members)
+	members, err := e.arrivals(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Arrived = len(members)
+	for prefix, n := range map[string]*int{"follow:": &s.Follows, "list:": &s.Lists, "listed:": &s.Listed, "welcome": &s.Welcomes} {
+		d, err := e.done(ctx, prefix)
+		if err != nil {
+			return s, err
+		}
+		*n = len(d)
+	}
+	return s, nil
+}
+
+// Counts is one member's place in the group's mesh, read from the server.
+type Counts struct {
+	Following int // group members the member follows
+	Followers int // group members who follow the member
+}
+
+// MemberCounts reads, with the member's own token, how many of the
+// group's arrived members they follow and are followed by: from the
+// follows themselves, so a page shown right after seeding is right even
+// while the server is still updating the counts on the account.
+func (e *Engine) MemberCounts(ctx context.Context, email string) (Counts, error) {
+	var c Counts
+	members, err := e.arrivals(ctx)
+	if err != nil {
+		return c, err
+	}
+	var me *arrived
+	var ids []string
+	for i, m := range members {
+		if strings.EqualFold(m.email, email) {
+			me = &members[i]
+		} else {
+			ids = append(ids, m.id)
+		}
+	}
+	if me == nil {
+		return c, fmt.Errorf("%s has not arrived", email)
+	}
+	rs, err := me.c.Relationships(ctx, ids)
+	if err != nil {
+		return c, err
+	}
+	for _, r := range rs {
+		if r.Following {
+			c.Following++
+		}
+		if r.FollowedBy {
+			c.Followers++
+		}
+	}
+	return c, nil
+}
+
+// record journals keys as done in one write.
+func (e *Engine) record(ctx context.Context, keys []string) error {
+	return e.journal().Record(ctx, e.run, keys)
+}
+
+// recorder batches done keys into few journal writes.
+type recorder struct {
+	j       store.Journal
+	run     string
+	ch      chan string
+	errc    chan error
+	advance func(n int)
+}
+
+func newRecorder(ctx context.Context, j store.Journal, run string, advance func(int)) *recorder {
+	r := &recorder{j: j, run: run, ch: make(chan string, 1024), errc: make(chan error, 1), advance: advance}
+	go r.loop(context.WithoutCancel(ctx))
+	return r
+}
+
+func (r *recorder) add(key string) { r.ch <- key }
+
+// close flushes what is pending and reports the first write error.
+func (r *recorder) close() error {
+	close(r.ch)
+	return <-r.errc
+}
+
+func (r *recorder) loop(ctx context.Context) {
+	var (
+		batch []string
+		n     int
+		first error
+		tick  = time.NewTicker(100 * time.Millisecond)
+	)
+	defer tick.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := r.j.Record(ctx, r.run, batch); err != nil && first == nil {
+			first = err
+		}
+		n += len(batch)
+		r.advance(n)
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case k, ok := <-r.ch:
+			if !ok {
+				flush()
+				r.errc <- first
+				return
+			}
+			batch = append(batch, k)
+			if len(batch) >= 256 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}

@@ -1,0 +1,214 @@
+// Package campaign is a group's pledge campaign as the store holds it:
+// its standing (who would go now, by the threshold cascade), the launch
+// (once, across every process sharing the store) and the personal invites
+// of the members who go. The web server and the playbooks both run it;
+// the web server also mails what it decides.
+package campaign
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/escape/invite"
+	"github.com/lifeboat-social/lifeboat/escape/pledge"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/provision"
+)
+
+// Status is the group's standing.
+type Status struct {
+	State      string
+	LaunchedAt time.Time
+	Outlook    pledge.Outlook
+	// Going is who would go now (or who went, after launch), by lower-case
+	// email.
+	Going map[string]bool
+	// Pledges that count (confirmed, not withdrawn, of current members).
+	Pledges []store.Pledge
+	// Unconfirmed pledges, not yet counted.
+	Unconfirmed int
+	// Withdrawn pledges of current members.
+	Withdrawn  int
+	LastPledge time.Time
+	Opened     time.Time
+}
+
+// Read reads the group's pledges and runs the cascade. Pledges of people
+// no longer in the group file do not count.
+func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) {
+	sg, err := st.Groups().Get(ctx, g.Name)
+	if err != nil {
+		return Status{}, err
+	}
+	all, err := st.Pledges().List(ctx, g.Name)
+	if err != nil {
+		return Status{}, err
+	}
+	s := Status{State: sg.State, LaunchedAt: sg.LaunchedAt, Opened: sg.CreatedAt, Going: map[string]bool{}}
+	var th []int
+	for _, p := range all {
+		if _, ok := g.Member(p.Email); !ok {
+			continue
+		}
+		if p.Withdrawn {
+			s.Withdrawn++
+			continue
+		}
+		if p.UpdatedAt.After(s.LastPledge) {
+			s.LastPledge = p.UpdatedAt
+		}
+		if !p.Confirmed {
+			s.Unconfirmed++
+			continue
+		}
+		s.Pledges = append(s.Pledges, p)
+		th = append(th, p.Threshold)
+	}
+	going, _ := pledge.Cascade(th)
+	for i, p := range s.Pledges {
+		if going[i] {
+			s.Going[strings.ToLower(p.Email)] = true
+		}
+	}
+	s.Outlook = pledge.Explain(th, len(g.Members), g.ViableMass)
+	return s, nil
+}
+
+// ErrNotGathering: the group has launched or failed already.
+var ErrNotGathering = errors.New("group is not gathering pledges")
+
+// ErrNotLaunched: invites exist only after launch.
+var ErrNotLaunched = errors.New("group has not launched")
+
+// Launch moves the group from gathering to launched, once across every
+// process sharing the store: exactly one caller succeeds, the others get
+// ErrNotGathering with the group's standing as it is then. byHand launches
+// below viable mass (the lead's decision); it still needs someone going.
+// Nobody launches onto a destination that is not ready (ready says; nil
+// has nothing to wait for): that is a *NotReadyError naming the missing
+// step, checked before the pledges so the lead learns it first.
+func Launch(ctx context.Context, st store.Store, g *groups.Group, byHand bool, now time.Time, ready provision.Readiness) (Status, error) {
+	s, err := Read(ctx, st, g)
+	if err != nil {
+		return s, err
+	}
+	if s.State != pledge.StateGathering {
+		return s, ErrNotGathering
+	}
+	r, err := CheckReady(ctx, ready)
+	if err != nil {
+		return s, err
+	}
+	if !r.Ready {
+		return s, &NotReadyError{Missing: r.Missing}
+	}
+	if !s.Outlook.Viable && !byHand {
+		return s, fmt.Errorf("not viable yet: %d would go, %d needed (viable_mass)", s.Outlook.Going, g.ViableMass)
+	}
+	if s.Outlook.Going == 0 {
+		return s, errors.New("nobody would go yet")
+	}
+	switch err := st.Groups().SetState(ctx, g.Name, pledge.StateGathering, pledge.StateLaunched, now); {
+	case errors.Is(err, store.ErrConflict):
+		// Another process moved it first: report where it stands now.
+		if now, rerr := Read(ctx, st, g); rerr == nil {
+			s = now
+		}
+		return s, ErrNotGathering
+	case err != nil:
+		return s, fmt.Errorf("launch: %w", err)
+	}
+	return Read(ctx, st, g)
+}
+
+// Invite is one going member's personal invite: the newest one they were
+// issued (a reissued link replaces the first).
+type Invite struct {
+	Name, Email string
+	Token       string // for /invite/{token}; secret until sent
+	Issued      time.Time
+	Expires     time.Time
+	Redeemed    bool
+	// Reissued is set for an invite that replaced an earlier one
+	// (lifeboat invites reissue): it is mailed again.
+	Reissued bool
+}
+
+// Invites makes sure every going member of a launched group has an invite
+// (valid until ttl after the launch) and returns each member's current one
+// in the group file's order. The tokens are the same every time (see
+// package invite), so every process, and every run, hands out the same
+// links. A member who pledged after the launch (a late arrival) is going
+// once their pledge counts, and gets their invite here too.
+func Invites(ctx context.Context, st store.Store, g *groups.Group, key ed25519.PrivateKey, ttl time.Duration, now time.Time) ([]Invite, error) {
+	s, err := Read(ctx, st, g)
+	if err != nil {
+		return nil, err
+	}
+	if s.State != pledge.StateLaunched && s.State != pledge.StateArrived {
+		return nil, ErrNotLaunched
+	}
+	current, err := currentInvites(ctx, st, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	first := s.LaunchedAt.Add(ttl).Truncate(time.Second)
+	var out []Invite
+	for _, m := range g.Members {
+		email := strings.ToLower(m.Email)
+		if !s.Going[email] {
+			continue
+		}
+		inv, ok := current[email]
+		if !ok {
+			if _, err := invite.Issue(ctx, st.Invites(), key, g.Name, m.Email, first, now); err != nil {
+				return nil, err
+			}
+			if inv, err = currentInvite(ctx, st, g.Name, email); err != nil {
+				return nil, err
+			}
+		}
+		tok, err := invite.Token(key, inv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Invite{Name: m.Name, Email: m.Email, Token: tok, Issued: inv.CreatedAt, Expires: inv.ExpiresAt,
+			Redeemed: !inv.RedeemedAt.IsZero(), Reissued: !inv.ExpiresAt.Equal(first)})
+	}
+	return out, nil
+}
+
+// currentInvites is each member's newest invite, by lower-case email: the
+// one expiring last (a reissued invite outlives the ones it replaced,
+// whose expiry Reissue brought forward).
+func currentInvites(ctx context.Context, st store.Store, group string) (map[string]store.Invite, error) {
+	all, err := st.Invites().List(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	cur := map[string]store.Invite{}
+	for _, inv := range all {
+		email := strings.ToLower(inv.Email)
+		if old, ok := cur[email]; !ok || inv.ExpiresAt.After(old.ExpiresAt) {
+			cur[email] = inv
+		}
+	}
+	return cur, nil
+}
+
+func currentInvite(ctx context.Context, st store.Store, group, email string) (store.Invite, error) {
+	cur, err := currentInvites(ctx, st, group)
+	if err != nil {
+		return store.Invite{}, err
+	}
+	inv, ok := cur[strings.ToLower(email)]
+	if !ok {
+		return store.Invite{}, fmt.Errorf("invite of %s: %w", email, store.ErrNotFound)
+	}
+	return inv, nil
+}
