@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -19,7 +20,8 @@ func serveDoor(ctx context.Context, app *App, g *groups.Group) web.SignUps {
 	}
 	r, err := existing.ScoutURL(ctx, g.Destination.Server, nil)
 	if err != nil {
-		fmt.Fprintf(app.Stderr, "lifeboat: %v; invites cannot be redeemed until serve restarts and reaches it\n", err)
+		// the error can quote the server
+		fmt.Fprintf(app.Stderr, "lifeboat: %s; invites cannot be redeemed until serve restarts and reaches it\n", safetext.Line(err.Error()))
 		return nil
 	}
 	return existing.NewDoor(r)
