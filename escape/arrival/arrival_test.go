@@ -53,6 +53,22 @@ func logins(t *testing.T) arrival.Logins {
 	return l
 }
 
+// seededRoom is a room of three on the shared server, arrived and seeded
+// by an engine over its own store; kept holds the passwords made.
+func seededRoom(t *testing.T, name string) (*provision.Server, *groups.Group, store.Store, arrival.Logins) {
+	t.Helper()
+	_, srv := gtstest.Server(t)
+	g := group(name, 3)
+	st := openStore(t, g)
+	kept := logins(t)
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Logins: kept})
+	arrive(t, e, g, 0, 1, 2)
+	if err := e.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return srv, g, st, kept
+}
+
 func arrive(t *testing.T, e *arrival.Engine, g *groups.Group, members ...int) {
 	t.Helper()
 	ctx := context.Background()
@@ -143,16 +159,8 @@ func TestMeshGrowsIncrementallyAndRerunChangesNothing(t *testing.T) {
 // between acting and recording) reconciles with the server instead of
 // making anything twice.
 func TestJournalLossMakesNoDuplicates(t *testing.T) {
-	_, srv := gtstest.Server(t)
-	g := group("loss", 3)
+	srv, g, st1, kept := seededRoom(t, "loss")
 	ctx := context.Background()
-	st1 := openStore(t, g)
-	kept := logins(t)
-	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv, Logins: kept})
-	arrive(t, e1, g, 0, 1, 2)
-	if err := e1.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
 	accs, _ := st1.Accounts().List(ctx, g.Name)
 
 	// A second store knows the accounts (and the logins file their

@@ -168,16 +168,8 @@ func TestSeedIsolatesAStuckMember(t *testing.T) {
 // waiting. A Seed that meets the pair again (here: over a journal that
 // lost it) accepts it once more, and nothing is left waiting.
 func TestSeedClearsRequestBesideFollow(t *testing.T) {
-	_, srv := gtstest.Server(t)
-	g := group("beside", 3)
+	srv, g, st1, kept := seededRoom(t, "beside")
 	ctx := context.Background()
-	st1 := openStore(t, g)
-	kept := logins(t)
-	e1 := arrival.New(arrival.Config{Store: st1, Group: g, Server: srv, Logins: kept})
-	arrive(t, e1, g, 0, 1, 2)
-	if err := e1.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
 	a, _ := st1.Accounts().Get(ctx, g.Name, g.Members[0].Email)
 	b, _ := st1.Accounts().Get(ctx, g.Name, g.Members[1].Email)
 	db, err := sql.Open("sqlite", gtsDB(t)+"?_pragma=busy_timeout(20000)")
