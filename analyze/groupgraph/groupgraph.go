@@ -1,0 +1,271 @@
+// Package groupgraph is a group's follow graph as the store holds it: the
+// follows members uploaded from their data exports, or the lead imported
+// for them, matched across networks to the group's members.
+//
+// A member is known by the handle they gave (the group file's handle) and
+// by the identities inside their own exports (their X id and username,
+// their Bluesky DID, their fediverse address). Every label that names a
+// member becomes that member's node, so a member's follows on X and on
+// Bluesky meet in one graph, and another member's X archive that lists
+// them by id finds them.
+//
+// Of an export only what the group's questions need is kept: the owner's
+// identities, everyone the owner follows (the people they would miss, and
+// the lead's growth suggestions), and those of their followers who are
+// members. The people named who are not members are for the lead's eyes
+// only: nothing here is shown on a public page.
+package groupgraph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/analyze"
+	"github.com/lifeboat-social/lifeboat/analyze/follows"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+)
+
+// ErrNotMember: the email is neither a member's nor the lead's.
+var ErrNotMember = errors.New("not a member of the group")
+
+// ErrOtherMember: the export belongs to another member of the group.
+var ErrOtherMember = errors.New("the export is another member's")
+
+// Limits for exports imported into a group: a person follows at most a
+// few thousand accounts (X and Bluesky cap following near there), so the
+// caps are well below those of a whole-network import.
+var Limits = follows.Limits{MaxBytes: 256 << 20, MaxEntries: 1_000_000, MaxAccounts: 200_000}
+
+// Imported says what an import kept.
+type Imported struct {
+	Self      string // the export's owner, as a label
+	Format    string
+	Follows   int // accounts the member follows
+	Followers int // members among their followers
+}
+
+// Import keeps of ex what the group's graph needs, as the follows of the
+// member with email (or of the lead), replacing an earlier import of the
+// same account. An export that does not say whose it is, and whose owner
+// was not given (SetOwner), is refused with follows.ErrNoOwner.
+func Import(ctx context.Context, st store.Store, g *groups.Group, email string, ex *follows.Export, now time.Time) (Imported, error) {
+	email = strings.ToLower(email)
+	if !candidate(g, email) {
+		return Imported{}, fmt.Errorf("%s: %w", email, ErrNotMember)
+	}
+	ids := ex.Identities()
+	if len(ids) == 0 {
+		return Imported{}, &follows.Error{File: ex.File, Err: follows.ErrNoOwner, Msg: fmt.Sprintf("a %s does not say whose it is", ex.Format)}
+	}
+	known, err := identities(ctx, st, g)
+	if err != nil {
+		return Imported{}, err
+	}
+	for _, id := range ids {
+		if other, ok := known[id]; ok && other != email {
+			return Imported{}, fmt.Errorf("%s names %s, who is %s in the group: %w", ex.File, id, other, ErrOtherMember)
+		}
+	}
+	self := ids[0]
+	imp := store.FollowImport{Group: g.Name, Email: email, Self: self, Aliases: ids[1:], Format: ex.Format, CreatedAt: now}
+	seen := map[string]bool{}
+	for _, a := range ex.Following {
+		l := follows.Label(ex.Network, a)
+		if l != self && !seen[l] {
+			seen[l] = true
+			imp.Edges = append(imp.Edges, [2]string{self, l})
+		}
+	}
+	out := Imported{Self: self, Format: ex.Format, Follows: len(imp.Edges)}
+	clear(seen)
+	for _, a := range ex.Followers {
+		l := follows.Label(ex.Network, a)
+		if who, ok := known[l]; ok && who != email && !seen[l] {
+			seen[l] = true
+			imp.Edges = append(imp.Edges, [2]string{l, self})
+			out.Followers++
+		}
+	}
+	if err := st.Follows().Put(ctx, imp); err != nil {
+		return Imported{}, err
+	}
+	return out, nil
+}
+
+// Delete removes every follow imported for the member: what the delete
+// button on their pledge page does. It returns how many exports it
+// removed.
+func Delete(ctx context.Context, st store.Store, g *groups.Group, email string) (int, error) {
+	return st.Follows().Delete(ctx, g.Name, email)
+}
+
+// candidate: the group's members and its lead, who may be no member.
+func candidate(g *groups.Group, email string) bool {
+	_, ok := g.Member(email)
+	return ok || strings.EqualFold(g.Lead.Email, email)
+}
+
+// candidates are the lower-case emails of the members and the lead, in
+// the group file's order, the lead first.
+func candidates(g *groups.Group) []string {
+	out := []string{strings.ToLower(g.Lead.Email)}
+	for _, m := range g.Members {
+		if e := strings.ToLower(m.Email); e != out[0] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// identities maps every label that names a candidate to their email: the
+// labels of the handles in the group file, then, overriding them, the
+// identities of the exports imported for each.
+func identities(ctx context.Context, st store.Store, g *groups.Group) (map[string]string, error) {
+	imps, err := st.Follows().List(ctx, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	return identitiesOf(g, imps), nil
+}
+
+func identitiesOf(g *groups.Group, imps []store.FollowImport) map[string]string {
+	known := map[string]string{}
+	for _, m := range g.Members {
+		for _, l := range follows.HandleLabels(m.Handle) {
+			known[l] = strings.ToLower(m.Email)
+		}
+	}
+	for _, imp := range imps {
+		if !candidate(g, imp.Email) {
+			continue
+		}
+		for _, l := range append([]string{imp.Self}, imp.Aliases...) {
+			known[l] = imp.Email
+		}
+	}
+	return known
+}
+
+// Graph is the group's follow graph. Its first nodes are the candidates
+// (the lead, then the members in the group file's order), each labelled
+// with their email; everyone else keeps their network label (x:…,
+// bsky:…), which only the lead may see.
+type Graph struct {
+	*analyze.Graph
+	// Members is the number of candidate nodes: ids 0 to Members-1.
+	Members int
+	// Node is each candidate's node, by lower-case email.
+	Node map[string]int32
+	// Imported is whether a candidate has follows of their own imported,
+	// by node: only then does "of the people you follow" mean something.
+	Imported []bool
+}
+
+// Lead is the lead's node: the centre of the lead's own data.
+const Lead int32 = 0
+
+// Load reads the group's graph from the store. Imports of people no
+// longer in the group are left out.
+func Load(ctx context.Context, st store.Store, g *groups.Group) (*Graph, error) {
+	imps, err := st.Follows().List(ctx, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	known := identitiesOf(g, imps)
+	cands := candidates(g)
+	name := func(l string) string {
+		if email, ok := known[l]; ok {
+			return email
+		}
+		return l
+	}
+	var edges [][2]string
+	imported := map[string]bool{}
+	for _, imp := range imps {
+		if !candidate(g, imp.Email) {
+			continue
+		}
+		imported[imp.Email] = true
+		for _, e := range imp.Edges {
+			edges = append(edges, [2]string{name(e[0]), name(e[1])})
+		}
+	}
+	gg := &Graph{Graph: analyze.FromEdges(cands, edges), Members: len(cands), Node: map[string]int32{}, Imported: make([]bool, len(cands))}
+	for i, email := range cands {
+		gg.Node[email] = int32(i)
+		gg.Imported[i] = imported[email]
+	}
+	return gg, nil
+}
+
+// FollowsAmong lists, for each of emails, the indices in emails of those
+// they follow: the follows LaunchSet takes.
+func (gg *Graph) FollowsAmong(emails []string) [][]int32 {
+	at := make([]int32, gg.Members)
+	for i := range at {
+		at[i] = -1
+	}
+	for i, e := range emails {
+		if v, ok := gg.Node[strings.ToLower(e)]; ok {
+			at[v] = int32(i)
+		}
+	}
+	out := make([][]int32, len(emails))
+	for i, e := range emails {
+		v, ok := gg.Node[strings.ToLower(e)]
+		if !ok {
+			continue
+		}
+		for _, u := range gg.Out(v) {
+			if int(u) < gg.Members && at[u] >= 0 {
+				out[i] = append(out[i], at[u])
+			}
+		}
+	}
+	return out
+}
+
+// Kept is one member's retention: of the Follows people they follow,
+// Going are in the launch set. "34 of the 80 people you follow are going."
+type Kept struct {
+	Going   int `json:"going"`
+	Follows int `json:"follows"`
+}
+
+func (k Kept) String() string {
+	return fmt.Sprintf("%d of the %d %s you follow %s going", k.Going, k.Follows, plural(k.Follows, "person", "people"), plural(k.Going, "is", "are"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Retention is each candidate's Kept for the launch set going (by
+// lower-case email), for those with follows of their own imported.
+func (gg *Graph) Retention(going map[string]bool) map[string]Kept {
+	in := make([]bool, gg.Members)
+	for email, v := range gg.Node {
+		in[v] = going[email]
+	}
+	out := map[string]Kept{}
+	for email, v := range gg.Node {
+		if !gg.Imported[v] {
+			continue
+		}
+		k := Kept{Follows: len(gg.Out(v))}
+		for _, u := range gg.Out(v) {
+			if int(u) < gg.Members && in[u] {
+				k.Going++
+			}
+		}
+		out[email] = k
+	}
+	return out
+}
