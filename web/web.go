@@ -95,6 +95,9 @@ type Config struct {
 	// Rules are the destination's rules as shown before pledging and
 	// redeeming (from scouting it); optional.
 	Rules []string
+	// UploadMax caps a member's uploaded export in bytes; 0 means
+	// DefaultUploadMax.
+	UploadMax int64
 	// InviteTTL is how long invites stay valid after launch; default 14 days.
 	InviteTTL time.Duration
 	// PledgeRate and RedeemRate limit requests per IP per minute on the

@@ -68,13 +68,10 @@ func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) 
 			continue
 		}
 		s.Pledges = append(s.Pledges, p)
-		c := pledge.Condition{Others: p.Threshold, Follows: p.FollowThreshold}
-		if s.State != pledge.StateGathering {
-			// Once launched, the follows decided: a member deleting their
-			// follows afterwards must not take back an invite sent.
-			c.Follows = 0
-		}
-		conds = append(conds, c)
+		conds = append(conds, pledge.Condition{Others: p.Threshold, Follows: p.FollowThreshold})
+	}
+	if err := keepInvited(ctx, st, g, s, conds); err != nil {
+		return Status{}, err
 	}
 	follows, err := followsAmong(ctx, st, g, s.Pledges, conds)
 	if err != nil {
@@ -88,6 +85,30 @@ func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) 
 	}
 	s.Outlook = pledge.ExplainSet(conds, follows, len(g.Members), g.ViableMass)
 	return s, nil
+}
+
+// keepInvited drops the conditions of those who have an invite, after
+// the launch: the launch decided for them, and a member deleting their
+// follows, or a followee withdrawing, afterwards must not take back an
+// invite sent. Late pledgers keep their conditions.
+func keepInvited(ctx context.Context, st store.Store, g *groups.Group, s Status, conds []pledge.Condition) error {
+	if s.State == pledge.StateGathering || len(conds) == 0 {
+		return nil
+	}
+	invs, err := st.Invites().List(ctx, g.Name)
+	if err != nil {
+		return err
+	}
+	invited := map[string]bool{}
+	for _, inv := range invs {
+		invited[strings.ToLower(inv.Email)] = true
+	}
+	for i, p := range s.Pledges {
+		if invited[strings.ToLower(p.Email)] {
+			conds[i] = pledge.Condition{}
+		}
+	}
+	return nil
 }
 
 // followsAmong is who follows whom among the pledgers, from the group's
