@@ -269,3 +269,26 @@ func (gg *Graph) Retention(going map[string]bool) map[string]Kept {
 	}
 	return out
 }
+
+// Analyze answers analyze's questions on the group's imported graph
+// (the TUI's analysis screen and `lifeboat analyze GROUP.yaml` call it).
+// The lead's network is the starting point: the viable set is sought
+// among the lead and the members, whose node labels are their emails;
+// the people they follow outside the group are there for the communities
+// and the growth suggestions, and only the lead may see them. Draw the
+// picture with the report's WriteSVG and LeadLabel at the centre.
+func Analyze(ctx context.Context, st store.Store, g *groups.Group, o analyze.Options) (*analyze.Report, error) {
+	start := time.Now()
+	gg, err := Load(ctx, st, g)
+	if err != nil {
+		return nil, err
+	}
+	o.Within = make([]bool, gg.N())
+	for v := range gg.Members {
+		o.Within[v] = true
+	}
+	return analyze.Analyze(gg.Graph, o, start), nil
+}
+
+// LeadLabel is the lead's label in the group's graph.
+func LeadLabel(g *groups.Group) string { return strings.ToLower(g.Lead.Email) }

@@ -1,13 +1,16 @@
 package groupgraph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
@@ -103,6 +106,19 @@ func TestImportAndLoad(t *testing.T) {
 	}
 	if _, ok := kept["nobody"]; ok || len(kept) != 3 {
 		t.Fatalf("retention: %v", kept)
+	}
+
+	r, err := Analyze(ctx, st, g, analyze.Options{MinFollows: 1, Suggestions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Viable, []string{"ada@example.org", "cy@example.org"}) || len(r.Suggestions) == 0 ||
+		r.Suggestions[0].Label != "x:id:99" || r.Suggestions[0].FollowedBy != 2 || r.Retention.Min != 0.5 {
+		t.Fatalf("analysis: viable %q, suggestions %+v, retention %+v", r.Viable, r.Suggestions, r.Retention)
+	}
+	var svg bytes.Buffer
+	if err := r.WriteSVG(&svg, LeadLabel(g)); err != nil || !strings.Contains(svg.String(), "<svg") {
+		t.Fatalf("picture: %v", err)
 	}
 
 	// Ada deletes hers: Cy's follow of her stays (it is Cy's data), but
