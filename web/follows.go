@@ -66,21 +66,18 @@ func (s *Server) ImportFollows(ctx context.Context, m groups.Member, part *multi
 	if err != nil {
 		return groupgraph.Imported{}, uploadError(err)
 	}
-	if len(ex.Identities()) == 0 || owner != "" {
-		if owner == "" {
-			owner = ownerFromHandle(ex.Network, m.Handle)
-		}
-		if owner == "" {
-			return groupgraph.Imported{}, &UploadError{fmt.Sprintf("This %s does not say whose it is: write your account on that network (for example %s) in the box and upload it again.",
-				ex.Format, ownerExample(ex.Network))}
-		}
+	if owner != "" {
 		if err := ex.SetOwner(owner); err != nil {
 			return groupgraph.Imported{}, uploadError(err)
 		}
 	}
 	imp, err := groupgraph.Import(ctx, s.st, s.g, m.Email, ex, s.now())
-	if errors.Is(err, groupgraph.ErrOtherMember) {
+	switch {
+	case errors.Is(err, groupgraph.ErrOtherMember):
 		return groupgraph.Imported{}, &UploadError{"This export is another member's, not yours. Upload your own."}
+	case errors.Is(err, follows.ErrNoOwner):
+		return groupgraph.Imported{}, &UploadError{fmt.Sprintf("This %s does not say whose it is: write your account on that network (for example %s) in the box and upload it again.",
+			ex.Format, ownerExample(ex.Network))}
 	}
 	return imp, err
 }
@@ -92,17 +89,6 @@ func uploadError(err error) error {
 		return &UploadError{"We could not read this file: " + fe.Error() + "."}
 	}
 	return err
-}
-
-// ownerFromHandle is the member's handle when it is an account on
-// network n, else "".
-func ownerFromHandle(n follows.Network, handle string) string {
-	for _, l := range follows.HandleLabels(handle) {
-		if strings.HasPrefix(l, string(n)+":") {
-			return handle
-		}
-	}
-	return ""
 }
 
 func ownerExample(n follows.Network) string {

@@ -50,12 +50,25 @@ type Imported struct {
 
 // Import keeps of ex what the group's graph needs, as the follows of the
 // member with email (or of the lead), replacing an earlier import of the
-// same account. An export that does not say whose it is, and whose owner
-// was not given (SetOwner), is refused with follows.ErrNoOwner.
+// same account. An export that does not say whose it is (a Mastodon CSV,
+// Instagram's files) is the member's account named by their handle in the
+// group file, when that handle is on the export's network; otherwise,
+// unless the caller named its owner (SetOwner), it is refused with
+// follows.ErrNoOwner.
 func Import(ctx context.Context, st store.Store, g *groups.Group, email string, ex *follows.Export, now time.Time) (Imported, error) {
 	email = strings.ToLower(email)
 	if !candidate(g, email) {
 		return Imported{}, fmt.Errorf("%s: %w", email, ErrNotMember)
+	}
+	if m, ok := g.Member(email); ok && len(ex.Identities()) == 0 {
+		for _, l := range follows.HandleLabels(m.Handle) {
+			if strings.HasPrefix(l, string(ex.Network)+":") {
+				if err := ex.SetOwner(m.Handle); err != nil {
+					return Imported{}, err
+				}
+				break
+			}
+		}
 	}
 	ids := ex.Identities()
 	if len(ids) == 0 {

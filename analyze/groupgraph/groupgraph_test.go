@@ -56,17 +56,16 @@ func TestImportAndLoad(t *testing.T) {
 	if got, err := Import(ctx, st, g, "cy@example.org", cy, now); err != nil || got.Follows != 2 || got.Followers != 1 {
 		t.Fatalf("import Cy: %+v, %v", got, err)
 	}
-	// Ben's Mastodon list names Ada by a handle that is not hers.
+	// A Mastodon list does not say whose it is: Ben's is his by the handle
+	// in the group file; Cy has none on the fediverse.
 	ben := &follows.Export{File: "following.csv", Network: follows.Fedi, Format: "Mastodon following list",
 		Following: []follows.Account{{Handle: "cy@elsewhere.example"}}}
-	if _, err := Import(ctx, st, g, "ben@example.org", ben, now); !errors.Is(err, follows.ErrNoOwner) {
+	if got, err := Import(ctx, st, g, "ben@example.org", ben, now); err != nil || got.Self != "fedi:@ben@social.example" {
+		t.Fatalf("Ben's list: %+v, %v", got, err)
+	}
+	cyFedi := &follows.Export{File: "cy.csv", Network: follows.Fedi, Format: "Mastodon following list"}
+	if _, err := Import(ctx, st, g, "cy@example.org", cyFedi, now); !errors.Is(err, follows.ErrNoOwner) {
 		t.Fatalf("no owner: %v", err)
-	}
-	if err := ben.SetOwner("@ben@social.example"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Import(ctx, st, g, "ben@example.org", ben, now); err != nil {
-		t.Fatal(err)
 	}
 	// Someone else's export, and someone who is not in the group.
 	if _, err := Import(ctx, st, g, "ben@example.org", cy, now); !errors.Is(err, ErrOtherMember) {
