@@ -39,6 +39,26 @@ func newChrome(t *testing.T) context.Context {
 	return bctx
 }
 
+// drive gives a test's two ways to use the browser: do runs steps, text
+// reads the text of the element sel selects; both fail the test on error.
+func drive(t *testing.T, ctx context.Context) (do func(...chromedp.Action[chromedp.Void]), text func(sel string) string) {
+	do = func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text = func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return do, text
+}
+
 // TestBrowserPledgeConfirmRedeem: a member pledges and confirms in a real
 // browser, the group launches when a second member confirms, and the
 // member redeems the invite from the mail: chooses a password, authorises
@@ -52,20 +72,7 @@ func TestBrowserPledgeConfirmRedeem(t *testing.T) {
 		t.Fatal(err)
 	}
 	pledgeLink := e.mailLink("chloe@example.org", "will you move")
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	do, text := drive(t, ctx)
 
 	do(chromedp.Navigate(e.url + "/"))
 	if s := text("main"); !strings.Contains(s, "0 of 2 needed would go now") {
@@ -140,20 +147,7 @@ func TestBrowserUploadFollows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	do, text := drive(t, ctx)
 	do(chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.ID("export")),
 		chromedp.SetUploadFiles(chromedp.ID("export"), []string{export}),

@@ -107,10 +107,8 @@ func runImport(app *App, args []string, out string) error {
 		if same(path, out) {
 			return usageErrorf("--edges %s is also an input; write the graph to another file", out)
 		}
-		ex, err := follows.ReadFile(path, follows.DefaultLimits)
+		ex, err := readExport(path, owner, follows.DefaultLimits)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return usageErrorf("no such file: %s", path)
 		case errors.Is(err, follows.ErrUnknown):
 			if owner != "" {
 				return usageErrorf("%s: an edge list names everyone itself; drop %s=", path, owner)
@@ -128,12 +126,7 @@ func runImport(app *App, args []string, out string) error {
 			fmt.Fprintf(app.Stdout, "%s: edge list, %d follows among %d people\n", safetext.Line(path), len(copied)-n, g.N())
 			continue
 		case err != nil:
-			return usageErr(err)
-		}
-		if owner != "" {
-			if err := ex.SetOwner(owner); err != nil {
-				return usageErr(err)
-			}
+			return err
 		}
 		exports = append(exports, ex)
 	}
@@ -180,19 +173,12 @@ func importForMember(ctx context.Context, app *App, file, member string, args []
 	var exports []*follows.Export
 	for _, arg := range args {
 		owner, path := splitOwner(arg)
-		ex, err := follows.ReadFile(path, groupgraph.Limits)
+		ex, err := readExport(path, owner, groupgraph.Limits)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return usageErrorf("no such file: %s", path)
 		case errors.Is(err, follows.ErrUnknown):
 			return usageErr(fmt.Errorf("%w; an edge list names no member: analyse it with lifeboat analyze --edges", err))
 		case err != nil:
-			return usageErr(err)
-		}
-		if owner != "" {
-			if err := ex.SetOwner(owner); err != nil {
-				return usageErr(err)
-			}
+			return err
 		}
 		exports = append(exports, ex)
 	}
@@ -229,6 +215,25 @@ func importForMember(ctx context.Context, app *App, file, member string, args []
 			safetext.Line(exports[i].File), imp.Format, safetext.Line(imp.Self), safetext.Line(member), imp.Follows, imp.Followers, pluralWord(imp.Followers, "member", "members"))
 	}
 	return nil
+}
+
+// readExport reads the export at path, naming its owner when owner is
+// set. Every error is bad input (exit 2); one wrapping follows.ErrUnknown
+// is a file of no known kind, which the caller may take otherwise.
+func readExport(path, owner string, lim follows.Limits) (*follows.Export, error) {
+	ex, err := follows.ReadFile(path, lim)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usageErrorf("no such file: %s", path)
+	case err != nil:
+		return nil, usageErr(err)
+	}
+	if owner != "" {
+		if err := ex.SetOwner(owner); err != nil {
+			return nil, usageErr(err)
+		}
+	}
+	return ex, nil
 }
 
 // splitOwner splits OWNER=FILE. An argument that names an existing file
