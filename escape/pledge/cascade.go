@@ -1,26 +1,14 @@
-// Package pledge holds the rules of conditional pledges: the threshold
-// cascade that decides who would go, the explanation the pledge page
-// shows, and when a group launches, fails or needs a nudge. It is pure
+// Package pledge holds the rules of conditional pledges: the launch set
+// that decides who would go (the threshold cascade, with conditions on
+// the people a member follows), the explanation the pledge page shows, and when a group launches, fails or needs a nudge. It is pure
 // logic: no store, no clock, no I/O.
 package pledge
 
 import "fmt"
 
-// Cascade returns who would go when pledges name only a number of
-// others: the largest set S of pledgers such that every member of S has a
-// threshold of at most |S|-1 ("I go only if at least K others go").
-// going[i] reports whether pledger i is in S; n is |S|. Negative
-// thresholds count as 0. It is LaunchSet without follow conditions.
-func Cascade(thresholds []int) (going []bool, n int) {
-	return LaunchSet(conditions(thresholds), nil)
-}
-
-// Size is the number of pledgers in the cascade of thresholds.
-func Size(thresholds []int) int {
-	_, n := Cascade(thresholds)
-	return n
-}
-
+// conditions are pledges that name only a number of others: the
+// threshold cascade ("I go only if at least K others go"), negative
+// thresholds counting as 0.
 func conditions(thresholds []int) []Condition {
 	c := make([]Condition, len(thresholds))
 	for i, t := range thresholds {
