@@ -195,28 +195,16 @@ type followsView struct {
 
 func (s *Server) followsOf(ctx context.Context, m groups.Member, st campaign.Status) (followsView, error) {
 	v := followsView{UploadMax: s.uploadMax() >> 20}
-	imps, err := s.st.Follows().List(ctx, s.g.Name)
+	gg, err := groupgraph.Load(ctx, s.st, s.g)
 	if err != nil {
 		return v, err
 	}
 	email := strings.ToLower(m.Email)
-	for _, imp := range imps {
-		if imp.Email == email {
-			n := 0
-			for _, e := range imp.Edges {
-				if e[0] == imp.Self {
-					n++
-				}
-			}
-			v.Imports = append(v.Imports, fmt.Sprintf("%s of %s: you follow %d", imp.Format, imp.Self, n))
-		}
+	for _, imp := range gg.Imports[email] {
+		v.Imports = append(v.Imports, fmt.Sprintf("%s of %s: you follow %d", imp.Format, imp.Self, imp.Follows))
 	}
 	if len(v.Imports) == 0 {
 		return v, nil
-	}
-	gg, err := groupgraph.Load(ctx, s.st, s.g)
-	if err != nil {
-		return v, err
 	}
 	if k, ok := gg.Retention(st.Going)[email]; ok {
 		v.Retention = k.String()

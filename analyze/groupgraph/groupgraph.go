@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/analyze"
@@ -176,18 +177,74 @@ type Graph struct {
 	// Imported is whether a candidate has follows of their own imported,
 	// by node: only then does "of the people you follow" mean something.
 	Imported []bool
+	// Imports are what was imported for each candidate, by lower-case
+	// email: for their own page.
+	Imports map[string][]Imported
 }
 
 // Lead is the lead's node: the centre of the lead's own data.
 const Lead int32 = 0
 
 // Load reads the group's graph from the store. Imports of people no
-// longer in the group are left out.
+// longer in the group are left out. The graph is kept while the group's
+// imports and members stay the same (every page and every tick asks for
+// it), and shared: callers must not change it.
 func Load(ctx context.Context, st store.Store, g *groups.Group) (*Graph, error) {
+	version, err := st.Follows().Version(ctx, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	key := cacheKey{st: st, group: g.Name}
+	stamp := version + "\x00" + membersStamp(g)
+	cache.Lock()
+	c, ok := cache.m[key]
+	cache.Unlock()
+	if ok && c.stamp == stamp {
+		return c.graph, nil
+	}
 	imps, err := st.Follows().List(ctx, g.Name)
 	if err != nil {
 		return nil, err
 	}
+	gg := build(g, imps)
+	cache.Lock()
+	if len(cache.m) >= maxCached {
+		clear(cache.m) // transactions' stores come and go
+	}
+	cache.m[key] = cached{stamp: stamp, graph: gg}
+	cache.Unlock()
+	return gg, nil
+}
+
+// The graphs built, by store and group.
+var cache = struct {
+	sync.Mutex
+	m map[cacheKey]cached
+}{m: map[cacheKey]cached{}}
+
+const maxCached = 64
+
+type cacheKey struct {
+	st    store.Store
+	group string
+}
+
+type cached struct {
+	stamp string
+	graph *Graph
+}
+
+// membersStamp changes whenever the group file's people or handles do.
+func membersStamp(g *groups.Group) string {
+	var b strings.Builder
+	b.WriteString(g.Lead.Email)
+	for _, m := range g.Members {
+		b.WriteString("\x00" + m.Email + "\x01" + m.Handle)
+	}
+	return b.String()
+}
+
+func build(g *groups.Group, imps []store.FollowImport) *Graph {
 	known := identitiesOf(g, imps)
 	cands := candidates(g)
 	name := func(l string) string {
@@ -197,22 +254,29 @@ func Load(ctx context.Context, st store.Store, g *groups.Group) (*Graph, error) 
 		return l
 	}
 	var edges [][2]string
-	imported := map[string]bool{}
+	mine := map[string][]Imported{}
 	for _, imp := range imps {
 		if !candidate(g, imp.Email) {
 			continue
 		}
-		imported[imp.Email] = true
+		info := Imported{Self: imp.Self, Format: imp.Format}
 		for _, e := range imp.Edges {
 			edges = append(edges, [2]string{name(e[0]), name(e[1])})
+			if e[0] == imp.Self {
+				info.Follows++
+			} else {
+				info.Followers++
+			}
 		}
+		mine[imp.Email] = append(mine[imp.Email], info)
 	}
-	gg := &Graph{Graph: analyze.FromEdges(cands, edges), Members: len(cands), Node: map[string]int32{}, Imported: make([]bool, len(cands))}
+	gg := &Graph{Graph: analyze.FromEdges(cands, edges), Members: len(cands), Node: map[string]int32{},
+		Imported: make([]bool, len(cands)), Imports: mine}
 	for i, email := range cands {
 		gg.Node[email] = int32(i)
-		gg.Imported[i] = imported[email]
+		gg.Imported[i] = len(mine[email]) > 0
 	}
-	return gg, nil
+	return gg
 }
 
 // FollowsAmong lists, for each of emails, the indices in emails of those

@@ -129,4 +129,16 @@ func TestImportAndLoad(t *testing.T) {
 	if gg.Imported[Lead] || len(out("ada@example.org")) != 0 || !slices.Equal(out("cy@example.org"), []string{"x:id:1", "x:id:99"}) {
 		t.Fatalf("after delete: ada %q, cy %q", out("ada@example.org"), out("cy@example.org"))
 	}
+
+	// Cy leaves the group file: her follows no longer count, though the
+	// store's imports are the same.
+	left := *g
+	left.Members = g.Members[:2]
+	gg, err = Load(ctx, st, &left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := gg.Node["cy@example.org"]; ok || gg.Members != 2 || len(gg.Imports["cy@example.org"]) != 0 {
+		t.Fatalf("after Cy left: %d members, nodes %v", gg.Members, gg.Node)
+	}
 }

@@ -119,3 +119,15 @@ func (t followTable) Delete(ctx context.Context, group, email string) (int, erro
 	}
 	return int(n), nil
 }
+
+// Version is the number of imports and the newest one's time: a Put
+// makes a newer time, a Delete a smaller number.
+func (t followTable) Version(ctx context.Context, group string) (string, error) {
+	var n int
+	var newest time.Time
+	err := t.s.queryRow(ctx, "SELECT COUNT(*), MAX(created_at) FROM follow_imports WHERE group_name = ?", group).Scan(&n, scanTime(&newest))
+	if err != nil {
+		return "", fmt.Errorf("version of follows of %s: %w", group, mapErr(err))
+	}
+	return fmt.Sprintf("%d@%d", n, newest.UnixMicro()), nil
+}

@@ -173,6 +173,9 @@ type Follows interface {
 	// Delete removes every import of the member and returns how many
 	// there were.
 	Delete(ctx context.Context, group, email string) (int, error)
+	// Version changes whenever the group's imports do (a Put or a
+	// Delete), so that a reader may keep the graph it built until then.
+	Version(ctx context.Context, group string) (string, error)
 }
 
 // StepStatus is where a journaled step stands.

@@ -640,14 +640,27 @@ func TestFollows(t *testing.T) {
 			!list[1].CreatedAt.Equal(t0UTC) || list[1].Email != "a@example.org" || list[2].Edges[0][1] != "fedi:@a@social.example" {
 			t.Fatalf("list: %+v", list)
 		}
-		// A newer download of the same account replaces the older.
+		// A newer download of the same account replaces the older, and
+		// the version changes.
+		v0, err := f.Version(ctx, "uk")
+		must(t, err)
 		must(t, f.Put(ctx, FollowImport{Group: "uk", Email: "a@example.org", Self: "x:ada", Edges: many[:2]}))
 		list, _ = f.List(ctx, "uk")
 		if len(list) != 3 || len(list[1].Edges) != 2 || len(list[1].Aliases) != 0 {
 			t.Fatalf("replaced: %+v", list[1])
 		}
+		if v, _ := f.Version(ctx, "uk"); v == v0 {
+			t.Fatalf("version %s unchanged by a put", v)
+		}
+		v1, err := f.Version(ctx, "uk")
+		must(t, err)
 		n, err := f.Delete(ctx, "uk", "A@example.org")
 		must(t, err)
+		v2, err := f.Version(ctx, "uk")
+		must(t, err)
+		if v1 == v2 {
+			t.Fatalf("version %s unchanged by a delete", v1)
+		}
 		list, _ = f.List(ctx, "uk")
 		if n != 2 || len(list) != 1 || list[0].Email != "b@example.org" {
 			t.Fatalf("after delete (%d): %+v", n, list)
