@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
 	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
@@ -98,6 +99,9 @@ func ownerExample(n follows.Network) string {
 	return "@ada@social.example"
 }
 
+// uploadTime is how long an upload may take: 256 MB at 4 Mbit/s.
+const uploadTime = 10 * time.Minute
+
 func (s *Server) uploadMax() int64 {
 	if s.cfg.UploadMax > 0 {
 		return s.cfg.UploadMax
@@ -116,6 +120,9 @@ func (s *Server) followsUpload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The server's read timeout is for forms; an export of a few hundred
+	// megabytes on a slow line takes minutes.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
 	r.Body = http.MaxBytesReader(w, r.Body, s.uploadMax()+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
