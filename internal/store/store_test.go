@@ -668,5 +668,14 @@ func TestFollows(t *testing.T) {
 		if n, err := f.Delete(ctx, "uk", "a@example.org"); err != nil || n != 0 {
 			t.Fatalf("delete again: %d, %v", n, err)
 		}
+		// The graph goes with its group.
+		ss := s.(*sqlStore)
+		_, err = ss.exec(ctx, "DELETE FROM groups WHERE name = ?", "uk")
+		must(t, err)
+		var left int
+		must(t, ss.queryRow(ctx, "SELECT (SELECT COUNT(*) FROM follow_imports) + (SELECT COUNT(*) FROM follow_edges)").Scan(&left))
+		if left != 0 {
+			t.Fatalf("%d rows of follows outlive their group", left)
+		}
 	})
 }
