@@ -136,7 +136,7 @@ func drawCard(k cardKey) ([]byte, error) {
 	}
 
 	// The bar: full at viable mass; past it stays full.
-	barTop := 360
+	barTop := 310
 	bar := image.Rect(margin, barTop, CardWidth-margin, barTop+48)
 	draw.Draw(img, bar, image.NewUniform(cardTrack), image.Point{}, draw.Src)
 	if k.Viable > 0 {
@@ -152,10 +152,10 @@ func drawCard(k cardKey) ([]byte, error) {
 	default:
 		headline = fmt.Sprintf("%d of %d needed would go now", k.Going, k.Viable)
 	}
-	text(count, cardInk, margin, barTop+120, headline)
+	text(count, cardInk, margin, barTop+115, headline)
 	if k.State == pledge.StateGathering {
 		if _, rest, ok := strings.Cut(k.Sentence, "; "); ok {
-			text(body, cardInk, margin, barTop+180, wrap(body, capitalFirst(rest), CardWidth-2*margin, 1)[0])
+			text(body, cardInk, margin, barTop+172, wrap(body, capitalFirst(rest), CardWidth-2*margin, 1)[0])
 		}
 	}
 	text(body, cardAccent, margin, CardHeight-40, "Lifeboat: leaving together, or not at all")
