@@ -66,7 +66,7 @@ func startDirectory(t *testing.T, st store.Store, mb *mailbox.Server, arr *fakeA
 // server the fake arrivals make accounts on, with Ben in both.
 func twoGroups(arr *fakeArrivals) (*groups.Group, *groups.Group) {
 	a := testGroup(6, 3)
-	a.Tags = []string{"birds", "nature"}
+	a.Tags, a.Description = []string{"birds", "nature"}, "Birdwatchers along the river."
 	b := testGroup(5, 3)
 	b.Name, b.Title, b.Description, b.Tags = "moth-watchers", "Moth Watchers", "Moths at night.", []string{"insects", "nature"}
 	b.Destination = groups.Destination{Type: groups.DestExisting, Server: arr.oauthURL}
