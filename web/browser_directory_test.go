@@ -15,14 +15,11 @@ import (
 // picture. With LIFEBOAT_SCREENSHOTS (make screenshots) it saves the
 // directory and the card for the docs.
 func TestBrowserDirectory(t *testing.T) {
-	st, mb := newStore(t), newMailbox(t)
-	arr := newFakeArrivals(t, st)
-	ga, gb := twoGroups(arr)
-	d := startDirectory(t, st, mb, arr, true, ga, gb)
+	d, a, b := twoGroupDirectory(t, true)
 	for _, m := range []string{"ada", "ben"} {
-		d.groups[gb.Name].pledge(m+"@example.org", 0, true, true)
+		b.pledge(m+"@example.org", 0, true, true)
 	}
-	d.groups[ga.Name].pledge("finn@example.org", 0, true, true) // not in both groups: her confirmation mails would be alike
+	a.pledge("finn@example.org", 0, true, true) // not in both groups: her confirmation mails would be alike
 	ctx := newChrome(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(720, 900), chromedp.Navigate(d.url+"/"), chromedp.WaitVisible(chromedp.ID("topic-nature"))); err != nil {
 		t.Fatal(err)
@@ -47,7 +44,7 @@ func TestBrowserDirectory(t *testing.T) {
 		}
 	}
 
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[href="`+d.groups[gb.Name].srv.JoinURL()+`"]`)), chromedp.WaitVisible(chromedp.ID("bar"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[href="`+b.srv.JoinURL()+`"]`)), chromedp.WaitVisible(chromedp.ID("bar"))); err != nil {
 		t.Fatal(err)
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
@@ -67,11 +64,11 @@ func TestBrowserDirectory(t *testing.T) {
 		t.Fatalf("the card in the browser: %v %v", size, err)
 	}
 	if dir := os.Getenv("LIFEBOAT_SCREENSHOTS"); dir != "" {
-		st, err := d.groups[gb.Name].srv.Status(t.Context())
+		st, err := b.srv.Status(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := drawCard(d.groups[gb.Name].srv.cardKeyOf(st))
+		b, err := drawCard(b.srv.cardKeyOf(st))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -142,11 +142,8 @@ func TestOpenGraphCard(t *testing.T) {
 // TestOpenGraphInDirectory: a group served among others names its card
 // under its own prefix, absolute.
 func TestOpenGraphInDirectory(t *testing.T) {
-	st, mb := newStore(t), newMailbox(t)
-	arr := newFakeArrivals(t, st)
-	ga, gb := twoGroups(arr)
-	d := startDirectory(t, st, mb, arr, false, ga, gb)
-	tags, _, _ := previewOf(t, newBrowser(t, false), d.groups[ga.Name].url+"/")
+	d, a, _ := twoGroupDirectory(t, false)
+	tags, _, _ := previewOf(t, newBrowser(t, false), a.url+"/")
 	if !strings.HasPrefix(tags["og:image"], d.url+"/g/river-birders/card.png?v=") {
 		t.Errorf("og:image %q", tags["og:image"])
 	}

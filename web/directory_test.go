@@ -73,6 +73,17 @@ func twoGroups(arr *fakeArrivals) (*groups.Group, *groups.Group) {
 	return a, b
 }
 
+// twoGroupDirectory serves twoGroups as a directory on a fresh store;
+// a and b are River Birders and Moth Watchers.
+func twoGroupDirectory(t *testing.T, run bool) (d *dirEnv, a, b *env) {
+	t.Helper()
+	st, mb := newStore(t), newMailbox(t)
+	arr := newFakeArrivals(t, st)
+	ga, gb := twoGroups(arr)
+	d = startDirectory(t, st, mb, arr, run, ga, gb)
+	return d, d.groups[ga.Name], d.groups[gb.Name]
+}
+
 func newStore(t *testing.T) store.Store {
 	st, err := store.Open(context.Background(), store.Config{Dir: t.TempDir()})
 	if err != nil {
@@ -97,11 +108,8 @@ func newMailbox(t *testing.T) *mailbox.Server {
 // made-it) works under /g/NAME/; the group that made it points at the
 // one still gathering, whose advance party is counted.
 func TestDirectoryTwoGroups(t *testing.T) {
-	st, mb := newStore(t), newMailbox(t)
-	arr := newFakeArrivals(t, st)
-	ga, gb := twoGroups(arr)
-	d := startDirectory(t, st, mb, arr, true, ga, gb)
-	a, b := d.groups[ga.Name], d.groups[gb.Name]
+	d, a, b := twoGroupDirectory(t, true)
+	arr := a.arr
 
 	b.pledge("elif@example.org", 0, false, true) // not chloe: her confirmation mails of both groups would be alike
 	br := newBrowser(t, false)
@@ -159,11 +167,7 @@ func TestDirectoryTwoGroups(t *testing.T) {
 // (at the root) are sent on to their group, method kept; a link no
 // served group signed is not found.
 func TestDirectoryTokensDoNotCross(t *testing.T) {
-	st, mb := newStore(t), newMailbox(t)
-	arr := newFakeArrivals(t, st)
-	ga, gb := twoGroups(arr)
-	d := startDirectory(t, st, mb, arr, false, ga, gb)
-	a, b := d.groups[ga.Name], d.groups[gb.Name]
+	d, a, b := twoGroupDirectory(t, false)
 	br := newBrowser(t, false)
 	for _, c := range []struct{ owner, other *env }{{a, b}, {b, a}} {
 		link, err := c.owner.srv.PledgeLink("chloe@example.org") // Chloe is in both groups
@@ -198,7 +202,7 @@ func TestDirectoryTokensDoNotCross(t *testing.T) {
 			}
 		}
 	}
-	if p, err := st.Pledges().List(context.Background(), gb.Name); err != nil || len(p) != 0 {
+	if p, err := b.st.Pledges().List(context.Background(), b.srv.GroupName()); err != nil || len(p) != 0 {
 		t.Errorf("pledges made through the wrong group: %v %v", p, err)
 	}
 	// Tampered: neither group signed it.
