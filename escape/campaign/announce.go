@@ -3,6 +3,7 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -110,11 +111,17 @@ func shortText(g *groups.Group, s Status, link string) (string, error) {
 			return t, nil
 		}
 	}
-	// Cut the title a grapheme at a time: the standing and the link are
-	// what the post is for.
+	// Cut the title to the longest start that fits: the standing and the
+	// link are what the post is for. More of a title almost always weighs
+	// more, so a binary search finds the cut; a word that turns into a
+	// link as it grows ("aaaa…://") can weigh less, so walk down from
+	// there until it fits.
 	gs := graphemes(title)
-	for n := len(gs) - 1; n > 0; n-- {
-		if t := build(strings.TrimRightFunc(strings.Join(gs[:n], ""), unicode.IsSpace)+"…", false); fits(t) {
+	cut := func(n int) string {
+		return build(strings.TrimRightFunc(strings.Join(gs[:n], ""), unicode.IsSpace)+"…", false)
+	}
+	for n := sort.Search(len(gs), func(n int) bool { return n > 0 && !fits(cut(n)) }) - 1; n >= 1; n-- {
+		if t := cut(n); fits(t) {
 			return t, nil
 		}
 	}
