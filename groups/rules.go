@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -93,11 +94,10 @@ func (p *parser) group(root *yaml.Node) *Group {
 	}
 
 	if s, ok := p.optText(top, "launch_at", false); ok {
-		t, err := time.Parse(time.RFC3339, s)
+		t, err := parseMoment(s)
 		if err != nil {
 			p.add(top.vals["launch_at"], "launch_at %q is not a date and time with a zone: write it like 2027-03-01T18:00:00+01:00 (or ...Z for UTC)", s)
 		} else {
-			t = t.UTC()
 			g.LaunchAt = &t
 		}
 	}
@@ -193,11 +193,21 @@ func parseDeadline(s string) (time.Time, error) {
 	if d, err := time.Parse(time.DateOnly, s); err == nil {
 		return d.Add(24*time.Hour - time.Second).UTC(), nil
 	}
+	return parseMoment(s)
+}
+
+// parseMoment reads an RFC 3339 time as UTC. A moment early in year 1
+// with a positive offset falls before year 1 in UTC, which RFC 3339
+// cannot write: the group could not be written back, so it is refused.
+func parseMoment(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return t.UTC(), nil
+	if t = t.UTC(); t.Year() < 1 {
+		return time.Time{}, errors.New("before year 1")
+	}
+	return t, nil
 }
 
 // checkEmail returns why s is not a plain email address, or "".

@@ -103,6 +103,11 @@ func (d *Directory) routes(secure bool) http.Handler {
 		mux.HandleFunc("GET "+path, d.movedBy(d.onlyMoved))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			d.page(w, http.StatusMethodNotAllowed, directoryView{Heading: "Method not allowed", Message: "This page cannot be used that way."})
+			return
+		}
 		d.notFound(w, r)
 	})
 	return secureHeaders(secure, d.throttle(mux))

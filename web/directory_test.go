@@ -216,6 +216,10 @@ func TestDirectoryTokensDoNotCross(t *testing.T) {
 	if code, _ := br.get(d.url + "/made-it"); code != http.StatusNotFound {
 		t.Errorf("old /made-it before any launch: %d", code)
 	}
+	// The directory's own page is read-only.
+	if resp, _ := br.post(d.url+"/", url.Values{}); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
 }
 
 // TestDirectoryReplicasPostgres: two processes serve the same two groups
@@ -276,5 +280,23 @@ func TestDirectoryReplicasPostgres(t *testing.T) {
 	}
 	if code, _ := br.get(d2.url + "/"); code != 200 {
 		t.Errorf("directory on process 2: %d", code)
+	}
+}
+
+// TestMadeItStartsTheNextGroup: a group served alone that made it says
+// how to start the next group bound for its server, and lists no
+// directory.
+func TestMadeItStartsTheNextGroup(t *testing.T) {
+	e := start(t, opts{group: testGroup(3, 2)})
+	for _, m := range []string{"ada", "ben"} {
+		e.pledge(m+"@example.org", 0, true, true)
+	}
+	e.redeem("ada@example.org", "ada")
+	code, page := newBrowser(t, false).get(e.url + "/made-it")
+	if code != 200 || !strings.Contains(page, "<code>lifeboat init next-group.yaml --server "+e.arr.oauthURL+"</code>") {
+		t.Fatalf("made-it %d lacks the next step:\n%s", code, page)
+	}
+	if strings.Contains(page, "Groups gathering now") {
+		t.Errorf("a group served alone lists other groups:\n%s", page)
 	}
 }
