@@ -45,22 +45,16 @@ func writeGroup(t *testing.T, path, name, title, tags string) {
 	}
 }
 
-// TestServeFolderAsDirectory: serve given a folder hosts each group file
-// in it under /g/NAME/ and lists them at "/" by topic.
-func TestServeFolderAsDirectory(t *testing.T) {
+// runServe runs lifeboat serve with args on a free port, with a stand-in
+// arrival engine, until the test ends; get fetches a path once serve
+// answers.
+func runServe(t *testing.T, args ...string) (base string, out *lockedBuffer, get func(path string) (int, string)) {
+	t.Helper()
 	old := serveArrivals
 	serveArrivals = func(context.Context, *App, *groups.Group) (web.Arrivals, func(), error) {
 		return &recordingArrivals{}, func() {}, nil
 	}
 	t.Cleanup(func() { serveArrivals = old })
-
-	dir := t.TempDir()
-	folder := filepath.Join(dir, "groups")
-	os.Mkdir(folder, 0o755)
-	writeGroup(t, filepath.Join(folder, "birds.yaml"), "river-birders", "River Birders", "[birds, nature]")
-	writeGroup(t, filepath.Join(folder, "moths.yml"), "moth-watchers", "Moth Watchers", "[insects]")
-	os.WriteFile(filepath.Join(folder, "notes.txt"), []byte("not a group"), 0o644)
-
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,18 +62,19 @@ func TestServeFolderAsDirectory(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errs lockedBuffer
-	app := &App{Stdout: &out, Stderr: &errs, StateDir: filepath.Join(dir, "state")}
+	out = &lockedBuffer{}
+	var errs lockedBuffer
+	app := &App{Stdout: out, Stderr: &errs, StateDir: filepath.Join(t.TempDir(), "state")}
 	done := make(chan int)
-	go func() { done <- runApp(ctx, app, []string{"serve", folder, "--addr", addr}); app.Close() }()
+	go func() { done <- runApp(ctx, app, append([]string{"serve", "--addr", addr}, args...)); app.Close() }()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {
 			t.Errorf("serve exited %d: %s", code, errs.String())
 		}
 	})
-	base := "http://" + addr
-	get := func(path string) (int, string) {
+	base = "http://" + addr
+	get = func(path string) (int, string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
@@ -95,6 +90,17 @@ func TestServeFolderAsDirectory(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	return base, out, get
+}
+
+// TestServeFolderAsDirectory: serve given a folder hosts each group file
+// in it under /g/NAME/ and lists them at "/" by topic.
+func TestServeFolderAsDirectory(t *testing.T) {
+	folder := t.TempDir()
+	writeGroup(t, filepath.Join(folder, "birds.yaml"), "river-birders", "River Birders", "[birds, nature]")
+	writeGroup(t, filepath.Join(folder, "moths.yml"), "moth-watchers", "Moth Watchers", "[insects]")
+	os.WriteFile(filepath.Join(folder, "notes.txt"), []byte("not a group"), 0o644)
+	base, out, get := runServe(t, folder)
 	code, page := get("/")
 	if code != 200 {
 		t.Fatalf("directory %d", code)
@@ -109,6 +115,23 @@ func TestServeFolderAsDirectory(t *testing.T) {
 		t.Errorf("Moth Watchers' page %d:\n%s", code, page)
 	}
 	if !strings.Contains(out.String(), "Serving 2 groups at "+base) || !strings.Contains(out.String(), "River Birders: "+base+"/g/river-birders/") {
+		t.Errorf("stdout: %s", out.String())
+	}
+}
+
+// TestServeOneGroupAtTheRoot: one group file is served as before, at the
+// root, with no directory.
+func TestServeOneGroupAtTheRoot(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "birds.yaml")
+	writeGroup(t, file, "river-birders", "River Birders", "[birds]")
+	base, out, get := runServe(t, file)
+	if code, page := get("/"); code != 200 || !strings.Contains(page, "<h1>River Birders</h1>") || !strings.Contains(page, `href="/static/style.css"`) {
+		t.Errorf("landing page %d:\n%s", code, page)
+	}
+	if code, _ := get("/g/river-birders/"); code != 404 {
+		t.Errorf("/g/river-birders/ with one group: %d, want 404", code)
+	}
+	if !strings.Contains(out.String(), "Serving River Birders at "+base) {
 		t.Errorf("stdout: %s", out.String())
 	}
 }
