@@ -14,13 +14,10 @@ import (
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
 	mux.HandleFunc("GET /{$}", s.landing)
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Write(staticCSS)
-	})
+	mux.HandleFunc("GET /static/style.css", serveCSS)
 	mux.HandleFunc("GET /pledge/{token}", s.pledgePage)
 	mux.HandleFunc("POST /pledge/{token}", s.pledgePost)
 	mux.HandleFunc("POST /pledge/{token}/follows", s.followsUpload)
@@ -33,6 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /arrive", s.arrivePost)
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("GET /made-it", s.madeIt)
+	mux.HandleFunc("GET /card.png", s.card)
 	mux.HandleFunc("GET /made-it/follows.csv", s.arrivedOnly(s.followsCSV))
 	mux.HandleFunc("GET /made-it/group.json", s.arrivedOnly(s.groupJSON))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +289,7 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 	switch r.PostFormValue("action") {
 	case "withdraw":
 		if !exists {
-			http.Redirect(w, r, "/pledge/"+tok, http.StatusSeeOther)
+			http.Redirect(w, r, s.path("/pledge/"+tok), http.StatusSeeOther)
 			return
 		}
 		p.Withdrawn, done = true, "withdrawn"
@@ -333,7 +331,7 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 	if p.Confirmed {
 		s.poke() // the cascade changed
 	}
-	http.Redirect(w, r, "/pledge/"+tok+"?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/pledge/"+tok+"?done="+done), http.StatusSeeOther)
 }
 
 // followThreshold reads the pledge form's condition on the people the
