@@ -133,6 +133,10 @@ func TestFollowLimit(t *testing.T) {
 	if !fedi.IsRateLimited(err) || !errorsAs(err, &fe) || !fe.RetryAt.Equal(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("401st follow: %v", err)
 	}
+	// The token's other requests go on.
+	if _, err := me.VerifyCredentials(ctx); err != nil {
+		t.Fatalf("the token after its follows are spent: %v", err)
+	}
 	// …and the server refuses one sent anyway.
 	req, _ := http.NewRequest("POST", s.URL+"/api/v1/accounts/"+ids[401]+"/follow", nil)
 	req.Header.Set("Authorization", "Bearer "+meTok)
