@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -69,6 +70,11 @@ type pledgeStatus struct {
 	// destination now; DestinationMissing names the step missing.
 	DestinationReady   bool   `json:"destination_ready"`
 	DestinationMissing string `json:"destination_missing"`
+	// MeshDays is how many of the server's daily follow windows the
+	// mesh of the going members needs (Mastodon: 400 follows a day per
+	// account); MeshPlan says it in a sentence.
+	MeshDays int    `json:"mesh_days"`
+	MeshPlan string `json:"mesh_plan"`
 }
 
 func newPledgesStatusCmd(app *App) *cobra.Command {
@@ -86,7 +92,11 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if f.baseURL == "" {
 				f.baseURL = "http://127.0.0.1" // links are not printed
 			}
-			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{})
+			g, probs := groups.Load(args[0])
+			if len(probs) > 0 {
+				return reportProblems(app, probs)
+			}
+			srv, err := groupServerFor(cmd.Context(), app, g, args[0], &f, web.Config{})
 			if err != nil {
 				return err
 			}
@@ -103,6 +113,12 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
 				NeedForViable: o.NeedForViable, Summary: o.String(),
 				DestinationReady: ready.Ready, DestinationMissing: ready.Missing}
+			size := o.Going
+			if size == 0 {
+				size = max(o.Members, o.ViableMass)
+			}
+			plan := arrival.PlanMesh(size, g.Destination.SoftwareOrDefault())
+			out.MeshDays, out.MeshPlan = plan.Days, plan.Sentence
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				enc.SetIndent("", "  ")
@@ -113,6 +129,7 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if !out.DestinationReady {
 				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
 			}
+			fmt.Fprintf(app.Stdout, "  mesh: %s\n", out.MeshPlan)
 			switch {
 			case out.Viable && out.DestinationReady:
 				fmt.Fprintln(app.Stdout, "  viable: the group launches (serve does it at once)")

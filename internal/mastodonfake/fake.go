@@ -311,12 +311,13 @@ func (s *Server) SetPassword(username, password string) error {
 	return nil
 }
 
-// Following reports whether the account with id a follows b.
-func (s *Server) Following(a, b string) bool {
+// FollowedAt reports whether the account with id a follows b, and since
+// when (the server's clock).
+func (s *Server) FollowedAt(a, b string) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.follows[[2]string{a, b}]
-	return ok
+	at, ok := s.follows[[2]string{a, b}]
+	return at, ok
 }
 
 // FollowCount is the number of follows between local accounts.
