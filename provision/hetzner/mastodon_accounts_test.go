@@ -18,7 +18,7 @@ import (
 )
 
 // shellWords splits a command line as sh does for the quoting Lifeboat
-// uses: words apart by spaces, '…' quoted, '\'' for a quote.
+// uses: words apart by spaces, '…' quoted, '\” for a quote.
 func shellWords(t *testing.T, cmd string) []string {
 	t.Helper()
 	var words []string
