@@ -221,6 +221,14 @@ func Start(cfg Config) *Server {
 // Close stops the server.
 func (s *Server) Close() { s.http.Close() }
 
+// AnnounceSignUpURL sets registrations.url, for a sign-up page that
+// lives at an address known only once the server runs.
+func (s *Server) AnnounceSignUpURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.SignUpURL = u
+}
+
 // Domain is the domain of the server's handles.
 func (s *Server) Domain() string { return s.cfg.Domain }
 
