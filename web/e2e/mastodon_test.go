@@ -48,6 +48,85 @@ func (m *mastodonMember) connect(t *testing.T, email, password string) error {
 	return nil
 }
 
+const pw = "birds of a feather 42"
+
+// mastodonFixture is someone else's Mastodon (the stand-in, approval
+// mode, a reason required, mail to a mailbox), scouted.
+type mastodonFixture struct {
+	f      *mastodonfake.Server
+	mb     *mailbox.Server
+	server *provision.Server
+	report *existing.Report
+	door   *existing.Door
+}
+
+// startMastodon starts the fixture; followLimit 0 is Mastodon's 400.
+func startMastodon(t *testing.T, followLimit int) *mastodonFixture {
+	t.Helper()
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	f := mastodonfake.Start(mastodonfake.Config{Title: "Herons", Mode: mastodonfake.Approved, ReasonRequired: true,
+		SMTPAddr: mb.Addr, Rules: []string{"Be kind to birds."}, FollowLimit: followLimit})
+	t.Cleanup(f.Close)
+	f.AnnounceSignUpURL(f.URL + "/auth/sign_up?from=instance")
+	adminID, _ := f.CreateAccount(mastodonfake.AccountOptions{Username: "owner", Email: "owner@example.org", Confirmed: true, Approved: true, Admin: true})
+	server := &provision.Server{URL: f.URL, Software: groups.SoftwareMastodon,
+		AdminToken: f.MintToken(adminID, "read", "write", "follow", "admin:read", "admin:write")}
+	r, err := existing.ScoutURL(context.Background(), f.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mastodonFixture{f: f, mb: mb, server: server, report: r, door: existing.NewDoor(r)}
+}
+
+// signUp opens m's invite, signs up on the server's page with the proof
+// Lifeboat shows, tells Lifeboat the username, and confirms the mail.
+func (fx *mastodonFixture) signUp(t *testing.T, l *launched, m groups.Member) *mastodonMember {
+	t.Helper()
+	ctx := context.Background()
+	mm := &mastodonMember{web: webmember.New(), site: mastodonfake.NewBrowser()}
+	page, err := mm.web.Get(ctx, l.links[m.Email])
+	proof := reasonRE.FindStringSubmatch(page.Body)
+	if err != nil || proof == nil || !page.Has(`href="`+html.EscapeString(fx.door.Page())+`"`) {
+		t.Fatalf("invite page of %s %v:\n%s", m.Email, err, page.Body)
+	}
+	if _, err := mm.site.SignUp(ctx, fx.door.Page(), m.Username, m.Email, pw, html.UnescapeString(proof[1])); err != nil {
+		t.Fatal(err)
+	}
+	if mm.page, err = mm.web.ClaimAccount(ctx, page, m.Username); err != nil || !mm.page.Has("Confirm your email") {
+		t.Fatalf("claim %v:\n%s", err, mm.page.Body)
+	}
+	if p, err := mm.site.Get(ctx, mastodonConfirmLink(t, fx.mb, m.Email)); err != nil || !strings.Contains(p.Body, `id="confirmed"`) {
+		t.Fatalf("confirm %s: %v %d", m.Email, err, p.Status)
+	}
+	return mm
+}
+
+// TestArrivePageShowsHeldFollows: on a Mastodon whose accounts may make
+// one follow a day, the third member's arrival leaves half the mesh for
+// the next window, and /arrive says so.
+func TestArrivePageShowsHeldFollows(t *testing.T) {
+	fx := startMastodon(t, 1)
+	g := newGroup("mastolimit", 3, groups.Destination{Type: groups.DestExisting, Server: fx.f.URL})
+	l := launch(t, g, fx.server, fx.door)
+	var last *mastodonMember
+	for _, m := range g.Members {
+		last = fx.signUp(t, l, m)
+		l.approve(t, m.Username)
+		if err := last.connect(t, m.Email, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ben and Ada follow each other on the first day; Chloe follows Ada,
+	// and the other three follows wait for 00:00 UTC.
+	if !regexp.MustCompile(`3 of 6 follows made; the rest after 00:00 UTC (today|tomorrow)`).MatchString(last.page.Body) || fx.f.FollowCount() != 3 {
+		t.Fatalf("%d follows; page:\n%s", fx.f.FollowCount(), last.page.Body)
+	}
+}
+
 func mastodonConfirmLink(t *testing.T, mb *mailbox.Server, rcpt string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -71,53 +150,17 @@ func mastodonConfirmLink(t *testing.T, mb *mailbox.Server, rcpt string) string {
 // and finishes in a second browser profile.
 func TestMemberPathExistingMastodon(t *testing.T) {
 	ctx := context.Background()
-	mb, err := mailbox.Start("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	f := mastodonfake.Start(mastodonfake.Config{Title: "Herons", Mode: mastodonfake.Approved, ReasonRequired: true,
-		SMTPAddr: mb.Addr, Rules: []string{"Be kind to birds."}})
-	defer f.Close()
-	f.AnnounceSignUpURL(f.URL + "/auth/sign_up?from=instance")
-	adminID, _ := f.CreateAccount(mastodonfake.AccountOptions{Username: "owner", Email: "owner@example.org", Confirmed: true, Approved: true, Admin: true})
-	server := &provision.Server{URL: f.URL, Software: groups.SoftwareMastodon,
-		AdminToken: f.MintToken(adminID, "read", "write", "follow", "admin:read", "admin:write")}
-
-	r, err := existing.ScoutURL(ctx, f.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	door := existing.NewDoor(r)
+	fx := startMastodon(t, 0)
+	f, door, r := fx.f, fx.door, fx.report
 	if r.Software != "mastodon" || r.Registrations != existing.Approval || !r.ReasonRequired ||
 		door.ViaAPI() || door.Page() != f.URL+"/auth/sign_up?from=instance" {
 		t.Fatalf("scouted %+v; door api %v page %s", r, door.ViaAPI(), door.Page())
 	}
 	g := newGroup("mastodon", 3, groups.Destination{Type: groups.DestExisting, Server: f.URL})
-	l := launch(t, g, server, door)
-	const pw = "birds of a feather 42"
+	l := launch(t, g, fx.server, door)
+	var err error
 
-	// signUp opens the invite, signs up on the server's page with the
-	// proof and tells Lifeboat the username.
-	signUp := func(m groups.Member) *mastodonMember {
-		t.Helper()
-		mm := &mastodonMember{web: webmember.New(), site: mastodonfake.NewBrowser()}
-		page, err := mm.web.Get(ctx, l.links[m.Email])
-		proof := reasonRE.FindStringSubmatch(page.Body)
-		if err != nil || proof == nil || !page.Has(`href="`+html.EscapeString(door.Page())+`"`) {
-			t.Fatalf("invite page of %s %v:\n%s", m.Email, err, page.Body)
-		}
-		if _, err := mm.site.SignUp(ctx, door.Page(), m.Username, m.Email, pw, html.UnescapeString(proof[1])); err != nil {
-			t.Fatal(err)
-		}
-		if mm.page, err = mm.web.ClaimAccount(ctx, page, m.Username); err != nil || !mm.page.Has("Confirm your email") {
-			t.Fatalf("claim %v:\n%s", err, mm.page.Body)
-		}
-		if p, err := mm.site.Get(ctx, mastodonConfirmLink(t, mb, m.Email)); err != nil || !strings.Contains(p.Body, `id="confirmed"`) {
-			t.Fatalf("confirm %s: %v %d", m.Email, err, p.Status)
-		}
-		return mm
-	}
+	signUp := func(m groups.Member) *mastodonMember { return fx.signUp(t, l, m) }
 
 	ada, ben, chloe := g.Members[0], g.Members[1], g.Members[2]
 	a := signUp(ada)
