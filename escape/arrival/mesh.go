@@ -345,28 +345,19 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds
 	// it stores it (accepting a's request), and then refuses to put b on
 	// a's list. (v0.18.3 has the same cache code, go-structr v0.8.11:
 	// a load that found nothing is stored after the fact, over what was
-	// stored meanwhile.)
-	//
-	// Pairs go oldest first: by the later of the two arrivals, then the
-	// earlier. So each member follows everyone who arrived before them
-	// first, then the later arrivals in the order they came, and the
-	// newest pairs are last: where a server allows an account only so
-	// many follows a day (Mastodon: 400), what is left for the next day
-	// is the newest pairs, and every member has the group's core first.
+	// stored meanwhile.) The pairs come in pairOrder.
 	type job struct{ a, b arrived }
 	var todo []job
 	missing := 0
 	n := len(members)
-	for j := 1; j < n; j++ {
-		for i := 0; i < j; i++ {
-			a, b := members[j], members[i]
-			_, ab := done[followKey(a.email, b.email)]
-			_, ba := done[followKey(b.email, a.email)]
-			if !ab || !ba {
-				todo = append(todo, job{a, b})
-			}
-			missing += btoi(!ab) + btoi(!ba)
+	for _, p := range pairOrder(n) {
+		a, b := members[p[1]], members[p[0]] // the later arrival follows first
+		_, ab := done[followKey(a.email, b.email)]
+		_, ba := done[followKey(b.email, a.email)]
+		if !ab || !ba {
+			todo = append(todo, job{a, b})
 		}
+		missing += btoi(!ab) + btoi(!ba)
 	}
 	total := n * (n - 1)
 	emit := e.cfg.Emit
@@ -422,6 +413,24 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
 	}
 	return stuck, held, nil
+}
+
+// pairOrder is the order in which the mesh of n members (by arrival
+// rank) is seeded: each pair {i, j}, i < j, once, by the sum of the
+// ranks, then i. Pairs of one sum share no member, so many tokens are
+// busy at once; and each member still follows everyone who arrived
+// before them first (oldest first), then the later arrivals in the order
+// they came, the newest pairs last. Where a server allows an account
+// only so many follows a day (Mastodon: 400), what waits for the next
+// day is each member's newest pairs.
+func pairOrder(n int) [][2]int {
+	out := make([][2]int, 0, n*(n-1)/2)
+	for sum := 1; sum <= 2*n-3; sum++ {
+		for i := max(0, sum-(n-1)); 2*i < sum; i++ {
+			out = append(out, [2]int{i, sum - i})
+		}
+	}
+	return out
 }
 
 func btoi(b bool) int {

@@ -1,6 +1,7 @@
 package arrival
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,49 @@ func TestWhen(t *testing.T) {
 	} {
 		if got := When(now, at); got != want {
 			t.Errorf("When(%s) = %q, want %q", at, got, want)
+		}
+	}
+}
+
+// pairOrder against its definition, checked by brute force: every pair
+// once; pairs of one sum disjoint; for each member, the earlier arrivals
+// first and oldest first, then the later ones in order.
+func TestPairOrder(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		order := pairOrder(n)
+		if len(order) != n*(n-1)/2 {
+			t.Fatalf("n=%d: %d pairs", n, len(order))
+		}
+		seen := map[[2]int]bool{}
+		targets := make([][]int, n)
+		inSum := map[int]map[int]bool{}
+		for _, p := range order {
+			i, j := p[0], p[1]
+			if i >= j || j >= n || seen[p] {
+				t.Fatalf("n=%d: pair %v bad or repeated", n, p)
+			}
+			seen[p] = true
+			s := i + j
+			if inSum[s] == nil {
+				inSum[s] = map[int]bool{}
+			}
+			if inSum[s][i] || inSum[s][j] {
+				t.Fatalf("n=%d: a member twice among the pairs of sum %d", n, s)
+			}
+			inSum[s][i], inSum[s][j] = true, true
+			targets[j] = append(targets[j], i)
+			targets[i] = append(targets[i], j)
+		}
+		for m := range n {
+			var want []int
+			for k := range n {
+				if k != m {
+					want = append(want, k) // 0..m-1 then m+1..n-1: earlier first, each in order
+				}
+			}
+			if fmt.Sprint(targets[m]) != fmt.Sprint(want) {
+				t.Fatalf("n=%d: member %d follows in the order %v, want %v", n, m, targets[m], want)
+			}
 		}
 	}
 }

@@ -229,9 +229,6 @@ func (s *Server) AnnounceSignUpURL(u string) {
 	s.cfg.SignUpURL = u
 }
 
-// Domain is the domain of the server's handles.
-func (s *Server) Domain() string { return s.cfg.Domain }
-
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()

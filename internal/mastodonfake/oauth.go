@@ -133,8 +133,19 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) *session {
 	return se
 }
 
-func csrfOK(se *session, r *http.Request) bool {
-	return r.PostFormValue("authenticity_token") == se.csrf
+// form starts a web form's POST (s.mu held): the browser's session,
+// rack-attack's throttles, then Rails' CSRF check, answered as Rails
+// answers a bad token.
+func (s *Server) form(w http.ResponseWriter, r *http.Request) (*session, bool) {
+	se := s.session(w, r)
+	if !s.throttle(w, r, nil) {
+		return nil, false
+	}
+	if r.PostFormValue("authenticity_token") != se.csrf {
+		page(w, http.StatusUnprocessableEntity, "The change you wanted was rejected", "<p>Invalid authenticity token.</p>")
+		return nil, false
+	}
+	return se, true
 }
 
 // page writes a minimal HTML page.
@@ -212,9 +223,8 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	se := s.session(w, r)
-	if !csrfOK(se, r) {
-		page(w, http.StatusUnprocessableEntity, "The change you wanted was rejected", "<p>Invalid authenticity token.</p>")
+	se, ok := s.form(w, r)
+	if !ok {
 		return
 	}
 	a, scopes, ok := s.authRequest(w, r.PostForm)
@@ -270,12 +280,8 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signInPost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	se := s.session(w, r)
-	if !s.throttle(w, r, nil) {
-		return
-	}
-	if !csrfOK(se, r) {
-		page(w, http.StatusUnprocessableEntity, "The change you wanted was rejected", "<p>Invalid authenticity token.</p>")
+	se, ok := s.form(w, r)
+	if !ok {
 		return
 	}
 	a := s.byEmail(r.PostFormValue("user[email]"))

@@ -165,12 +165,13 @@ func (s *Server) signUpForm(w http.ResponseWriter, status int, se *session, errs
 func (s *Server) signUpPost(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	se := s.session(w, r)
-	if !s.throttle(w, r, nil) {
+	se, ok := s.form(w, r)
+	if !ok {
 		return
 	}
-	if !csrfOK(se, r) || se.accept == "" || r.PostFormValue("accept") != se.accept {
-		page(w, http.StatusUnprocessableEntity, "The change you wanted was rejected", "<p>Invalid authenticity token.</p>")
+	if se.accept == "" || r.PostFormValue("accept") != se.accept {
+		// the rules were not accepted on this browser
+		http.Redirect(w, r, "/auth/sign_up", http.StatusFound)
 		return
 	}
 	if s.cfg.Mode == None {
