@@ -1,5 +1,5 @@
-// Package mastodonfake is a stand-in for a Mastodon server (4.5, late
-// 2026) on loopback, for the tests of Lifeboat's Mastodon paths: no
+// Package mastodonfake is a stand-in for a Mastodon 4.x server on
+// loopback, for the tests of Lifeboat's Mastodon paths: no
 // Mastodon can run where the tests run (it needs Ruby, PostgreSQL, Redis
 // and Sidekiq). It keeps state like the real server and enforces the
 // rules Lifeboat depends on, as Mastodon's source states them:
