@@ -2,8 +2,10 @@ package mastodonfake
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +106,7 @@ func TestFollowLimit(t *testing.T) {
 	defer s.Close()
 	var ids []string
 	for i := range 402 {
-		id, err := s.CreateAccount(AccountOptions{Username: "u" + itoa(i), Email: "u" + itoa(i) + "@example.org", Confirmed: true})
+		id, err := s.CreateAccount(AccountOptions{Username: "u" + strconv.Itoa(i), Email: "u" + strconv.Itoa(i) + "@example.org", Confirmed: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +132,7 @@ func TestFollowLimit(t *testing.T) {
 	// The client knows from the last answer's headers that none are left…
 	_, err := me.Follow(ctx, ids[401])
 	var fe *fedi.Error
-	if !fedi.IsRateLimited(err) || !errorsAs(err, &fe) || !fe.RetryAt.Equal(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)) {
+	if !fedi.IsRateLimited(err) || !errors.As(err, &fe) || !fe.RetryAt.Equal(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("401st follow: %v", err)
 	}
 	// The token's other requests go on.
@@ -178,7 +180,7 @@ func TestTokenLimit(t *testing.T) {
 	}
 	for i := range 300 {
 		r := get()
-		if r.StatusCode != 200 || r.Header.Get("X-RateLimit-Remaining") != itoa(299-i) {
+		if r.StatusCode != 200 || r.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(299-i) {
 			t.Fatalf("request %d: %d remaining %s", i, r.StatusCode, r.Header.Get("X-RateLimit-Remaining"))
 		}
 	}

@@ -95,7 +95,8 @@ func (s *Server) throttle(w http.ResponseWriter, r *http.Request, tok *token) bo
 	return true
 }
 
-// errFollowLimit is RateLimiter's refusal (Mastodon::RateLimitExceededError).
+// limitErr is RateLimiter's refusal (Mastodon::RateLimitExceededError):
+// the family's limit and the end of its window.
 type limitErr struct {
 	limit int
 	reset time.Time
