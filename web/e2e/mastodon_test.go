@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/internal/mastodonfake"
@@ -61,7 +62,8 @@ type mastodonFixture struct {
 }
 
 // startMastodon starts the fixture; followLimit 0 is Mastodon's 400.
-func startMastodon(t *testing.T, followLimit int) *mastodonFixture {
+// now, if not nil, is the server's clock.
+func startMastodon(t *testing.T, followLimit int, now func() time.Time) *mastodonFixture {
 	t.Helper()
 	mb, err := mailbox.Start("127.0.0.1:0", nil)
 	if err != nil {
@@ -69,7 +71,7 @@ func startMastodon(t *testing.T, followLimit int) *mastodonFixture {
 	}
 	t.Cleanup(func() { mb.Close() })
 	f := mastodonfake.Start(mastodonfake.Config{Title: "Herons", Mode: mastodonfake.Approved, ReasonRequired: true,
-		SMTPAddr: mb.Addr, Rules: []string{"Be kind to birds."}, FollowLimit: followLimit})
+		SMTPAddr: mb.Addr, Rules: []string{"Be kind to birds."}, FollowLimit: followLimit, Now: now})
 	t.Cleanup(f.Close)
 	f.AnnounceSignUpURL(f.URL + "/auth/sign_up?from=instance")
 	adminID, _ := f.CreateAccount(mastodonfake.AccountOptions{Username: "owner", Email: "owner@example.org", Confirmed: true, Approved: true, Admin: true})
@@ -109,7 +111,11 @@ func (fx *mastodonFixture) signUp(t *testing.T, l *launched, m groups.Member) *m
 // one follow a day, the third member's arrival leaves half the mesh for
 // the next window, and /arrive says so.
 func TestArrivePageShowsHeldFollows(t *testing.T) {
-	fx := startMastodon(t, 1)
+	// The server's clock stands at 14:05 UTC, so its day ends in hours
+	// whenever the test runs (a reset minutes away would be waited for
+	// within the request).
+	at := time.Date(2026, 12, 3, 14, 5, 0, 0, time.UTC)
+	fx := startMastodon(t, 1, func() time.Time { return at })
 	g := newGroup("mastolimit", 3, groups.Destination{Type: groups.DestExisting, Server: fx.f.URL})
 	l := launch(t, g, fx.server, fx.door)
 	var last *mastodonMember
@@ -121,9 +127,14 @@ func TestArrivePageShowsHeldFollows(t *testing.T) {
 		}
 	}
 	// Ben and Ada follow each other on the first day; Chloe follows Ada,
-	// and the other three follows wait for 00:00 UTC.
-	if !regexp.MustCompile(`3 of 6 follows made; the rest after 00:00 UTC (today|tomorrow)`).MatchString(last.page.Body) || fx.f.FollowCount() != 3 {
+	// and the other three follows wait for the server's midnight, 9 h 55
+	// from its clock's now (said in this machine's time).
+	if !regexp.MustCompile(`3 of 6 follows made; the rest after \d\d:\d\d UTC (today|tomorrow)`).MatchString(last.page.Body) || fx.f.FollowCount() != 3 {
 		t.Fatalf("%d follows; page:\n%s", fx.f.FollowCount(), last.page.Body)
+	}
+	room, err := arrival.ReadRoom(context.Background(), l.st, g)
+	if d := time.Until(room.ResumeAt); err != nil || d < 9*time.Hour+50*time.Minute || d > 9*time.Hour+56*time.Minute {
+		t.Fatalf("the mesh resumes in %s (%v), want the server's midnight: 9 h 55 from its clock", d, err)
 	}
 }
 
@@ -150,7 +161,7 @@ func mastodonConfirmLink(t *testing.T, mb *mailbox.Server, rcpt string) string {
 // and finishes in a second browser profile.
 func TestMemberPathExistingMastodon(t *testing.T) {
 	ctx := context.Background()
-	fx := startMastodon(t, 0)
+	fx := startMastodon(t, 0, nil)
 	f, door, r := fx.f, fx.door, fx.report
 	if r.Software != "mastodon" || r.Registrations != existing.Approval || !r.ReasonRequired ||
 		door.ViaAPI() || door.Page() != f.URL+"/auth/sign_up?from=instance" {
