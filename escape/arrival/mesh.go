@@ -92,6 +92,10 @@ func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, er
 // keeps refusing is retried a few times within the run and then left
 // out, the rest of the mesh is made around it, and Seed returns a
 // *StuckError naming what is missing. The next Seed tries it again.
+// Follows and list entries a server's rate limit holds back until its
+// window reopens (Mastodon's 400 follows a day) are left for then: Seed
+// journals the wait and returns a *LimitedError (joined with the
+// StuckError when both); Resume waits and goes on.
 func (e *Engine) Seed(ctx context.Context) error {
 	e.seedMu.Lock()
 	defer e.seedMu.Unlock()
