@@ -133,19 +133,23 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) *session {
 	return se
 }
 
-// form starts a web form's POST (s.mu held): the browser's session,
-// rack-attack's throttles, then Rails' CSRF check, answered as Rails
-// answers a bad token.
-func (s *Server) form(w http.ResponseWriter, r *http.Request) (*session, bool) {
-	se := s.session(w, r)
-	if !s.throttle(w, r, nil) {
-		return nil, false
+// formPost wraps a web form's POST handler: under the server's lock, the
+// browser's session, rack-attack's throttles, then Rails' CSRF check,
+// answered as Rails answers a bad token.
+func (s *Server) formPost(fn func(w http.ResponseWriter, r *http.Request, se *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		se := s.session(w, r)
+		if !s.throttle(w, r, nil) {
+			return
+		}
+		if r.PostFormValue("authenticity_token") != se.csrf {
+			page(w, http.StatusUnprocessableEntity, "The change you wanted was rejected", "<p>Invalid authenticity token.</p>")
+			return
+		}
+		fn(w, r, se)
 	}
-	if r.PostFormValue("authenticity_token") != se.csrf {
-		page(w, http.StatusUnprocessableEntity, "The change you wanted was rejected", "<p>Invalid authenticity token.</p>")
-		return nil, false
-	}
-	return se, true
 }
 
 // page writes a minimal HTML page.
@@ -220,13 +224,7 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request) {
 	page(w, http.StatusOK, "Authorization required", b.String())
 }
 
-func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se, ok := s.form(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request, se *session) {
 	a, scopes, ok := s.authRequest(w, r.PostForm)
 	if !ok {
 		return
@@ -277,13 +275,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 
 // signInPost is Devise's sign-in: an unconfirmed email is refused
 // (confirmable), a pending account may sign in.
-func (s *Server) signInPost(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se, ok := s.form(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) signInPost(w http.ResponseWriter, r *http.Request, se *session) {
 	a := s.byEmail(r.PostFormValue("user[email]"))
 	switch {
 	case a == nil || a.password != r.PostFormValue("user[password]"):

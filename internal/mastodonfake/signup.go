@@ -162,13 +162,7 @@ func (s *Server) signUpForm(w http.ResponseWriter, status int, se *session, errs
 }
 
 // signUpPost is POST /auth (Devise registrations#create).
-func (s *Server) signUpPost(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	se, ok := s.form(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) signUpPost(w http.ResponseWriter, r *http.Request, se *session) {
 	if se.accept == "" || r.PostFormValue("accept") != se.accept {
 		// the rules were not accepted on this browser
 		http.Redirect(w, r, "/auth/sign_up", http.StatusFound)

@@ -4,17 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
+	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/mastodonfake"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/internal/webmember"
 	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/web"
 )
 
 // shellWords splits a command line as sh does for the quoting Lifeboat
@@ -66,6 +77,19 @@ type fakeTootctl struct {
 	mu    sync.Mutex
 	argvs [][]string
 	stdin []string
+}
+
+// tootctlServer starts a Mastodon stand-in and an SSH stand-in whose
+// commands the fake tootctl plays, and returns the account maker that
+// reaches it.
+func tootctlServer(t *testing.T) (*mastodonfake.Server, *fakeTootctl, *MastodonAccounts) {
+	t.Helper()
+	f := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Approved})
+	t.Cleanup(f.Close)
+	host, client := newSigner(t), newSigner(t)
+	x := &fakeTootctl{t: t, f: f}
+	srv := startSSHHandler(t, host, client.PublicKey(), x.handle)
+	return f, x, NewMastodonAccounts(SSHTarget{Addr: srv.addr, User: "root", Signer: client, HostKey: host.PublicKey()})
 }
 
 func (x *fakeTootctl) handle(_ int, cmd string, ch ssh.Channel) int {
@@ -121,12 +145,7 @@ func (x *fakeTootctl) handle(_ int, cmd string, ch ssh.Channel) int {
 // the account; a name that is someone else's is refused as taken.
 func TestMastodonAccounts(t *testing.T) {
 	ctx := context.Background()
-	f := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Approved})
-	defer f.Close()
-	host, client := newSigner(t), newSigner(t)
-	x := &fakeTootctl{t: t, f: f}
-	srv := startSSHHandler(t, host, client.PublicKey(), x.handle)
-	m := NewMastodonAccounts(SSHTarget{Addr: srv.addr, User: "root", Signer: client, HostKey: host.PublicKey()})
+	f, x, m := tootctlServer(t)
 
 	const pw = "a heron's 'quoted' password $HOME"
 	id, err := m.CreateAccount(ctx, "ada", "Ada@example.org", pw)
@@ -179,5 +198,91 @@ func TestMastodonAccounts(t *testing.T) {
 	}
 	if me, err := c.WithToken(tok).VerifyCredentials(ctx); err != nil || me.ID != id || me.Username != "ada" {
 		t.Fatalf("the member's token: %+v %v", me, err)
+	}
+}
+
+// TestNewMastodonMemberPath: on a new Mastodon, two members go from the
+// invite link to a room through Lifeboat's real pages: each chooses a
+// username and password, the account is made with tootctl over SSH (the
+// password only on standard input), the member signs in on the server's
+// own pages and authorises Lifeboat, and the mesh grows.
+func TestNewMastodonMemberPath(t *testing.T) {
+	ctx := context.Background()
+	f, x, maker := tootctlServer(t)
+	server := &provision.Server{URL: f.URL, Software: groups.SoftwareMastodon, Accounts: maker}
+
+	g := testGroup(groups.SoftwareMastodon)
+	g.Members = []groups.Member{{Name: "Ada", Email: "ada@example.org", Username: "ada"}, {Name: "Ben", Email: "ben@example.org", Username: "ben"}}
+	g.ViableMass = 2
+	st, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	sender, _ := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "lifeboat@example.org"})
+	srv, err := web.New(sctx, web.Config{Group: g, Store: st, BaseURL: "http://" + ln.Addr().String(), Mail: sender,
+		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go web.Serve(sctx, ln, srv.Handler())
+	for _, m := range g.Members {
+		if err := st.Pledges().Put(ctx, store.Pledge{Group: g.Name, Email: m.Email, Confirmed: true, ConfirmedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.Launch(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	invs, err := srv.Invites(ctx)
+	if err != nil || len(invs) != 2 {
+		t.Fatalf("invites %v %v", invs, err)
+	}
+	connectRE := regexp.MustCompile(`href="([^"]+)" id="authorize"`)
+	for i, inv := range invs {
+		m, _ := g.Member(inv.Email)
+		pw := "the password of " + m.Username
+		b := webmember.New()
+		page, err := b.Get(ctx, inv.URL)
+		if err != nil || !page.Has(`name="password"`) {
+			t.Fatalf("invite page %v:\n%s", err, page.Body)
+		}
+		if page, err = b.CreateAccount(ctx, page, m.Username, pw); err != nil || !page.Has("Your account is ready") {
+			t.Fatalf("account %v:\n%s", err, page.Body)
+		}
+		href := connectRE.FindStringSubmatch(page.Body)
+		if href == nil {
+			t.Fatalf("no connect link:\n%s", page.Body)
+		}
+		back, err := mastodonfake.NewBrowser().Authorize(ctx, html.UnescapeString(href[1]), m.Email, pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"You follow 0 people from your group", "You follow 1 person from your group"}[i]
+		if page, err = b.Get(ctx, back); err != nil || !page.Has(want) {
+			t.Fatalf("%s connects %v, want %q:\n%s", m.Email, err, want, page.Body)
+		}
+	}
+	if f.FollowCount() != 2 {
+		t.Fatalf("%d follows, want 2", f.FollowCount())
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, argv := range x.argvs {
+		if strings.Contains(strings.Join(argv, " "), "the password of") {
+			t.Errorf("a password in argv: %q", argv)
+		}
 	}
 }
