@@ -134,7 +134,9 @@ func (x *Escape) actions() map[string]playbooks.Action {
 		"group.launch":      x.launch,
 		"invites.issue":     x.issueInvites,
 		"demo.arrive":       x.needsDestination(x.arriveAll),
-		"arrival.seed":      x.needsDestination(func(ctx context.Context) error { return x.engine.Seed(ctx) }),
+		// Resume: on a server with a daily follow limit the step waits for
+		// the window to reopen and finishes the mesh.
+		"arrival.seed": x.needsDestination(func(ctx context.Context) error { return x.engine.Resume(ctx) }),
 	}
 }
 

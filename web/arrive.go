@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
@@ -47,6 +48,15 @@ type inviteView struct {
 	Name, Email, Username, Error string
 	Existing, ViaAPI             bool
 	Server, SignUpURL, Proof     string
+}
+
+// arrivedView is the arrived page: what the member found on arrival,
+// and the room's mesh now ("312 of 380 follows made; the rest after
+// 00:00 UTC tomorrow" where the server's daily follow limit holds the
+// rest back).
+type arrivedView struct {
+	ArrivalResult
+	Progress string
 }
 
 type accountView struct {
@@ -159,7 +169,14 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m 
 	switch step {
 	case stepArrived:
 		res, _ := s.arrived(ctx, m.Email)
-		s.render(w, r, status, "arrived", "You have arrived", res)
+		v := arrivedView{ArrivalResult: res}
+		refresh := 0
+		if room, err := arrival.ReadRoom(ctx, s.st, s.g); err != nil {
+			s.log.Error("read the room", "group", s.g.Name, "err", err)
+		} else if v.Progress = room.Progress(s.now()); room.Follows < room.FollowsTotal {
+			refresh = 300 // the room is still filling: show it as it grows
+		}
+		s.renderEvery(w, r, status, "arrived", "You have arrived", refresh, v)
 	case stepSigningUp:
 		s.renderEvery(w, r, status, "error", "Your account is being made", 3,
 			errorView{Heading: "Your account is being made", Message: "This takes a few seconds; this page updates itself."})

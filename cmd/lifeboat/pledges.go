@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -70,6 +71,11 @@ type pledgeStatus struct {
 	// destination now; DestinationMissing names the step missing.
 	DestinationReady   bool   `json:"destination_ready"`
 	DestinationMissing string `json:"destination_missing"`
+	// MeshDays is how many of the server's daily follow windows the
+	// mesh of the going members needs (Mastodon: 400 follows a day per
+	// account); MeshPlan says it in a sentence.
+	MeshDays int    `json:"mesh_days"`
+	MeshPlan string `json:"mesh_plan"`
 	// Retention is, for each member with follows imported, how many of
 	// the people they follow are in the launch set, in the group file's
 	// order.
@@ -101,7 +107,11 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if f.baseURL == "" {
 				f.baseURL = "http://127.0.0.1" // links are not printed
 			}
-			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{})
+			g, probs := groups.Load(args[0])
+			if len(probs) > 0 {
+				return reportProblems(app, probs)
+			}
+			srv, err := groupServerFor(cmd.Context(), app, g, args[0], &f, web.Config{})
 			if err != nil {
 				return err
 			}
@@ -128,6 +138,12 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 					out.Retention = append(out.Retention, memberRetention{Email: email, Going: k.Going, Follows: k.Follows, InLaunchSet: st.Going[email]})
 				}
 			}
+			size := o.Going
+			if size == 0 {
+				size = max(o.Members, o.ViableMass)
+			}
+			plan := arrival.PlanMesh(size, g.Destination.SoftwareOrDefault())
+			out.MeshDays, out.MeshPlan = plan.Days, plan.Sentence
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				enc.SetIndent("", "  ")
@@ -145,6 +161,7 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 				}
 				fmt.Fprintf(app.Stdout, "  %s (%s): %d of the %d people they follow are going\n", safetext.Line(r.Email), in, r.Going, r.Follows)
 			}
+			fmt.Fprintf(app.Stdout, "  mesh: %s\n", out.MeshPlan)
 			switch {
 			case out.Viable && out.DestinationReady:
 				fmt.Fprintln(app.Stdout, "  viable: the group launches (serve does it at once)")
