@@ -85,6 +85,10 @@ func (s *pledges) Keys() []key.Binding {
 	if s.ask {
 		return []key.Binding{kYes, kNo}
 	}
+	if s.group != nil && s.group.Destination.Type == groups.DestLocal {
+		// a local group launches only in lifeboat demo
+		return []key.Binding{kOpenP, kReload}
+	}
 	return []key.Binding{kOpenP, kLaunch, kReload}
 }
 
@@ -183,6 +187,9 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			).Title("Mail every member their pledge link")).WithTheme(formTheme()).WithKeyMap(formKeys()).WithShowHelp(false).WithWidth(min(max(s.w, 40), 76))
 			return s, s.form.Init()
 		case key.Matches(msg, kLaunch):
+			if s.group.Destination.Type == groups.DestLocal {
+				return s, status("%s", localIsDemo(s.d.shortPath(s.path)))
+			}
 			s.ask = true
 		case key.Matches(msg, kReload):
 			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
@@ -260,6 +267,8 @@ func (s *pledges) View() string {
 	switch {
 	case o.Viable && s.ready != nil && !s.ready.r.Ready:
 		b.WriteString(sWarn.Render("Viable, but it launches only once the destination is ready (see above).") + "\n")
+	case o.Viable && g.Destination.Type == groups.DestLocal:
+		b.WriteString(sGood.Render("Viable. The local destination is for trying: lifeboat demo runs it.") + "\n")
 	case o.Viable:
 		b.WriteString(sGood.Render("Viable: the group can launch now (L).") + "\n")
 	case o.NeedForViable > 0:
@@ -274,9 +283,6 @@ func (s *pledges) View() string {
 }
 
 func (s *pledges) launchQuestion(o pledge.Outlook) string {
-	if s.group.Destination.Type == groups.DestLocal {
-		return fmt.Sprintf("Launch %s on the local server now? Every member gets an account\nand the follows are seeded. y/n", s.group.Title)
-	}
 	return fmt.Sprintf("Launch now? The %d members who would go get their invites. y/n", o.Going)
 }
 

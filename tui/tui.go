@@ -419,6 +419,12 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 	var run func(ctx context.Context, emit progress.Func) (escape.Report, error)
 	switch kind {
 	case jobLaunch:
+		if g.Destination.Type == groups.DestLocal {
+			// the local playbook makes up every member's pledge and
+			// arrival: a demo, never a real group's launch
+			m.status = localIsDemo(m.d.shortPath(m.path))
+			return m, nil
+		}
 		if m.d.Launch == nil {
 			m.status = "launching is not available here; run: lifeboat pledges launch " + m.path
 			return m, nil
@@ -599,6 +605,12 @@ func columns(ks []key.Binding, n int) [][]key.Binding {
 		ks = ks[n:]
 	}
 	return append(out, ks)
+}
+
+// localIsDemo says what the local destination is for, as lifeboat run
+// does: trying an escape with simulated members.
+func localIsDemo(file string) string {
+	return "the local destination is for trying an escape with simulated members: run lifeboat demo --group " + file
 }
 
 func capitalise(s string) string {

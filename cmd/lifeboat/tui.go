@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape"
-	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
@@ -78,23 +77,11 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// tuiLaunch runs the group's playbook on its destination: the whole
-// escape on the local destination (as lifeboat demo does), or launch,
-// invites and the mesh so far on an existing or new server (as lifeboat
-// run does).
+// tuiLaunch runs the group's playbook on an existing or new server, as
+// lifeboat run does: launch, invites and the mesh so far. The local
+// destination's playbook simulates the members and is lifeboat demo's
+// alone (escape.ErrDemoOnly); the TUI does not offer it.
 func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Func) (escape.Report, error) {
-	// The demo's simulated members log in with the passwords kept in
-	// logins.csv; real groups' members choose their own.
-	var logins arrival.Logins
-	if g.Destination.Type == groups.DestLocal {
-		dir, err := app.GroupDir(g.Name)
-		if err != nil {
-			return escape.Report{}, err
-		}
-		if logins, err = openLogins(dir); err != nil {
-			return escape.Report{}, err
-		}
-	}
 	dest, err := app.destination(ctx, g)
 	if err != nil {
 		return escape.Report{}, err
@@ -104,7 +91,7 @@ func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Fun
 	if err != nil {
 		return escape.Report{}, err
 	}
-	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit, Logins: logins}).Run(ctx, g.Destination.Type)
+	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit}).Run(ctx, g.Destination.Type)
 }
 
 // tuiProvision makes the destination ready: the local server started, an
