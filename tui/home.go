@@ -365,6 +365,19 @@ func (s *home) View() string {
 // shortPath shows a path relative to the working directory when under
 // it, else under the home directory as ~/…; both are read once, in New,
 // not on every frame.
+// absPath is a path the lead typed: ~/ is their home, and a relative
+// path is relative to the directory the TUI started in.
+func (d Deps) absPath(p string) string {
+	p = strings.TrimSpace(p)
+	if rest, ok := strings.CutPrefix(p, "~/"); ok && d.home != "" {
+		return filepath.Join(d.home, rest)
+	}
+	if !filepath.IsAbs(p) && d.wd != "" {
+		return filepath.Join(d.wd, p)
+	}
+	return p
+}
+
 func (d Deps) shortPath(p string) string {
 	if p == "" {
 		return "(no file)"

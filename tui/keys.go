@@ -45,6 +45,7 @@ var (
 	kRemove  = key.NewBinding(key.WithKeys("d", "x"), key.WithHelp("d", "remove member"))
 	kReload  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload"))
 	kOpenP   = key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open pledges"))
+	kExportP = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export links"))
 	kLaunch  = key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "launch"))
 	kChoose  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
 	kPrices  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "prices"))

@@ -55,6 +55,10 @@ type Deps struct {
 	// link under baseURL, as lifeboat pledges open does; it returns how
 	// many were sent.
 	OpenPledges func(ctx context.Context, file, baseURL string) (int, error)
+	// ExportPledges writes the same links as CSV to csv and as a
+	// printable sheet to sheet, as lifeboat pledges export does, for a
+	// lead without a mail relay; it returns how many.
+	ExportPledges func(ctx context.Context, file, baseURL, csv, sheet string) (int, error)
 	// Prices prices ServerTypes for a new server from live prices
 	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
 	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)

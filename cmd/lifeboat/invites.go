@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -112,36 +112,20 @@ func (o *exportFlags) register(cmd *cobra.Command) {
 }
 
 // write writes the links as CSV (stdout, or the --csv file) and, with
-// --sheet, as a printable sheet; files are 0600, they hold working links.
+// --sheet, as a printable sheet; files are 0600, they hold working links
+// (lead.WriteLinks).
 func (o *exportFlags) write(app *App, kind web.Sheet, title string, links []web.InviteLink) error {
-	if o.csv == "" || o.csv == "-" {
-		// stdout may be a terminal: names and emails come from the group
-		// file and from members.
-		var b strings.Builder
-		if err := web.WriteLinksCSV(&b, links); err != nil {
-			return err
-		}
-		if _, err := io.WriteString(app.Stdout, safetext.Block(b.String())); err != nil {
-			return err
-		}
-	} else if err := writePrivate(o.csv, func(f *os.File) error { return web.WriteLinksCSV(f, links) }); err != nil {
+	if o.csv != "" && o.csv != "-" {
+		return lead.WriteLinks(o.csv, o.sheet, kind, title, links)
+	}
+	// stdout may be a terminal: names and emails come from the group
+	// file and from members.
+	var b strings.Builder
+	if err := web.WriteLinksCSV(&b, links); err != nil {
 		return err
 	}
-	if o.sheet != "" {
-		return writePrivate(o.sheet, func(f *os.File) error { return web.WriteSheet(f, kind, title, links) })
-	}
-	return nil
-}
-
-// writePrivate writes a file readable only by its owner.
-func writePrivate(path string, write func(*os.File) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if _, err := io.WriteString(app.Stdout, safetext.Block(b.String())); err != nil {
 		return err
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
+	return lead.WriteLinks("", o.sheet, kind, title, links)
 }

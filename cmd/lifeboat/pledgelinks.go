@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -25,4 +26,14 @@ func tuiOpenPledges(ctx context.Context, app *App, file, baseURL string) (int, e
 		return 0, err
 	}
 	return srv.OpenPledges(ctx)
+}
+
+// tuiExportPledges is the TUI's x key: what lifeboat pledges export
+// --csv F --sheet F.html writes (lead.ExportPledgeLinks).
+func tuiExportPledges(ctx context.Context, app *App, file, baseURL, csv, sheet string) (int, error) {
+	srv, err := groupServer(ctx, app, file, &webFlags{baseURL: baseURL}, web.Config{})
+	if err != nil {
+		return 0, err
+	}
+	return lead.ExportPledgeLinks(srv, csv, sheet)
 }

@@ -64,6 +64,9 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	d.OpenPledges = func(ctx context.Context, file, baseURL string) (int, error) {
 		return tuiOpenPledges(ctx, app, file, baseURL)
 	}
+	d.ExportPledges = func(ctx context.Context, file, baseURL, csv, sheet string) (int, error) {
+		return tuiExportPledges(ctx, app, file, baseURL, csv, sheet)
+	}
 	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func) error {
 		return tuiProvision(ctx, app, g, emit)
 	}

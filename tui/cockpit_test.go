@@ -1,0 +1,105 @@
+package tui
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/mailbox"
+	"github.com/lifeboat-social/lifeboat/internal/mailer"
+	"github.com/lifeboat-social/lifeboat/lead"
+	"github.com/lifeboat-social/lifeboat/web"
+)
+
+// groupServer is the group's web server as the command makes it for
+// the TUI's hooks: the fixture's store, mail through sender.
+func (f *fixture) groupServer(t *testing.T, ctx context.Context, file, baseURL string, sender mailer.Sender) *web.Server {
+	t.Helper()
+	g, probs := groups.Load(file)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	srv, err := web.New(ctx, web.Config{Group: g, File: file, Store: f.st, BaseURL: baseURL, Mail: sender})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// x on the pledges screen exports the pledge links as lifeboat pledges
+// export does: a CSV with one working link per member and a printable
+// sheet, both readable only by the lead.
+func TestExportPledgeLinks(t *testing.T) {
+	f := newFixture(t)
+	f.d.ExportPledges = func(ctx context.Context, file, baseURL, csv, sheet string) (int, error) {
+		return lead.ExportPledgeLinks(f.groupServer(t, ctx, file, baseURL, nil), csv, sheet)
+	}
+	play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
+		press("x"), waitFor("Export the pledge links"), press("https://lifeboat.example.org<enter><enter><enter>"),
+		waitFor("wrote 12 pledge links"))
+	csvPath := strings.TrimSuffix(f.file, ".yaml") + "-pledge-links.csv"
+	sheetPath := strings.TrimSuffix(f.file, ".yaml") + "-pledge-links.html"
+	data, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := groups.Load(f.file)
+	if len(rows) != len(g.Members)+1 {
+		t.Fatalf("%d rows, want a header and one per member (%d):\n%s", len(rows), len(g.Members), data)
+	}
+	sheet, err := os.ReadFile(sheetPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, m := range g.Members {
+		r := rows[i+1]
+		if r[1] != m.Email || !strings.HasPrefix(r[2], "https://lifeboat.example.org/pledge/") || seen[r[2]] {
+			t.Errorf("row %d: %q, want %s's own pledge link", i+1, r, m.Email)
+		}
+		seen[r[2]] = true
+		if !strings.Contains(string(sheet), r[2]) {
+			t.Errorf("the sheet lacks %s's link", m.Email)
+		}
+	}
+	for _, p := range []string{csvPath, sheetPath} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v, want 0600", p, err, fi.Mode().Perm())
+		}
+	}
+}
+
+// o mails every member their pledge link through a real SMTP peer; a
+// second o sends nothing again (the mails are journaled once each).
+func TestOpenPledgesMailsEveryMember(t *testing.T) {
+	f := newFixture(t)
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Close()
+	sender, err := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "River Birders <lifeboat@example.org>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.d.OpenPledges = func(ctx context.Context, file, baseURL string) (int, error) {
+		return f.groupServer(t, ctx, file, baseURL, sender).OpenPledges(ctx)
+	}
+	play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
+		press("o"), waitFor("Public URL"), press("https://lifeboat.example.org<enter>"), waitFor("sent 12 pledge links"),
+		press("o"), waitFor("Public URL"), press("<enter>"), waitFor("sent 0 pledge links"))
+	g, _ := groups.Load(f.file)
+	for _, m := range g.Members {
+		got := mb.To(m.Email)
+		if len(got) != 1 || !strings.Contains(got[0].Text, "https://lifeboat.example.org/pledge/") {
+			t.Errorf("%s got %d mails, want one with their pledge link", m.Email, len(got))
+		}
+	}
+}
