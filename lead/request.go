@@ -66,7 +66,9 @@ func (d *Desk) Request(ctx context.Context, a Ask) (Asked, error) {
 	}
 	scout := a.Scout
 	if scout == nil {
-		scout = func(ctx context.Context, url string) (*existing.Report, error) { return existing.ScoutURL(ctx, url, nil) }
+		scout = func(ctx context.Context, url string) (*existing.Report, error) {
+			return existing.ScoutURL(ctx, url, nil)
+		}
 	}
 	r, err := scout(ctx, server)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
