@@ -109,6 +109,9 @@ func (d *Desk) Request(ctx context.Context, a Ask) (Asked, error) {
 	case "-":
 		return out, nil
 	case "":
+		if d.StateDir == "" {
+			return Asked{}, errors.New("no state directory to write the request to: name a file")
+		}
 		out.Path = d.RequestFile(g.Name, "admission", r.URL, "")
 		if err := os.MkdirAll(filepath.Dir(out.Path), 0o700); err != nil {
 			return Asked{}, err

@@ -3,14 +3,23 @@ package tui
 import (
 	"context"
 	"encoding/csv"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/lead"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
+	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -101,5 +110,67 @@ func TestOpenPledgesMailsEveryMember(t *testing.T) {
 		if len(got) != 1 || !strings.Contains(got[0].Text, "https://lifeboat.example.org/pledge/") {
 			t.Errorf("%s got %d mails, want one with their pledge link", m.Email, len(got))
 		}
+	}
+}
+
+// R on the destination screen writes the admission request as lifeboat
+// request does: the file in the group's state directory verifies with the
+// admission package, names the server scouted, every member and the
+// window asked for, and is the request the lead's side waits on; with
+// the direct message asked for, the server's contact gets it from the
+// lead's account.
+func TestWriteAdmissionRequest(t *testing.T) {
+	f := newFixture(t)
+	srv := mastodon(t, existingtest.Approval, "APPRV")
+	f.toExistingAt(t, srv)
+	var (
+		mu     sync.Mutex
+		posted []url.Values
+	)
+	lead0 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/statuses" || r.Header.Get("Authorization") != "Bearer lead-token" {
+			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+			return
+		}
+		r.ParseForm()
+		mu.Lock()
+		posted = append(posted, r.PostForm)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"1","created_at":"2027-01-01T12:00:00.000Z","visibility":"direct","content":"","account":{"id":"7","acct":"ada"}}`))
+	}))
+	defer lead0.Close()
+	f.d.AnnounceRequest = func(ctx context.Context, r *existing.Report, req *admission.Request) error {
+		return lead.Announce(ctx, r, req, lead0.URL, "lead-token")
+	}
+	m := play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("3"), waitFor("s scouts servers"),
+		press("R"), waitFor("Admission request for River Birders"),
+		press("<enter><ctrl+u>10<enter>Twelve birders from the river.<enter>"), waitFor("announce"), press("y"), waitFor("by direct message to @admin@approval.example"))
+
+	path := filepath.Join(f.d.StateDir, "groups", "river-birders", "admission-"+strings.ReplaceAll(strings.TrimPrefix(srv, "http://"), ":", "_")+".json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := admission.Decode(data)
+	if err != nil {
+		t.Fatalf("the request written does not verify: %v", err)
+	}
+	if req.Server != srv || req.Size != 12 || req.Group.Name != "river-birders" || req.Message != "Twelve birders from the river." ||
+		!req.Window.From.Equal(fixedNow) || !req.Window.Until.Equal(fixedNow.Add(10*24*time.Hour)) || len(req.Rules) != 4 {
+		t.Errorf("request %+v", req)
+	}
+	latest, err := admission.LatestRequest(context.Background(), f.st.Journal(), "river-birders", srv)
+	if err != nil || latest.ID() != req.ID() {
+		t.Errorf("the journal's latest request: %v, %v; want %s", latest, err, req.ID())
+	}
+	if v := m.View(); !strings.Contains(v, req.Fingerprint()) {
+		t.Errorf("the fingerprint %s is not shown:\n%s", req.Fingerprint(), v)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) != 1 || posted[0].Get("visibility") != "direct" || !strings.HasPrefix(posted[0].Get("status"), "@admin@approval.example ") ||
+		!strings.Contains(posted[0].Get("status"), req.Fingerprint()) {
+		t.Errorf("direct messages %v", posted)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
 // Deps is what the TUI works with, handed over by the command. Hooks that
@@ -59,6 +60,11 @@ type Deps struct {
 	// printable sheet to sheet, as lifeboat pledges export does, for a
 	// lead without a mail relay; it returns how many.
 	ExportPledges func(ctx context.Context, file, baseURL, csv, sheet string) (int, error)
+	// AnnounceRequest sends the server's contact account a direct
+	// message about the request, from the lead's own account, as
+	// lifeboat request --dm does (lead.Announce). nil: the screen says
+	// to use the command.
+	AnnounceRequest func(ctx context.Context, r *existing.Report, req *admission.Request) error
 	// Prices prices ServerTypes for a new server from live prices
 	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
 	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)

@@ -66,14 +66,17 @@ func newFixture(t *testing.T) *fixture {
 	t.Setenv("HOME", dir) // paths on screen show as ~/…, the same every run
 	f := &fixture{dir: dir, file: file, st: st}
 	tempDirs = append(tempDirs, dir)
-	f.d = Deps{Desk: &lead.Desk{Store: st}, StateDir: filepath.Join(dir, "state"), Now: func() time.Time { return fixedNow },
+	f.d = Deps{Desk: &lead.Desk{Store: st, StateDir: filepath.Join(dir, "state")}, StateDir: filepath.Join(dir, "state"), Now: func() time.Time { return fixedNow },
 		Prices: fakePrices, ServerTypes: hetzner.PriceTypes, Locations: hetzner.Locations}
 	return f
 }
 
 // toExisting points the fixture's group at an existing server: a real
 // group's launch (the local destination's is lifeboat demo's).
-func (f *fixture) toExisting(t *testing.T) {
+func (f *fixture) toExisting(t *testing.T) { f.toExistingAt(t, "https://social.example") }
+
+// toExistingAt points the fixture's group at the existing server at url.
+func (f *fixture) toExistingAt(t *testing.T, url string) {
 	t.Helper()
 	data, err := os.ReadFile(f.file)
 	if err != nil {
@@ -83,7 +86,7 @@ func (f *fixture) toExisting(t *testing.T) {
 	if !bytes.Contains(data, []byte(local)) {
 		t.Fatal("the example's destination changed")
 	}
-	data = bytes.Replace(data, []byte(local), []byte("  type: existing\n  server: https://social.example\n"), 1)
+	data = bytes.Replace(data, []byte(local), []byte("  type: existing\n  server: "+url+"\n"), 1)
 	if err := os.WriteFile(f.file, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +104,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				fmt.Fprintln(app.Stdout, req.Token())
 			}
 			if dm {
-				if err := sendDM(cmd, app, r, req); err != nil {
+				if err := announceRequest(cmd.Context(), app, r, req); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", safetext.Line(r.Contact.Account))
@@ -287,15 +288,16 @@ func parseWindow(from, until string, days int, now time.Time) (admission.Window,
 	return w, nil
 }
 
-// sendDM announces the request to the server's contact account from the
-// lead's own account ($LIFEBOAT_LEAD_TOKEN, $LIFEBOAT_LEAD_SERVER).
-func sendDM(cmd *cobra.Command, app *App, r *existing.Report, req *admission.Request) error {
+// announceRequest announces the request to the server's contact account
+// from the lead's own account ($LIFEBOAT_LEAD_TOKEN, $LIFEBOAT_LEAD_SERVER):
+// lifeboat request --dm and the TUI.
+func announceRequest(ctx context.Context, app *App, r *existing.Report, req *admission.Request) error {
 	cfg, err := app.config()
 	if err != nil {
 		return err
 	}
 	if cfg.LeadToken == "" {
-		return usageErrorf("--dm needs the lead's access token in $LIFEBOAT_LEAD_TOKEN")
+		return usageErrorf("announcing the request needs the lead's access token in $LIFEBOAT_LEAD_TOKEN")
 	}
-	return lead.Announce(cmd.Context(), r, req, cfg.LeadServer, cfg.LeadToken)
+	return lead.Announce(ctx, r, req, cfg.LeadServer, cfg.LeadToken)
 }

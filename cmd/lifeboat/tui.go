@@ -17,6 +17,8 @@ import (
 	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/tui"
 )
@@ -51,7 +53,7 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 		return destination.Prices(ctx, g, cfg)
 	}
 	if st, err := app.Store(ctx); err == nil {
-		d.Desk = &lead.Desk{Store: st}
+		d.Desk = &lead.Desk{Store: st, StateDir: app.StateDir}
 		d.Readiness = func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error) {
 			return campaign.CheckReady(ctx, destinationReady(app, st, g, path))
 		}
@@ -69,6 +71,9 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	}
 	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func) error {
 		return tuiProvision(ctx, app, g, emit)
+	}
+	d.AnnounceRequest = func(ctx context.Context, r *existing.Report, req *admission.Request) error {
+		return announceRequest(ctx, app, r, req)
 	}
 	// the admin screen's watcher reads the token as lifeboat admin watch
 	// does: $LIFEBOAT_ADMIN_TOKEN, or a file only its owner can read
