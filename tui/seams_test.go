@@ -204,3 +204,37 @@ func TestLocalLaunchIsTheDemos(t *testing.T) {
 		t.Errorf("%d pledges, want the 7 seeded: none made up", len(ps))
 	}
 }
+
+// A taken username is told by the error's type, not its words: the
+// member's row says their next choice is used, and so does the screen
+// when the job ended on it.
+func TestArrivalsTellATakenUsername(t *testing.T) {
+	g := &groups.Group{Name: "g", Title: "G", Members: []groups.Member{
+		{Name: "Hugo", Email: "hugo@example.org"}, {Name: "Ines", Email: "ines@example.org"}}}
+	s := newArrivals(Deps{})
+	s.group, s.w, s.h = g, 160, 30
+	taken := fmt.Errorf("create account for hugo@example.org: %w", provision.ErrUsernameTaken)
+	s.event(progress.Event{Kind: progress.Failed, Step: "arrivals", Message: "create account for hugo@example.org: 422", Err: taken})
+	// words alone decide nothing
+	s.event(progress.Event{Kind: progress.Failed, Step: "arrivals", Message: "create account for ines@example.org: username taken?"})
+	s.Update(DoneMsg{Err: fmt.Errorf("arrivals: %w", taken)})
+	v := s.View()
+	var hugo, ines string
+	for _, l := range strings.Split(v, "\n") {
+		switch {
+		case strings.Contains(l, "hugo@example.org"):
+			hugo = l
+		case strings.Contains(l, "ines@example.org"):
+			ines = l
+		}
+	}
+	if !strings.Contains(hugo, "failed: username taken; the member chooses another") {
+		t.Errorf("hugo's row: %q", hugo)
+	}
+	if !strings.Contains(ines, "failed: create account for ines@example.org: username taken?") {
+		t.Errorf("ines's row: %q", ines)
+	}
+	if !strings.Contains(v, "A username was taken on the server") {
+		t.Errorf("the screen does not say a username was taken:\n%s", v)
+	}
+}
