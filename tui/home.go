@@ -189,7 +189,7 @@ func (s *home) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
 	}
-	return []key.Binding{kUp, kDown, kEnter, kCheck, kNew, kOpenF, kAdmin}
+	return []key.Binding{kUp, kDown, kEnter, kCheck, kNew, kOpenF, kAdmin, kAnalyzeHome}
 }
 
 // kAdmin opens the admin screen from home: a server's admin has no group
@@ -232,6 +232,8 @@ func (s *home) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		case key.Matches(msg, kAdmin):
 			return s, func() tea.Msg { return switchMsg{adminScreen} }
+		case key.Matches(msg, kAnalyzeHome):
+			return s, func() tea.Msg { return switchMsg{analyzeScreen} }
 		case key.Matches(msg, kCheck):
 			if it, ok := s.selected(); ok && it.File != "" {
 				return s, checkFile(it.File)

@@ -8,7 +8,7 @@ import (
 // globalKeys work on every screen unless a form has the keyboard.
 type globalKeys struct {
 	Quit, ForceQuit, Home, Next, Prev, Help key.Binding
-	Screens                                 []key.Binding // 1..6: the group's screens
+	Screens                                 []key.Binding // 1..7: the group's screens
 }
 
 func newGlobalKeys() globalKeys {
@@ -20,12 +20,13 @@ func newGlobalKeys() globalKeys {
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Screens: []key.Binding{
-			key.NewBinding(key.WithKeys("1"), key.WithHelp("1-6", "screens")),
+			key.NewBinding(key.WithKeys("1"), key.WithHelp("1-7", "screens")),
 			key.NewBinding(key.WithKeys("2")),
 			key.NewBinding(key.WithKeys("3")),
 			key.NewBinding(key.WithKeys("4")),
 			key.NewBinding(key.WithKeys("5")),
 			key.NewBinding(key.WithKeys("6")),
+			key.NewBinding(key.WithKeys("7")),
 		},
 	}
 }

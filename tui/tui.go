@@ -1,6 +1,6 @@
 // Package tui is the group lead's cockpit: a Bubble Tea program with one
 // model per screen (home, group, pledges, destination, provisioning,
-// arrivals, admin) behind a root model that routes messages, owns the
+// arrivals, admin, analyze) behind a root model that routes messages, owns the
 // header, the help bar and the one long job that may be running.
 //
 // Nothing here does I/O inside Update: loading, saving and long work run
@@ -171,10 +171,11 @@ const (
 	provScreen
 	arrivalsScreen
 	adminScreen
+	analyzeScreen
 	nScreens
 )
 
-var screenNames = [nScreens]string{"Home", "Group", "Pledges", "Destination", "Provision", "Arrivals", "Admin"}
+var screenNames = [nScreens]string{"Home", "Group", "Pledges", "Destination", "Provision", "Arrivals", "Admin", "Analyze"}
 
 // screen is one page. Update returns the screen itself, changed.
 type screen interface {
@@ -225,6 +226,7 @@ func New(ctx context.Context, d Deps, file string) Model {
 	m.scr[provScreen] = newProvisioning(d)
 	m.scr[arrivalsScreen] = newArrivals(d)
 	m.scr[adminScreen] = newAdmin(d)
+	m.scr[analyzeScreen] = newAnalysis(d)
 	if file != "" {
 		m.active = groupScreen
 	}
