@@ -90,6 +90,10 @@ func isTerminal(f *os.File) bool {
 // destination's playbook simulates the members and is lifeboat demo's
 // alone (escape.ErrDemoOnly); the TUI does not offer it.
 func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Func) (escape.Report, error) {
+	if g.Destination.Type == groups.DestLocal {
+		// refused before the server starts: the TUI does not offer it
+		return escape.Report{}, fmt.Errorf("%w: try the escape with lifeboat demo --group FILE", escape.ErrDemoOnly)
+	}
 	dest, err := app.destination(ctx, g)
 	if err != nil {
 		return escape.Report{}, err
