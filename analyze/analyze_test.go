@@ -140,18 +140,7 @@ func TestRetentionAndSuggestions(t *testing.T) {
 // Two cliques joined by one edge split into the two cliques, and the
 // modularity reported is the partition's.
 func TestCommunitiesTwoCliques(t *testing.T) {
-	var b strings.Builder
-	for _, clique := range [][]string{{"a1", "a2", "a3", "a4", "a5"}, {"b1", "b2", "b3", "b4", "b5"}} {
-		for _, u := range clique {
-			for _, v := range clique {
-				if u != v {
-					fmt.Fprintf(&b, "%s %s\n", u, v)
-				}
-			}
-		}
-	}
-	b.WriteString("a1 b1\n")
-	g := read(t, b.String())
+	g := read(t, cliques([]string{"a1", "a2", "a3", "a4", "a5"}, []string{"b1", "b2", "b3", "b4", "b5"})+"a1 b1\n")
 	comm, q := g.Communities(1)
 	for i, l := range g.Labels {
 		want := int32(0)
@@ -194,18 +183,7 @@ func TestCommunitiesPlanted(t *testing.T) {
 // Layout places the viable set inside the ring and everyone else
 // outside it, the lead at the centre, each dot with its community.
 func TestLayout(t *testing.T) {
-	var b strings.Builder
-	for _, clique := range [][]string{{"a1", "a2", "a3", "a4", "a5"}, {"b1", "b2", "b3"}} {
-		for _, u := range clique {
-			for _, v := range clique {
-				if u != v {
-					fmt.Fprintf(&b, "%s %s\n", u, v)
-				}
-			}
-		}
-	}
-	b.WriteString("a1 b1\nc1 a1\n")
-	g := read(t, b.String())
+	g := read(t, cliques([]string{"a1", "a2", "a3", "a4", "a5"}, []string{"b1", "b2", "b3"})+"a1 b1\nc1 a1\n")
 	r := Analyze(g, Options{MinFollows: 4}, time.Now())
 	dots := r.Layout("a1")
 	if len(dots) != g.N() {
@@ -237,4 +215,20 @@ func TestLayout(t *testing.T) {
 	if leads != 1 || viable+1 != r.ViableSize || r.ViableSize != 5 {
 		t.Errorf("%d leads, %d viable besides, viable size %d (want the five a's)", leads, viable, r.ViableSize)
 	}
+}
+
+// cliques is an edge list in which everyone in each clique follows
+// everyone else in it.
+func cliques(cs ...[]string) string {
+	var b strings.Builder
+	for _, clique := range cs {
+		for _, u := range clique {
+			for _, v := range clique {
+				if u != v {
+					fmt.Fprintf(&b, "%s %s\n", u, v)
+				}
+			}
+		}
+	}
+	return b.String()
 }

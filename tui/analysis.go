@@ -88,7 +88,7 @@ func (s *analysisScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if line := eventLine(msg.ev); line != "" {
 				s.log = append(s.log, line)
 			}
-			return s, waitAnalysis(s.ch)
+			return s, next(s.ch)
 		}
 	case analysisDoneMsg:
 		if msg.run == s.run {
@@ -168,20 +168,6 @@ func (s *analysisScreen) start() tea.Cmd {
 	}
 	// the status first: the answer's own status must not be overwritten
 	return tea.Sequence(status("analysing %s…", s.d.shortPath(path)), begin)
-}
-
-// waitAnalysis reads the running analysis's next message.
-func waitAnalysis(ch chan tea.Msg) tea.Cmd {
-	if ch == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		msg, ok := <-ch
-		if !ok {
-			return nil
-		}
-		return msg
-	}
 }
 
 func eventLine(e progress.Event) string {

@@ -504,8 +504,11 @@ func (m Model) startScreenJob(msg startJobMsg) (tea.Model, tea.Cmd) {
 }
 
 // waitJob reads the next message of the running job.
-func (m Model) waitJob() tea.Cmd {
-	ch := m.jobCh
+func (m Model) waitJob() tea.Cmd { return next(m.jobCh) }
+
+// next reads the next message from ch: a long job's messages come back
+// one at a time, each read by a command re-issued when the last arrives.
+func next(ch chan tea.Msg) tea.Cmd {
 	if ch == nil {
 		return nil
 	}
