@@ -1,16 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
-	"github.com/lifeboat-social/lifeboat/lead"
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -112,20 +112,29 @@ func (o *exportFlags) register(cmd *cobra.Command) {
 }
 
 // write writes the links as CSV (stdout, or the --csv file) and, with
-// --sheet, as a printable sheet; files are 0600, they hold working links
-// (lead.WriteLinks).
+// --sheet, as a printable sheet: lifeboat pledges export, lifeboat
+// invites export and the TUI's export. Files are written whole or not at
+// all and readable only by their owner: they hold working links.
 func (o *exportFlags) write(app *App, kind web.Sheet, title string, links []web.InviteLink) error {
-	if o.csv != "" && o.csv != "-" {
-		return lead.WriteLinks(o.csv, o.sheet, kind, title, links)
-	}
-	// stdout may be a terminal: names and emails come from the group
-	// file and from members.
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := web.WriteLinksCSV(&b, links); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(app.Stdout, safetext.Block(b.String())); err != nil {
+	if o.csv == "" || o.csv == "-" {
+		// stdout may be a terminal: names and emails come from the group
+		// file and from members.
+		if _, err := io.WriteString(app.Stdout, safetext.Block(b.String())); err != nil {
+			return err
+		}
+	} else if err := atomicfile.Write(o.csv, b.Bytes(), 0o600); err != nil {
 		return err
 	}
-	return lead.WriteLinks("", o.sheet, kind, title, links)
+	if o.sheet == "" {
+		return nil
+	}
+	b.Reset()
+	if err := web.WriteSheet(&b, kind, title, links); err != nil {
+		return err
+	}
+	return atomicfile.Write(o.sheet, b.Bytes(), 0o600)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 
-	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -29,11 +28,15 @@ func tuiOpenPledges(ctx context.Context, app *App, file, baseURL string) (int, e
 }
 
 // tuiExportPledges is the TUI's x key: what lifeboat pledges export
-// --csv F --sheet F.html writes (lead.ExportPledgeLinks).
+// --csv F --sheet F.html writes, written the same way.
 func tuiExportPledges(ctx context.Context, app *App, file, baseURL, csv, sheet string) (int, error) {
 	srv, err := groupServer(ctx, app, file, &webFlags{baseURL: baseURL}, web.Config{})
 	if err != nil {
 		return 0, err
 	}
-	return lead.ExportPledgeLinks(srv, csv, sheet)
+	links, err := srv.PledgeLinks()
+	if err != nil {
+		return 0, err
+	}
+	return len(links), (&exportFlags{csv: csv, sheet: sheet}).write(app, web.PledgeSheet, srv.GroupTitle(), links)
 }
