@@ -345,7 +345,7 @@ func (s *destinationScreen) detail(t string) string {
 	g := s.group
 	switch t {
 	case groups.DestLocal:
-		return "A real GoToSocial server on loopback with SQLite: nothing to pay, no\naccount needed. Launching runs the whole escape on it."
+		return "A real GoToSocial server on loopback with SQLite: nothing to pay, no\naccount needed. Try the whole escape on it, members simulated:\nlifeboat demo --group " + s.d.shortPath(s.path)
 	case groups.DestExisting:
 		server := g.Destination.Server
 		if server == "" {
