@@ -79,10 +79,6 @@ func (s *analysisScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		s.w, s.h = msg.Width, msg.Height
-	case enteredMsg:
-		if msg.id == analyzeScreen && s.rep == nil && !s.running && s.err == nil {
-			return s, s.askForm()
-		}
 	case analysisEventMsg:
 		if msg.run == s.run {
 			if line := eventLine(msg.ev); line != "" {

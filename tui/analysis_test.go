@@ -45,7 +45,7 @@ func TestAnalysisScreen(t *testing.T) {
 			t.Fatalf("the fixture's viable set (%d of %d) tells nothing", want.ViableSize, want.Nodes)
 		}
 		line := fmt.Sprintf("viable set   %d of %d follow 6+ others in it", want.ViableSize, want.Nodes)
-		m := play(t, size, New(context.Background(), f.d, f.file), waitFor("Jamal"), press("7"), waitFor("Follow graph"),
+		m := play(t, size, New(context.Background(), f.d, f.file), waitFor("Jamal"), press("7"), waitFor("a names a follow graph"), press("a"), waitFor("Follow graph"),
 			press("~/follows.txt<enter><enter><ctrl+u>6<enter>"+g.Labels[0]+"<enter>"), waitFor(line))
 		v := m.View()
 		if !strings.Contains(v, "◉") || !strings.ContainsAny(v, "⣿⠁⠂⠄⡀⠈⠐⠠⢀") {
@@ -75,7 +75,7 @@ func TestAnalysisOfAnExport(t *testing.T) {
 	for _, e := range edges {
 		people[e[0]], people[e[1]] = true, true
 	}
-	play(t, sizes[1], New(context.Background(), f.d, ""), waitFor("No groups yet"), press("G"), waitFor("Follow graph"),
+	play(t, sizes[1], New(context.Background(), f.d, ""), waitFor("No groups yet"), press("G"), waitFor("a names a follow graph"), press("a"), waitFor("Follow graph"),
 		press(src+"<enter><enter><enter><enter>"), waitFor("Say whose export it is"),
 		press("a"), waitFor("Follow graph"), press("<enter>@ada@social.example<enter><enter><enter>"),
 		waitFor(fmt.Sprintf("graph        %d people, %d follows", len(people), len(edges))))
