@@ -77,7 +77,7 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.inviteMember(w, r); !ok {
 		return
 	}
-	http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/arrive"), http.StatusSeeOther)
 }
 
 // inviteMember checks the invite in the path and binds this browser to
@@ -267,7 +267,7 @@ func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 	a, _ := s.getArrival(r)
 	if a.Member != invite.MemberID(s.g.Name, m.Email) {
 		// the cookie was set on this response: nothing to continue yet
-		http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+		http.Redirect(w, r, s.path("/arrive"), http.StatusSeeOther)
 		return
 	}
 	s.makeAccount(w, r, m, a)
@@ -488,7 +488,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("arrived", "group", s.g.Name, "following", res.Following, "followers", res.Followers)
 	}
 	// A redirect, so a reload does not reuse the one-time code.
-	http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/arrive"), http.StatusSeeOther)
 }
 
 // arrived returns the stored result of the member's arrival.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -69,6 +70,20 @@ type pledgeStatus struct {
 	// destination now; DestinationMissing names the step missing.
 	DestinationReady   bool   `json:"destination_ready"`
 	DestinationMissing string `json:"destination_missing"`
+	// Retention is, for each member with follows imported, how many of
+	// the people they follow are in the launch set, in the group file's
+	// order.
+	Retention []memberRetention `json:"retention"`
+}
+
+// memberRetention is one member's line of Retention: "34 of the 80
+// people you follow are going".
+type memberRetention struct {
+	Email   string `json:"email"`
+	Going   int    `json:"going"`
+	Follows int    `json:"follows"`
+	// InLaunchSet: the member is in the launch set themselves.
+	InLaunchSet bool `json:"in_launch_set"`
 }
 
 func newPledgesStatusCmd(app *App) *cobra.Command {
@@ -98,11 +113,21 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			kept, err := srv.Retention(cmd.Context(), st)
+			if err != nil {
+				return err
+			}
 			o := st.Outlook
 			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
 				NeedForViable: o.NeedForViable, Summary: o.String(),
-				DestinationReady: ready.Ready, DestinationMissing: ready.Missing}
+				DestinationReady: ready.Ready, DestinationMissing: ready.Missing, Retention: []memberRetention{}}
+			for _, m := range srv.Members() {
+				email := strings.ToLower(m.Email)
+				if k, ok := kept[email]; ok {
+					out.Retention = append(out.Retention, memberRetention{Email: email, Going: k.Going, Follows: k.Follows, InLaunchSet: st.Going[email]})
+				}
+			}
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				enc.SetIndent("", "  ")
@@ -112,6 +137,13 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 				out.Group, out.State, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
 			if !out.DestinationReady {
 				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
+			}
+			for _, r := range out.Retention {
+				in := "waiting"
+				if r.InLaunchSet {
+					in = "going"
+				}
+				fmt.Fprintf(app.Stdout, "  %s (%s): %d of the %d people they follow are going\n", safetext.Line(r.Email), in, r.Going, r.Follows)
 			}
 			switch {
 			case out.Viable && out.DestinationReady:
