@@ -9,6 +9,8 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
+	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
@@ -43,6 +45,22 @@ func Analyze(ctx context.Context, path, owner string, o analyze.Options, emit pr
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepAnalyze,
 		Message: fmt.Sprintf("viable set %d, %d communities, in %.2fs", r.ViableSize, len(r.Communities), r.DurationS)})
 	return r, ctx.Err()
+}
+
+// AnalyzeGroup answers the same question on the group's imported graph
+// (groupgraph.Analyze, as lifeboat analyze GROUP.yaml does: the viable set
+// sought among the lead and the members, named by their emails), and
+// gives the lead's label, the picture's centre.
+func (d *Desk) AnalyzeGroup(ctx context.Context, g *groups.Group, o analyze.Options, emit progress.Func) (*analyze.Report, string, error) {
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepAnalyze, Message: "analysing the group's imported graph"})
+	r, err := groupgraph.Analyze(ctx, d.Store, g, o)
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepAnalyze, Message: err.Error(), Err: err})
+		return nil, "", err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepAnalyze,
+		Message: fmt.Sprintf("viable set %d, %d communities, in %.2fs", r.ViableSize, len(r.Communities), r.DurationS)})
+	return r, groupgraph.LeadLabel(g), nil
 }
 
 // readGraph reads path as a data export, or, when it is none, as an edge

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/lead"
@@ -41,9 +42,10 @@ type (
 	}
 	// analysisDoneMsg is run's answer, or why there is none.
 	analysisDoneMsg struct {
-		run int
-		rep *analyze.Report
-		err error
+		run  int
+		rep  *analyze.Report
+		lead string // the lead's label in the graph, when the domain knows it
+		err  error
 	}
 )
 
@@ -52,6 +54,7 @@ type analysisAsk struct{ path, owner, k, lead string }
 
 type analysisScreen struct {
 	d       Deps
+	group   *groups.Group // the open group: its imported graph is the default
 	w, h    int
 	form    *huh.Form
 	ask     analysisAsk
@@ -62,6 +65,7 @@ type analysisScreen struct {
 	rep     *analyze.Report
 	err     error
 	shown   analysisAsk // what the answer on screen is of
+	centre  string      // the lead's label in the graph answered
 }
 
 func newAnalysis(d Deps) *analysisScreen { return &analysisScreen{d: d, ask: analysisAsk{k: "1"}} }
@@ -79,6 +83,10 @@ func (s *analysisScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		s.w, s.h = msg.Width, msg.Height
+	case groupLoadedMsg:
+		if msg.group != nil {
+			s.group = msg.group
+		}
 	case analysisEventMsg:
 		if msg.run == s.run {
 			if line := eventLine(msg.ev); line != "" {
@@ -90,6 +98,10 @@ func (s *analysisScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if msg.run == s.run {
 			s.running, s.ch = false, nil
 			s.rep, s.err = msg.rep, msg.err
+			s.centre = strings.TrimSpace(s.shown.lead)
+			if s.centre == "" {
+				s.centre = msg.lead
+			}
 			if msg.err != nil {
 				return s, status("the analysis stopped: %v", msg.err)
 			}
@@ -114,9 +126,14 @@ func (s *analysisScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 }
 
 func (s *analysisScreen) askForm() tea.Cmd {
+	graph := huh.NewInput().Title("Follow graph: an edge list, or a data export (X, Bluesky, Mastodon, Instagram)").
+		Placeholder("follows.txt").Value(&s.ask.path).Validate(nonEmpty("a file"))
+	if s.group != nil {
+		graph = huh.NewInput().Title("Follow graph: empty for the group's imported graph (lifeboat import --group), or an edge list or a data export").
+			Placeholder("the group's graph").Value(&s.ask.path)
+	}
 	s.form = huh.NewForm(huh.NewGroup(
-		huh.NewInput().Title("Follow graph: an edge list, or a data export (X, Bluesky, Mastodon, Instagram)").
-			Placeholder("follows.txt").Value(&s.ask.path).Validate(nonEmpty("a file")),
+		graph,
 		huh.NewInput().Title("Whose export, where it does not say (e.g. @ada@social.example); empty otherwise").Value(&s.ask.owner),
 		huh.NewInput().Title("K: everyone in the viable set follows at least K others in it").Value(&s.ask.k).Validate(func(v string) error {
 			if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 0 {
@@ -152,18 +169,33 @@ func (s *analysisScreen) start() tea.Cmd {
 	k, _ := strconv.Atoi(strings.TrimSpace(s.ask.k))
 	run, ctx, ch := s.run, s.d.ctx, make(chan tea.Msg, 16)
 	s.ch = ch
-	path, owner := s.d.absPath(s.ask.path), strings.TrimSpace(s.ask.owner)
+	o := analyze.Options{MinFollows: k, Seed: 1, Suggestions: 10}
+	path, owner := strings.TrimSpace(s.ask.path), strings.TrimSpace(s.ask.owner)
+	g, desk := s.group, s.d.Desk
+	what := "the group's imported graph"
+	if path != "" {
+		path = s.d.absPath(path)
+		what = s.d.shortPath(path)
+	}
 	begin := func() tea.Msg {
 		go func() {
 			emit := func(e progress.Event) { ch <- analysisEventMsg{run, e} }
-			rep, err := lead.Analyze(ctx, path, owner, analyze.Options{MinFollows: k, Seed: 1, Suggestions: 10}, emit)
-			ch <- analysisDoneMsg{run, rep, err}
+			done := analysisDoneMsg{run: run}
+			switch {
+			case path != "":
+				done.rep, done.err = lead.Analyze(ctx, path, owner, o, emit)
+			case desk == nil || g == nil:
+				done.err = errors.New("no group graph here: name an edge list or an export")
+			default:
+				done.rep, done.lead, done.err = desk.AnalyzeGroup(ctx, g, o, emit)
+			}
+			ch <- done
 			close(ch)
 		}()
 		return <-ch
 	}
 	// the status first: the answer's own status must not be overwritten
-	return tea.Sequence(status("analysing %s…", s.d.shortPath(path)), begin)
+	return tea.Sequence(status("analysing %s…", what), begin)
 }
 
 func eventLine(e progress.Event) string {
@@ -206,7 +238,7 @@ func (s *analysisScreen) View() string {
 	if tw == s.w {
 		return b.String() + text
 	}
-	pic := picture(s.rep.Layout(strings.TrimSpace(s.shown.lead)), s.w-tw-1, max(s.h-1, 4))
+	pic := picture(s.rep.Layout(s.centre), s.w-tw-1, max(s.h-1, 4))
 	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(tw).Render(text), " ", pic))
 	return b.String()
 }
@@ -225,11 +257,19 @@ func analysisAdvice(err error) string {
 	return "a to try another file."
 }
 
+// source is what the answer on screen was read from.
+func (s *analysisScreen) source() string {
+	if strings.TrimSpace(s.shown.path) == "" {
+		return "the group's imported graph"
+	}
+	return s.d.shortPath(s.d.absPath(s.shown.path))
+}
+
 // answers is the report in words, w cells wide.
 func (s *analysisScreen) answers(w int) string {
 	r := s.rep
 	rows := [][2]string{
-		{"file", s.d.shortPath(s.d.absPath(s.shown.path))},
+		{"from", s.source()},
 		{"graph", fmt.Sprintf("%d people, %d follows", r.Nodes, r.Edges)},
 		{"viable set", fmt.Sprintf("%d of %d follow %d+ others in it", r.ViableSize, r.Nodes, r.MinFollows)},
 	}

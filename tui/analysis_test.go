@@ -11,6 +11,9 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
+	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/groups"
 )
 
 // plantedFile writes a planted-partition follow graph (four communities
@@ -79,4 +82,42 @@ func TestAnalysisOfAnExport(t *testing.T) {
 		press(src+"<enter><enter><enter><enter>"), waitFor("Say whose export it is"),
 		press("a"), waitFor("Follow graph"), press("<enter>@ada@social.example<enter><enter><enter>"),
 		waitFor(fmt.Sprintf("graph        %d people, %d follows", len(people), len(edges))))
+}
+
+// With a group open and no file named, the screen answers on the group's
+// imported graph (groupgraph.Analyze, as lifeboat analyze GROUP.yaml),
+// the lead at the centre.
+func TestAnalysisOfTheGroupsGraph(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	g, _ := groups.Load(f.file)
+	if err := escape.SaveGroup(ctx, f.st, g); err != nil {
+		t.Fatal(err)
+	}
+	// Ada, Ben and Chloe follow each other on X, and each a stranger.
+	xs := []follows.Account{{Handle: "adaheron", ID: "1"}, {Handle: "benk", ID: "2"}, {Handle: "chloewren", ID: "3"}}
+	for i, email := range []string{"ada@example.org", "ben@example.org", "chloe@example.org"} {
+		ex := &follows.Export{File: "x.zip", Network: follows.X, Format: "X archive", Self: xs[i], Following: []follows.Account{{ID: "99"}}}
+		for j := range xs {
+			if j != i {
+				ex.Following = append(ex.Following, follows.Account{ID: xs[j].ID})
+			}
+		}
+		if _, err := groupgraph.Import(ctx, f.st, g, email, ex, fixedNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := groupgraph.Analyze(ctx, f.st, g, analyze.Options{MinFollows: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.ViableSize != 3 {
+		t.Fatalf("groupgraph's viable set is %d, want the three", want.ViableSize)
+	}
+	m := play(t, sizes[1], New(ctx, f.d, f.file), waitFor("Jamal"), press("7"), waitFor("a names a follow graph"), press("a"),
+		waitFor("empty for the group's imported graph"), press("<enter><enter><ctrl+u>2<enter><enter>"),
+		waitFor(fmt.Sprintf("viable set   %d of %d follow 2+ others in it", want.ViableSize, want.Nodes)))
+	if v := m.View(); !strings.Contains(v, "the group's imported graph") || !strings.Contains(v, "◉") {
+		t.Errorf("the group's graph, with the lead at the centre:\n%s", v)
+	}
 }
