@@ -134,7 +134,13 @@ func (d *Desk) RequestFile(group, kind, server, id string) string {
 	if id != "" {
 		name += "-" + id
 	}
-	return filepath.Join(destination.GroupDir(d.StateDir, group), name+".json")
+	return d.GroupPath(group, name+".json")
+}
+
+// GroupPath is the file name in the group's state directory, where what
+// is the lead's alone is kept (requests written, links exported).
+func (d *Desk) GroupPath(group, name string) string {
+	return filepath.Join(destination.GroupDir(d.StateDir, group), name)
 }
 
 func hostName(s string) string {

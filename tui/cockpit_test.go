@@ -40,7 +40,7 @@ func (f *fixture) groupServer(t *testing.T, ctx context.Context, file, baseURL s
 }
 
 // x on the pledges screen asks where the group's pages are and where the
-// files go (beside the group file unless the lead says otherwise), and
+// files go (the group's state directory unless the lead says otherwise), and
 // the export writes a CSV with one working link per member and a
 // printable sheet holding the same links.
 func TestExportPledgeLinks(t *testing.T) {
@@ -60,6 +60,7 @@ func TestExportPledgeLinks(t *testing.T) {
 		if err := web.WriteSheet(&s, web.PledgeSheet, srv.GroupTitle(), links); err != nil {
 			return 0, err
 		}
+		os.MkdirAll(filepath.Dir(csvPath), 0o700)
 		if err := os.WriteFile(csvPath, c.Bytes(), 0o600); err != nil {
 			return 0, err
 		}
@@ -68,8 +69,9 @@ func TestExportPledgeLinks(t *testing.T) {
 	play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
 		press("x"), waitFor("Export the pledge links"), press("https://lifeboat.example.org<enter><enter><enter>"),
 		waitFor("wrote 12 pledge links"))
-	csvPath := strings.TrimSuffix(f.file, ".yaml") + "-pledge-links.csv"
-	sheetPath := strings.TrimSuffix(f.file, ".yaml") + "-pledge-links.html"
+	// by default in the group's state directory
+	csvPath := filepath.Join(f.d.StateDir, "groups", "river-birders", "pledge-links.csv")
+	sheetPath := filepath.Join(f.d.StateDir, "groups", "river-birders", "pledge-links.html")
 	data, err := os.ReadFile(csvPath)
 	if err != nil {
 		t.Fatal(err)

@@ -193,7 +193,13 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 				return s, status("to export the pledge links run: lifeboat pledges export %s --base-url … --csv F --sheet F.html", s.d.shortPath(s.path))
 			}
 			s.export = true
+			// the links work for whoever holds them: by default in the
+			// group's state directory, not beside a group file that may be
+			// shared
 			base := strings.TrimSuffix(s.path, filepath.Ext(s.path)) + "-pledge-links"
+			if s.d.Desk != nil && s.d.Desk.StateDir != "" {
+				base = s.d.Desk.GroupPath(s.group.Name, "pledge-links")
+			}
 			if s.csvPath == "" {
 				s.csvPath, s.sheetP = base+".csv", base+".html"
 			}

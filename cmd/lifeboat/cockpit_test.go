@@ -27,7 +27,8 @@ func TestPledgesExportFiles(t *testing.T) {
 	}
 	app := &App{Stdout: io.Discard, Stderr: io.Discard, StateDir: state}
 	defer app.Close()
-	csvB, sheetB := filepath.Join(dir, "b.csv"), filepath.Join(dir, "b.html")
+	// the TUI makes the directory it writes to (the group's, by default)
+	csvB, sheetB := filepath.Join(dir, "groups", "b.csv"), filepath.Join(dir, "groups", "b.html")
 	n, err := tuiExportPledges(context.Background(), app, file, "https://lifeboat.example.org", csvB, sheetB)
 	if err != nil || n != 12 {
 		t.Fatalf("the TUI's export: %d, %v", n, err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -37,6 +39,11 @@ func tuiExportPledges(ctx context.Context, app *App, file, baseURL, csv, sheet s
 	links, err := srv.PledgeLinks()
 	if err != nil {
 		return 0, err
+	}
+	for _, f := range []string{csv, sheet} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return 0, err
+		}
 	}
 	return len(links), (&exportFlags{csv: csv, sheet: sheet}).write(app, web.PledgeSheet, srv.GroupTitle(), links)
 }
