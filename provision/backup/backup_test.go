@@ -354,9 +354,9 @@ func TestBackupRefusals(t *testing.T) {
 func TestParseLocation(t *testing.T) {
 	wd, _ := os.Getwd()
 	for in, want := range map[string]string{
-		"/srv/backups/lifeboat":                          "/srv/backups/lifeboat",
-		"backups":                                        filepath.Join(wd, "backups"),
-		"./b":                                            filepath.Join(wd, "b"),
+		"/srv/backups/lifeboat": "/srv/backups/lifeboat",
+		"backups":               filepath.Join(wd, "backups"),
+		"./b":                   filepath.Join(wd, "b"),
 		"s3:https://fsn1.your-objectstorage.com/bucket":  "s3:https://fsn1.your-objectstorage.com/bucket",
 		"s3:https://fsn1.your-objectstorage.com/b/x/y":   "s3:https://fsn1.your-objectstorage.com/b/x/y",
 		"s3:http://127.0.0.1:9000/bucket":                "s3:http://127.0.0.1:9000/bucket",
