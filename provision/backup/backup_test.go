@@ -147,7 +147,7 @@ func sql(t *testing.T, db, q string) string {
 func newBackups(t *testing.T, st store.Store, repo backup.Repo) (*backup.Backups, *events) {
 	t.Helper()
 	ev := &events{}
-	return &backup.Backups{Restic: &backup.Restic{Bin: restic(t), Repo: repo}, Journal: st.Journal(), Emit: ev.emit}, ev
+	return &backup.Backups{Restic: &backup.Restic{Bin: restic(t), Repo: repo, Emit: ev.emit}, Journal: st.Journal(), Emit: ev.emit}, ev
 }
 
 func localRepo(t *testing.T) backup.Repo {

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
 // Repo is a restic repository and what opens it. Its password and the
@@ -45,6 +45,9 @@ type S3Keys struct{ KeyID, Secret string }
 type Restic struct {
 	Bin  string
 	Repo Repo
+	// Emit receives what restic says on stderr as it says it (such as
+	// retrying a bucket that does not answer), as log lines.
+	Emit progress.Func
 }
 
 // ParseLocation checks a repository location and makes a path absolute.
@@ -114,7 +117,7 @@ const (
 func (r *Restic) command(ctx context.Context, passwordFile string, args ...string) (*exec.Cmd, *limited) {
 	cmd := exec.CommandContext(ctx, r.Bin, args...)
 	cmd.Env = r.env(passwordFile)
-	stderr := &limited{max: maxStderr}
+	stderr := &limited{max: maxStderr, emit: r.Emit}
 	cmd.Stderr = stderr
 	return cmd, stderr
 }
@@ -149,54 +152,64 @@ func (r *Restic) explain(what string, err error, stderr *limited) error {
 }
 
 // ensure opens the repository, making it (and its password, when there
-// is none yet) if it does not exist.
+// is none yet) if it does not exist. It tries init first: init makes a
+// missing bucket and refuses a repository that exists without writing,
+// whereas asking a missing bucket for the repository's config is retried
+// by restic for fifteen minutes.
 func (r *Restic) ensure(ctx context.Context) error {
 	if err := r.checkKeys(); err != nil {
 		return err
 	}
 	pw := r.Repo.PasswordFile
 	_, err := os.Stat(pw)
-	missing := errors.Is(err, fs.ErrNotExist)
-	if err != nil && !missing {
+	made := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !made {
 		return err
 	}
-	if missing {
-		// Whether the repository exists is asked with a throwaway
-		// password: restic reads the password before anything else.
-		tmp, err := os.CreateTemp("", "lifeboat-restic-probe-")
+	if made {
+		// A new password, kept only if it makes the repository.
+		if err := os.MkdirAll(filepath.Dir(pw), 0o700); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(pw), ".password-")
 		if err != nil {
 			return err
 		}
 		defer os.Remove(tmp.Name())
-		tmp.WriteString(rand.Text())
-		tmp.Close()
+		b := make([]byte, 32)
+		rand.Read(b)
+		_, err = tmp.WriteString(base64.RawURLEncoding.EncodeToString(b) + "\n")
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 		pw = tmp.Name()
 	}
-	cmd, stderr := r.command(ctx, pw, "cat", "config")
+	cmd, stderr := r.command(ctx, pw, "init")
 	cmd.Stdout = io.Discard
-	err = cmd.Run()
+	initErr := cmd.Run()
+	if initErr == nil {
+		if made {
+			return os.Rename(pw, r.Repo.PasswordFile)
+		}
+		return nil
+	}
+	// It exists (or init failed): does the password open it?
+	probe, _ := r.command(ctx, pw, "cat", "config")
+	probe.Stdout = io.Discard
+	err = probe.Run()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ee) && ee.ExitCode() == exitWrongPassword && missing:
+	case errors.As(err, &ee) && ee.ExitCode() == exitWrongPassword && made:
 		return inputErr(ErrNoPassword, "the repository %s exists and %s does not: set LIFEBOAT_BACKUP_PASSWORD_FILE to the file you keep its password in", r.Repo.Location, r.Repo.PasswordFile)
-	case errors.As(err, &ee) && ee.ExitCode() == exitNoRepo:
-	default:
+	case errors.As(err, &ee) && ee.ExitCode() == exitWrongPassword:
 		return r.explain("cat config", err, stderr)
 	}
-	if missing {
-		if err := os.MkdirAll(filepath.Dir(r.Repo.PasswordFile), 0o700); err != nil {
-			return err
-		}
-		b := make([]byte, 32)
-		rand.Read(b)
-		if err := atomicfile.Write(r.Repo.PasswordFile, []byte(base64.RawURLEncoding.EncodeToString(b)+"\n"), 0o600); err != nil {
-			return err
-		}
-	}
-	_, err = r.run(ctx, "init")
-	return err
+	return r.explain("init", initErr, stderr)
 }
 
 // unlock removes locks left by restic processes that no longer run.
@@ -368,15 +381,32 @@ func (b *Backups) find(ctx context.Context, group, id string) (Snapshot, error) 
 	return Snapshot{}, inputErr(ErrNoSnapshot, "the repository %s holds no backup %q of %s (lifeboat backup --list shows them)", b.Restic.Repo.Location, id, group)
 }
 
-// limited keeps at most max bytes written to it, and drops the rest.
+// limited keeps at most max bytes written to it, and drops the rest;
+// with emit, each line is also sent on as a log line.
 type limited struct {
 	bytes.Buffer
-	max int
+	max  int
+	emit progress.Func
+	line []byte
 }
 
 func (l *limited) Write(p []byte) (int, error) {
 	if room := l.max - l.Len(); room > 0 {
 		l.Buffer.Write(p[:min(room, len(p))])
+	}
+	if l.emit != nil {
+		l.line = append(l.line, p...)
+		for {
+			i := bytes.IndexByte(l.line, '\n')
+			if i < 0 {
+				break
+			}
+			l.emit.Emit(progress.Event{Kind: progress.Log, Step: "restic", Message: "restic: " + string(l.line[:i])})
+			l.line = l.line[i+1:]
+		}
+		if len(l.line) > maxStderr {
+			l.line = l.line[:0]
+		}
 	}
 	return len(p), nil
 }
