@@ -11,7 +11,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/lifeboat
 
 tools: build
-	$(BIN) tools install postgres gotosocial terraform hcloud chromium debian-root
+	$(BIN) tools install postgres gotosocial terraform hcloud restic chromium debian-root s3-server
 
 demo: build
 	$(BIN) demo
