@@ -253,20 +253,32 @@ func (p *running) kill() {
 // wait waits for restic to exit.
 func (p *running) wait() error { return p.r.explain(p.what, p.cmd.Wait(), p.stderr) }
 
-// startBackup starts restic reading one archive from its standard input.
-func (r *Restic) startBackup(ctx context.Context, tags []string, host string) (*running, error) {
-	cmd, stderr := r.command(ctx, r.Repo.PasswordFile, "backup", "--stdin", "--stdin-filename", archiveName,
-		"--tag", strings.Join(tags, ","), "--host", host, "--json", "--quiet")
-	p := &running{cmd: cmd, stderr: stderr, r: r, what: "backup", out: &limited{max: 1 << 20}}
-	cmd.Stdout = p.out
+// start starts a restic command whose input (backup) or output (dump)
+// the caller streams.
+func (r *Restic) start(ctx context.Context, feed bool, args ...string) (*running, error) {
+	cmd, stderr := r.command(ctx, r.Repo.PasswordFile, args...)
+	p := &running{cmd: cmd, stderr: stderr, r: r, what: args[0]}
 	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
+	if feed {
+		p.out = &limited{max: 1 << 20}
+		cmd.Stdout = p.out
+		p.stdin, err = cmd.StdinPipe()
+	} else {
+		p.stdout, err = cmd.StdoutPipe()
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start restic: %w", err)
 	}
 	return p, nil
+}
+
+// startBackup starts restic reading one archive from its standard input.
+func (r *Restic) startBackup(ctx context.Context, tags []string, host string) (*running, error) {
+	return r.start(ctx, true, "backup", "--stdin", "--stdin-filename", archiveName,
+		"--tag", strings.Join(tags, ","), "--host", host, "--json", "--quiet")
 }
 
 // finish closes the archive and returns the snapshot restic saved.
@@ -290,16 +302,7 @@ func (p *running) finish() (Snapshot, error) {
 
 // startDump starts restic writing a snapshot's archive to its output.
 func (r *Restic) startDump(ctx context.Context, id string) (*running, error) {
-	cmd, stderr := r.command(ctx, r.Repo.PasswordFile, "dump", id, "/"+archiveName)
-	p := &running{cmd: cmd, stderr: stderr, r: r, what: "dump"}
-	var err error
-	if p.stdout, err = cmd.StdoutPipe(); err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start restic: %w", err)
-	}
-	return p, nil
+	return r.start(ctx, false, "dump", id, "/"+archiveName)
 }
 
 // List returns the group's backups in the repository, oldest first.
