@@ -16,7 +16,9 @@ func TestResticSecretsStayOutOfArgv(t *testing.T) {
 	r := &Restic{Bin: "/bin/true", Repo: Repo{Location: "s3:https://fsn1.your-objectstorage.com/b/p", PasswordFile: "/state/backup/password",
 		S3: S3Keys{KeyID: "KEYID", Secret: "the-bucket-secret"}}}
 	for _, start := range []func() (*running, error){
-		func() (*running, error) { return r.startBackup(context.Background(), []string{"lifeboat"}, "lifeboat-x") },
+		func() (*running, error) {
+			return r.startBackup(context.Background(), []string{"lifeboat"}, "lifeboat-x")
+		},
 		func() (*running, error) { return r.startDump(context.Background(), "0123abcd") },
 	} {
 		p, err := start()
