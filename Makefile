@@ -1,7 +1,9 @@
 # The two commands of the README: `make demo` and `make test`. Each does its
 # own set-up: the real components are installed once and cached in .tools/.
 export LIFEBOAT_TOOLS ?= $(CURDIR)/.tools
-export GOTOOLCHAIN := local
+# go.mod asks for Go 1.26.10 (hcloud-go v2.53.0 does); an older local Go
+# fetches that toolchain once from the Go module proxy.
+export GOTOOLCHAIN := auto
 GO ?= go
 BIN := bin/lifeboat
 
@@ -11,7 +13,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/lifeboat
 
 tools: build
-	$(BIN) tools install postgres gotosocial terraform hcloud chromium debian-root
+	$(BIN) tools install postgres gotosocial terraform hcloud restic chromium debian-root s3-server
 
 demo: build
 	$(BIN) demo

@@ -14,15 +14,17 @@ func newToolsCmd(app *App) *cobra.Command {
 		Short: "Install the real components Lifeboat runs (cached)",
 	}
 	install := &cobra.Command{
-		Use:   "install [postgres|gotosocial|terraform|hcloud|chromium|debian-root]...",
+		Use:   "install [postgres|gotosocial|terraform|hcloud|restic|chromium|debian-root|s3-server]...",
 		Short: "Install and cache components; a second run does nothing",
 		Long: `Install builds or installs each named component once and caches it under
 $LIFEBOAT_TOOLS (default: the user cache dir). GoToSocial, Terraform and the
 hcloud provider are built from the Go module proxy; PostgreSQL and Chromium
 come from Debian packages. debian-root is a Debian root filesystem built with
 debootstrap from Debian's mirror (as root), where the tests boot a new
-server's cloud-init under systemd-nspawn. graph-references are Debian's
-networkx and igraph, which the graph benchmark measures against.`,
+server's cloud-init under systemd-nspawn. restic (for lifeboat backup and
+restore) and s3-server (Versity's S3 gateway, the tests' bucket) are built
+from the Go module proxy. graph-references are Debian's networkx and
+igraph, which the graph benchmark measures against.`,
 		Example: "  lifeboat tools install gotosocial\n  LIFEBOAT_TOOLS=.tools lifeboat tools install postgres terraform hcloud",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,12 +47,16 @@ networkx and igraph, which the graph benchmark measures against.`,
 					where, err = in.HcloudMirror(ctx)
 				case "chromium":
 					where, err = in.Chromium(ctx)
+				case "restic":
+					where, err = in.Restic(ctx)
+				case "s3-server":
+					where, err = in.S3Server(ctx)
 				case "debian-root":
 					where, err = in.DebianRoot(ctx)
 				case "graph-references":
 					where, err = in.GraphReferences(ctx)
 				default:
-					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, chromium, debian-root or graph-references", name)
+					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, restic, chromium, debian-root, s3-server or graph-references", name)
 				}
 				if err != nil {
 					return err

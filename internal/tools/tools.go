@@ -1,7 +1,7 @@
 // Package tools installs and caches the real components Lifeboat runs:
 // GoToSocial, Terraform, the hcloud provider (in a filesystem mirror),
-// PostgreSQL, Chromium, and the Debian root filesystem a new server's
-// cloud-init is booted in by the tests. Everything lands under one directory, keyed by
+// restic (backups), PostgreSQL, Chromium, and, for the tests, the Debian
+// root filesystem a new server's cloud-init is booted in and an S3 server. Everything lands under one directory, keyed by
 // version, so a second run finds it and does nothing.
 //
 // Components that ship as Go modules are built from the Go module proxy;
@@ -34,6 +34,12 @@ const (
 	GoToSocialVersion     = "v0.17.3"
 	TerraformVersion      = "1.5.7"
 	HcloudProviderVersion = "1.59.0"
+	// ResticVersion is the restic lifeboat backup and restore run; 0.17
+	// and later give the exit codes they read.
+	ResticVersion = "0.19.1"
+	// VersityGWVersion is the S3 server (Versity's gateway over a
+	// directory, Apache-2.0) the tests back up into a bucket with.
+	VersityGWVersion = "1.8.0"
 )
 
 // Installer installs tools into Dir. Log receives build output.
@@ -316,14 +322,35 @@ func (in *Installer) Terraform(ctx context.Context) (string, error) {
 	if p := os.Getenv("LIFEBOAT_TERRAFORM"); p != "" {
 		return p, nil
 	}
-	dir, err := in.once(ctx, "terraform-"+TerraformVersion, func(tmp string) error {
+	return in.goInstall(ctx, "terraform-"+TerraformVersion, "github.com/hashicorp/terraform@v"+TerraformVersion, "terraform")
+}
+
+// goInstall builds a command with go install into Dir/key and returns
+// its path.
+func (in *Installer) goInstall(ctx context.Context, key, pkg, bin string) (string, error) {
+	dir, err := in.once(ctx, key, func(tmp string) error {
 		env := []string{"GOTOOLCHAIN=local", "GOBIN=" + tmp, "CGO_ENABLED=0"}
-		return in.run(ctx, tmp, env, "go", "install", "github.com/hashicorp/terraform@v"+TerraformVersion)
+		return in.run(ctx, tmp, env, "go", "install", pkg)
 	})
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "terraform"), nil
+	return filepath.Join(dir, bin), nil
+}
+
+// Restic returns restic: $LIFEBOAT_RESTIC if set, else the pinned
+// version built from the module proxy (Debian's is older than 0.17).
+func (in *Installer) Restic(ctx context.Context) (string, error) {
+	if p := os.Getenv("LIFEBOAT_RESTIC"); p != "" {
+		return p, nil
+	}
+	return in.goInstall(ctx, "restic-"+ResticVersion, "github.com/restic/restic/cmd/restic@v"+ResticVersion, "restic")
+}
+
+// S3Server returns Versity's S3 gateway (versitygw), a real S3 server
+// over a local directory, built from the module proxy: the tests' bucket.
+func (in *Installer) S3Server(ctx context.Context) (string, error) {
+	return in.goInstall(ctx, "versitygw-"+VersityGWVersion, "github.com/versity/versitygw/cmd/versitygw@v"+VersityGWVersion, "versitygw")
 }
 
 // HcloudMirror builds terraform-provider-hcloud into a filesystem mirror

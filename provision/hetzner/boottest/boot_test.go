@@ -23,23 +23,15 @@ import (
 	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 
-	"github.com/lifeboat-social/lifeboat/escape"
-	"github.com/lifeboat-social/lifeboat/escape/arrival"
-	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
-	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
-	"github.com/lifeboat-social/lifeboat/internal/store"
-	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
 // budget bounds the whole test below go test's own timeout, so the
 // cleanups (container, overlay, namespace) still run when it is reached.
-func budget(t *testing.T) (context.Context, context.CancelFunc) {
-	d := 20 * time.Minute
+func budget(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
 	if dl, ok := t.Deadline(); ok {
 		d = min(d, time.Until(dl)-2*time.Minute)
 	}
@@ -64,132 +56,23 @@ func budget(t *testing.T) (context.Context, context.CancelFunc) {
 // over SSH, tokens through the forms) and the mesh is seeded and read back
 // from the server.
 func TestCloudInitBootGoToSocial(t *testing.T) {
-	ctx, cancel := budget(t)
+	ctx, cancel := budget(t, 20*time.Minute)
 	defer cancel()
-	began := time.Now()
-	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(began).Seconds(), what) }
-
-	in := tools.New()
-	in.Log = testLog{t}
-	cachedRoot, err := in.DebianRoot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gts, err := in.GoToSocial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	terraform, err := in.Terraform(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := in.HcloudMirror(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	phase("tools ready")
-
-	g, probs := groups.Load(filepath.Join("..", "..", "..", "examples", "new-hetzner.yaml"))
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	domain := g.Destination.Domain
-	l := newLink(t)
-	ca := newCA(t)
-	certPEM, keyPEM := ca.issue(t, domain)
-	releaseDir, binSum := packRelease(t, gts, hetzner.GoToSocialVersion, "amd64")
-	releaseURL, fetched := serveMirror(t, ca, l.Host, releaseDir)
-	phase("network, CA and release mirror ready at " + releaseURL)
-
-	f := hcloudfake.New().Start()
-	defer f.Close()
-	guest := func(port string) string { return net.JoinHostPort(l.Guest.String(), port) }
-	var d net.Dialer
-	// The domain and the address the API hands out are the container's,
-	// as the DNS records up prints would make them; nothing else is
-	// reachable.
-	tlsClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: ca.Pool},
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr != domain+":443" {
-				return nil, fmt.Errorf("the boot test reaches only %s:443, not %s", domain, addr)
-			}
-			return d.DialContext(ctx, network, guest("443"))
-		},
-	}}
-	sshDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if s := f.Servers(); len(s) == 0 || addr != net.JoinHostPort(s[0].PublicNet.IPv4.IP, "22") {
-			return nil, fmt.Errorf("the boot test reaches only the server's IPv4 on port 22, not %s", addr)
-		}
-		return d.DialContext(ctx, network, guest("22"))
-	}
-	cfg := hetzner.Config{
-		Group: g, Dir: filepath.Join(t.TempDir(), "hetzner"),
-		Token: f.Token, Endpoint: f.URL(), Terraform: terraform, ProviderMirror: mirror,
-		SSHFrom: []string{"203.0.113.7/32"}, PollInterval: "50ms",
-		AccountsBin: func(ctx context.Context, goarch string) (string, error) {
-			return in.GoToSocialAccountsFor(ctx, "linux", goarch)
-		},
-		Boot: hetzner.BootOptions{
-			GoToSocialFrom: releaseURL,
-			TLSCertFile:    writeFile(t, "chain.pem", certPEM),
-			TLSKeyFile:     writeFile(t, "key.pem", keyPEM),
-			TrustCAFile:    writeFile(t, "ca.pem", ca.PEM),
-		},
-		Wait: hetzner.Waits{
-			Resolver: apiDNS{f, domain}, HTTP: tlsClient, SSHDial: sshDial,
-			Interval: 2 * time.Second, Timeout: 10 * time.Minute,
-		},
-	}
-
-	// up, as lifeboat up runs it; the server boots once the API has it.
-	dest := hetzner.NewDestination(cfg)
+	r := newRig(ctx, t)
+	dest, srv, root := r.up(ctx)
 	defer dest.Stop(context.Background())
-	rec := &recorder{done: func(step string) { phase("up: " + step + " done") }}
-	t.Cleanup(rec.close) // up may still be winding down after a failure
-	done := make(chan started, 1)
-	go func() {
-		srv, err := dest.Start(ctx, rec.emit)
-		done <- started{srv, err}
-	}()
-	server, userData := awaitServer(ctx, t, f, done)
-	phase(fmt.Sprintf("the API has server %d (%s); booting it", server.ID, server.Name))
-
-	root := newRoot(t, cachedRoot)
-	checkPackages(t, root, userData)
-	seed(t, root, server.ID, server.Name, userData, apiSSHKeys(ctx, t, f))
-	c := boot(t, root, l)
-	var srv *provision.Server
-	select {
-	case r := <-done:
-		if r.err != nil {
-			t.Fatalf("up: %v\nsteps: %s\nconsole:\n%s\nfirst boot:\n%s", r.err, rec.steps(), c.tail(), readFile(root, "var/log/lifeboat-firstboot.log"))
-		}
-		srv = r.srv
-	case <-c.exited:
-		t.Fatalf("the container stopped during up\nconsole:\n%s", c.tail())
-	case <-ctx.Done():
-		t.Fatalf("up did not finish in time (steps done: %s)\nconsole:\n%s", rec.steps(), c.tail())
-	}
-	phase("up finished: " + rec.steps())
-
-	if got, want := rec.steps(), "preflight,init,apply,dns,tls,first boot,account maker,admin account,admin token"; got != want {
-		t.Errorf("steps done: %s, want %s", got, want)
-	}
-	if srv.URL != "https://"+domain || srv.Software != groups.SoftwareGoToSocial || srv.AdminToken == "" || srv.Accounts == nil {
-		t.Fatalf("server = %+v", srv)
-	}
+	g, domain := r.g, r.domain
 
 	// What first boot did, seen on the server over SSH as the lead sees it.
 	res := dest.Result()
-	target := sshTarget(t, res, sshDial)
+	target := sshTarget(t, res, r.sshDial)
 	if out, err := target.Run(ctx, "cloud-init status --long"); err != nil || !strings.Contains(string(out), "status: done") {
 		t.Errorf("cloud-init status: %s %v\n%s", out, err, readFile(root, "var/log/cloud-init.log"))
 	}
 	for cmd, want := range map[string]string{
 		"systemctl is-active gotosocial":            "active",
 		"systemctl show -p User --value gotosocial": "gotosocial",
-		"sha256sum /opt/gotosocial/gotosocial":      binSum,
+		"sha256sum /opt/gotosocial/gotosocial":      r.binSum,
 		"hostname":                                  "lifeboat-" + g.Name,
 		"stat -c %a:%G /etc/gotosocial/tls/key.pem": "640:gotosocial",
 	} {
@@ -205,63 +88,18 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 	if out, err := target.Run(ctx, "systemctl --failed --no-legend --plain"); err == nil && len(bytes.TrimSpace(out)) > 0 {
 		t.Logf("units failed in the container (not the server's own): %s", out)
 	}
-	if bundle, err := target.Run(ctx, "cat /etc/ssl/certs/ca-certificates.crt"); err != nil || !holdsCert(bundle, ca.cert) {
+	if bundle, err := target.Run(ctx, "cat /etc/ssl/certs/ca-certificates.crt"); err != nil || !holdsCert(bundle, r.ca.cert) {
 		t.Errorf("cloud-init's ca_certs did not add the lead's CA to the system's trusted certificates (%v)", err)
 	}
-	if got := fetched(); got["/releases/checksums.txt"] != 1 || got[fmt.Sprintf("/releases/gotosocial_%s_linux_amd64.tar.gz", hetzner.GoToSocialVersion)] != 1 {
+	if got := r.fetched(); got["/releases/checksums.txt"] != 1 || got[fmt.Sprintf("/releases/gotosocial_%s_linux_amd64.tar.gz", hetzner.GoToSocialVersion)] != 1 {
 		t.Errorf("mirror fetches: %v, want the tarball and checksums.txt once each", got)
 	}
-	checkCertificate(t, ca, guest("443"), domain)
-	phase("first boot checked")
+	checkCertificate(t, r.ca, r.guest("443"), domain)
+	r.phase("first boot checked")
 
 	// The group arrives: accounts over SSH, tokens through the forms, the
 	// mesh seeded and read back from the server.
-	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "state")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := escape.SaveGroup(ctx, st, g); err != nil {
-		t.Fatal(err)
-	}
-	client := func(u string) *fedi.Client { return fedi.New(u, fedi.WithHTTPClient(tlsClient)) }
-	// The passwords the test makes for its members are kept the way the
-	// demo keeps its own (never in the store).
-	logins, err := arrival.OpenLogins(filepath.Join(t.TempDir(), "logins.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Client: client, Emit: func(progress.Event) {}, Logins: logins})
-	for _, m := range g.Members {
-		if err := eng.Join(ctx, m.Email, "", ""); err != nil {
-			t.Fatalf("%s arrives: %v", m.Email, err)
-		}
-		if err := eng.SignIn(ctx, m.Email); err != nil {
-			t.Fatalf("%s signs in: %v", m.Email, err)
-		}
-	}
-	if err := eng.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	accs, err := st.Accounts().List(ctx, g.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ms []meshcheck.Member
-	for _, a := range accs {
-		ms = append(ms, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})
-	}
-	if len(ms) != len(g.Members) {
-		t.Fatalf("%d accounts, want %d", len(ms), len(g.Members))
-	}
-	if err := meshcheck.Verify(ctx, srv.URL, eng.ListTitle(), ms, fedi.WithHTTPClient(tlsClient)); err != nil {
-		t.Fatal(err)
-	}
-	stats, err := eng.Stats(ctx)
-	if n := len(g.Members); err != nil || stats.Follows != n*(n-1) || stats.Lists != n || stats.Welcomes != 1 {
-		t.Fatalf("mesh stats: %+v, %v", stats, err)
-	}
-	phase(fmt.Sprintf("%d members arrived, %d follows seeded and read back", stats.Arrived, stats.Follows))
+	r.arrive(ctx, srv)
 }
 
 // testLog sends the tools installer's output to the test log.

@@ -113,11 +113,25 @@ func newRoot(t *testing.T, cached string) string {
 	}
 	// Registered after TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
-		if err := syscall.Unmount(merged, syscall.MNT_DETACH); err != nil {
+		// EINVAL: destroyed (unmounted) by the test already.
+		if err := syscall.Unmount(merged, syscall.MNT_DETACH); err != nil && err != syscall.EINVAL {
 			t.Errorf("unmount the root's overlay: %v", err)
 		}
 	})
 	return merged
+}
+
+// destroy powers the container off and throws its root away (the
+// overlay's upper layer: everything the server wrote), as deleting a
+// server does.
+func (c *container) destroy(t *testing.T) {
+	c.stop(t)
+	if err := syscall.Unmount(c.Dir, syscall.MNT_DETACH); err != nil {
+		t.Fatalf("unmount the root's overlay: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(filepath.Dir(c.Dir), "upper")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // boot starts systemd in root, in l's namespace. The container is stopped
