@@ -206,7 +206,7 @@ func TestRotateKeyFileFailsWhole(t *testing.T) {
 	s := open(t, cfg)
 	must(t, s.Groups().Put(ctx, Group{Name: "uk"}))
 	must(t, s.Accounts().Put(ctx, Account{Group: "uk", Email: "ada@example.org", Token: token}))
-	foreign := ring(t, NewKey()).seal([]byte("other"), tokenAD("uk", "bob@example.org"))
+	foreign := ring(t, NewKey()).Seal([]byte("other"), tokenAD("uk", "bob@example.org"))
 	_, err = s.(*sqlStore).exec(ctx, "INSERT INTO accounts (group_name, email, token, created_at) VALUES ('uk', 'bob@example.org', ?, ?)",
 		foreign, sqliteDialect.ts(t0))
 	must(t, err)

@@ -23,7 +23,7 @@ func (t groupTable) scan(sc interface{ Scan(...any) error }) (Group, error) {
 	err := sc.Scan(&g.Name, &g.Title, &g.File, &g.State, &key,
 		scanTime(&g.CreatedAt), scanTime(&g.UpdatedAt), scanTime(&g.LaunchedAt))
 	if err == nil && len(key) > 0 {
-		g.SigningKey, err = t.s.keys.open(string(key), signingKeyAD(g.Name))
+		g.SigningKey, err = t.s.keys.Open(string(key), signingKeyAD(g.Name))
 	}
 	return g, err
 }
@@ -61,7 +61,7 @@ func (t groupTable) Put(ctx context.Context, g Group) error {
 			signing_key = CASE WHEN ? THEN COALESCE(groups.signing_key, excluded.signing_key) ELSE excluded.signing_key END,
 			updated_at = excluded.updated_at,
 			launched_at = COALESCE(excluded.launched_at, groups.launched_at)`,
-		g.Name, g.Title, g.File, g.State, []byte(t.s.keys.seal(key, signingKeyAD(g.Name))), t.s.d.ts(g.CreatedAt), t.s.d.ts(now), t.s.d.ts(g.LaunchedAt),
+		g.Name, g.Title, g.File, g.State, []byte(t.s.keys.Seal(key, signingKeyAD(g.Name))), t.s.d.ts(g.CreatedAt), t.s.d.ts(now), t.s.d.ts(g.LaunchedAt),
 		keepState, keepKey)
 	if err != nil {
 		return fmt.Errorf("put group %s: %w", g.Name, mapErr(err))
@@ -305,7 +305,7 @@ func (t accountTable) scan(sc interface{ Scan(...any) error }) (Account, error) 
 	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt))
 	if err == nil && tok != "" {
 		var b []byte
-		b, err = t.s.keys.open(tok, tokenAD(a.Group, a.Email))
+		b, err = t.s.keys.Open(tok, tokenAD(a.Group, a.Email))
 		a.Token = string(b)
 	}
 	return a, err
@@ -319,7 +319,7 @@ func (t accountTable) Put(ctx context.Context, a Account) error {
 	}
 	email, tok := lower(a.Email), ""
 	if a.Token != "" {
-		tok = t.s.keys.seal([]byte(a.Token), tokenAD(a.Group, email))
+		tok = t.s.keys.Seal([]byte(a.Token), tokenAD(a.Group, email))
 	}
 	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, email) DO UPDATE SET

@@ -48,7 +48,7 @@ type Result struct {
 	URL         string      `json:"url"`
 	DNS         []DNSRecord `json:"dns"`
 	SSH         SSHInfo     `json:"ssh"`
-	Credentials string      `json:"credentials,omitempty"` // path of admin.json (0600), once fetched
+	Credentials string      `json:"credentials,omitempty"` // path of admin.json (0600, sealed), once fetched
 	Waited      bool        `json:"waited"`                // DNS, TLS and credentials were waited for
 	StateDir    string      `json:"state_dir"`
 }
@@ -181,7 +181,7 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 			return res, err
 		}
 		res.Credentials = filepath.Join(p.cfg.Dir, credsFile)
-		if err := atomicfile.Write(res.Credentials, b, 0o600); err != nil {
+		if err := writeSealed(res.Credentials, b); err != nil {
 			return res, err
 		}
 	}
