@@ -9,9 +9,9 @@ import (
 
 // sealedValue is one secret as stored, with the row it belongs to.
 type sealedValue struct {
-	table      string // groups | accounts
-	group      string
-	email      string // accounts only
+	table      string // groups | accounts | journal
+	group      string // journal: the run
+	email      string // accounts only; journal: the key
 	stored     string
 	associated string
 }
@@ -47,14 +47,36 @@ func (s *sqlStore) secrets(ctx context.Context, clearOnly bool) ([]sealedValue, 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	for rows.Next() {
 		v := sealedValue{table: "accounts"}
 		if err := rows.Scan(&v.group, &v.email, &v.stored); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		v.associated = tokenAD(v.group, v.email)
 		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Journal results are blobs, which compare with text differently in
+	// each dialect: they are told apart here.
+	rows, err = s.query(ctx, "SELECT run, key, result FROM journal WHERE result IS NOT NULL"+s.d.forUpdate)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := sealedValue{table: "journal"}
+		var res []byte
+		if err := rows.Scan(&v.group, &v.email, &res); err != nil {
+			return nil, err
+		}
+		if v.stored = string(res); !(clearOnly && sealed(v.stored)) {
+			v.associated = resultAD(v.group, v.email)
+			out = append(out, v)
+		}
 	}
 	return out, rows.Err()
 }
@@ -74,10 +96,13 @@ func (s *sqlStore) reseal(ctx context.Context, clearOnly bool) (int, error) {
 				return fmt.Errorf("%s of %s %s: %w", v.table, v.group, v.email, err)
 			}
 			again := t.keys.Seal(plain, v.associated)
-			if v.table == "groups" {
+			switch v.table {
+			case "groups":
 				_, err = t.exec(ctx, "UPDATE groups SET signing_key = ? WHERE name = ?", []byte(again), v.group)
-			} else {
+			case "accounts":
 				_, err = t.exec(ctx, "UPDATE accounts SET token = ? WHERE group_name = ? AND email = ?", again, v.group, v.email)
+			default:
+				_, err = t.exec(ctx, "UPDATE journal SET result = ? WHERE run = ? AND key = ?", []byte(again), v.group, v.email)
 			}
 			if err != nil {
 				return err

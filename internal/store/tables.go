@@ -356,14 +356,28 @@ type journalTable struct{ s *sqlStore }
 
 const stepCols = "run, key, status, result, error, attempts, updated_at"
 
-func scanStep(sc interface{ Scan(...any) error }) (Step, error) {
+// scanStep reads a journal row and opens its result. Results are sealed
+// like tokens: some hold secrets (an OAuth app's client secret), and the
+// journal cannot tell which.
+func (s *sqlStore) scanStep(sc interface{ Scan(...any) error }) (Step, error) {
 	var st Step
-	err := sc.Scan(&st.Run, &st.Key, &st.Status, &st.Result, &st.Error, &st.Attempts, scanTime(&st.UpdatedAt))
-	return st, err
+	if err := sc.Scan(&st.Run, &st.Key, &st.Status, &st.Result, &st.Error, &st.Attempts, scanTime(&st.UpdatedAt)); err != nil {
+		return st, err
+	}
+	if st.Result != nil {
+		b, err := s.keys.Open(string(st.Result), resultAD(st.Run, st.Key))
+		if err != nil {
+			return st, err
+		}
+		st.Result = b
+	}
+	return st, nil
 }
 
+func resultAD(run, key string) string { return "journal.result\x00" + run + "\x00" + key }
+
 func (t journalTable) Get(ctx context.Context, run, key string) (Step, error) {
-	st, err := scanStep(t.s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?", run, key))
+	st, err := t.s.scanStep(t.s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?", run, key))
 	if err != nil {
 		return Step{}, fmt.Errorf("get step %s/%s: %w", run, key, mapErr(err))
 	}
@@ -390,7 +404,7 @@ func (t journalTable) Start(ctx context.Context, run, key string) (Step, error) 
 			first = true
 			return err
 		}
-		if prev, err = scanStep(s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?"+s.d.forUpdate,
+		if prev, err = s.scanStep(s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?"+s.d.forUpdate,
 			run, key)); err != nil {
 			return err
 		}
@@ -424,6 +438,9 @@ func (t journalTable) end(ctx context.Context, run, key string, status StepStatu
 	args := []any{status, msg, t.s.d.ts(time.Now())}
 	if status == StepDone {
 		q += ", result = ?"
+		if result != nil {
+			result = []byte(t.s.keys.Seal(result, resultAD(run, key)))
+		}
 		args = append(args, result)
 	}
 	res, err := t.s.exec(ctx, q+" WHERE run = ? AND key = ?", append(args, run, key)...)
@@ -473,7 +490,7 @@ func (t journalTable) List(ctx context.Context, run, prefix string) ([]Step, err
 	if err != nil {
 		return nil, fmt.Errorf("list steps %s/%s: %w", run, prefix, mapErr(err))
 	}
-	return collect(rows, "list steps "+run, scanStep)
+	return collect(rows, "list steps "+run, t.s.scanStep)
 }
 
 // collect scans every row and closes rows.
