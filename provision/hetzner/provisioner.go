@@ -146,7 +146,11 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 		return Result{}, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
-	if err := r.apply(ctx, emit, "apply"); err != nil {
+	err = p.adopt(ctx, r, emit)
+	if err == nil {
+		err = r.apply(ctx, emit, "apply")
+	}
+	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
 		return Result{}, err
 	}
