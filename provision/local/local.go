@@ -223,18 +223,33 @@ func StopRunning(ctx context.Context, dir string) error {
 	return os.Remove(pidFile)
 }
 
-func (l *Local) loadState() error {
-	keys, err := store.LoadKeys(l.cfg.Dir)
-	if err != nil {
-		return err
+// readState reads server.json (sealed, or in clear as an older Lifeboat
+// left it: then it is sealed by this read). A missing file is
+// fs.ErrNotExist.
+func (l *Local) readState() (state, error) {
+	var st state
+	if l.keys == nil {
+		keys, err := store.LoadKeys(l.cfg.Dir)
+		if err != nil {
+			return st, err
+		}
+		l.keys = keys
 	}
-	l.keys = keys
-	b, err := store.ReadSealedFile(keys, l.statePath())
+	b, err := store.ReadSealedFile(l.keys, l.statePath())
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("read %s: %w (delete the directory to start afresh)", l.statePath(), err)
+	}
+	return st, nil
+}
+
+func (l *Local) loadState() error {
+	st, err := l.readState()
 	switch {
 	case err == nil:
-		if err := json.Unmarshal(b, &l.st); err != nil {
-			return fmt.Errorf("read %s: %w (delete the directory to start afresh)", l.statePath(), err)
-		}
+		l.st = st
 		return nil
 	case !errors.Is(err, os.ErrNotExist):
 		return err
