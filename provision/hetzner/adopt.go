@@ -51,30 +51,15 @@ func (a hcloudAPI) find(ctx context.Context, kind, name string) (int64, map[stri
 	)
 	switch kind {
 	case "ssh_key":
-		var r *hcloud.SSHKey
-		if r, _, err = a.c.SSHKey.GetByName(ctx, name); r != nil {
-			id, labels = r.ID, r.Labels
-		}
+		id, labels, err = byName(ctx, a.c.SSHKey.GetByName, name, func(r *hcloud.SSHKey) (int64, map[string]string) { return r.ID, r.Labels })
 	case "firewall":
-		var r *hcloud.Firewall
-		if r, _, err = a.c.Firewall.GetByName(ctx, name); r != nil {
-			id, labels = r.ID, r.Labels
-		}
+		id, labels, err = byName(ctx, a.c.Firewall.GetByName, name, func(r *hcloud.Firewall) (int64, map[string]string) { return r.ID, r.Labels })
 	case "primary_ip":
-		var r *hcloud.PrimaryIP
-		if r, _, err = a.c.PrimaryIP.GetByName(ctx, name); r != nil {
-			id, labels = r.ID, r.Labels
-		}
+		id, labels, err = byName(ctx, a.c.PrimaryIP.GetByName, name, func(r *hcloud.PrimaryIP) (int64, map[string]string) { return r.ID, r.Labels })
 	case "server":
-		var r *hcloud.Server
-		if r, _, err = a.c.Server.GetByName(ctx, name); r != nil {
-			id, labels = r.ID, r.Labels
-		}
+		id, labels, err = byName(ctx, a.c.Server.GetByName, name, func(r *hcloud.Server) (int64, map[string]string) { return r.ID, r.Labels })
 	case "volume":
-		var r *hcloud.Volume
-		if r, _, err = a.c.Volume.GetByName(ctx, name); r != nil {
-			id, labels = r.ID, r.Labels
-		}
+		id, labels, err = byName(ctx, a.c.Volume.GetByName, name, func(r *hcloud.Volume) (int64, map[string]string) { return r.ID, r.Labels })
 	default:
 		return 0, nil, false, fmt.Errorf("unknown resource kind %q", kind)
 	}
@@ -82,6 +67,18 @@ func (a hcloudAPI) find(ctx context.Context, kind, name string) (int64, map[stri
 		return 0, nil, false, fmt.Errorf("look up %s %s: %w", kind, name, err)
 	}
 	return id, labels, id != 0, nil
+}
+
+// byName asks one of hcloud-go's clients for a resource by name: its id
+// and labels, or 0 when there is none.
+func byName[T any](ctx context.Context, get func(context.Context, string) (*T, *hcloud.Response, error), name string,
+	fields func(*T) (int64, map[string]string)) (int64, map[string]string, error) {
+	r, _, err := get(ctx, name)
+	if err != nil || r == nil {
+		return 0, nil, err
+	}
+	id, labels := fields(r)
+	return id, labels, nil
 }
 
 // adopt imports into the state what the cloud holds for the group but
