@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -361,10 +362,13 @@ func TestUpWaitsAndFetchesCredentials(t *testing.T) {
 	if !res.Waited || res.Credentials == "" {
 		t.Fatalf("result = %+v", res)
 	}
-	b, err := os.ReadFile(res.Credentials)
+	b, err := readSealed(res.Credentials)
 	if err != nil || string(b) != creds {
 		t.Fatalf("credentials = %q, %v", b, err)
 	}
+	var c Credentials
+	json.Unmarshal(b, &c)
+	assertSealed(t, cfg.Dir, c.Password)
 	if fi, _ := os.Stat(res.Credentials); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials mode %v", fi.Mode().Perm())
 	}
