@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -366,9 +365,9 @@ func TestUpWaitsAndFetchesCredentials(t *testing.T) {
 	if err != nil || string(b) != creds {
 		t.Fatalf("credentials = %q, %v", b, err)
 	}
-	var c Credentials
-	json.Unmarshal(b, &c)
-	assertSealed(t, cfg.Dir, c.Password)
+	// The password here ("pw") is too short to look for: the clear
+	// document's field names are not there either.
+	assertSealed(t, cfg.Dir, `"password"`, `"username"`)
 	if fi, _ := os.Stat(res.Credentials); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials mode %v", fi.Mode().Perm())
 	}
