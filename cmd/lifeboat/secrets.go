@@ -69,8 +69,39 @@ everything with NEW; then drop OLD from the variable.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(rotate)
+	cmd.AddCommand(rotate, newSecretsOpenCmd(app))
 	return cmd
+}
+
+// newSecretsOpenCmd is "secrets open FILE": the lead's way to the admin
+// password of a server Lifeboat made, which lives sealed in admin.json.
+func newSecretsOpenCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "open FILE",
+		Short: "Write a sealed file's content to a pipe or file (never to the terminal)",
+		Long: `Open unseals a file Lifeboat sealed in the state directory (server.json,
+admin.json, admin-token.json) and writes its content to standard output,
+which must be a pipe or a file: a secret is never shown on the terminal,
+where it would stay in the scrollback. A file still in clear is sealed by
+this read.`,
+		Example: `  lifeboat secrets open ~/.local/state/lifeboat/groups/valley-cyclists/hetzner/admin.json | jq -r .password | wl-copy`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f, ok := app.Stdout.(*os.File); ok && isTerminal(f) {
+				return usageErrorf("secrets open writes a secret: send it to a pipe or a file (lifeboat secrets open %s > FILE), not to the terminal", args[0])
+			}
+			keys, err := store.LoadKeys(app.StateDir)
+			if err != nil {
+				return usageErr(err)
+			}
+			b, err := store.ReadSealedFile(keys, args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			_, err = app.Stdout.Write(b)
+			return err
+		},
+	}
 }
 
 // sealedWhat says what a rotation sealed, e.g. "12 secrets in the store

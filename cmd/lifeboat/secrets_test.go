@@ -118,6 +118,15 @@ func TestSecretsRotate(t *testing.T) {
 	}
 	st.Close()
 
+	// "secrets open" gives the lead a sealed file's content, on a pipe.
+	adminJSON := filepath.Join(state, "groups/river/hetzner/admin.json")
+	if out, errs, code := lb(t, state, "secrets", "open", adminJSON); code != 0 || out != files["groups/river/hetzner/admin.json"] {
+		t.Fatalf("secrets open: exit %d: %q %s", code, out, errs)
+	}
+	if _, errs, code := lb(t, state, "secrets", "open", plain+"-none"); code != 2 || !strings.Contains(errs, "no such file") {
+		t.Fatalf("secrets open of a missing file: exit %d: %s", code, errs)
+	}
+
 	// The key in the environment: a new key put first seals everything.
 	fileKeys := strings.TrimSpace(string(newKey[strings.LastIndex(string(newKey[:len(newKey)-1]), "\n")+1:]))
 	envKey := store.NewKey()
