@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
@@ -170,4 +173,46 @@ func localAdminToken(t *testing.T, dir string) string {
 		t.Fatalf("%s holds the admin token in clear (%v)", path, err)
 	}
 	return srv.AdminToken
+}
+
+// "secrets open" refuses to write a secret to a terminal (a
+// pseudo-terminal here), and writes nothing.
+func TestSecretsOpenRefusesTerminal(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	if !isTerminal(tty) {
+		t.Fatal("the pseudo-terminal is not a terminal")
+	}
+	state := t.TempDir()
+	keys, err := store.ParseKeys(store.NewKey(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(store.EnvSecretKey, "")
+	t.Setenv(store.EnvSecretKeyFile, filepath.Join(t.TempDir(), "secret.key"))
+	path := filepath.Join(state, "admin.json")
+	if err := store.WriteSealedFile(keys, path, []byte(`{"password":"a-secret-password"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	app := &App{Stdout: tty, Stderr: &errb, StateDir: state}
+	defer app.Close()
+	if code := runApp(context.Background(), app, []string{"secrets", "open", path}); code != 2 || !strings.Contains(errb.String(), "not to the terminal") {
+		t.Fatalf("secrets open to a terminal: exit %d: %s", code, errb.String())
+	}
 }
