@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -51,15 +50,8 @@ func TestDemoExistingServer(t *testing.T) {
 		url, _ := rep["server"].(string)
 		// The server runs on, in approval mode, and holds the members and
 		// its admin only.
-		var srv struct {
-			AdminToken string `json:"admin_token"`
-		}
-		b, err := os.ReadFile(filepath.Join(state, "groups", "demo-existing-3", "their-server", "server.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		json.Unmarshal(b, &srv)
-		all, err := fedi.New(url).WithToken(srv.AdminToken).AdminAccounts(context.Background(), map[string][]string{"origin": {"local"}})
+		adminToken := localAdminToken(t, filepath.Join(state, "groups", "demo-existing-3", "their-server"))
+		all, err := fedi.New(url).WithToken(adminToken).AdminAccounts(context.Background(), map[string][]string{"origin": {"local"}})
 		if err != nil {
 			t.Fatal(err)
 		}

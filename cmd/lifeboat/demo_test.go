@@ -298,15 +298,8 @@ func verifyServer(t *testing.T, state, group, title, url string, n int) {
 			t.Errorf("%s has %d follow requests waiting (%v)", a.Email, len(reqs), err)
 		}
 	}
-	var srv struct {
-		AdminToken string `json:"admin_token"`
-	}
-	b, err := os.ReadFile(filepath.Join(state, "groups", group, "local", "server.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(b, &srv)
-	all, err := fedi.New(url).WithToken(srv.AdminToken).AdminAccounts(ctx, map[string][]string{"origin": {"local"}})
+	adminToken := localAdminToken(t, filepath.Join(state, "groups", group, "local"))
+	all, err := fedi.New(url).WithToken(adminToken).AdminAccounts(ctx, map[string][]string{"origin": {"local"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,7 @@ func printHetznerResult(w io.Writer, r hetzner.Result, took time.Duration) {
 	}
 	fmt.Fprintf(w, "\nSSH (host key pinned, %s):\n  %s\n\n", r.SSH.HostKeySHA2, r.SSH.Command())
 	if r.Waited {
-		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (readable by you only)\n", r.URL, r.Credentials)
+		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (sealed; read them with lifeboat secrets open FILE | …)\n", r.URL, r.Credentials)
 		return
 	}
 	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)

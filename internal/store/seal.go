@@ -9,9 +9,9 @@ import (
 
 // sealedValue is one secret as stored, with the row it belongs to.
 type sealedValue struct {
-	table      string // groups | accounts
-	group      string
-	email      string // accounts only
+	table      string // groups | accounts | journal
+	group      string // journal: the run
+	email      string // accounts only; journal: the key
 	stored     string
 	associated string
 }
@@ -47,14 +47,36 @@ func (s *sqlStore) secrets(ctx context.Context, clearOnly bool) ([]sealedValue, 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	for rows.Next() {
 		v := sealedValue{table: "accounts"}
 		if err := rows.Scan(&v.group, &v.email, &v.stored); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		v.associated = tokenAD(v.group, v.email)
 		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Journal results are blobs, which compare with text differently in
+	// each dialect: they are told apart here.
+	rows, err = s.query(ctx, "SELECT run, key, result FROM journal WHERE result IS NOT NULL"+s.d.forUpdate)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := sealedValue{table: "journal"}
+		var res []byte
+		if err := rows.Scan(&v.group, &v.email, &res); err != nil {
+			return nil, err
+		}
+		if v.stored = string(res); !(clearOnly && sealed(v.stored)) {
+			v.associated = resultAD(v.group, v.email)
+			out = append(out, v)
+		}
 	}
 	return out, rows.Err()
 }
@@ -69,15 +91,18 @@ func (s *sqlStore) reseal(ctx context.Context, clearOnly bool) (int, error) {
 			return err
 		}
 		for _, v := range vs {
-			plain, err := t.keys.open(v.stored, v.associated)
+			plain, err := t.keys.Open(v.stored, v.associated)
 			if err != nil {
 				return fmt.Errorf("%s of %s %s: %w", v.table, v.group, v.email, err)
 			}
-			again := t.keys.seal(plain, v.associated)
-			if v.table == "groups" {
+			again := t.keys.Seal(plain, v.associated)
+			switch v.table {
+			case "groups":
 				_, err = t.exec(ctx, "UPDATE groups SET signing_key = ? WHERE name = ?", []byte(again), v.group)
-			} else {
+			case "accounts":
 				_, err = t.exec(ctx, "UPDATE accounts SET token = ? WHERE group_name = ? AND email = ?", again, v.group, v.email)
+			default:
+				_, err = t.exec(ctx, "UPDATE journal SET result = ? WHERE run = ? AND key = ?", []byte(again), v.group, v.email)
 			}
 			if err != nil {
 				return err
@@ -118,18 +143,38 @@ func (s *sqlStore) sealClear(ctx context.Context) error {
 // Reseal seals every secret again with the first key of the ring.
 func (s *sqlStore) Reseal(ctx context.Context) (int, error) { return s.reseal(ctx, false) }
 
-// Rotation is what a key rotation did: the new sealing key's id and how
-// many secrets it sealed.
+// Rotation is what a key rotation did: the new sealing key's id, how
+// many secrets in the store and how many sealed files it sealed.
 type Rotation struct {
 	Key     string
 	Secrets int
+	Files   int
+}
+
+// ResealAll seals every secret in the store and every sealed file in
+// the state directory cfg.Dir again with the first key of cfg.Keys.
+func ResealAll(ctx context.Context, cfg Config) (Rotation, error) {
+	st, err := Open(ctx, cfg)
+	if err != nil {
+		return Rotation{}, err
+	}
+	defer st.Close()
+	rot := Rotation{Key: cfg.Keys.ID()}
+	if rot.Secrets, err = st.Reseal(ctx); err != nil {
+		return rot, err
+	}
+	if cfg.Dir != "" {
+		rot.Files, err = ResealFiles(cfg.Keys, cfg.Dir)
+	}
+	return rot, err
 }
 
 // RotateKeyFile replaces the key in the key file: it puts a new key in
 // front of the old ones, seals every secret in the store with it in one
-// transaction, and only then drops the old keys from the file. Cut off
-// anywhere, the file still holds a key for every sealed secret, and
-// running it again finishes the job. cfg.Keys is ignored.
+// transaction and every sealed file in the state directory, and only
+// then drops the old keys from the file. Cut off anywhere, the file still
+// holds a key for every sealed secret, and running it again finishes the
+// job. cfg.Keys is ignored.
 func RotateKeyFile(ctx context.Context, cfg Config, file string) (Rotation, error) {
 	old, err := LoadKeyFile(file, cfg.Dir)
 	if err != nil {
@@ -146,19 +191,14 @@ func RotateKeyFile(ctx context.Context, cfg Config, file string) (Rotation, erro
 	if cfg.Keys, err = ParseKeys(strings.Join(ring, "\n"), file); err != nil {
 		return Rotation{}, err
 	}
-	st, err := Open(ctx, cfg)
-	if err != nil {
-		return Rotation{}, err
-	}
-	defer st.Close()
-	n, err := st.Reseal(ctx)
+	rot, err := ResealAll(ctx, cfg)
 	if err != nil {
 		return Rotation{}, fmt.Errorf("rotate the key (the key file keeps the old key %s beside the new; run again): %w", old.ID(), err)
 	}
 	if err := writeKeyFile(file, ring[:1]); err != nil {
 		return Rotation{}, err
 	}
-	return Rotation{Key: cfg.Keys.ID(), Secrets: n}, nil
+	return rot, nil
 }
 
 // keyLines are the keys in the key file, as written.

@@ -114,9 +114,9 @@ func keyFileText(raw []string) string {
 		"# seals; the others only open (during a rotation).\n" + strings.Join(raw, "\n") + "\n"
 }
 
-// seal encrypts v for the column and row named by ad: a sealed value
-// copied into another row or column does not open.
-func (k *Keyring) seal(v []byte, ad string) string {
+// Seal encrypts v for the place named by ad (a column and row, or a
+// file's name): a sealed value copied to another place does not open.
+func (k *Keyring) Seal(v []byte, ad string) string {
 	key := k.keys[0]
 	nonce := make([]byte, key.aead.NonceSize(), key.aead.NonceSize()+len(v)+key.aead.Overhead())
 	rand.Read(nonce)
@@ -124,9 +124,10 @@ func (k *Keyring) seal(v []byte, ad string) string {
 	return sealedPrefix + key.id + "." + base64.RawURLEncoding.EncodeToString(box)
 }
 
-// open decrypts a sealed value. A value that is not sealed is returned
-// as it is: Open seals such values, left by an older Lifeboat, at once.
-func (k *Keyring) open(s, ad string) ([]byte, error) {
+// Open decrypts a value Seal made for ad. A value that is not sealed is
+// returned as it is: the store and ReadSealedFile seal such values, left
+// by an older Lifeboat, at once.
+func (k *Keyring) Open(s, ad string) ([]byte, error) {
 	if !sealed(s) {
 		return []byte(s), nil
 	}
@@ -149,7 +150,7 @@ func (k *Keyring) open(s, ad string) ([]byte, error) {
 		}
 		return v, nil
 	}
-	return nil, fmt.Errorf("%w: secrets in the store are sealed with key %s, which %s does not hold", ErrKey, id, k.Source)
+	return nil, fmt.Errorf("%w: a secret is sealed with key %s, which %s does not hold", ErrKey, id, k.Source)
 }
 
 func sealed(s string) bool { return strings.HasPrefix(s, sealedPrefix) }

@@ -68,6 +68,32 @@ func TestSecretsSealed(t *testing.T) {
 				t.Fatalf("signing key changed on Put: %v", err)
 			}
 
+			// A journal result (an OAuth app's client secret) is sealed.
+			const app = `{"client_id":"id","client_secret":"client-secret-0123456789"}`
+			for _, key := range []string{"app:x", "app:y"} {
+				if _, err := s.Journal().Start(ctx, "arrive", key); !errors.Is(err, ErrNotFound) {
+					t.Fatal(err)
+				}
+				must(t, s.Journal().Finish(ctx, "arrive", key, []byte(app)))
+			}
+			if st, err := s.Journal().Get(ctx, "arrive", "app:x"); err != nil || string(st.Result) != app {
+				t.Fatalf("journal result %q, %v", st.Result, err)
+			}
+			if steps, err := s.Journal().List(ctx, "arrive", "app:"); err != nil || len(steps) != 2 || string(steps[1].Result) != app {
+				t.Fatalf("journal list %v, %v", steps, err)
+			}
+			if prev, err := s.Journal().Start(ctx, "arrive", "app:x"); err != nil || string(prev.Result) != app {
+				t.Fatalf("journal start %q, %v", prev.Result, err)
+			}
+			storedRes := raw(t, s, "SELECT result FROM journal WHERE key = ?", "app:y")
+			if bytes.Contains(storedRes, []byte("client-secret")) || !bytes.HasPrefix(storedRes, []byte(sealedPrefix)) {
+				t.Fatalf("journal result stored as %q", storedRes)
+			}
+			_, err = s.(*sqlStore).exec(ctx, "UPDATE journal SET result = ? WHERE key = ?", storedRes, "app:x")
+			must(t, err)
+			_, err = s.Journal().Get(ctx, "arrive", "app:x")
+			wantErr(t, err, ErrKey)
+
 			// A sealed token moved into another member's row does not open.
 			_, err = s.(*sqlStore).exec(ctx, "UPDATE accounts SET token = ? WHERE email = ?", string(storedTok), "ben@example.org")
 			must(t, err)
@@ -108,6 +134,8 @@ func TestClearSecretsSealedOnOpen(t *testing.T) {
 					[]any{"uk", []byte(priv), s.d.ts(t0), s.d.ts(t0)}},
 				{"INSERT INTO accounts (group_name, email, token, created_at) VALUES ('uk', 'ada@example.org', ?, ?)",
 					[]any{token, s.d.ts(t0)}},
+				{"INSERT INTO journal (run, key, status, result, error, attempts, updated_at) VALUES ('arrive', 'app:x', 'done', ?, '', 1, ?)",
+					[]any{[]byte(`{"client_secret":"` + token + `"}`), s.d.ts(t0)}},
 			} {
 				_, err := s.exec(ctx, q.q, q.args...)
 				must(t, err)
@@ -127,6 +155,12 @@ func TestClearSecretsSealedOnOpen(t *testing.T) {
 			}
 			if a, err := s.Accounts().Get(ctx, "uk", "ada@example.org"); err != nil || a.Token != token {
 				t.Fatalf("token after sealing %q, %v", a.Token, err)
+			}
+			if b := raw(t, s, "SELECT result FROM journal"); !bytes.HasPrefix(b, []byte(sealedPrefix)) {
+				t.Fatalf("journal result still %q", b)
+			}
+			if st, err := s.Journal().Get(ctx, "arrive", "app:x"); err != nil || !strings.Contains(string(st.Result), token) {
+				t.Fatalf("journal result after sealing %q, %v", st.Result, err)
 			}
 			if cfg.Dir != "" {
 				s.Close()
@@ -206,7 +240,7 @@ func TestRotateKeyFileFailsWhole(t *testing.T) {
 	s := open(t, cfg)
 	must(t, s.Groups().Put(ctx, Group{Name: "uk"}))
 	must(t, s.Accounts().Put(ctx, Account{Group: "uk", Email: "ada@example.org", Token: token}))
-	foreign := ring(t, NewKey()).seal([]byte("other"), tokenAD("uk", "bob@example.org"))
+	foreign := ring(t, NewKey()).Seal([]byte("other"), tokenAD("uk", "bob@example.org"))
 	_, err = s.(*sqlStore).exec(ctx, "INSERT INTO accounts (group_name, email, token, created_at) VALUES ('uk', 'bob@example.org', ?, ?)",
 		foreign, sqliteDialect.ts(t0))
 	must(t, err)

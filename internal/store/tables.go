@@ -23,7 +23,7 @@ func (t groupTable) scan(sc interface{ Scan(...any) error }) (Group, error) {
 	err := sc.Scan(&g.Name, &g.Title, &g.File, &g.State, &key,
 		scanTime(&g.CreatedAt), scanTime(&g.UpdatedAt), scanTime(&g.LaunchedAt))
 	if err == nil && len(key) > 0 {
-		g.SigningKey, err = t.s.keys.open(string(key), signingKeyAD(g.Name))
+		g.SigningKey, err = t.s.keys.Open(string(key), signingKeyAD(g.Name))
 	}
 	return g, err
 }
@@ -61,7 +61,7 @@ func (t groupTable) Put(ctx context.Context, g Group) error {
 			signing_key = CASE WHEN ? THEN COALESCE(groups.signing_key, excluded.signing_key) ELSE excluded.signing_key END,
 			updated_at = excluded.updated_at,
 			launched_at = COALESCE(excluded.launched_at, groups.launched_at)`,
-		g.Name, g.Title, g.File, g.State, []byte(t.s.keys.seal(key, signingKeyAD(g.Name))), t.s.d.ts(g.CreatedAt), t.s.d.ts(now), t.s.d.ts(g.LaunchedAt),
+		g.Name, g.Title, g.File, g.State, []byte(t.s.keys.Seal(key, signingKeyAD(g.Name))), t.s.d.ts(g.CreatedAt), t.s.d.ts(now), t.s.d.ts(g.LaunchedAt),
 		keepState, keepKey)
 	if err != nil {
 		return fmt.Errorf("put group %s: %w", g.Name, mapErr(err))
@@ -306,7 +306,7 @@ func (t accountTable) scan(sc interface{ Scan(...any) error }) (Account, error) 
 	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt))
 	if err == nil && tok != "" {
 		var b []byte
-		b, err = t.s.keys.open(tok, tokenAD(a.Group, a.Email))
+		b, err = t.s.keys.Open(tok, tokenAD(a.Group, a.Email))
 		a.Token = string(b)
 	}
 	return a, err
@@ -320,7 +320,7 @@ func (t accountTable) Put(ctx context.Context, a Account) error {
 	}
 	email, tok := lower(a.Email), ""
 	if a.Token != "" {
-		tok = t.s.keys.seal([]byte(a.Token), tokenAD(a.Group, email))
+		tok = t.s.keys.Seal([]byte(a.Token), tokenAD(a.Group, email))
 	}
 	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, email) DO UPDATE SET
@@ -357,14 +357,28 @@ type journalTable struct{ s *sqlStore }
 
 const stepCols = "run, key, status, result, error, attempts, updated_at"
 
-func scanStep(sc interface{ Scan(...any) error }) (Step, error) {
+// scanStep reads a journal row and opens its result. Results are sealed
+// like tokens: some hold secrets (an OAuth app's client secret), and the
+// journal cannot tell which.
+func (s *sqlStore) scanStep(sc interface{ Scan(...any) error }) (Step, error) {
 	var st Step
-	err := sc.Scan(&st.Run, &st.Key, &st.Status, &st.Result, &st.Error, &st.Attempts, scanTime(&st.UpdatedAt))
-	return st, err
+	if err := sc.Scan(&st.Run, &st.Key, &st.Status, &st.Result, &st.Error, &st.Attempts, scanTime(&st.UpdatedAt)); err != nil {
+		return st, err
+	}
+	if st.Result != nil {
+		b, err := s.keys.Open(string(st.Result), resultAD(st.Run, st.Key))
+		if err != nil {
+			return st, err
+		}
+		st.Result = b
+	}
+	return st, nil
 }
 
+func resultAD(run, key string) string { return "journal.result\x00" + run + "\x00" + key }
+
 func (t journalTable) Get(ctx context.Context, run, key string) (Step, error) {
-	st, err := scanStep(t.s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?", run, key))
+	st, err := t.s.scanStep(t.s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?", run, key))
 	if err != nil {
 		return Step{}, fmt.Errorf("get step %s/%s: %w", run, key, mapErr(err))
 	}
@@ -391,7 +405,7 @@ func (t journalTable) Start(ctx context.Context, run, key string) (Step, error) 
 			first = true
 			return err
 		}
-		if prev, err = scanStep(s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?"+s.d.forUpdate,
+		if prev, err = s.scanStep(s.queryRow(ctx, "SELECT "+stepCols+" FROM journal WHERE run = ? AND key = ?"+s.d.forUpdate,
 			run, key)); err != nil {
 			return err
 		}
@@ -425,6 +439,9 @@ func (t journalTable) end(ctx context.Context, run, key string, status StepStatu
 	args := []any{status, msg, t.s.d.ts(time.Now())}
 	if status == StepDone {
 		q += ", result = ?"
+		if result != nil {
+			result = []byte(t.s.keys.Seal(result, resultAD(run, key)))
+		}
 		args = append(args, result)
 	}
 	res, err := t.s.exec(ctx, q+" WHERE run = ? AND key = ?", append(args, run, key)...)
@@ -474,7 +491,7 @@ func (t journalTable) List(ctx context.Context, run, prefix string) ([]Step, err
 	if err != nil {
 		return nil, fmt.Errorf("list steps %s/%s: %w", run, prefix, mapErr(err))
 	}
-	return collect(rows, "list steps "+run, scanStep)
+	return collect(rows, "list steps "+run, t.s.scanStep)
 }
 
 // collect scans every row and closes rows.

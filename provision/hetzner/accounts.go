@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
@@ -151,7 +150,7 @@ func newMaker(t SSHTarget, l Layout) *gtsaccounts.Maker {
 }
 
 // gotosocialAdmin makes the GoToSocial admin over SSH once first boot has
-// finished: the password is made here, saved in Dir/admin.json (0600)
+// finished: the password is made here, saved in Dir/admin.json (0600, sealed)
 // before it is used, and reaches the server only on the account maker's
 // standard input, so it is never in a command line or a file there. A
 // re-run reuses the saved password, and the maker finds the account made
@@ -177,7 +176,7 @@ func (p *Provisioner) gotosocialAdmin(ctx context.Context, t SSHTarget, res Resu
 		creds = Credentials{Software: groups.SoftwareGoToSocial, URL: res.URL, Username: cfg.AdminUser,
 			Email: AdminEmail(cfg.Group), Password: provision.NewPassword()}
 		b, _ := json.MarshalIndent(creds, "", "  ")
-		err = atomicfile.Write(credsPath, b, 0o600)
+		err = writeSealed(credsPath, b)
 	}
 	if err != nil {
 		return "", err

@@ -9,23 +9,45 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )
 
-// tokenFile holds the admin token Start made (0600), reused while it
-// verifies.
+// tokenFile holds the admin token Start made (0600, sealed), reused
+// while it verifies.
 const tokenFile = "admin-token.json"
+
+// The admin's credentials (admin.json) and token (admin-token.json) are
+// sealed with the store's key ring (store.WriteSealedFile), so a copy of
+// the state directory holds neither the admin's password nor a token.
+// Files an older Lifeboat left in clear are sealed on their first read.
+
+// writeSealed writes b to path, sealed, 0600.
+func writeSealed(path string, b []byte) error {
+	keys, err := store.LoadKeys(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return store.WriteSealedFile(keys, path, b)
+}
+
+// readSealed reads a file writeSealed wrote (or one still in clear).
+func readSealed(path string) ([]byte, error) {
+	keys, err := store.LoadKeys(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	return store.ReadSealedFile(keys, path)
+}
 
 // Destination is a new instance on Hetzner Cloud as a
 // provision.Destination: Start provisions (or re-uses) the group's server,
@@ -70,7 +92,7 @@ var ErrNotReady = provision.ErrNotReady
 //     made on the server over SSH (see mastodonTokenCmd) and read from the
 //     command's output; no secret is in the command line.
 //
-// A token saved by an earlier Start (admin-token.json, 0600) is reused
+// A token saved by an earlier Start (admin-token.json, 0600, sealed) is reused
 // while it still signs in as the admin. On GoToSocial, Accounts makes
 // members' accounts with the account maker over SSH; on Mastodon with
 // tootctl over SSH (MastodonAccounts).
@@ -194,8 +216,8 @@ func (d *Destination) adminToken(ctx context.Context, creds Credentials) (string
 	if err := d.verify(ctx, c, tok, creds.Username); err != nil {
 		return "", fmt.Errorf("check the new admin token: %w", err)
 	}
-	b, _ := json.MarshalIndent(savedToken{URL: creds.URL, Username: creds.Username, Token: tok}, "", "  ")
-	if err := atomicfile.Write(d.tokenPath(), b, 0o600); err != nil {
+	b, _ := json.Marshal(savedToken{URL: creds.URL, Username: creds.Username, Token: tok})
+	if err := writeSealed(d.tokenPath(), b); err != nil {
 		return "", fmt.Errorf("save the admin token: %w", err)
 	}
 	return tok, nil
@@ -215,7 +237,7 @@ func (d *Destination) verify(ctx context.Context, c *fedi.Client, tok, username 
 
 func (d *Destination) loadToken() (savedToken, error) {
 	var s savedToken
-	b, err := os.ReadFile(d.tokenPath())
+	b, err := readSealed(d.tokenPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
@@ -281,7 +303,7 @@ func (d *Destination) mastodonToken(ctx context.Context, creds Credentials) (str
 // loopback, for tests and local trials).
 func readCredentials(path string) (Credentials, error) {
 	var c Credentials
-	b, err := os.ReadFile(path)
+	b, err := readSealed(path)
 	if err != nil {
 		return c, fmt.Errorf("read admin credentials: %w", err)
 	}
@@ -316,5 +338,5 @@ func (c Credentials) check() error {
 	return nil
 }
 
-// TokenFile is where Start keeps the admin token (0600).
+// TokenFile is where Start keeps the admin token (0600, sealed).
 func (d *Destination) TokenFile() string { return d.tokenPath() }

@@ -249,16 +249,13 @@ func TestDestinationGoToSocial(t *testing.T) {
 	if err != nil || got != want {
 		t.Fatalf("the maker on the server: %v (sha256 %s, want %s)", err, got, want)
 	}
-	for _, name := range []string{tokenFile, credsFile} {
-		fi, err := os.Stat(filepath.Join(cfg.Dir, name))
-		if err != nil || fi.Mode().Perm() != 0o600 {
-			t.Fatalf("%s: %v, %v", name, err, fi)
-		}
-	}
 	creds, err := readCredentials(filepath.Join(cfg.Dir, credsFile))
 	if err != nil || creds.Username != "cloudadmin" || creds.Email != "quinn+lifeboat-admin@example.org" || creds.URL != srv.URL {
 		t.Fatalf("credentials: %+v, %v", creds, err)
 	}
+	// The admin's password and token are sealed in their files: a copy
+	// of the state directory holds neither.
+	assertSealed(t, cfg.Dir, creds.Password, srv.AdminToken)
 
 	// A member's account, made over SSH, signs in on the real server.
 	const pw = "Correct-Horse-Battery-9"
@@ -311,8 +308,21 @@ func TestDestinationGoToSocial(t *testing.T) {
 	}
 	d4.Stop(ctx)
 
-	// A saved token that no longer signs in is replaced by one that does.
+	// A token file an older Lifeboat left in clear is read (the token is
+	// reused, no new sign-in) and sealed by that read.
 	path := filepath.Join(cfg.Dir, tokenFile)
+	clearToken := fmt.Sprintf(`{"url":%q,"username":"cloudadmin","token":%q}`, srv.URL, srv.AdminToken)
+	if err := atomicfile.Write(path, []byte(clearToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d5 := NewDestination(cfg)
+	if srv5, err := d5.Attach(ctx, nil); err != nil || srv5.AdminToken != srv.AdminToken {
+		t.Fatalf("attach with a clear token file: %v (token reused: %v)", err, err == nil && srv5.AdminToken == srv.AdminToken)
+	}
+	d5.Stop(ctx)
+	assertSealed(t, cfg.Dir, creds.Password, srv.AdminToken)
+
+	// A saved token that no longer signs in is replaced by one that does.
 	if err := atomicfile.Write(path, []byte(fmt.Sprintf(`{"url":%q,"username":"cloudadmin","token":"revoked"}`, srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -339,6 +349,8 @@ func TestDestinationGoToSocial(t *testing.T) {
 	if _, err := os.Stat(path); err == nil {
 		t.Fatal("a token file was written after a failed sign-in")
 	}
+	// The clear admin.json written above was sealed by its first read.
+	assertSealed(t, cfg.Dir, bad.Password)
 
 	// No password or token was ever in an SSH command.
 	for _, secret := range []string{creds.Password, pw, srv.AdminToken, srv3.AdminToken} {
@@ -449,6 +461,31 @@ func TestCredentialsCheck(t *testing.T) {
 		err := c.check()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// assertSealed checks that the admin's files in dir are 0600 and hold
+// none of the secrets in clear.
+func assertSealed(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	for _, name := range []string{tokenFile, credsFile} {
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		if errors.Is(err, os.ErrNotExist) && name == tokenFile {
+			continue // none yet
+		}
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v", name, err, fi)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range secrets {
+			if strings.Contains(string(b), secret) {
+				t.Fatalf("%s holds a secret in clear", name)
+			}
 		}
 	}
 }

@@ -48,7 +48,7 @@ type Result struct {
 	URL         string      `json:"url"`
 	DNS         []DNSRecord `json:"dns"`
 	SSH         SSHInfo     `json:"ssh"`
-	Credentials string      `json:"credentials,omitempty"` // path of admin.json (0600), once fetched
+	Credentials string      `json:"credentials,omitempty"` // path of admin.json (0600, sealed), once fetched
 	Waited      bool        `json:"waited"`                // DNS, TLS and credentials were waited for
 	StateDir    string      `json:"state_dir"`
 }
@@ -146,7 +146,11 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 		return Result{}, err
 	}
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
-	if err := r.apply(ctx, emit, "apply"); err != nil {
+	err = p.adopt(ctx, r, emit)
+	if err == nil {
+		err = r.apply(ctx, emit, "apply")
+	}
+	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
 		return Result{}, err
 	}
@@ -181,7 +185,7 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 			return res, err
 		}
 		res.Credentials = filepath.Join(p.cfg.Dir, credsFile)
-		if err := atomicfile.Write(res.Credentials, b, 0o600); err != nil {
+		if err := writeSealed(res.Credentials, b); err != nil {
 			return res, err
 		}
 	}

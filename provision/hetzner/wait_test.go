@@ -361,10 +361,13 @@ func TestUpWaitsAndFetchesCredentials(t *testing.T) {
 	if !res.Waited || res.Credentials == "" {
 		t.Fatalf("result = %+v", res)
 	}
-	b, err := os.ReadFile(res.Credentials)
+	b, err := readSealed(res.Credentials)
 	if err != nil || string(b) != creds {
 		t.Fatalf("credentials = %q, %v", b, err)
 	}
+	// The password here ("pw") is too short to look for: the clear
+	// document's field names are not there either.
+	assertSealed(t, cfg.Dir, `"password"`, `"username"`)
 	if fi, _ := os.Stat(res.Credentials); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials mode %v", fi.Mode().Perm())
 	}

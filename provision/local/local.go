@@ -24,6 +24,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
@@ -32,7 +33,8 @@ import (
 // Config says where the server lives and how it starts.
 type Config struct {
 	// Dir holds the server's config, database, media, log and the
-	// admin's credentials (0600). Reusing a Dir reuses the server.
+	// admin's credentials (server.json, 0600, sealed with the store's
+	// key ring). Reusing a Dir reuses the server.
 	Dir   string
 	Tools *tools.Installer
 	// Title is the instance's name, e.g. the group's title.
@@ -56,13 +58,16 @@ type Config struct {
 type Local struct {
 	cfg Config
 
+	keys     *store.Keyring
 	st       state
 	proc     *os.Process
 	gts      tools.GoToSocial
 	accounts *gtsaccounts.Maker
 }
 
-// state is what survives between runs, in Dir/server.json (0600).
+// state is what survives between runs, in Dir/server.json: 0600 and
+// sealed with the store's key ring (store.WriteSealedFile), since it holds
+// the admin's password and token.
 type state struct {
 	Port          int      `json:"port"`
 	AdminUsername string   `json:"admin_username"`
@@ -218,13 +223,33 @@ func StopRunning(ctx context.Context, dir string) error {
 	return os.Remove(pidFile)
 }
 
+// readState reads server.json (sealed, or in clear as an older Lifeboat
+// left it: then it is sealed by this read). A missing file is
+// fs.ErrNotExist.
+func (l *Local) readState() (state, error) {
+	var st state
+	if l.keys == nil {
+		keys, err := store.LoadKeys(l.cfg.Dir)
+		if err != nil {
+			return st, err
+		}
+		l.keys = keys
+	}
+	b, err := store.ReadSealedFile(l.keys, l.statePath())
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("read %s: %w (delete the directory to start afresh)", l.statePath(), err)
+	}
+	return st, nil
+}
+
 func (l *Local) loadState() error {
-	b, err := os.ReadFile(l.statePath())
+	st, err := l.readState()
 	switch {
 	case err == nil:
-		if err := json.Unmarshal(b, &l.st); err != nil {
-			return fmt.Errorf("read %s: %w (delete the directory to start afresh)", l.statePath(), err)
-		}
+		l.st = st
 		return nil
 	case !errors.Is(err, os.ErrNotExist):
 		return err
@@ -242,14 +267,13 @@ func (l *Local) loadState() error {
 	return l.saveState()
 }
 
-// saveState writes server.json atomically with mode 0600: it holds the
-// admin's password and token.
+// saveState writes server.json atomically, sealed, with mode 0600.
 func (l *Local) saveState() error {
-	b, err := json.MarshalIndent(l.st, "", "  ")
+	b, err := json.Marshal(l.st)
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(l.statePath(), b, 0o600)
+	return store.WriteSealedFile(l.keys, l.statePath(), b)
 }
 
 // writeConfig writes GoToSocial's config: loopback only, SQLite, and the

@@ -12,6 +12,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 	"github.com/lifeboat-social/lifeboat/provision/local"
 )
@@ -83,6 +84,7 @@ func TestReuseAndSecrets(t *testing.T) {
 		}
 	}
 	_, password := dest.AdminCredentials()
+	assertSealed(t, dir, password, srv.AdminToken)
 	pid, err := os.ReadFile(filepath.Join(dir, "gotosocial.pid"))
 	if err != nil {
 		t.Fatal(err)
@@ -140,4 +142,94 @@ func TestFindsServerWithoutPidFile(t *testing.T) {
 	if _, err := os.Stat("/proc/" + strconv.Itoa(n)); err == nil {
 		t.Error("the orphan still runs after Stop")
 	}
+}
+
+// assertSealed checks that server.json holds none of the secrets in clear.
+func assertSealed(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "server.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if strings.Contains(string(b), s) {
+			t.Fatal("server.json holds the admin's password or token in clear")
+		}
+	}
+}
+
+// A server.json an older Lifeboat wrote in clear is read once (the
+// server and its admin token are reused) and sealed by that read; after
+// the key is rotated (the files resealed with a new key, as lifeboat
+// secrets rotate does) the old key opens it no more, the new one does,
+// and the server is still reused with the same token.
+func TestServerFileSealedAndRotated(t *testing.T) {
+	dest, srv := gtstest.Server(t)
+	ctx := context.Background()
+	dir := filepath.Dir(dest.ConfigPath())
+	path := filepath.Join(dir, "server.json")
+	_, password := dest.AdminCredentials()
+	old, err := store.LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear, err := store.ReadSealedFile(old, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, clear, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func(what string) {
+		t.Helper()
+		again := local.New(local.Config{Dir: dir, Keep: true})
+		got, err := again.Start(ctx, progress.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		again.Stop(ctx)
+		if got.URL != srv.URL || got.AdminToken != srv.AdminToken {
+			t.Fatalf("%s: a different server or token", what)
+		}
+		assertSealed(t, dir, password, srv.AdminToken)
+	}
+	start("a clear server.json")
+
+	// Rotate: a new key first, the old one beside it while resealing.
+	next := store.NewKey()
+	oldText := os.Getenv(store.EnvSecretKey)
+	if oldText == "" {
+		file, err := store.KeyFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldText = string(b)
+	}
+	both, err := store.ParseKeys(next+"\n"+oldText, "rotation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.ResealFiles(both, dir); err != nil || n != 1 {
+		t.Fatalf("resealed %d files, %v; want server.json", n, err)
+	}
+	if _, err := store.ReadSealedFile(old, path); !errors.Is(err, store.ErrKey) {
+		t.Fatalf("the old key still opens server.json: %v", err)
+	}
+	// Put the shared server's file back under the old key for the tests
+	// that follow, whatever happens below.
+	t.Cleanup(func() {
+		back, err := store.ParseKeys(oldText+"\n"+next, "back")
+		if err == nil {
+			_, err = store.ResealFiles(back, dir)
+		}
+		if err != nil {
+			t.Errorf("put server.json back under the old key: %v", err)
+		}
+	})
+	t.Setenv(store.EnvSecretKey, next)
+	start("after the rotation")
 }

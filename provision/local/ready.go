@@ -2,11 +2,9 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -19,16 +17,12 @@ var _ provision.Readiness = (*Local)(nil)
 // only reads: starting is serve's and demo's work.
 func (l *Local) Ready(ctx context.Context) (bool, string, error) {
 	const notRunning = "the local server is not running: lifeboat serve GROUP.yaml (or lifeboat demo) starts it"
-	b, err := os.ReadFile(l.statePath())
+	st, err := l.readState()
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, notRunning, nil
 	}
 	if err != nil {
 		return false, "", fmt.Errorf("local server state: %w", err)
-	}
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return false, "", fmt.Errorf("local server state %s: %w", l.statePath(), err)
 	}
 	if st.Port == 0 {
 		return false, notRunning, nil
