@@ -93,6 +93,22 @@ func (s *Server) Launch(ctx context.Context, byHand bool) error {
 	return s.sendInvites(ctx)
 }
 
+// FinishLaunch sends the invites of a launched group that are not sent
+// yet: a launch killed while mailing is finished by the next `pledges
+// launch`, not only by a running serve. An invite whose send was in
+// flight at the crash waits for its lease (mailer) and is left to the
+// next tick. A group that has not launched is campaign.ErrNotGathering.
+func (s *Server) FinishLaunch(ctx context.Context) error {
+	st, err := s.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st.State != pledge.StateLaunched && st.State != pledge.StateArrived {
+		return campaign.ErrNotGathering
+	}
+	return s.sendInvites(ctx)
+}
+
 // Retention is, for each member with follows imported, how many of the
 // people they follow are in the launch set of st, by lower-case email
 // (see campaign.Retention).

@@ -217,7 +217,16 @@ not running), naming the step that is missing.`,
 				return fmt.Errorf("cannot launch yet: %s", nr.Missing)
 			}
 			if errors.Is(err, campaign.ErrNotGathering) {
-				return usageErrorf("the group has already launched or failed: nothing to do")
+				// Launched before, perhaps by a launch killed while
+				// mailing: finish sending what it did not.
+				switch err := srv.FinishLaunch(cmd.Context()); {
+				case errors.Is(err, campaign.ErrNotGathering):
+					return usageErrorf("the group has failed or is not gathering: nothing to launch")
+				case err != nil:
+					return err
+				}
+				fmt.Fprintln(app.Stdout, "already launched: every invite not yet sent has been sent now (one being sent when a launch was stopped goes out within two minutes, from serve or the next launch)")
+				return nil
 			}
 			if err != nil {
 				return err
