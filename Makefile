@@ -11,7 +11,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/lifeboat
 
 tools: build
-	$(BIN) tools install postgres gotosocial terraform hcloud chromium debian-root
+	$(BIN) tools install postgres gotosocial terraform hcloud chromium debian-root pebble
 
 demo: build
 	$(BIN) demo

@@ -22,7 +22,9 @@ hcloud provider are built from the Go module proxy; PostgreSQL and Chromium
 come from Debian packages. debian-root is a Debian root filesystem built with
 debootstrap from Debian's mirror (as root), where the tests boot a new
 server's cloud-init under systemd-nspawn. graph-references are Debian's
-networkx and igraph, which the graph benchmark measures against.`,
+networkx and igraph, which the graph benchmark measures against. pebble is
+Let's Encrypt's ACME test server, which the campaign home's boot test gets its
+certificate from.`,
 		Example: "  lifeboat tools install gotosocial\n  LIFEBOAT_TOOLS=.tools lifeboat tools install postgres terraform hcloud",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,8 +51,10 @@ networkx and igraph, which the graph benchmark measures against.`,
 					where, err = in.DebianRoot(ctx)
 				case "graph-references":
 					where, err = in.GraphReferences(ctx)
+				case "pebble":
+					where, err = in.Pebble(ctx)
 				default:
-					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, chromium, debian-root or graph-references", name)
+					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, chromium, debian-root, graph-references or pebble", name)
 				}
 				if err != nil {
 					return err

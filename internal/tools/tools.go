@@ -34,6 +34,7 @@ const (
 	GoToSocialVersion     = "v0.17.3"
 	TerraformVersion      = "1.5.7"
 	HcloudProviderVersion = "1.59.0"
+	PebbleVersion         = "2.10.3"
 )
 
 // Installer installs tools into Dir. Log receives build output.
@@ -326,6 +327,21 @@ func (in *Installer) Terraform(ctx context.Context) (string, error) {
 	return filepath.Join(dir, "terraform"), nil
 }
 
+// Pebble builds Let's Encrypt's ACME test server, which issues the
+// campaign home's certificate in its boot test through the same ACME
+// protocol (HTTP-01 on port 80) Let's Encrypt speaks, and returns the
+// binary's path.
+func (in *Installer) Pebble(ctx context.Context) (string, error) {
+	dir, err := in.once(ctx, "pebble-"+PebbleVersion, func(tmp string) error {
+		env := []string{"GOTOOLCHAIN=local", "GOBIN=" + tmp, "CGO_ENABLED=0"}
+		return in.run(ctx, tmp, env, "go", "install", "github.com/letsencrypt/pebble/v2/cmd/pebble@v"+PebbleVersion)
+	})
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "pebble"), nil
+}
+
 // HcloudMirror builds terraform-provider-hcloud into a filesystem mirror
 // and returns the mirror's root, for a provider_installation block.
 func (in *Installer) HcloudMirror(ctx context.Context) (string, error) {
@@ -447,14 +463,15 @@ const (
 
 // debianRootPackages are what the root has beyond debootstrap's minbase:
 // systemd to boot it, cloud-init and sshd as on a cloud image, and the
-// packages the GoToSocial cloud-init installs (the container has no
+// packages the GoToSocial and campaign-home cloud-inits install (caddy is
+// the home's reverse proxy and ACME client; the container has no
 // internet, so they must be there already; the boot test checks that
 // every package the rendered cloud-init asks for is). debootstrap's
 // resolver fails on cloud-init's dependencies, so only the first set goes
 // to debootstrap and the rest is installed with apt afterwards.
 var (
 	debianBasePackages = []string{"systemd", "systemd-sysv", "dbus", "ca-certificates"}
-	debianRootPackages = []string{"cloud-init", "sudo", "openssh-server", "curl", "sqlite3", "unattended-upgrades"}
+	debianRootPackages = []string{"cloud-init", "sudo", "openssh-server", "curl", "sqlite3", "unattended-upgrades", "caddy"}
 )
 
 // debianRootCloudCfg makes the root's cloud-init behave like Hetzner's

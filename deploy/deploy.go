@@ -1,0 +1,15 @@
+// Package deploy holds the files that run Lifeboat as a service on a
+// server of one's own: the systemd unit for lifeboat serve and an example
+// Caddyfile for the reverse proxy in front of it (docs/home.md). The
+// campaign home on Hetzner (lifeboat home up) installs this same unit.
+package deploy
+
+import _ "embed"
+
+// ServeUnit is lifeboat-serve.service.
+//
+//go:embed lifeboat-serve.service
+var ServeUnit string
+
+// ServeUnitName is the unit's file name under /etc/systemd/system.
+const ServeUnitName = "lifeboat-serve.service"
