@@ -195,14 +195,19 @@ func (p *Provisioner) target(res Result, keys Keys) SSHTarget {
 
 // result reads the outputs and writes known_hosts for the pinned key.
 func (p *Provisioner) result(ctx context.Context, r *runner, keys Keys) (Result, error) {
+	return serverResult(ctx, r, keys, p.cfg.Group.Name, p.cfg.Group.Destination.Domain)
+}
+
+// serverResult reads the module's outputs for a server answering at
+// domain, and writes known_hosts for its pinned key.
+func serverResult(ctx context.Context, r *runner, keys Keys, group, d string) (Result, error) {
 	out, err := r.outputs(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	d := p.cfg.Group.Destination.Domain
 	res := Result{
-		Group: p.cfg.Group.Name, ServerID: out["server_id"], ServerName: out["server_name"],
-		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: p.cfg.Dir,
+		Group: group, ServerID: out["server_id"], ServerName: out["server_name"],
+		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: r.cfg.Dir,
 	}
 	if res.IPv4 != "" {
 		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "A", Value: res.IPv4, TTL: 300})
@@ -210,7 +215,7 @@ func (p *Provisioner) result(ctx context.Context, r *runner, keys Keys) (Result,
 	if res.IPv6 != "" {
 		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "AAAA", Value: res.IPv6, TTL: 300})
 	}
-	kh := filepath.Join(p.cfg.Dir, knownHosts)
+	kh := filepath.Join(r.cfg.Dir, knownHosts)
 	line := fmt.Sprintf("%s,%s %s\n", d, res.IPv4, keys.HostPub)
 	if err := atomicfile.Write(kh, []byte(line), 0o600); err != nil {
 		return res, err
