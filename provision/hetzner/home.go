@@ -464,7 +464,7 @@ func (h *Home) Plan(ctx context.Context, emit progress.Func) (HomePlan, error) {
 // HomeResult is a home that was applied.
 type HomeResult struct {
 	Result
-	VolumeID string `json:"volume_id"`
+	VolumeID string   `json:"volume_id"`
 	Plan     HomePlan `json:"plan"`
 }
 
