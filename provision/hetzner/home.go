@@ -317,6 +317,19 @@ func (h *Home) together(ctx context.Context, pr hcloud.Pricing, home HomePlan) (
 	return t, nil
 }
 
+// Summary is the cost on one line: "5.27 EUR a month incl. 19% VAT
+// (server cx23 4.15, primary IPv4 0.60, …)", for progress lines that
+// must show the price before anything is created.
+func (c Cost) Summary() string {
+	var parts []string
+	for _, l := range c.Lines {
+		if l.Monthly != 0 {
+			parts = append(parts, fmt.Sprintf("%s %.2f", l.Item, l.Monthly))
+		}
+	}
+	return fmt.Sprintf("%.2f %s a month incl. %s%% VAT (%s)", c.Monthly, c.Currency, c.VATRate, strings.Join(parts, ", "))
+}
+
 // homeInit is what cloud-init/home.yaml.tmpl sees.
 type homeInit struct {
 	Group, Hostname, Domain, LeadEmail string
@@ -403,6 +416,7 @@ func (h *Home) prepare(ctx context.Context, emit progress.Func, needSSH bool) (H
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error(), Err: err})
 		return plan, Keys{}, nil, err
 	}
+	emit.Emit(progress.Event{Kind: progress.Log, Step: "preflight", Message: "the home costs " + plan.Cost.Summary()})
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "preflight"})
 	if err := os.MkdirAll(h.cfg.Dir, 0o700); err != nil {
 		return plan, Keys{}, nil, fmt.Errorf("create state dir: %w", err)
