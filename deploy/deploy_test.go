@@ -94,3 +94,19 @@ func TestServeUnitKeepsSecretsOffArgv(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminScript: lifeboat-admin is valid sh, runs lifeboat as the
+// service's user with its credentials, and passes no secret on argv.
+func TestAdminScript(t *testing.T) {
+	if out, err := exec.Command("sh", "-n", "lifeboat-admin").CombinedOutput(); err != nil {
+		t.Fatalf("sh -n: %v %s", err, out)
+	}
+	for _, want := range []string{"--property=User=lifeboat", "--property=LoadCredential=lifeboat:/etc/lifeboat/credentials", "LIFEBOAT_SECRET_KEY_FILE=\"/run/credentials/$unit.service/lifeboat_secret.key\"", "/usr/local/bin/lifeboat \"$@\""} {
+		if !strings.Contains(AdminScript, want) {
+			t.Errorf("lifeboat-admin lacks %s", want)
+		}
+	}
+	if strings.Contains(AdminScript, "cat /etc/lifeboat/credentials") || strings.Contains(AdminScript, "LIFEBOAT_SECRET_KEY=") {
+		t.Error("lifeboat-admin reads the key itself")
+	}
+}

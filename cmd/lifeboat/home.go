@@ -181,7 +181,7 @@ the pages answer over HTTPS. Running it again changes only what differs.`,
 			printHetznerResult(app.Stdout, res.Result, time.Since(start))
 			fmt.Fprintf(app.Stdout, "\nThe group's pages: %s (lifeboat serve behind Caddy; the state on volume %s).\n", res.URL, res.VolumeID)
 			fmt.Fprintln(app.Stdout, "Review joins and follow the count on the server, e.g.:")
-			fmt.Fprintf(app.Stdout, "  %s sudo -u lifeboat LIFEBOAT_STATE=/var/lib/lifeboat lifeboat pledges status /etc/lifeboat/group.yaml\n", res.SSH.Command())
+			fmt.Fprintf(app.Stdout, "  %s lifeboat-admin pledges status /etc/lifeboat/group.yaml\n", res.SSH.Command())
 			return nil
 		},
 	}

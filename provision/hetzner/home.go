@@ -339,7 +339,7 @@ type homeInit struct {
 	LifeboatFrom, ACMEDirectory        string
 	GroupFile                          string // base64
 	ServeEnv                           string
-	ServeUnit                          string
+	ServeUnit, AdminScript             string
 	SecretKey, SMTPPassword            string // base64; SMTPPassword empty without one
 }
 
@@ -352,7 +352,8 @@ func (h *Home) renderHome(arch string, keys Keys, secretKey string) (string, err
 		Arch: "amd64", HostKeyPrivate: strings.TrimSpace(keys.HostPEM), HostKeyPublic: keys.HostPub,
 		LifeboatFrom: strings.TrimRight(c.Boot.LifeboatFrom, "/"), ACMEDirectory: c.Boot.ACMEDirectory,
 		GroupFile: base64.StdEncoding.EncodeToString(c.GroupFile), ServeUnit: strings.TrimSpace(deploy.ServeUnit),
-		SecretKey: base64.StdEncoding.EncodeToString([]byte(secretKey + "\n")),
+		AdminScript: strings.TrimSpace(deploy.AdminScript),
+		SecretKey:   base64.StdEncoding.EncodeToString([]byte(secretKey + "\n")),
 	}
 	if arch == string(hcloud.ArchitectureARM) {
 		d.Arch = "arm64"

@@ -159,6 +159,9 @@ func TestHomeLifecycleAgainstFake(t *testing.T) {
 	if fb := files["/usr/local/sbin/lifeboat-firstboot"]; !strings.Contains(fb, "base='https://github.com/lifeboat-social/lifeboat/releases/download/v1.4.0'") || !strings.Contains(fb, "/var/lib/lifeboat ext4") {
 		t.Errorf("first boot:\n%s", fb)
 	}
+	if strings.TrimSpace(files["/usr/local/sbin/lifeboat-admin"]) != strings.TrimSpace(deploy.AdminScript) || perms["/usr/local/sbin/lifeboat-admin"] != "0755" {
+		t.Error("lifeboat-admin differs from deploy/lifeboat-admin")
+	}
 	if !strings.Contains(strings.Join(doc.Packages, ","), "caddy") {
 		t.Errorf("packages %v", doc.Packages)
 	}
