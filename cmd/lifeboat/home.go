@@ -19,9 +19,10 @@ import (
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
-// maxGroupFileRead caps the group file home reads; the home itself takes
-// a smaller one (its user data is small), and says so.
-const maxGroupFileRead = 1 << 20
+// maxGroupFileRead caps the group file home reads, as groups.Load does;
+// the home itself takes a smaller one (its user data is small), and says
+// so.
+const maxGroupFileRead = groups.MaxFileSize
 
 // homeFlags are the options of home plan and up. None is a secret.
 type homeFlags struct {
@@ -261,11 +262,7 @@ func printHomePlan(w io.Writer, p hetzner.HomePlan) {
 // the group file, what both cost on two machines or on one.
 func printHomeCost(w io.Writer, p hetzner.HomePlan) {
 	c := p.Cost
-	fmt.Fprintf(w, "Monthly cost (%s, incl. %s%% VAT):\n", c.Currency, c.VATRate)
-	for _, l := range c.Lines {
-		fmt.Fprintf(w, "  %-22s %8.2f\n", l.Item, l.Monthly)
-	}
-	fmt.Fprintf(w, "  %-22s %8.2f\n", "total", c.Monthly)
+	printCost(w, c)
 	if t := p.Together; t != nil {
 		fmt.Fprintf(w, "\nWith the group's new server (%s) as well:\n", t.DestinationType)
 		fmt.Fprintf(w, "  %-22s %8.2f  (home %.2f + server %.2f)\n", "on two machines", t.Separate, c.Monthly, t.Destination)

@@ -71,17 +71,22 @@ func printHetznerPlan(w io.Writer, p hetzner.Plan) {
 			fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
 		}
 	}
-	c := p.Cost
-	fmt.Fprintf(w, "\nMonthly cost (%s, incl. %s%% VAT):\n", c.Currency, c.VATRate)
-	for _, l := range c.Lines {
-		fmt.Fprintf(w, "  %-22s %8.2f\n", l.Item, l.Monthly)
-	}
-	fmt.Fprintf(w, "  %-22s %8.2f\n", "total", c.Monthly)
-	fmt.Fprintf(w, "  %-22s %8.2f\n", fmt.Sprintf("per member (%d)", p.Members), c.PerMember)
+	fmt.Fprintln(w)
+	printCost(w, p.Cost)
+	fmt.Fprintf(w, "  %-22s %8.2f\n", fmt.Sprintf("per member (%d)", p.Members), p.Cost.PerMember)
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "\nwarning: %s", warn)
 	}
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w)
 	}
+}
+
+// printCost prints a monthly cost line by line, with its total.
+func printCost(w io.Writer, c hetzner.Cost) {
+	fmt.Fprintf(w, "Monthly cost (%s, incl. %s%% VAT):\n", c.Currency, c.VATRate)
+	for _, l := range c.Lines {
+		fmt.Fprintf(w, "  %-22s %8.2f\n", l.Item, l.Monthly)
+	}
+	fmt.Fprintf(w, "  %-22s %8.2f\n", "total", c.Monthly)
 }

@@ -450,14 +450,9 @@ func (h *Home) prepare(ctx context.Context, emit progress.Func, needSSH bool) (H
 	if err != nil {
 		return plan, keys, nil, err
 	}
-	if err := atomicfile.Write(r.varsPath(), vb, 0o600); err != nil {
+	if err := r.start(ctx, emit, vb); err != nil {
 		return plan, keys, nil, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
-	if err := r.init(ctx); err != nil {
-		return plan, keys, nil, err
-	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
 	return plan, keys, r, nil
 }
 
@@ -468,12 +463,8 @@ func (h *Home) Plan(ctx context.Context, emit progress.Func) (HomePlan, error) {
 	if err != nil {
 		return plan, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "plan", Message: "terraform plan"})
-	if plan.Resources, err = r.plan(ctx); err != nil {
-		return plan, err
-	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "plan"})
-	return plan, nil
+	plan.Resources, err = r.planStep(ctx, emit)
+	return plan, err
 }
 
 // HomeResult is a home that was applied.
@@ -491,12 +482,9 @@ func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
 	if err != nil {
 		return HomeResult{}, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
-	if err := r.apply(ctx, emit, "apply"); err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
+	if err := r.applyStep(ctx, emit); err != nil {
 		return HomeResult{}, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
 	res, err := serverResult(ctx, r, keys, h.cfg.Group.Name, h.cfg.Domain)
 	if err != nil {
 		return HomeResult{}, err

@@ -110,14 +110,9 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 	if err != nil {
 		return plan, keys, nil, err
 	}
-	if err := atomicfile.Write(r.varsPath(), vb, 0o600); err != nil {
+	if err := r.start(ctx, emit, vb); err != nil {
 		return plan, keys, nil, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
-	if err := r.init(ctx); err != nil {
-		return plan, keys, nil, err
-	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
 	return plan, keys, r, nil
 }
 
@@ -128,13 +123,8 @@ func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error
 	if err != nil {
 		return plan, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "plan", Message: "terraform plan"})
-	plan.Resources, err = r.plan(ctx)
-	if err != nil {
-		return plan, err
-	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "plan"})
-	return plan, nil
+	plan.Resources, err = r.planStep(ctx, emit)
+	return plan, err
 }
 
 // Up creates or updates the server (re-running it is safe: Terraform
@@ -145,12 +135,9 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
-	if err := r.apply(ctx, emit, "apply"); err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
+	if err := r.applyStep(ctx, emit); err != nil {
 		return Result{}, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
 	res, err := p.result(ctx, r, keys)
 	if err != nil {
 		return res, err

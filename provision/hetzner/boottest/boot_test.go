@@ -69,21 +69,8 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(began).Seconds(), what) }
 
-	in := tools.New()
-	in.Log = testLog{t}
-	cachedRoot, err := in.DebianRoot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, cachedRoot, terraform, mirror := bootTools(ctx, t)
 	gts, err := in.GoToSocial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	terraform, err := in.Terraform(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := in.HcloudMirror(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,6 +249,25 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 		t.Fatalf("mesh stats: %+v, %v", stats, err)
 	}
 	phase(fmt.Sprintf("%d members arrived, %d follows seeded and read back", stats.Arrived, stats.Follows))
+}
+
+// bootTools installs (once) what every boot test needs: the Debian root,
+// Terraform and the hcloud provider's mirror.
+func bootTools(ctx context.Context, t *testing.T) (in *tools.Installer, root, terraform, mirror string) {
+	t.Helper()
+	in = tools.New()
+	in.Log = testLog{t}
+	var err error
+	if root, err = in.DebianRoot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if terraform, err = in.Terraform(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if mirror, err = in.HcloudMirror(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return in, root, terraform, mirror
 }
 
 // testLog sends the tools installer's output to the test log.

@@ -26,7 +26,6 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/internal/store"
-	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
@@ -50,20 +49,7 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs  %s", time.Since(began).Seconds(), what) }
 
-	in := tools.New()
-	in.Log = testLog{t}
-	cachedRoot, err := in.DebianRoot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	terraform, err := in.Terraform(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := in.HcloudMirror(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, cachedRoot, terraform, mirror := bootTools(ctx, t)
 	pebble, err := in.Pebble(ctx)
 	if err != nil {
 		t.Fatal(err)
