@@ -201,7 +201,8 @@ same for scripts. Running it again when nothing is left is not an error.`,
 		Example: "  lifeboat home down group.yaml --confirm valley-cyclists",
 		Args:    hetznerArgs("home down"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := homeSetup(cmd.Context(), app, args[0], homeFlags{poll: hetzner.DefaultPollInterval, volume: hetzner.DefaultHomeVolumeGB})
+			// down waits for nothing: noWait keeps setup from saying so.
+			h, err := homeSetup(cmd.Context(), app, args[0], homeFlags{poll: hetzner.DefaultPollInterval, volume: hetzner.DefaultHomeVolumeGB, noWait: true})
 			if err != nil {
 				return err
 			}

@@ -88,7 +88,7 @@ With the group's new server (cx33) as well:
 		t.Fatalf("down not confirmed: exit %d: %s", code, errs)
 	}
 	out, errs, code = lb(t, state, "home", "down", file, "--confirm", "valley-cyclists")
-	if code != 0 || !strings.Contains(out, "Destroyed the campaign home of valley-cyclists") || !f.Empty() {
+	if code != 0 || !strings.Contains(out, "Destroyed the campaign home of valley-cyclists") || strings.Contains(errs, "stopping after apply") || !f.Empty() {
 		t.Fatalf("down: exit %d: %s %s (%v)", code, out, errs, f.Counts())
 	}
 	if g := f.Gone(); len(g) > 0 {
