@@ -252,7 +252,7 @@ func printHomePlan(w io.Writer, p hetzner.HomePlan) {
 	fmt.Fprintln(w)
 	printHomeCost(w, p)
 	for _, warn := range p.Warnings {
-		fmt.Fprintf(w, "\nwarning: %s", warn)
+		fmt.Fprintf(w, "\nwarning: %s", safetext.Line(warn)) // may quote the API
 	}
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w)

@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 
@@ -195,8 +197,8 @@ func (h *Home) validate(needSSH bool) error {
 		return bad("no group")
 	case c.Domain == "":
 		return bad("no domain for the campaign's pages: pass --domain, e.g. --domain join.%s.example", c.Group.Name)
-	case !safeValue.MatchString(c.Domain) || !strings.Contains(c.Domain, ".") || strings.HasPrefix(c.Domain, "."):
-		return bad("domain %q is not a domain name", c.Domain)
+	case !domainName.MatchString(c.Domain):
+		return bad("domain %q is not a domain name (lower-case letters, digits, hyphens and dots, e.g. join.example.org)", c.Domain)
 	case c.Dir == "":
 		return bad("no state directory")
 	case len(c.GroupFile) == 0:
@@ -209,8 +211,8 @@ func (h *Home) validate(needSSH bool) error {
 		return bad("volume size %d GB: must be 10..10240", c.VolumeGB)
 	case !safeValue.MatchString(c.Group.Lead.Email):
 		return bad("lead email %q has characters that are not allowed", c.Group.Lead.Email)
-	case strings.ContainsAny(c.SMTP.Addr+c.SMTP.Security+c.SMTP.User+c.SMTP.From+c.SMTP.Password, "\n\r"):
-		return bad("SMTP settings must not contain line breaks")
+	case strings.ContainsFunc(c.SMTP.Addr+c.SMTP.Security+c.SMTP.User+c.SMTP.From+c.SMTP.Password, unicode.IsControl):
+		return bad("SMTP settings must not contain line breaks or other control characters")
 	case needSSH && len(c.SSHFrom) == 0:
 		return bad("no address for SSH: pass --ssh-from with your public IP (e.g. 203.0.113.7 or 2001:db8::/64); port 22 is opened to it only")
 	}
@@ -229,6 +231,10 @@ func (h *Home) validate(needSSH bool) error {
 	}
 	return nil
 }
+
+// domainName is a DNS name of two labels or more, as it stands in the
+// Caddyfile and the pages' base URL.
+var domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // releaseVersion reports whether v names a published release (v1.2.3).
 func releaseVersion(v string) bool {

@@ -215,6 +215,9 @@ func TestHomeConfigRefused(t *testing.T) {
 	}{
 		"no domain":      {func(c *HomeConfig) { c.Domain = "" }, "--domain"},
 		"bad domain":     {func(c *HomeConfig) { c.Domain = "join example" }, "not a domain name"},
+		"one label":      {func(c *HomeConfig) { c.Domain = "localhost" }, "not a domain name"},
+		"at in domain":   {func(c *HomeConfig) { c.Domain = "a@join.example.org" }, "not a domain name"},
+		"smtp tab":       {func(c *HomeConfig) { c.SMTP.User = "a\tb" }, "control characters"},
 		"no token":       {func(c *HomeConfig) { c.Token = "" }, "HCLOUD_TOKEN"},
 		"small volume":   {func(c *HomeConfig) { c.VolumeGB = 5 }, "10..10240"},
 		"big group file": {func(c *HomeConfig) { c.GroupFile = make([]byte, maxGroupFile+1) }, "user data"},
