@@ -54,7 +54,9 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groupFile := filepath.Join("..", "..", "..", "examples", "existing-server.yaml")
+	// A group bound for a new server of its own, which does not exist yet:
+	// the pages gather it meanwhile.
+	groupFile := filepath.Join("..", "..", "..", "examples", "new-hetzner.yaml")
 	g, probs := groups.Load(groupFile)
 	if len(probs) > 0 {
 		t.Fatal(probs)
@@ -66,7 +68,7 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	releaseDir, binSum := packLifeboat(ctx, t)
 	phase("tools and the lifeboat release ready")
 
-	const domain = "join.harbour-knitters.example"
+	const domain = "join.valley-cyclists.example"
 	l := newLink(t)
 	ca := newCA(t)
 	releaseURL, fetched := serveMirror(t, ca, l.Host, releaseDir)
@@ -201,6 +203,11 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 		if got := run(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
 		}
+	}
+	// The group's own server does not exist yet, and this machine has no
+	// Terraform: serve says so and keeps serving the pages.
+	if log := run("journalctl -u lifeboat-serve --no-pager -o cat"); !strings.Contains(log, "no server yet; run lifeboat up first") {
+		t.Errorf("lifeboat serve's log:\n%s", log)
 	}
 	// The store's key reaches the service as a credential only: not in
 	// its command line or environment.
