@@ -472,6 +472,9 @@ const (
 var (
 	debianBasePackages = []string{"systemd", "systemd-sysv", "dbus", "ca-certificates"}
 	debianRootPackages = []string{"cloud-init", "sudo", "openssh-server", "curl", "sqlite3", "unattended-upgrades", "caddy"}
+	// debianRootDormant are the services of those packages that a Debian
+	// image does not run: only the cloud-init that installs them does.
+	debianRootDormant = []string{"caddy"}
 )
 
 // debianRootCloudCfg makes the root's cloud-init behave like Hetzner's
@@ -492,7 +495,7 @@ const debianRootLocale = "en_US.UTF-8"
 // a change to the recipe builds a new one beside the old.
 func debianRootKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s\n%s", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg, debianRootLocale)
+	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s\n%s\n%q", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg, debianRootLocale, debianRootDormant)
 	return "debian-root-" + DebianSuite + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
@@ -538,6 +541,12 @@ func (in *Installer) DebianRoot(ctx context.Context) (string, error) {
 			return err
 		}
 		if err := chroot("locale-gen"); err != nil {
+			return err
+		}
+		// Installed but not started at boot, as on a server where the
+		// package is not installed yet: the cloud-init that wants it
+		// enables it.
+		if err := chroot(append([]string{"systemctl", "disable"}, debianRootDormant...)...); err != nil {
 			return err
 		}
 		if err := os.Remove(policy); err != nil {
