@@ -77,11 +77,12 @@ else and finds a list of the group ready.`,
 		newDemoCmd(app),
 		newRunCmd(app),
 		newCheckCmd(app), newInitCmd(app),
-		newPlanCmd(app), newUpCmd(app), newDownCmd(app), newHomeCmd(app),
+		newPlanCmd(app), newUpCmd(app), newDownCmd(app),
 		newServeCmd(app), newPledgesCmd(app), newInvitesCmd(app),
 		newScoutCmd(app), newRequestCmd(app), newAdminCmd(app),
 		newAnalyzeCmd(app), newImportCmd(app),
 		newSecretsCmd(app),
+		newHomeCmd(app),
 	)
 	return root
 }
