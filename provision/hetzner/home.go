@@ -107,9 +107,11 @@ const (
 	// homeSecretKey is the store key the home's lifeboat serve seals its
 	// secrets with (0600), kept so that re-rendering changes nothing.
 	homeSecretKey = "serve-secret.key"
-	// maxGroupFile caps the group file copied into the user data, which
-	// Hetzner limits to 32 KiB.
-	maxGroupFile = 24 << 10
+	// maxUserData is Hetzner's limit on a server's user data.
+	maxUserData = 32 << 10
+	// maxGroupFile caps the group file copied into the user data (base64,
+	// a third larger), leaving room for the rest.
+	maxGroupFile = 16 << 10
 )
 
 // HomePlan is what the home will be and cost each month, before anything
@@ -204,7 +206,7 @@ func (h *Home) validate(needSSH bool) error {
 	case len(c.GroupFile) == 0:
 		return bad("the group file is empty")
 	case len(c.GroupFile) > maxGroupFile:
-		return bad("the group file is %d KiB; a server's user data holds at most %d KiB of it (members who join from the page are kept in the store, not the file)", len(c.GroupFile)>>10, maxGroupFile>>10)
+		return bad("the group file is %d KiB; the server's first-boot data holds at most %d KiB of it (members who join from the page are kept in the store, not the file)", len(c.GroupFile)>>10, maxGroupFile>>10)
 	case c.Token == "":
 		return bad("no Hetzner Cloud token: set HCLOUD_TOKEN or HCLOUD_TOKEN_FILE (a file only you can read)")
 	case c.VolumeGB < 10 || c.VolumeGB > 10240:
@@ -387,7 +389,11 @@ func (h *Home) renderHome(arch string, keys Keys, secretKey string) (string, err
 	// Map order varies: sort the SMTP lines so the output is stable.
 	slices.Sort(env[2:])
 	d.ServeEnv = strings.Join(env, "\n")
-	return renderTemplate("cloud-init/home.yaml.tmpl", d)
+	ud, err := renderTemplate("cloud-init/home.yaml.tmpl", d)
+	if err == nil && len(ud) > maxUserData {
+		return "", fmt.Errorf("%w: the server's first-boot data is %d KiB, more than the %d KiB Hetzner takes: shorten the group file or the trusted CA file", ErrConfig, len(ud)>>10, maxUserData>>10)
+	}
+	return ud, err
 }
 
 // serveKey returns the store key the home's lifeboat serve is given,

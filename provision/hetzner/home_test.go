@@ -239,3 +239,29 @@ func TestHomeConfigRefused(t *testing.T) {
 		t.Errorf("a good config for plan: %v", err)
 	}
 }
+
+// TestHomeUserDataFits: the largest group file the home takes still fits
+// Hetzner's 32 KiB of user data; what does not fit is refused before
+// anything is created.
+func TestHomeUserDataFits(t *testing.T) {
+	cfg := HomeConfig{Group: testGroup(groups.SoftwareGoToSocial), GroupFile: []byte(strings.Repeat("#", maxGroupFile)),
+		Dir: t.TempDir(), Token: "t", Domain: "join.example.org", Version: "v1.4.0",
+		SMTP: HomeSMTP{Addr: "smtp.example.org:587", User: "lifeboat", From: "lifeboat@example.org", Password: strings.Repeat("p", 64)}}
+	h := NewHome(cfg)
+	ud, err := h.renderHome("x86", testKeys(t), "a-key")
+	if err != nil || len(ud) > maxUserData {
+		t.Fatalf("user data of %d bytes: %v", len(ud), err)
+	}
+	ca, err := os.ReadFile(filepath.Join("testdata", "tls-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := filepath.Join(t.TempDir(), "cas.pem")
+	if err := os.WriteFile(many, []byte(strings.Repeat(string(ca), (maxPEMFile-1)/len(ca))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Boot.TrustCAFile = many
+	if _, err := NewHome(cfg).renderHome("x86", testKeys(t), "a-key"); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "32 KiB") {
+		t.Fatalf("too much user data: %v", err)
+	}
+}
