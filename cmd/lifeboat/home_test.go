@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +64,14 @@ With the group's new server (cx33) as well:
 		if !strings.Contains(out, w) {
 			t.Errorf("plan lacks %q:\n%s", w, out)
 		}
+	}
+	out, errs, code = lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example", "--json")
+	var plan hetzner.HomePlan
+	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil {
+		t.Fatalf("plan --json: exit %d, %v: %s %s", code, err, out, errs)
+	}
+	if plan.Cost.Monthly != 5.27 || plan.ServerType.Name != "cx23" || plan.Together == nil || plan.Together.OneServer != 8.96 {
+		t.Errorf("plan --json: %+v", plan)
 	}
 	if !f.Empty() {
 		t.Fatalf("plan created resources: %v", f.Counts())
