@@ -179,8 +179,12 @@ the pages answer over HTTPS. Running it again changes only what differs.`,
 			}
 			printHomeCost(app.Stdout, res.Plan)
 			fmt.Fprintln(app.Stdout)
-			printHetznerResult(app.Stdout, res.Result, time.Since(start))
-			fmt.Fprintf(app.Stdout, "\nThe group's pages: %s (lifeboat serve behind Caddy; the state on volume %s).\n", res.URL, res.VolumeID)
+			printServerAccess(app.Stdout, res.Result, time.Since(start))
+			if res.Waited {
+				fmt.Fprintf(app.Stdout, "The group's pages answer at %s (lifeboat serve behind Caddy; the state on volume %s).\n", res.URL, res.VolumeID)
+			} else {
+				fmt.Fprintf(app.Stdout, "Not waiting for DNS and HTTPS. Once the records are set, %s answers\n(lifeboat serve behind Caddy; the state on volume %s); home up again waits for it.\n", res.URL, res.VolumeID)
+			}
 			fmt.Fprintln(app.Stdout, "Review joins and follow the count on the server, e.g.:")
 			fmt.Fprintf(app.Stdout, "  %s lifeboat-admin pledges status /etc/lifeboat/group.yaml\n", res.SSH.Command())
 			return nil

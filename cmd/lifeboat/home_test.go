@@ -89,6 +89,9 @@ With the group's new server (cx33) as well:
 	if !strings.Contains(out, "join.valley-cyclists.example.") || !strings.Contains(out, "total                      5.27") || len(f.Servers()) != 1 || len(f.Volumes()) != 1 {
 		t.Fatalf("up printed:\n%s\n(%v)", out, f.Counts())
 	}
+	if strings.Contains(out, "Admin credentials") || !strings.Contains(out, "Not waiting for DNS and HTTPS") || !strings.Contains(out, "lifeboat-admin pledges status /etc/lifeboat/group.yaml") {
+		t.Errorf("up printed:\n%s", out)
+	}
 	if strings.Contains(out+errs, f.Token) {
 		t.Fatal("the token was printed")
 	}
