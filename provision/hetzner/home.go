@@ -206,7 +206,7 @@ func (h *Home) validate(needSSH bool) error {
 	case len(c.GroupFile) == 0:
 		return bad("the group file is empty")
 	case len(c.GroupFile) > maxGroupFile:
-		return bad("the group file is %d KiB; the server's first-boot data holds at most %d KiB of it (members who join from the page are kept in the store, not the file)", len(c.GroupFile)>>10, maxGroupFile>>10)
+		return bad("the group file is %d bytes; the server's first-boot data holds at most %d KiB of it (members who join from the page are kept in the store, not the file)", len(c.GroupFile), maxGroupFile>>10)
 	case c.Token == "":
 		return bad("no Hetzner Cloud token: set HCLOUD_TOKEN or HCLOUD_TOKEN_FILE (a file only you can read)")
 	case c.VolumeGB < 10 || c.VolumeGB > 10240:

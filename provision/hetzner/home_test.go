@@ -220,7 +220,7 @@ func TestHomeConfigRefused(t *testing.T) {
 		"smtp tab":       {func(c *HomeConfig) { c.SMTP.User = "a\tb" }, "control characters"},
 		"no token":       {func(c *HomeConfig) { c.Token = "" }, "HCLOUD_TOKEN"},
 		"small volume":   {func(c *HomeConfig) { c.VolumeGB = 5 }, "10..10240"},
-		"big group file": {func(c *HomeConfig) { c.GroupFile = make([]byte, maxGroupFile+1) }, "user data"},
+		"big group file": {func(c *HomeConfig) { c.GroupFile = make([]byte, maxGroupFile+1) }, "first-boot data"},
 		"devel build":    {func(c *HomeConfig) { c.Version = "(devel)" }, EnvLifeboatFrom},
 		"http mirror":    {func(c *HomeConfig) { c.Boot.LifeboatFrom = "http://mirror.example/x" }, EnvLifeboatFrom},
 		"acme query":     {func(c *HomeConfig) { c.Boot.ACMEDirectory = "https://acme.example/dir?x=1" }, EnvACMEDirectory},
