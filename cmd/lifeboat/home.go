@@ -247,12 +247,7 @@ func printHomePlan(w io.Writer, p hetzner.HomePlan) {
 	if len(p.SSHFrom) > 0 {
 		row("ssh from", strings.Join(p.SSHFrom, ", "))
 	}
-	if len(p.Resources) > 0 {
-		fmt.Fprintln(w, "\nTerraform will:")
-		for _, c := range p.Resources {
-			fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
-		}
-	}
+	printChanges(w, p.Resources)
 	fmt.Fprintln(w)
 	printHomeCost(w, p)
 	for _, warn := range p.Warnings {
