@@ -13,7 +13,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/lifeboat
 
 tools: build
-	$(BIN) tools install postgres gotosocial terraform hcloud restic chromium debian-root s3-server
+	$(BIN) tools install postgres gotosocial terraform hcloud restic chromium debian-root s3-server pebble
 
 demo: build
 	$(BIN) demo

@@ -82,6 +82,7 @@ else and finds a list of the group ready.`,
 		newScoutCmd(app), newRequestCmd(app), newAdminCmd(app),
 		newAnalyzeCmd(app), newImportCmd(app),
 		newSecretsCmd(app),
+		newHomeCmd(app),
 	)
 	return root
 }

@@ -65,23 +65,34 @@ func printHetznerPlan(w io.Writer, p hetzner.Plan) {
 	if len(p.SSHFrom) > 0 {
 		row("ssh from", strings.Join(p.SSHFrom, ", "))
 	}
-	if len(p.Resources) > 0 {
-		fmt.Fprintln(w, "\nTerraform will:")
-		for _, c := range p.Resources {
-			fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
-		}
-	}
-	c := p.Cost
-	fmt.Fprintf(w, "\nMonthly cost (%s, incl. %s%% VAT):\n", c.Currency, c.VATRate)
-	for _, l := range c.Lines {
-		fmt.Fprintf(w, "  %-22s %8.2f\n", l.Item, l.Monthly)
-	}
-	fmt.Fprintf(w, "  %-22s %8.2f\n", "total", c.Monthly)
-	fmt.Fprintf(w, "  %-22s %8.2f\n", fmt.Sprintf("per member (%d)", p.Members), c.PerMember)
+	printChanges(w, p.Resources)
+	fmt.Fprintln(w)
+	printCost(w, p.Cost)
+	fmt.Fprintf(w, "  %-22s %8.2f\n", fmt.Sprintf("per member (%d)", p.Members), p.Cost.PerMember)
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "\nwarning: %s", warn)
 	}
 	if len(p.Warnings) > 0 {
 		fmt.Fprintln(w)
+	}
+}
+
+// printCost prints a monthly cost line by line, with its total.
+func printCost(w io.Writer, c hetzner.Cost) {
+	fmt.Fprintf(w, "Monthly cost (%s, incl. %s%% VAT):\n", c.Currency, c.VATRate)
+	for _, l := range c.Lines {
+		fmt.Fprintf(w, "  %-22s %8.2f\n", l.Item, l.Monthly)
+	}
+	fmt.Fprintf(w, "  %-22s %8.2f\n", "total", c.Monthly)
+}
+
+// printChanges lists what Terraform will create, change or destroy.
+func printChanges(w io.Writer, cs []hetzner.Change) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nTerraform will:")
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
 	}
 }

@@ -14,7 +14,7 @@ func newToolsCmd(app *App) *cobra.Command {
 		Short: "Install the real components Lifeboat runs (cached)",
 	}
 	install := &cobra.Command{
-		Use:   "install [postgres|gotosocial|terraform|hcloud|restic|chromium|debian-root|s3-server]...",
+		Use:   "install [postgres|gotosocial|terraform|hcloud|restic|chromium|debian-root|s3-server|pebble|graph-references]...",
 		Short: "Install and cache components; a second run does nothing",
 		Long: `Install builds or installs each named component once and caches it under
 $LIFEBOAT_TOOLS (default: the user cache dir). GoToSocial, Terraform and the
@@ -24,7 +24,9 @@ debootstrap from Debian's mirror (as root), where the tests boot a new
 server's cloud-init under systemd-nspawn. restic (for lifeboat backup and
 restore) and s3-server (Versity's S3 gateway, the tests' bucket) are built
 from the Go module proxy. graph-references are Debian's networkx and
-igraph, which the graph benchmark measures against.`,
+igraph, which the graph benchmark measures against. pebble is Let's
+Encrypt's ACME test server, which the campaign home's boot test gets its
+certificate from.`,
 		Example: "  lifeboat tools install gotosocial\n  LIFEBOAT_TOOLS=.tools lifeboat tools install postgres terraform hcloud",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,8 +57,10 @@ igraph, which the graph benchmark measures against.`,
 					where, err = in.DebianRoot(ctx)
 				case "graph-references":
 					where, err = in.GraphReferences(ctx)
+				case "pebble":
+					where, err = in.Pebble(ctx)
 				default:
-					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, restic, chromium, debian-root, s3-server or graph-references", name)
+					return usageErrorf("unknown component %q: want postgres, gotosocial, terraform, hcloud, restic, chromium, debian-root, s3-server, pebble or graph-references", name)
 				}
 				if err != nil {
 					return err

@@ -173,17 +173,23 @@ func hetznerArgs(verb string) cobra.PositionalArgs {
 }
 
 func printHetznerResult(w io.Writer, r hetzner.Result, took time.Duration) {
+	printServerAccess(w, r, took)
+	if r.Waited {
+		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (sealed; read them with lifeboat secrets open FILE | …)\n", r.URL, r.Credentials)
+		return
+	}
+	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)
+}
+
+// printServerAccess prints a server made by up or home up: its
+// addresses, the DNS records to set, and the SSH command.
+func printServerAccess(w io.Writer, r hetzner.Result, took time.Duration) {
 	fmt.Fprintf(w, "Server %s (id %s) is up after %s: %s, %s\n\n", r.ServerName, r.ServerID, took.Round(time.Second), r.IPv4, r.IPv6)
 	fmt.Fprintln(w, "Set these DNS records at your DNS provider:")
 	for _, rec := range r.DNS {
 		fmt.Fprintf(w, "  %-40s %-5d IN %-5s %s\n", rec.Name+".", rec.TTL, rec.Type, rec.Value)
 	}
 	fmt.Fprintf(w, "\nSSH (host key pinned, %s):\n  %s\n\n", r.SSH.HostKeySHA2, r.SSH.Command())
-	if r.Waited {
-		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (sealed; read them with lifeboat secrets open FILE | …)\n", r.URL, r.Credentials)
-		return
-	}
-	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)
 }
 
 // upResult is what up --json prints: the server, and where the admin

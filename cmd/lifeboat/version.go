@@ -18,15 +18,20 @@ func newVersionCmd(app *App) *cobra.Command {
 		Args:    cobra.NoArgs,
 		Example: "  lifeboat version",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := version
-			if v == "" {
-				v = "(devel)"
-				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-					v = bi.Main.Version
-				}
-			}
-			fmt.Fprintln(app.Stdout, "lifeboat", v)
+			fmt.Fprintln(app.Stdout, "lifeboat", lifeboatVersion())
 			return nil
 		},
 	}
+}
+
+// lifeboatVersion is this build's version: the one set at build time,
+// else the module's, else "(devel)".
+func lifeboatVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }

@@ -149,3 +149,14 @@ func (f *Fake) volumeAction(id int64, name string, req actionReq) (int, any, *ap
 	}
 	return 0, nil, errUnknownAction(name)
 }
+
+// Volumes returns copies of the volumes.
+func (f *Fake) Volumes() []schema.Volume {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []schema.Volume
+	for _, id := range sortedKeys(f.volumes) {
+		out = append(out, *f.volumes[id])
+	}
+	return out
+}

@@ -40,6 +40,9 @@ const (
 	// VersityGWVersion is the S3 server (Versity's gateway over a
 	// directory, Apache-2.0) the tests back up into a bucket with.
 	VersityGWVersion = "1.8.0"
+	// PebbleVersion is Let's Encrypt's ACME test server, which issues the
+	// campaign home's certificate in its boot test.
+	PebbleVersion = "2.10.3"
 )
 
 // Installer installs tools into Dir. Log receives build output.
@@ -353,6 +356,14 @@ func (in *Installer) S3Server(ctx context.Context) (string, error) {
 	return in.goInstall(ctx, "versitygw-"+VersityGWVersion, "github.com/versity/versitygw/cmd/versitygw@v"+VersityGWVersion, "versitygw")
 }
 
+// Pebble builds Let's Encrypt's ACME test server, which issues the
+// campaign home's certificate in its boot test through the same ACME
+// protocol (HTTP-01 on port 80) Let's Encrypt speaks, and returns the
+// binary's path.
+func (in *Installer) Pebble(ctx context.Context) (string, error) {
+	return in.goInstall(ctx, "pebble-"+PebbleVersion, "github.com/letsencrypt/pebble/v2/cmd/pebble@v"+PebbleVersion, "pebble")
+}
+
 // HcloudMirror builds terraform-provider-hcloud into a filesystem mirror
 // and returns the mirror's root, for a provider_installation block.
 func (in *Installer) HcloudMirror(ctx context.Context) (string, error) {
@@ -474,14 +485,18 @@ const (
 
 // debianRootPackages are what the root has beyond debootstrap's minbase:
 // systemd to boot it, cloud-init and sshd as on a cloud image, and the
-// packages the GoToSocial cloud-init installs (the container has no
+// packages the GoToSocial and campaign-home cloud-inits install (caddy is
+// the home's reverse proxy and ACME client; the container has no
 // internet, so they must be there already; the boot test checks that
 // every package the rendered cloud-init asks for is). debootstrap's
 // resolver fails on cloud-init's dependencies, so only the first set goes
 // to debootstrap and the rest is installed with apt afterwards.
 var (
 	debianBasePackages = []string{"systemd", "systemd-sysv", "dbus", "ca-certificates"}
-	debianRootPackages = []string{"cloud-init", "sudo", "openssh-server", "curl", "sqlite3", "unattended-upgrades"}
+	debianRootPackages = []string{"cloud-init", "sudo", "openssh-server", "curl", "sqlite3", "unattended-upgrades", "caddy"}
+	// debianRootDormant are the services of those packages that a Debian
+	// image does not run: only the cloud-init that installs them does.
+	debianRootDormant = []string{"caddy"}
 )
 
 // debianRootCloudCfg makes the root's cloud-init behave like Hetzner's
@@ -502,7 +517,7 @@ const debianRootLocale = "en_US.UTF-8"
 // a change to the recipe builds a new one beside the old.
 func debianRootKey() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s\n%s", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg, debianRootLocale)
+	fmt.Fprintf(h, "%s\n%s\n%q\n%q\n%s\n%s\n%q", DebianSuite, DebianMirror, debianBasePackages, debianRootPackages, debianRootCloudCfg, debianRootLocale, debianRootDormant)
 	return "debian-root-" + DebianSuite + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
@@ -548,6 +563,12 @@ func (in *Installer) DebianRoot(ctx context.Context) (string, error) {
 			return err
 		}
 		if err := chroot("locale-gen"); err != nil {
+			return err
+		}
+		// Installed but not started at boot, as on a server where the
+		// package is not installed yet: the cloud-init that wants it
+		// enables it.
+		if err := chroot(append([]string{"systemctl", "disable"}, debianRootDormant...)...); err != nil {
 			return err
 		}
 		if err := os.Remove(policy); err != nil {

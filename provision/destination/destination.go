@@ -47,6 +47,9 @@ func For(ctx context.Context, g *groups.Group, cfg Config) (provision.Destinatio
 		return existing.New(existing.Config{URL: g.Destination.Server}), nil
 	case groups.DestNew:
 		hc, err := Hetzner(ctx, g, cfg)
+		if errors.Is(err, errNoTools) && !hetzner.HasServer(hc.Dir) {
+			return noServerYet{err}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +100,7 @@ func Hetzner(ctx context.Context, g *groups.Group, cfg Config) (hetzner.Config, 
 		hc.SSHFrom = append(hc.SSHFrom, hetzner.NormalizeCIDR(strings.TrimSpace(s)))
 	}
 	if hc.Terraform, hc.ProviderMirror, err = hetznerTools(ctx, cfg); err != nil {
-		return hc, err
+		return hc, fmt.Errorf("%w: %w", errNoTools, err)
 	}
 	return hc, nil
 }

@@ -157,19 +157,8 @@ func preflight(ctx context.Context, cfg Config, a api) (Plan, error) {
 		Image: cfg.Image, Backups: !cfg.NoBackups, VolumeGB: cfg.VolumeSize, SSHFrom: cfg.SSHFrom, Members: len(g.Members),
 	}
 
-	locs, err := a.Locations(ctx)
-	if err != nil {
-		return p, apiErr("list locations", err)
-	}
-	var names []string
-	found := false
-	for _, l := range locs {
-		names = append(names, l.Name)
-		found = found || l.Name == d.Location
-	}
-	sort.Strings(names)
-	if !found {
-		return p, fmt.Errorf("%w %q: Hetzner Cloud has %s", ErrLocation, d.Location, strings.Join(names, ", "))
+	if err := checkLocation(ctx, a, d.Location); err != nil {
+		return p, err
 	}
 
 	minMem := minMemoryGB(p.Software)
@@ -227,6 +216,23 @@ func preflight(ctx context.Context, cfg Config, a api) (Plan, error) {
 		p.Warnings = append(p.Warnings, "no SMTP relay (LIFEBOAT_SMTP_HOST): the server will not send email")
 	}
 	return p, nil
+}
+
+// checkLocation reports an unknown location, naming the known ones.
+func checkLocation(ctx context.Context, a api, location string) error {
+	locs, err := a.Locations(ctx)
+	if err != nil {
+		return apiErr("list locations", err)
+	}
+	var names []string
+	for _, l := range locs {
+		if l.Name == location {
+			return nil
+		}
+		names = append(names, l.Name)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%w %q: Hetzner Cloud has %s", ErrLocation, location, strings.Join(names, ", "))
 }
 
 // offerNames is "cx23 (4.15 EUR/month), cax11 (4.51 EUR/month)".

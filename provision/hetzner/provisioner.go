@@ -110,14 +110,9 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 	if err != nil {
 		return plan, keys, nil, err
 	}
-	if err := atomicfile.Write(r.varsPath(), vb, 0o600); err != nil {
+	if err := r.start(ctx, emit, vb); err != nil {
 		return plan, keys, nil, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
-	if err := r.init(ctx); err != nil {
-		return plan, keys, nil, err
-	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
 	return plan, keys, r, nil
 }
 
@@ -128,13 +123,8 @@ func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error
 	if err != nil {
 		return plan, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "plan", Message: "terraform plan"})
-	plan.Resources, err = r.plan(ctx)
-	if err != nil {
-		return plan, err
-	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "plan"})
-	return plan, nil
+	plan.Resources, err = r.planStep(ctx, emit)
+	return plan, err
 }
 
 // Up creates or updates the server (re-running it is safe: Terraform
@@ -145,16 +135,9 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
-	err = p.adopt(ctx, r, emit)
-	if err == nil {
-		err = r.apply(ctx, emit, "apply")
-	}
-	if err != nil {
-		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
+	if err := r.applyStep(ctx, emit, func() error { return p.adopt(ctx, r, emit) }); err != nil {
 		return Result{}, err
 	}
-	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
 	res, err := p.result(ctx, r, keys)
 	if err != nil {
 		return res, err
@@ -199,14 +182,19 @@ func (p *Provisioner) target(res Result, keys Keys) SSHTarget {
 
 // result reads the outputs and writes known_hosts for the pinned key.
 func (p *Provisioner) result(ctx context.Context, r *runner, keys Keys) (Result, error) {
+	return serverResult(ctx, r, keys, p.cfg.Group.Name, p.cfg.Group.Destination.Domain)
+}
+
+// serverResult reads the module's outputs for a server answering at
+// domain, and writes known_hosts for its pinned key.
+func serverResult(ctx context.Context, r *runner, keys Keys, group, d string) (Result, error) {
 	out, err := r.outputs(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	d := p.cfg.Group.Destination.Domain
 	res := Result{
-		Group: p.cfg.Group.Name, ServerID: out["server_id"], ServerName: out["server_name"],
-		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: p.cfg.Dir,
+		Group: group, ServerID: out["server_id"], ServerName: out["server_name"],
+		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: r.cfg.Dir,
 	}
 	if res.IPv4 != "" {
 		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "A", Value: res.IPv4, TTL: 300})
@@ -214,7 +202,7 @@ func (p *Provisioner) result(ctx context.Context, r *runner, keys Keys) (Result,
 	if res.IPv6 != "" {
 		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "AAAA", Value: res.IPv6, TTL: 300})
 	}
-	kh := filepath.Join(p.cfg.Dir, knownHosts)
+	kh := filepath.Join(r.cfg.Dir, knownHosts)
 	line := fmt.Sprintf("%s,%s %s\n", d, res.IPv4, keys.HostPub)
 	if err := atomicfile.Write(kh, []byte(line), 0o600); err != nil {
 		return res, err

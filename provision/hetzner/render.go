@@ -159,8 +159,7 @@ func (b BootOptions) apply(d *cloudInit, domain string) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
 	}
 	if u := b.GoToSocialFrom; u != "" {
-		p, err := url.Parse(u)
-		if err != nil || p.Scheme != "https" || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || !safeURL.MatchString(u) {
+		if !httpsURL(u) {
 			return bad("%s %q must be an https URL of the directory holding the GoToSocial release files (no query, no spaces or quotes)", EnvGoToSocialFrom, u)
 		}
 		d.GoToSocialFrom = strings.TrimRight(u, "/")
@@ -191,28 +190,45 @@ func (b BootOptions) apply(d *cloudInit, domain string) error {
 		d.TLSCert, d.TLSKey = strings.TrimSpace(string(chain)), strings.TrimSpace(string(key))
 	}
 	if b.TrustCAFile != "" {
-		cas, err := readPEMFile(b.TrustCAFile, EnvTrustCAFile)
+		cas, err := readTrustCA(b.TrustCAFile)
 		if err != nil {
 			return err
 		}
-		n := 0
-		for rest := cas; ; {
-			var block *pem.Block
-			block, rest = pem.Decode(rest)
-			if block == nil {
-				break
-			}
-			if _, err := x509.ParseCertificate(block.Bytes); block.Type != "CERTIFICATE" || err != nil {
-				return bad("%s: block %d is not a certificate (%s)", b.TrustCAFile, n+1, block.Type)
-			}
-			n++
-		}
-		if n == 0 {
-			return bad("%s holds no PEM certificate", b.TrustCAFile)
-		}
-		d.TrustCA = strings.TrimSpace(string(cas))
+		d.TrustCA = cas
 	}
 	return nil
+}
+
+// readTrustCA reads $LIFEBOAT_TRUST_CA_FILE: PEM CA certificates, each
+// checked, returned trimmed for the cloud-init's ca_certs.
+func readTrustCA(file string) (string, error) {
+	cas, err := readPEMFile(file, EnvTrustCAFile)
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for rest := cas; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); block.Type != "CERTIFICATE" || err != nil {
+			return "", fmt.Errorf("%w: %s: block %d is not a certificate (%s)", ErrConfig, file, n+1, block.Type)
+		}
+		n++
+	}
+	if n == 0 {
+		return "", fmt.Errorf("%w: %s holds no PEM certificate", ErrConfig, file)
+	}
+	return strings.TrimSpace(string(cas)), nil
+}
+
+// httpsURL reports whether u is an https URL that may stand in a
+// first-boot script: no query, fragment, spaces or quotes.
+func httpsURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme == "https" && p.Host != "" && p.RawQuery == "" && p.Fragment == "" && safeURL.MatchString(u)
 }
 
 // safeURL is what may stand in the first-boot script's release URL.
@@ -281,7 +297,11 @@ func renderCloudInit(cfg Config, arch string, keys Keys) (string, error) {
 	if err := cfg.Boot.apply(&d, g.Destination.Domain); err != nil {
 		return "", err
 	}
-	name := "cloud-init/" + software + ".yaml.tmpl"
+	return renderTemplate("cloud-init/"+software+".yaml.tmpl", d)
+}
+
+// renderTemplate renders one of the embedded cloud-init templates.
+func renderTemplate(name string, data any) (string, error) {
 	src, err := fs.ReadFile(templates.Hetzner, name)
 	if err != nil {
 		return "", fmt.Errorf("read template: %w", err)
@@ -295,7 +315,7 @@ func renderCloudInit(cfg Config, arch string, keys Keys) (string, error) {
 		return "", fmt.Errorf("parse %s: %w", name, err)
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
+	if err := t.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("render %s: %w", name, err)
 	}
 	return b.String(), nil
@@ -350,6 +370,11 @@ func renderVars(cfg Config, p Plan, keys Keys, userData string) ([]byte, error) 
 		UserData: userData, VolumeSize: cfg.VolumeSize, Backups: !cfg.NoBackups,
 		Labels: map[string]string{"lifeboat-software": g.Destination.SoftwareOrDefault()}, PollInterval: cfg.PollInterval,
 	}
+	return marshalVars(v)
+}
+
+// marshalVars writes the variables file's JSON.
+func marshalVars(v vars) ([]byte, error) {
 	if v.AdminCIDRs == nil {
 		v.AdminCIDRs = []string{}
 	}

@@ -333,3 +333,47 @@ func (l *jsonLog) errors() string {
 	}
 	return "\n  " + strings.Join(l.diags, "\n  ")
 }
+
+// start writes the variables file (0600) and runs terraform init: the
+// last of every run's preparations.
+func (r *runner) start(ctx context.Context, emit progress.Func, varsJSON []byte) error {
+	if err := atomicfile.Write(r.varsPath(), varsJSON, 0o600); err != nil {
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "init", Message: "terraform init"})
+	if err := r.init(ctx); err != nil {
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "init"})
+	return nil
+}
+
+// planStep runs terraform plan as the "plan" step.
+func (r *runner) planStep(ctx context.Context, emit progress.Func) ([]Change, error) {
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "plan", Message: "terraform plan"})
+	cs, err := r.plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "plan"})
+	return cs, nil
+}
+
+// applyStep runs terraform apply as the "apply" step, after before (if
+// any), whose failure is the step's.
+func (r *runner) applyStep(ctx context.Context, emit progress.Func, before func() error) error {
+	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
+	var err error
+	if before != nil {
+		err = before()
+	}
+	if err == nil {
+		err = r.apply(ctx, emit, "apply")
+	}
+	if err != nil {
+		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})
+		return err
+	}
+	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "apply"})
+	return nil
+}

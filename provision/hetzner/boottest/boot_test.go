@@ -25,6 +25,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
@@ -100,6 +101,25 @@ func TestCloudInitBootGoToSocial(t *testing.T) {
 	// The group arrives: accounts over SSH, tokens through the forms, the
 	// mesh seeded and read back from the server.
 	r.arrive(ctx, srv)
+}
+
+// bootTools installs (once) what every boot test needs: the Debian root,
+// Terraform and the hcloud provider's mirror.
+func bootTools(ctx context.Context, t *testing.T) (in *tools.Installer, root, terraform, mirror string) {
+	t.Helper()
+	in = tools.New()
+	in.Log = testLog{t}
+	var err error
+	if root, err = in.DebianRoot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if terraform, err = in.Terraform(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if mirror, err = in.HcloudMirror(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return in, root, terraform, mirror
 }
 
 // testLog sends the tools installer's output to the test log.

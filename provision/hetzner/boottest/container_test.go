@@ -137,8 +137,9 @@ func (c *container) destroy(t *testing.T) {
 // boot starts systemd in root, in l's namespace. The container is stopped
 // (powered off, killed when it does not stop) when the test ends.
 // The machine's name (its hostname until cloud-init sets the server's) is
-// the namespace's.
-func boot(t *testing.T, root string, l *link) *container {
+// the namespace's. extra are more systemd-nspawn options (a volume's
+// device bound in).
+func boot(t *testing.T, root string, l *link, extra ...string) *container {
 	t.Helper()
 	c := &container{Dir: root, Console: filepath.Join(t.TempDir(), "console.log"), exited: make(chan struct{}), link: l}
 	console, err := os.Create(c.Console)
@@ -147,9 +148,10 @@ func boot(t *testing.T, root string, l *link) *container {
 	}
 	// --register=no and --keep-unit: this host runs neither systemd nor
 	// D-Bus, so there is no machined to register with and no unit to make.
-	c.cmd = exec.Command("systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--boot",
-		"--directory="+root, "--machine="+l.NS,
-		"--network-namespace-path=/run/netns/"+l.NS, "--console=read-only")
+	args := append([]string{"--quiet", "--register=no", "--keep-unit", "--boot",
+		"--directory=" + root, "--machine=" + l.NS,
+		"--network-namespace-path=/run/netns/" + l.NS, "--console=read-only"}, extra...)
+	c.cmd = exec.Command("systemd-nspawn", args...)
 	c.cmd.Stdout, c.cmd.Stderr = console, console
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("systemd-nspawn: %v", err)

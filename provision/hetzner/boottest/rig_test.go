@@ -18,7 +18,6 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/store"
-	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
@@ -46,21 +45,9 @@ type rig struct {
 
 func newRig(ctx context.Context, t *testing.T) *rig {
 	r := &rig{t: t, began: time.Now()}
-	in := tools.New()
-	in.Log = testLog{t}
-	var err error
-	if r.cachedRoot, err = in.DebianRoot(ctx); err != nil {
-		t.Fatal(err)
-	}
+	in, root, terraform, mirror := bootTools(ctx, t)
+	r.cachedRoot = root
 	gts, err := in.GoToSocial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	terraform, err := in.Terraform(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := in.HcloudMirror(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

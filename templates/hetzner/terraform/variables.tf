@@ -3,8 +3,8 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z0-9-]{3,40}$", var.name))
-    error_message = "The name must be 3 to 40 characters of a-z, 0-9 and -."
+    condition     = can(regex("^[a-z0-9-]{3,45}$", var.name))
+    error_message = "The name must be 3 to 45 characters of a-z, 0-9 and - (a group slug, or a slug and -home)."
   }
 }
 
