@@ -45,6 +45,10 @@ var (
 // lower-case letters, digits and '-', 3 to 40 characters.
 func ValidName(name string) bool { return slugRe.MatchString(name) }
 
+// ValidEmail reports whether s is an address the group file would take:
+// a plain address whose domain has a dot.
+func ValidEmail(s string) bool { return checkEmail(s) == "" }
+
 func (p *parser) group(root *yaml.Node) *Group {
 	g := &Group{}
 	top := p.fields(root, "the top level", topFields)
