@@ -502,3 +502,27 @@ func (s *Server) rosterSize(ctx context.Context) (int, error) {
 	}
 	return len(r.Members), nil
 }
+
+// People is the roster as the lead sees it (campaign.People).
+func (s *Server) People(ctx context.Context) ([]campaign.Person, error) {
+	return campaign.People(ctx, s.st, s.g)
+}
+
+// Decide records the lead's approval or refusal of a join and sends
+// what it makes due: the welcome with the pledge link, or the one polite
+// refusal. Without a relay the mail waits, journaled, for serve.
+func (s *Server) Decide(ctx context.Context, email string, approve bool) error {
+	if err := campaign.Decide(ctx, s.st, s.g, email, approve, s.now()); err != nil {
+		return err
+	}
+	if !s.hasMail() {
+		return nil
+	}
+	return s.sendJoinMails(ctx)
+}
+
+// Remove takes a person who joined off the group (campaign.Remove): their
+// join, pledge and unused invites go.
+func (s *Server) Remove(ctx context.Context, email string) error {
+	return campaign.Remove(ctx, s.st, s.g, email)
+}
