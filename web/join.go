@@ -216,7 +216,7 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 // joinMailKey is the journal key of a mail to a person who joined: one
 // per join (a person removed who joins again gets a new one).
 func joinMailKey(kind string, j store.Join) string {
-	return fmt.Sprintf("mail:%s:%s:%d", kind, strings.ToLower(j.Email), j.CreatedAt.Unix())
+	return fmt.Sprintf("mail:%s:%s:%d", kind, strings.ToLower(j.Email), j.CreatedAt.UnixMicro())
 }
 
 // sendJoinConfirm mails the link that confirms a join's email, once per
