@@ -28,21 +28,22 @@ func newMembersCmd(app *App) *cobra.Command {
 }
 
 // membersServer builds the group's server for the members commands: the
-// links in mail use --base-url (the one serve runs at).
+// links in mail use --base-url (the one serve runs at). Without a relay
+// the mails wait, journaled, for serve, which renders them itself.
 func membersServer(cmd *cobra.Command, app *App, file string, f *webFlags, withMail bool) (*web.Server, error) {
-	if f.baseURL == "" {
-		if withMail {
-			return nil, usageErrorf("--base-url is required: the mails carry links to the group's pages, e.g. --base-url https://lifeboat.example.org")
-		}
-		f.baseURL = "http://127.0.0.1" // no link is printed or mailed
-	}
 	cfg := web.Config{Log: slog.New(slog.NewTextHandler(app.Stderr, nil))}
 	if withMail {
 		mail, err := f.mail.sender(app, false)
 		if err != nil {
 			return nil, err
 		}
+		if mail != nil && f.baseURL == "" {
+			return nil, usageErrorf("--base-url is required with a mail relay: the mails carry links to the group's pages, e.g. --base-url https://lifeboat.example.org")
+		}
 		cfg.Mail = mail
+	}
+	if f.baseURL == "" {
+		f.baseURL = "http://127.0.0.1" // no link is printed or mailed
 	}
 	return groupServer(cmd.Context(), app, file, f, cfg)
 }
@@ -149,8 +150,8 @@ by mail), declined people get one polite mail, once. With --approve and
 about each person not decided yet, reading y (approve), n (decline), s (skip)
 or q (quit) from the terminal or from standard input.
 
-Mails go through the SMTP flags (as for serve); without them the decisions
-are recorded and "lifeboat serve" sends the mails.`,
+Mails go through the SMTP flags (as for serve, with --base-url); without a
+relay the decisions are recorded and "lifeboat serve" sends the mails.`,
 		Example: `  lifeboat members review group.yaml --base-url https://lifeboat.example.org
   lifeboat members review group.yaml --base-url https://lifeboat.example.org --approve ann@example.org --decline spam@example.net`,
 		Args: exactlyOneGroupFile,
@@ -293,15 +294,19 @@ file; remove then cancels their pledge and invite.`,
 	return cmd
 }
 
-// fileLine is FILE:LINE of the first line of file that holds email (the
-// member's entry), or FILE when it cannot be read.
+// fileLine is FILE:LINE of the first line under `members:` that holds
+// email (the member's entry), or FILE when there is none to be found.
 func fileLine(file, email string) string {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return file
 	}
+	inMembers := false
 	for i, line := range strings.Split(string(data), "\n") {
-		if strings.Contains(strings.ToLower(line), strings.ToLower(email)) {
+		if strings.HasPrefix(line, "members:") {
+			inMembers = true
+		}
+		if inMembers && strings.Contains(strings.ToLower(line), strings.ToLower(email)) {
 			return fmt.Sprintf("%s:%d", file, i+1)
 		}
 	}
