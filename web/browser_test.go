@@ -37,6 +37,26 @@ func newChrome(t *testing.T) context.Context {
 	return bctx
 }
 
+// browse runs the browser through steps; on failure it stops the test
+// with the page's words.
+func browse(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%v:\n%s", err, body)
+	}
+}
+
+// pageText is the text of the first element sel matches.
+func pageText(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestBrowserPledgeConfirmRedeem: a member pledges and confirms in a real
 // browser, the group launches when a second member confirms, and the
 // member redeems the invite from the mail: chooses a password, authorises
@@ -50,20 +70,8 @@ func TestBrowserPledgeConfirmRedeem(t *testing.T) {
 		t.Fatal(err)
 	}
 	pledgeLink := e.mailLink("chloe@example.org", "will you move")
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	text := func(sel string) string { t.Helper(); return pageText(t, ctx, sel) }
+	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browse(t, ctx, steps...) }
 
 	do(chromedp.Navigate(e.url + "/"))
 	if s := text("main"); !strings.Contains(s, "0 of 2 needed would go now") {

@@ -258,13 +258,8 @@ func (s *Server) sendJoinConfirm(ctx context.Context, email string) error {
 // joinOf finds the join a token of purpose names; on failure it has
 // answered with a page saying what to do.
 func (s *Server) joinOf(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (store.Join, string, bool) {
-	tok := r.PathValue("token")
-	c, err := invite.Parse(s.pub, purpose, tok, s.now())
-	if err == nil && c.Group != s.g.Name {
-		err = invite.ErrForged
-	}
-	if err != nil {
-		s.tokenError(w, r, err)
+	c, tok, ok := s.token(w, r, purpose)
+	if !ok {
 		return store.Join{}, "", false
 	}
 	joins, err := s.st.Joins().List(r.Context(), s.g.Name)

@@ -101,21 +101,8 @@ func TestBrowserJoin(t *testing.T) {
 
 func browserJoin(t *testing.T, e *env, file string, global []string, screenshot bool) {
 	ctx := newChrome(t)
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%v:\n%s", err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browse(t, ctx, steps...) }
+	text := func(sel string) string { t.Helper(); return pageText(t, ctx, sel) }
 	const email = "wren@example.net"
 	do(chromedp.Navigate(e.url+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="join"]`)),

@@ -150,13 +150,8 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 // tokenMember checks a personal link's token and finds its member; on
 // failure it has answered with a page saying what to do.
 func (s *Server) tokenMember(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (groups.Member, string, bool) {
-	tok := r.PathValue("token")
-	c, err := invite.Parse(s.pub, purpose, tok, s.now())
-	if err == nil && c.Group != s.g.Name {
-		err = invite.ErrForged
-	}
-	if err != nil {
-		s.tokenError(w, r, err)
+	c, tok, ok := s.token(w, r, purpose)
+	if !ok {
 		return groups.Member{}, "", false
 	}
 	m, ok, err := s.memberByID(r.Context(), c.Member)
@@ -170,6 +165,22 @@ func (s *Server) tokenMember(w http.ResponseWriter, r *http.Request, purpose inv
 		return groups.Member{}, "", false
 	}
 	return m, tok, true
+}
+
+// token checks the personal link's token in the path, signed for this
+// group and purpose; on failure it has answered with a page saying what
+// to do.
+func (s *Server) token(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (invite.Claims, string, bool) {
+	tok := r.PathValue("token")
+	c, err := invite.Parse(s.pub, purpose, tok, s.now())
+	if err == nil && c.Group != s.g.Name {
+		err = invite.ErrForged
+	}
+	if err != nil {
+		s.tokenError(w, r, err)
+		return invite.Claims{}, "", false
+	}
+	return c, tok, true
 }
 
 func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
