@@ -214,9 +214,15 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 }
 
 // joinMailKey is the journal key of a mail to a person who joined: one
-// per join (a person removed who joins again gets a new one).
-func joinMailKey(kind string, j store.Join) string {
-	return fmt.Sprintf("mail:%s:%s:%d", kind, strings.ToLower(j.Email), j.CreatedAt.UnixMicro())
+// per join (a person removed who joins again gets a new one). It names
+// the person by their member id, a hash, not their email: the journal
+// outlives a person who left, and must not keep their address.
+func (s *Server) joinMailKey(kind string, j store.Join) string {
+	return fmt.Sprintf("%s:%d", s.joinMailPrefix(kind, j.Email), j.CreatedAt.UnixMicro())
+}
+
+func (s *Server) joinMailPrefix(kind, email string) string {
+	return "mail:" + kind + ":" + invite.MemberID(s.g.Name, email)
 }
 
 // sendJoinConfirm mails the link that confirms a join's email, once per
@@ -226,11 +232,11 @@ func (s *Server) sendJoinConfirm(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	key := joinMailKey("join", j)
+	key := s.joinMailKey("join", j)
 	if done, err := s.mail.Sent(ctx, key); err != nil || done {
 		return err
 	}
-	sent, err := s.st.Journal().List(ctx, s.mail.Run, "mail:join:"+strings.ToLower(j.Email)+":")
+	sent, err := s.st.Journal().List(ctx, s.mail.Run, s.joinMailPrefix("join", j.Email)+":")
 	if err != nil {
 		return err
 	}
@@ -419,7 +425,7 @@ func (s *Server) sendJoinMails(ctx context.Context) error {
 			msg, err := s.mailMessage("declined", j.Email, "About your request to join "+s.g.Title, map[string]any{
 				"Name": firstName(j.Name),
 			})
-			errs = append(errs, s.sendOnce(ctx, joinMailKey("declined", j), msg, err))
+			errs = append(errs, s.sendOnce(ctx, s.joinMailKey("declined", j), msg, err))
 		case campaign.Admitted(s.g, j):
 			link, err := s.PledgeLink(j.Email)
 			if err != nil {
@@ -428,7 +434,7 @@ func (s *Server) sendJoinMails(ctx context.Context) error {
 			msg, err := s.mailMessage("welcome", j.Email, "You are in: "+s.g.Title, map[string]any{
 				"Name": firstName(j.Name), "Link": link, "Viable": s.g.ViableMass,
 			})
-			errs = append(errs, s.sendOnce(ctx, joinMailKey("welcome", j), msg, err))
+			errs = append(errs, s.sendOnce(ctx, s.joinMailKey("welcome", j), msg, err))
 		case !j.Confirmed():
 			if err := s.sendJoinConfirm(ctx, j.Email); err != nil && !errors.Is(err, mailer.ErrInProgress) {
 				errs = append(errs, err)

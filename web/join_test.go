@@ -316,6 +316,16 @@ func TestJoinApprovalDecideLeave(t *testing.T) {
 		if code, _ := newBrowser(t, false).get(leave); code != http.StatusNotFound {
 			t.Fatalf("the leave link twice: %d", code)
 		}
+		// The journal of Bo's mails names Bo by a hash, never the address.
+		steps, err := st.Journal().List(ctx, "web:"+e.srv.GroupName(), "")
+		if err != nil || len(steps) == 0 {
+			t.Fatalf("journal: %v, %v", steps, err)
+		}
+		for _, step := range steps {
+			if strings.Contains(step.Key, "bo@") {
+				t.Errorf("the journal keeps Bo's address: %s", step.Key)
+			}
+		}
 		s, _ = e.srv.Status(ctx)
 		if s.Enrolled != 1 || s.Outlook.Members != 1 {
 			t.Fatalf("after Bo left: %+v", s)
