@@ -79,15 +79,20 @@ func newMembersListCmd(app *App) *cobra.Command {
 	return cmd
 }
 
-// printPeopleJSON prints people as JSON: its encoder escapes every
-// control character, so a member's text cannot drive the terminal.
+// printPeopleJSON prints people as JSON. The encoder escapes control
+// characters but not the invisible ones (bidi overrides) a name may
+// hide, so the text people typed goes through safetext first.
 func printPeopleJSON(w io.Writer, people []campaign.Person) error {
-	if people == nil {
-		people = []campaign.Person{}
+	safe := make([]campaign.Person, len(people))
+	for i, p := range people {
+		for _, f := range []*string{&p.Name, &p.Email, &p.Handle, &p.X, &p.Bluesky, &p.Instagram, &p.Fediverse} {
+			*f = safetext.Line(*f)
+		}
+		safe[i] = p
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(people)
+	return enc.Encode(safe)
 }
 
 // printPeople prints the roster as a table; every field from outside

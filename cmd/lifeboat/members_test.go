@@ -117,6 +117,9 @@ func TestMembersCommands(t *testing.T) {
 		!strings.Contains(out, "approve? [y]es, [n]o, [s]kip, [q]uit") || strings.Contains(out, "\x1b") {
 		t.Fatalf("review: exit %d\n%s\nstderr: %q", code, out, errs)
 	}
+	if out, _, _ := lb(t, state, "members", "list", file, "--json"); strings.ContainsAny(out, "\x1b\u202e") || !strings.Contains(out, `Cy \\x1b[31mSnipe`) {
+		t.Fatalf("list --json passes a member's control characters:\n%q", out)
+	}
 	ps := membersJSON(t, state, file)
 	if len(ps) != 4 || ps[0].Source != campaign.SourceFile || ps[1].Approval != "approved" || !ps[1].Member || !ps[1].Going ||
 		ps[2].Approval != "declined" || ps[3].Approval != "pending" {
