@@ -75,6 +75,9 @@ func (s *Server) hasMail() bool {
 }
 
 func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
+	if s.limited(s.pledgeLimit, w, r) {
+		return
+	}
 	if !s.joinable() {
 		s.errorPage(w, r, http.StatusNotFound, "This group takes no sign-ups here",
 			"The organiser invites the members of this group by email. Ask "+s.g.Lead.Name+" if you would like to come.")

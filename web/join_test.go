@@ -388,3 +388,24 @@ func TestJoinMailLimit(t *testing.T) {
 		t.Fatalf("%d confirmation mails to one address, want %d", n, joinMailsPerDay)
 	}
 }
+
+// The join page has the pledge pages' CSRF check and per-IP limit.
+func TestJoinCSRFAndRate(t *testing.T) {
+	e := start(t, opts{group: joinGroup(groups.EnrolOpen, 0, 2), tune: func(c *Config) { c.PledgeRate = 2 }})
+	b := newBrowser(t, false)
+	resp, page := b.post(e.url+"/join", url.Values{"name": {"Ann"}, "email": {"ann@example.net"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "This form has expired") {
+		t.Fatalf("join without CSRF token: %d\n%s", resp.StatusCode, page)
+	}
+	code, _ := b.get(e.url + "/join")
+	if code != http.StatusOK {
+		t.Fatalf("join page: %d", code)
+	}
+	resp, _ = b.post(e.url+"/join", url.Values{"name": {"Ann"}, "email": {"ann@example.net"}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third request to the join page from one address in a minute: %d", resp.StatusCode)
+	}
+	if js, _ := e.st.Joins().List(context.Background(), e.srv.GroupName()); len(js) != 0 {
+		t.Fatalf("refused joins saved %v", js)
+	}
+}
