@@ -264,9 +264,13 @@ func (s *Server) sendJoinConfirm(ctx context.Context, email string) error {
 	return s.sendOnce(ctx, key, msg, err)
 }
 
-// joinOf finds the join a token of purpose names; on failure it has
-// answered with a page saying what to do.
+// joinOf finds the join a token of purpose names, within the per-IP
+// limit of the pledge pages; on failure it has answered with a page
+// saying what to do.
 func (s *Server) joinOf(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (store.Join, string, bool) {
+	if s.limited(s.pledgeLimit, w, r) {
+		return store.Join{}, "", false
+	}
 	c, tok, ok := s.token(w, r, purpose)
 	if !ok {
 		return store.Join{}, "", false
@@ -293,9 +297,6 @@ type joinDoneView struct {
 }
 
 func (s *Server) joinConfirmPage(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.pledgeLimit, w, r) {
-		return
-	}
 	j, tok, ok := s.joinOf(w, r, invite.Join)
 	if !ok {
 		return
@@ -305,9 +306,6 @@ func (s *Server) joinConfirmPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) joinConfirmPost(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.pledgeLimit, w, r) {
-		return
-	}
 	j, _, ok := s.joinOf(w, r, invite.Join)
 	if !ok || !s.parseForm(w, r) {
 		return
@@ -360,9 +358,6 @@ func (s *Server) confirmJoin(ctx context.Context, j store.Join) error {
 }
 
 func (s *Server) leavePage(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.pledgeLimit, w, r) {
-		return
-	}
 	j, tok, ok := s.joinOf(w, r, invite.Leave)
 	if !ok {
 		return
@@ -376,9 +371,6 @@ type leaveView struct {
 }
 
 func (s *Server) leavePost(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.pledgeLimit, w, r) {
-		return
-	}
 	j, _, ok := s.joinOf(w, r, invite.Leave)
 	if !ok || !s.parseForm(w, r) {
 		return

@@ -45,7 +45,8 @@ func lbIn(t *testing.T, state, stdin string, args ...string) (stdout, stderr str
 	return out.String(), errb.String(), 0
 }
 
-// joins records people as the join page would.
+// joins records people as the join page would, each with a confirmed
+// pledge.
 func joins(t *testing.T, state, group string, js ...store.Join) {
 	t.Helper()
 	ctx := context.Background()
@@ -53,20 +54,20 @@ func joins(t *testing.T, state, group string, js ...store.Join) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	now := time.Now()
 	if err := s.Groups().Put(ctx, store.Group{Name: group}); err != nil {
 		t.Fatal(err)
 	}
+	var emails []string
 	for i, j := range js {
 		j.Group, j.CreatedAt = group, now.Add(time.Duration(i)*time.Second)
 		if err := s.Joins().Add(ctx, j); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Pledges().Put(ctx, store.Pledge{Group: group, Email: j.Email, Confirmed: true, ConfirmedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		emails = append(emails, j.Email)
 	}
+	s.Close()
+	pledge(t, state, group, emails...)
 }
 
 func membersJSON(t *testing.T, state, file string) []campaign.Person {
