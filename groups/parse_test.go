@@ -68,7 +68,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"river-birders.yaml": false, "existing-server.yaml": false, "new-hetzner.yaml": false}
+	want := map[string]bool{"river-birders.yaml": false, "existing-server.yaml": false, "new-hetzner.yaml": false, "open-join.yaml": false}
 	for _, path := range files {
 		g, probs := groups.Load(path)
 		if len(probs) > 0 {
