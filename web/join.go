@@ -182,8 +182,22 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	err = campaign.Enrol(ctx, s.st, s.g, store.Join{Email: f.Email, Name: f.Name, X: f.X, Bluesky: strings.TrimPrefix(f.Bluesky, "@"),
-		Instagram: f.Instagram, Fediverse: f.Fediverse, CreatedAt: now})
+	// The join and the pledge made with it are saved together or not at
+	// all; the pledge counts once the join is confirmed and let in (see
+	// confirmJoin).
+	err = s.st.Tx(ctx, func(tx store.Store) error {
+		err := campaign.Enrol(ctx, tx, s.g, store.Join{Email: f.Email, Name: f.Name, X: f.X, Bluesky: strings.TrimPrefix(f.Bluesky, "@"),
+			Instagram: f.Instagram, Fediverse: f.Fediverse, CreatedAt: now})
+		if err != nil || f.Mode == "" {
+			return err
+		}
+		th, _ := strconv.Atoi(f.Threshold)
+		if f.Mode == "any" {
+			th = 0
+		}
+		return tx.Pledges().Put(ctx, store.Pledge{Group: s.g.Name, Email: f.Email, Threshold: th, ShowName: f.ShowName,
+			CreatedAt: now, UpdatedAt: now})
+	})
 	if errors.Is(err, campaign.ErrJoined) {
 		s.showJoin(w, r, http.StatusConflict, joinView{Form: f, Errors: map[string]string{"email": "This email is on the group's list already."},
 			Problem: "You have joined already with this email, so nothing changed. Look for our earlier email (and in your spam folder); " +
@@ -193,18 +207,6 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.internal(w, r, err)
 		return
-	}
-	if f.Mode != "" {
-		th, _ := strconv.Atoi(f.Threshold)
-		if f.Mode == "any" {
-			th = 0
-		}
-		// Counted once the join is confirmed and let in (see confirmJoin).
-		if err := s.st.Pledges().Put(ctx, store.Pledge{Group: s.g.Name, Email: f.Email, Threshold: th, ShowName: f.ShowName,
-			CreatedAt: now, UpdatedAt: now}); err != nil {
-			s.internal(w, r, err)
-			return
-		}
 	}
 	done := "review"
 	if s.hasMail() {
