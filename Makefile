@@ -29,6 +29,7 @@ bench: tools
 screenshots: tools
 	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserResume' ./web/e2e/
 	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserJoin/sqlite' ./web/
+	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserDirectory' ./web/
 
 clean:
 	rm -rf bin

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func read(t *testing.T, text string) *Graph {
@@ -72,10 +73,20 @@ func TestViableAgainstBruteForce(t *testing.T) {
 		n := 2 + rng.IntN(9)
 		g := read(t, randomGraph(rng, n, rng.Float64()))
 		k := rng.IntN(4)
-		got := g.Viable(k)
+		// Half the trials start from a random part of the graph.
+		var start []bool
+		within := 1<<n - 1
+		if trial%2 == 1 {
+			within = rng.IntN(1 << n)
+			start = make([]bool, n)
+			for v := range n {
+				start[v] = within&(1<<v) != 0
+			}
+		}
+		got := g.ViableWithin(k, start)
 		best := -1
 		for s := range 1 << n {
-			ok := true
+			ok := s&^within == 0
 			for v := range int32(n) {
 				if s&(1<<v) == 0 {
 					continue
@@ -139,18 +150,7 @@ func TestRetentionAndSuggestions(t *testing.T) {
 // Two cliques joined by one edge split into the two cliques, and the
 // modularity reported is the partition's.
 func TestCommunitiesTwoCliques(t *testing.T) {
-	var b strings.Builder
-	for _, clique := range [][]string{{"a1", "a2", "a3", "a4", "a5"}, {"b1", "b2", "b3", "b4", "b5"}} {
-		for _, u := range clique {
-			for _, v := range clique {
-				if u != v {
-					fmt.Fprintf(&b, "%s %s\n", u, v)
-				}
-			}
-		}
-	}
-	b.WriteString("a1 b1\n")
-	g := read(t, b.String())
+	g := read(t, cliques([]string{"a1", "a2", "a3", "a4", "a5"}, []string{"b1", "b2", "b3", "b4", "b5"})+"a1 b1\n")
 	comm, q := g.Communities(1)
 	for i, l := range g.Labels {
 		want := int32(0)
@@ -188,4 +188,57 @@ func TestCommunitiesPlanted(t *testing.T) {
 	if qp := g.Modularity(truth); q < qp-0.01 {
 		t.Fatalf("modularity %.4f below the plant's %.4f", q, qp)
 	}
+}
+
+// Layout places the viable set inside the ring and everyone else
+// outside it, the lead at the centre, each dot with its community.
+func TestLayout(t *testing.T) {
+	g := read(t, cliques([]string{"a1", "a2", "a3", "a4", "a5"}, []string{"b1", "b2", "b3"})+"a1 b1\nc1 a1\n")
+	r := Analyze(g, Options{MinFollows: 4}, time.Now())
+	dots := r.Layout("a1")
+	if len(dots) != g.N() {
+		t.Fatalf("%d dots for %d people", len(dots), g.N())
+	}
+	leads, viable := 0, 0
+	for _, d := range dots {
+		dist := math.Hypot(d.X-0.5, d.Y-0.5)
+		switch {
+		case d.Lead:
+			leads++
+			if dist > 1e-9 || !d.Viable {
+				t.Errorf("the lead at %v, viable %v", dist, d.Viable)
+			}
+		case d.Viable:
+			viable++
+			if dist >= Ring {
+				t.Errorf("a viable dot outside the ring: %v", dist)
+			}
+		default:
+			if dist <= Ring {
+				t.Errorf("a dot outside the viable set inside the ring: %v", dist)
+			}
+		}
+		if d.Community < 0 || d.Community >= len(r.Communities) {
+			t.Errorf("community %d of %d", d.Community, len(r.Communities))
+		}
+	}
+	if leads != 1 || viable+1 != r.ViableSize || r.ViableSize != 5 {
+		t.Errorf("%d leads, %d viable besides, viable size %d (want the five a's)", leads, viable, r.ViableSize)
+	}
+}
+
+// cliques is an edge list in which everyone in each clique follows
+// everyone else in it.
+func cliques(cs ...[]string) string {
+	var b strings.Builder
+	for _, clique := range cs {
+		for _, u := range clique {
+			for _, v := range clique {
+				if u != v {
+					fmt.Fprintf(&b, "%s %s\n", u, v)
+				}
+			}
+		}
+	}
+	return b.String()
 }

@@ -94,6 +94,20 @@ func ReadEdges(r io.Reader) (*Graph, error) {
 	return b.build(), nil
 }
 
+// FromEdges builds a graph of the given follows (FOLLOWER FOLLOWEE label
+// pairs). The nodes labels lists come first, with ids 0, 1, … in that
+// order, whether or not they follow anyone.
+func FromEdges(labels []string, edges [][2]string) *Graph {
+	b := newBuilder()
+	for _, l := range labels {
+		b.id([]byte(l))
+	}
+	for _, e := range edges {
+		b.add([]byte(e[0]), []byte(e[1]))
+	}
+	return b.build()
+}
+
 // field splits off the first space- or tab-separated field.
 func field(b []byte) (f, rest []byte) {
 	b = bytes.TrimLeft(b, " \t")

@@ -26,33 +26,7 @@ var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#
 func (r *Report) WriteSVG(w io.Writer, lead string) error {
 	g := r.graph
 	const size, mid = 800.0, 400.0
-	leadID := int32(-1)
-	for v, l := range g.Labels {
-		if l == lead {
-			leadID = int32(v)
-		}
-	}
-	var inner, outer []int32
-	for v := range int32(g.N()) {
-		switch {
-		case v == leadID:
-		case r.viableSet[v]:
-			inner = append(inner, v)
-		default:
-			outer = append(outer, v)
-		}
-	}
-	inner, outer = sample(inner, maxInner), sample(outer, maxOuter)
-	pos := make(map[int32][2]float64, len(inner)+len(outer)+1)
-	r.cluster(pos, inner, mid, 140)
-	r.cluster(pos, outer, mid, 320)
-	if leadID >= 0 {
-		pos[leadID] = [2]float64{mid, mid}
-	}
-	drawn := append(append([]int32{}, inner...), outer...)
-	if leadID >= 0 {
-		drawn = append(drawn, leadID)
-	}
+	drawn, pos, leadID := r.layout(lead)
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+"\n", size, size, size, size)
 	fmt.Fprintf(bw, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
@@ -83,7 +57,7 @@ func (r *Report) WriteSVG(w io.Writer, lead string) error {
 		}
 	}
 	fmt.Fprintln(bw, `</g>`)
-	fmt.Fprintf(bw, `<circle cx="%.0f" cy="%.0f" r="%.0f" fill="none" stroke="#222222" stroke-width="2" stroke-dasharray="8 6"/>`+"\n", mid, mid, 235.0)
+	fmt.Fprintf(bw, `<circle cx="%.0f" cy="%.0f" r="%.0f" fill="none" stroke="#222222" stroke-width="2" stroke-dasharray="8 6"/>`+"\n", mid, mid, Ring*size)
 	for _, v := range drawn {
 		p := pos[v]
 		colour := "#cccccc"
@@ -100,6 +74,68 @@ func (r *Report) WriteSVG(w io.Writer, lead string) error {
 		r.ViableSize, r.Nodes, r.MinFollows, r.Modularity)
 	fmt.Fprintln(bw, `</svg>`)
 	return bw.Flush()
+}
+
+// Ring is the radius of the dashed ring around the viable set, as a
+// share of the picture's side.
+const Ring = 235.0 / 800
+
+// layout places the people the picture draws, on a side of 800: the
+// viable set inside the ring, the others outside, each community a
+// cluster of its own, the lead (-1: none) at the centre.
+func (r *Report) layout(lead string) (drawn []int32, pos map[int32][2]float64, leadID int32) {
+	g := r.graph
+	const mid = 400.0
+	leadID = -1
+	for v, l := range g.Labels {
+		if l == lead {
+			leadID = int32(v)
+		}
+	}
+	var inner, outer []int32
+	for v := range int32(g.N()) {
+		switch {
+		case v == leadID:
+		case r.viableSet[v]:
+			inner = append(inner, v)
+		default:
+			outer = append(outer, v)
+		}
+	}
+	inner, outer = sample(inner, maxInner), sample(outer, maxOuter)
+	pos = make(map[int32][2]float64, len(inner)+len(outer)+1)
+	r.cluster(pos, inner, mid, 140)
+	r.cluster(pos, outer, mid, 320)
+	if leadID >= 0 {
+		pos[leadID] = [2]float64{mid, mid}
+	}
+	drawn = append(append([]int32{}, inner...), outer...)
+	if leadID >= 0 {
+		drawn = append(drawn, leadID)
+	}
+	return drawn, pos, leadID
+}
+
+// Dot is one person as the picture places them: X and Y from 0 to 1
+// (the lead at the centre), their community (0 is the largest), and
+// whether they are in the viable set or are the lead.
+type Dot struct {
+	X, Y         float64
+	Community    int
+	Viable, Lead bool
+}
+
+// Layout is the picture as dots, for drawing it elsewhere than in SVG
+// (the TUI draws it in the terminal): the same people in the same places
+// as WriteSVG draws them.
+func (r *Report) Layout(lead string) []Dot {
+	drawn, pos, leadID := r.layout(lead)
+	out := make([]Dot, len(drawn))
+	for i, v := range drawn {
+		p := pos[v]
+		out[i] = Dot{X: p[0] / 800, Y: p[1] / 800, Community: int(r.community[v]), Viable: r.viableSet[v], Lead: v == leadID}
+	}
+	return out
 }
 
 // sample keeps at most n of vs, evenly spread.

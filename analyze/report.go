@@ -45,6 +45,9 @@ type Options struct {
 	MinFollows  int    // K: everyone in the viable set follows at least K others in it
 	Seed        uint64 // the community search's visiting order
 	Suggestions int    // how many growth suggestions; 0: none
+	// Within, when set, is the starting point: only these nodes may be
+	// in the viable set (see ViableWithin).
+	Within []bool
 }
 
 // MaxFileSize caps an edge list file: a network-wide slice of tens of
@@ -81,7 +84,7 @@ func ReadFile(path string) (*Graph, error) {
 // included), for DurationS.
 func Analyze(g *Graph, o Options, start time.Time) *Report {
 	r := &Report{Nodes: g.N(), Edges: g.Edges(), MinFollows: o.MinFollows, graph: g}
-	r.viableSet = g.Viable(o.MinFollows)
+	r.viableSet = g.ViableWithin(o.MinFollows, o.Within)
 	r.Viable = []string{}
 	for v, in := range r.viableSet {
 		if in {

@@ -11,14 +11,36 @@ import "slices"
 //
 // The set may fall into several parts that do not touch each other; each
 // part holds on its own, and the whole set is returned.
-func (g *Graph) Viable(k int) []bool {
+func (g *Graph) Viable(k int) []bool { return g.ViableWithin(k, nil) }
+
+// ViableWithin is Viable with the peeling started from the nodes in start
+// (nil: every node): the largest set inside start in which everyone
+// follows at least k others inside the set. A group's graph starts from
+// its members, since the people they follow who are not members cannot
+// be in it.
+func (g *Graph) ViableWithin(k int, start []bool) []bool {
 	n := g.N()
 	in := make([]bool, n)
 	deg := make([]int32, n) // follows inside the set
 	queue := make([]int32, 0, n)
 	for v := range int32(n) {
-		in[v] = true
-		deg[v] = int32(len(g.Out(v)))
+		in[v] = start == nil || start[v]
+	}
+	for v := range int32(n) {
+		if !in[v] {
+			continue
+		}
+		if start == nil {
+			deg[v] = int32(len(g.Out(v)))
+		} else {
+			// Against start, not in: those dropped in this loop are
+			// taken off their followers' counts from the queue.
+			for _, u := range g.Out(v) {
+				if start[u] {
+					deg[v]++
+				}
+			}
+		}
 		if int(deg[v]) < k {
 			in[v] = false
 			queue = append(queue, v)

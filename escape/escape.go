@@ -36,6 +36,11 @@ type Config struct {
 	// Logins keeps the passwords made for the simulated members of the
 	// local playbook (see arrival.Config.Logins).
 	Logins arrival.Logins
+	// Demo allows the demo's stand-ins for members (demo.pledge: everyone
+	// pledges at once; demo.arrive: everyone redeems and signs in). Only
+	// lifeboat demo sets it: a real group's pledges and arrivals are its
+	// members' own, so without it those steps fail with ErrDemoOnly.
+	Demo bool
 	// Ready says whether the group may launch onto the destination; nil
 	// asks Dest when it can say (provision.Readiness), and for an existing
 	// server waits for its admin's acceptance (campaign.ExistingReady).
@@ -130,11 +135,28 @@ func (x *Escape) Report(ctx context.Context) (Report, error) {
 func (x *Escape) actions() map[string]playbooks.Action {
 	return map[string]playbooks.Action{
 		"destination.start": x.startDestination,
-		"demo.pledge":       x.pledgeAll,
+		"demo.pledge":       x.demoOnly(x.pledgeAll),
 		"group.launch":      x.launch,
 		"invites.issue":     x.issueInvites,
-		"demo.arrive":       x.needsDestination(x.arriveAll),
-		"arrival.seed":      x.needsDestination(func(ctx context.Context) error { return x.engine.Seed(ctx) }),
+		"demo.arrive":       x.demoOnly(x.needsDestination(x.arriveAll)),
+		// Resume: on a server with a daily follow limit the step waits for
+		// the window to reopen and finishes the mesh.
+		"arrival.seed": x.needsDestination(func(ctx context.Context) error { return x.engine.Resume(ctx) }),
+	}
+}
+
+// ErrDemoOnly is a demo step (members simulated) asked of an escape that
+// is not the demo's.
+var ErrDemoOnly = errors.New("members are simulated only in lifeboat demo: a real group's members pledge and arrive themselves")
+
+// demoOnly refuses act unless the escape is the demo's, before it touches
+// anything.
+func (x *Escape) demoOnly(act playbooks.Action) playbooks.Action {
+	return func(ctx context.Context) error {
+		if !x.cfg.Demo {
+			return ErrDemoOnly
+		}
+		return act(ctx)
 	}
 }
 

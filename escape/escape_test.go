@@ -11,6 +11,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 )
@@ -139,5 +140,46 @@ func TestLaunchAtAndReadiness(t *testing.T) {
 	g, _ := st.Groups().Get(ctx, "kites")
 	if g.State != pledge.StateLaunched || !g.LaunchedAt.Equal(at) || len(slept) != 1 {
 		t.Fatalf("launched %s at %v after sleeping %v; want at %v", g.State, g.LaunchedAt, slept, at)
+	}
+}
+
+// upNow is a destination that is up at once and makes no accounts.
+type upNow struct{}
+
+func (upNow) Start(context.Context, progress.Func) (*provision.Server, error) {
+	return &provision.Server{URL: "http://127.0.0.1:1", Software: "gotosocial"}, nil
+}
+func (upNow) Stop(context.Context) error { return nil }
+
+// The local playbook's stand-ins for members are the demo's alone: run
+// for a real group (Demo unset), it stops at "everyone pledges" with
+// ErrDemoOnly and no pledge is made up; the group stays gathering.
+func TestDemoStepsRefuseARealGroup(t *testing.T) {
+	x, st := testEscape(t, 3, 2)
+	x.cfg.Dest = upNow{}
+	ctx := context.Background()
+	if _, err := x.Run(ctx, "local"); !errors.Is(err, ErrDemoOnly) {
+		t.Fatalf("the local playbook for a real group: %v, want ErrDemoOnly", err)
+	}
+	if err := x.demoOnly(x.arriveAll)(ctx); !errors.Is(err, ErrDemoOnly) {
+		t.Errorf("demo.arrive for a real group: %v, want ErrDemoOnly", err)
+	}
+	ps, err := st.Pledges().List(ctx, "kites")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 0 {
+		t.Errorf("%d pledges made up for a real group", len(ps))
+	}
+	if g, _ := st.Groups().Get(ctx, "kites"); g.State != pledge.StateGathering {
+		t.Errorf("state %q, want gathering", g.State)
+	}
+	// the demo's escape does pledge for everyone
+	x.cfg.Demo = true
+	if err := x.demoOnly(x.pledgeAll)(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _ := st.Pledges().List(ctx, "kites"); len(ps) != 3 {
+		t.Errorf("the demo made %d pledges, want 3", len(ps))
 	}
 }

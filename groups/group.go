@@ -35,12 +35,15 @@ const (
 
 // Group is a parsed, valid group file (version 1).
 type Group struct {
-	Version     int        `yaml:"version" json:"version"`
-	Name        string     `yaml:"name" json:"name"`
-	Title       string     `yaml:"title" json:"title"`
-	Description string     `yaml:"description,omitempty" json:"description,omitempty"`
-	ViableMass  int        `yaml:"viable_mass" json:"viable_mass"`
-	Deadline    *time.Time `yaml:"deadline,omitempty" json:"deadline,omitempty"` // a date; the end of that day UTC
+	Version     int    `yaml:"version" json:"version"`
+	Name        string `yaml:"name" json:"name"`
+	Title       string `yaml:"title" json:"title"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Tags are the group's topics: the directory of groups lists it
+	// under each.
+	Tags       []string   `yaml:"tags,omitempty" json:"tags,omitempty"`
+	ViableMass int        `yaml:"viable_mass" json:"viable_mass"`
+	Deadline   *time.Time `yaml:"deadline,omitempty" json:"deadline,omitempty"` // a date; the end of that day UTC
 	// LaunchAt is the moment the group launches if it is viable then
 	// (not whenever the last pledge happens to come in); nil: at once.
 	LaunchAt *time.Time `yaml:"launch_at,omitempty" json:"launch_at,omitempty"`

@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -31,11 +32,19 @@ var (
 	usernameRe  = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
 	hetznerIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	tagRe       = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// Limits on tags: the directory lists groups by them, so a few short
+// topics, not a keyword list.
+const (
+	MaxTags   = 8
+	MaxTagLen = 30
 )
 
 // Fields at each level of the file, in the order the docs list them.
 var (
-	topFields    = []string{"version", "name", "title", "description", "viable_mass", "deadline", "launch_at", "enrolment", "lead", "destination", "members"}
+	topFields    = []string{"version", "name", "title", "description", "tags", "viable_mass", "deadline", "launch_at", "enrolment", "lead", "destination", "members"}
 	leadFields   = []string{"name", "email"}
 	destFields   = []string{"type", "server", "software", "domain", "cloud", "location", "server_type"}
 	memberFields = []string{"name", "email", "handle", "username"}
@@ -75,6 +84,10 @@ func (p *parser) group(root *yaml.Node) *Group {
 		g.Description = s
 	}
 
+	if v, present := top.vals["tags"]; present {
+		g.Tags = p.tags(v)
+	}
+
 	if s, ok := p.optText(top, "deadline", false); ok {
 		t, err := parseDeadline(s)
 		if err != nil {
@@ -85,11 +98,10 @@ func (p *parser) group(root *yaml.Node) *Group {
 	}
 
 	if s, ok := p.optText(top, "launch_at", false); ok {
-		t, err := time.Parse(time.RFC3339, s)
+		t, err := parseMoment(s)
 		if err != nil {
 			p.add(top.vals["launch_at"], "launch_at %q is not a date and time with a zone: write it like 2027-03-01T18:00:00+01:00 (or ...Z for UTC)", s)
 		} else {
-			t = t.UTC()
 			g.LaunchAt = &t
 		}
 	}
@@ -163,17 +175,60 @@ func (p *parser) group(root *yaml.Node) *Group {
 	return g
 }
 
+// tags reads the group's topics: a list of at most MaxTags distinct
+// slugs, each at most MaxTagLen long.
+func (p *parser) tags(v *yaml.Node) []string {
+	if v.Kind != yaml.SequenceNode {
+		p.add(v, "`tags` must be a list of topics, e.g. `tags: [birds, nature]`; found %s", describe(v))
+		return nil
+	}
+	if len(v.Content) > MaxTags {
+		p.add(v, "`tags` has %d topics; at most %d, so the directory stays readable", len(v.Content), MaxTags)
+		return nil
+	}
+	seen := map[string]int{}
+	var out []string
+	for _, item := range v.Content {
+		item = resolve(item)
+		if item.Kind != yaml.ScalarNode || item.Tag != "!!str" && item.Tag != "!!int" {
+			p.add(item, "a tag must be a word like `birds`; found %s", describe(item))
+			continue
+		}
+		t := item.Value
+		switch {
+		case len(t) > MaxTagLen || !tagRe.MatchString(t):
+			p.add(item, "tag %q is not allowed: use lower-case letters, digits and single '-' between them, at most %d characters", t, MaxTagLen)
+		case seen[t] > 0:
+			p.add(item, "tag %q is already listed on line %d", t, seen[t])
+		default:
+			seen[t] = item.Line
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // parseDeadline reads YYYY-MM-DD (meaning the end of that day, UTC) or an
 // RFC 3339 time.
 func parseDeadline(s string) (time.Time, error) {
 	if d, err := time.Parse(time.DateOnly, s); err == nil {
 		return d.Add(24*time.Hour - time.Second).UTC(), nil
 	}
+	return parseMoment(s)
+}
+
+// parseMoment reads an RFC 3339 time as UTC. A moment early in year 1
+// with a positive offset falls before year 1 in UTC, which RFC 3339
+// cannot write: the group could not be written back, so it is refused.
+func parseMoment(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return t.UTC(), nil
+	if t = t.UTC(); t.Year() < 1 {
+		return time.Time{}, errors.New("before year 1")
+	}
+	return t, nil
 }
 
 // checkEmail returns why s is not a plain email address, or "".

@@ -100,6 +100,12 @@ func compareObject(t *testing.T, root, node map[string]any, typ reflect.Type, pa
 				t.Errorf("%s.%s: schema must be an array with items", path, name)
 				continue
 			}
+			if ft.Elem().Kind() == reflect.String {
+				if items["type"] != "string" {
+					t.Errorf("%s.%s: schema items must be strings", path, name)
+				}
+				continue
+			}
 			compareObject(t, root, items, ft.Elem(), path+"."+name+"[]")
 		}
 	}
@@ -154,7 +160,7 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 		"unknown-fields", "wrong-types", "version-2", "name-not-slug", "name-too-long",
 		"lead-email-bad", "username-bad", "viable-mass-low", "dest-unknown-type",
 		"existing-no-server", "existing-bad-server", "new-missing", "new-bad-values",
-		"local-not-allowed", "deadline-words", "launch-at-no-zone", "launch-at-date", "members-empty", "members-missing", "names-missing",
+		"local-not-allowed", "deadline-words", "launch-at-no-zone", "launch-at-date", "tags-bad", "tags-not-list", "members-empty", "members-missing", "names-missing",
 	} {
 		if errs := validateFile(t, root, "testdata/"+name+".yaml"); len(errs) == 0 {
 			t.Errorf("%s: the schema accepts a file lifeboat check rejects", name)
@@ -244,6 +250,22 @@ func validate(t *testing.T, root, s map[string]any, v any, at string) []string {
 		case "minItems":
 			if a, ok := v.([]any); ok && len(a) < int(want.(float64)) {
 				fail("too few items")
+			}
+		case "maxItems":
+			if a, ok := v.([]any); ok && len(a) > int(want.(float64)) {
+				fail("too many items")
+			}
+		case "maxLength":
+			if str, ok := v.(string); ok && len(str) > int(want.(float64)) {
+				fail("too long")
+			}
+		case "uniqueItems":
+			if a, ok := v.([]any); ok && want == true {
+				for i := range a {
+					if slices.Contains(a[:i], a[i]) {
+						fail("%v repeated", a[i])
+					}
+				}
 			}
 		case "items":
 			if a, ok := v.([]any); ok {

@@ -19,6 +19,9 @@ import (
 // Desk answers from one store.
 type Desk struct {
 	Store store.Store
+	// StateDir holds the groups' files beside the store (the requests
+	// written for admins, among them).
+	StateDir string
 }
 
 // Group is a group as the home screen lists it.

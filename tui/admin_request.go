@@ -28,13 +28,7 @@ func readRequest(d Deps, arg string) tea.Cmd {
 		if strings.HasPrefix(arg, admission.TokenPrefix) {
 			data, source = []byte(arg), "the one-line form"
 		} else {
-			path := arg
-			if rest, ok := strings.CutPrefix(path, "~/"); ok {
-				if home, err := os.UserHomeDir(); err == nil {
-					path = filepath.Join(home, rest)
-				}
-			}
-			b, err := os.ReadFile(path)
+			b, err := os.ReadFile(d.absPath(arg))
 			if err != nil {
 				return requestMsg{err: err}
 			}

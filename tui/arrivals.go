@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/provision"
 )
 
 // The arrivals screen: invites sent, redeemed, accounts created, follows
@@ -52,6 +54,7 @@ type arrivals struct {
 	store   arrivalsLoadedMsg
 	steps   map[string]stepCount // by event step: escape.StepArrivals, arrival.StepFollows, arrival.StepLists
 	failed  map[string]string    // email -> message
+	taken   map[string]bool      // email -> the server refused the username they chose
 	arrived map[string]bool      // from events
 	step    string               // the running step's title
 	cur     int
@@ -59,7 +62,7 @@ type arrivals struct {
 }
 
 func newArrivals(d Deps) *arrivals {
-	return &arrivals{d: d, steps: map[string]stepCount{}, failed: map[string]string{}, arrived: map[string]bool{}}
+	return &arrivals{d: d, steps: map[string]stepCount{}, failed: map[string]string{}, taken: map[string]bool{}, arrived: map[string]bool{}}
 }
 
 func (s *arrivals) Busy() bool { return false }
@@ -107,7 +110,7 @@ func (s *arrivals) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return s, nil
 		}
 		s.running, s.final = true, nil
-		s.steps, s.failed, s.arrived = map[string]stepCount{}, map[string]string{}, map[string]bool{}
+		s.steps, s.failed, s.taken, s.arrived = map[string]stepCount{}, map[string]string{}, map[string]bool{}, map[string]bool{}
 		if !s.ticking && s.group != nil {
 			s.ticking = true
 			return s, tea.Batch(loadArrivals(s.d, s.group), s.tick())
@@ -186,11 +189,16 @@ func (s *arrivals) event(e progress.Event) {
 			for _, m := range s.group.Members {
 				if e.Concerns(m.Email) {
 					s.failed[strings.ToLower(m.Email)] = e.Message
+					s.taken[strings.ToLower(m.Email)] = errors.Is(e.Err, provision.ErrUsernameTaken)
 				}
 			}
 		}
 	}
 }
+
+// usernameTaken says what happens after the server refused a member's
+// username (provision.ErrUsernameTaken): their next choice is used.
+const usernameTaken = "username taken; the member chooses another on their invite page and that one is used"
 
 func (s *arrivals) memberState(email string) string {
 	if _, ok := s.failed[email]; ok && !s.arrived[email] {
@@ -262,6 +270,9 @@ func (s *arrivals) View() string {
 		r := s.final.Report
 		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", title, safetext.Line(r.Server), r.DurationS)) + "\n")
 	}
+	if s.final != nil && errors.Is(s.final.Err, provision.ErrUsernameTaken) {
+		b.WriteString(sWarn.Render(wrap("A username was taken on the server: "+usernameTaken+".", min(max(s.w-2, 20), 76))) + "\n")
+	}
 	if s.store.err != nil {
 		b.WriteString(sBad.Render("state: "+safetext.Line(s.store.err.Error())) + "\n")
 	}
@@ -278,7 +289,11 @@ func (s *arrivals) View() string {
 		case arrival.MemberArrived:
 			stText = sGood.Render(ms)
 		case mFailed:
-			stText = sBad.Render(ms + ": " + clip(safetext.Line(s.failed[email]), max(s.w-62, 10)))
+			why := safetext.Line(s.failed[email])
+			if s.taken[email] {
+				why = usernameTaken
+			}
+			stText = sBad.Render(ms + ": " + clip(why, max(s.w-62, 10)))
 		}
 		b.WriteString(selectLine(i == s.cur, fmt.Sprintf("%-22s %-28s ", clip(safetext.Line(m.Name), 22), clip(safetext.Line(m.Email), 28))) + stText + "\n")
 	}

@@ -92,6 +92,11 @@ type destinationScreen struct {
 	scouting bool
 	scouted  *scoutedMsg
 	pick     int
+
+	// the admission request: the form's answers, and the last written
+	requesting bool
+	ask        requestAsk
+	written    *requestWrittenMsg
 }
 
 func newDestination(d Deps) *destinationScreen { return &destinationScreen{d: d} }
@@ -104,9 +109,9 @@ func (s *destinationScreen) Keys() []key.Binding {
 	}
 	if destTypes[s.cur] == groups.DestExisting {
 		if s.scouted != nil && len(s.scouted.fits) > 0 {
-			return []key.Binding{kUp, kDown, kScout, kPick, kSave}
+			return []key.Binding{kUp, kDown, kScout, kPick, kSave, kRequest}
 		}
-		return []key.Binding{kUp, kDown, kScout, kChoose}
+		return []key.Binding{kUp, kDown, kScout, kChoose, kRequest}
 	}
 	return []key.Binding{kUp, kDown, kChoose, kPrices}
 }
@@ -127,6 +132,7 @@ func (s *destinationScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.group == nil || msg.group == nil || s.group.Name != msg.group.Name {
 				s.prices, s.asked = nil, false
 				s.scouted, s.pick, s.urls = nil, 0, ""
+				s.written = nil
 			}
 			s.path, s.data, s.group = msg.path, msg.data, msg.group
 			if s.group != nil {
@@ -151,6 +157,14 @@ func (s *destinationScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 			return s, status("%s", note)
 		}
+	case requestWrittenMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.written = &msg
+			if msg.err != nil {
+				return s, status("the admission request was not written: %v", msg.err)
+			}
+			return s, status("wrote the admission request to %s", s.d.shortPath(msg.asked.Path))
+		}
 	case tea.KeyMsg:
 		if s.form != nil {
 			return s.updateForm(msg)
@@ -159,6 +173,8 @@ func (s *destinationScreen) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return s, nil
 		}
 		switch {
+		case destTypes[s.cur] == groups.DestExisting && key.Matches(msg, kRequest):
+			return s, s.requestForm()
 		case key.Matches(msg, kUp):
 			s.cur = max(s.cur-1, 0)
 		case key.Matches(msg, kDown):
@@ -270,9 +286,17 @@ func (s *destinationScreen) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	switch s.form.State {
 	case huh.StateAborted:
 		s.form = nil
+		if s.requesting {
+			s.requesting = false
+			return s, status("no admission request written")
+		}
 		return s, status("destination not changed")
 	case huh.StateCompleted:
 		s.form = nil
+		if s.requesting {
+			s.requesting = false
+			return s, tea.Batch(status("scouting %s and writing the admission request…", safetext.Line(s.ask.server)), s.writeRequest())
+		}
 		if s.nd.Type == "" {
 			urls := splitURLs(s.urls)
 			s.scouting = true
@@ -309,6 +333,7 @@ func (s *destinationScreen) View() string {
 	}
 	b.WriteString("\n")
 	if destTypes[s.cur] == groups.DestExisting {
+		b.WriteString(s.requestView())
 		b.WriteString(s.existingView())
 	} else {
 		b.WriteString(s.detail(destTypes[s.cur]))
@@ -320,7 +345,7 @@ func (s *destinationScreen) detail(t string) string {
 	g := s.group
 	switch t {
 	case groups.DestLocal:
-		return "A real GoToSocial server on loopback with SQLite: nothing to pay, no\naccount needed. Launching runs the whole escape on it."
+		return "A real GoToSocial server on loopback with SQLite: nothing to pay, no\naccount needed. Try the whole escape on it, members simulated:\nlifeboat demo --group " + s.d.shortPath(s.path)
 	case groups.DestExisting:
 		server := g.Destination.Server
 		if server == "" {

@@ -189,7 +189,7 @@ func (s *home) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
 	}
-	return []key.Binding{kUp, kDown, kEnter, kCheck, kNew, kOpenF, kAdmin}
+	return []key.Binding{kUp, kDown, kEnter, kCheck, kNew, kOpenF, kAdmin, kAnalyzeHome}
 }
 
 // kAdmin opens the admin screen from home: a server's admin has no group
@@ -232,6 +232,8 @@ func (s *home) Update(msg tea.Msg) (screen, tea.Cmd) {
 			}
 		case key.Matches(msg, kAdmin):
 			return s, func() tea.Msg { return switchMsg{adminScreen} }
+		case key.Matches(msg, kAnalyzeHome):
+			return s, func() tea.Msg { return switchMsg{analyzeScreen} }
 		case key.Matches(msg, kCheck):
 			if it, ok := s.selected(); ok && it.File != "" {
 				return s, checkFile(it.File)
@@ -365,6 +367,19 @@ func (s *home) View() string {
 // shortPath shows a path relative to the working directory when under
 // it, else under the home directory as ~/…; both are read once, in New,
 // not on every frame.
+// absPath is a path the lead typed: ~/ is their home, and a relative
+// path is relative to the directory the TUI started in.
+func (d Deps) absPath(p string) string {
+	p = strings.TrimSpace(p)
+	if rest, ok := strings.CutPrefix(p, "~/"); ok && d.home != "" {
+		return filepath.Join(d.home, rest)
+	}
+	if !filepath.IsAbs(p) && d.wd != "" {
+		return filepath.Join(d.wd, p)
+	}
+	return p
+}
+
 func (d Deps) shortPath(p string) string {
 	if p == "" {
 		return "(no file)"

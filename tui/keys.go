@@ -8,7 +8,7 @@ import (
 // globalKeys work on every screen unless a form has the keyboard.
 type globalKeys struct {
 	Quit, ForceQuit, Home, Next, Prev, Help key.Binding
-	Screens                                 []key.Binding // 1..6: the group's screens
+	Screens                                 []key.Binding // 1..7: the group's screens
 }
 
 func newGlobalKeys() globalKeys {
@@ -20,12 +20,13 @@ func newGlobalKeys() globalKeys {
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Screens: []key.Binding{
-			key.NewBinding(key.WithKeys("1"), key.WithHelp("1-6", "screens")),
+			key.NewBinding(key.WithKeys("1"), key.WithHelp("1-7", "screens")),
 			key.NewBinding(key.WithKeys("2")),
 			key.NewBinding(key.WithKeys("3")),
 			key.NewBinding(key.WithKeys("4")),
 			key.NewBinding(key.WithKeys("5")),
 			key.NewBinding(key.WithKeys("6")),
+			key.NewBinding(key.WithKeys("7")),
 		},
 	}
 }
@@ -45,6 +46,7 @@ var (
 	kRemove  = key.NewBinding(key.WithKeys("d", "x"), key.WithHelp("d", "remove member"))
 	kReload  = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload"))
 	kOpenP   = key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open pledges"))
+	kExportP = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "export links"))
 	kLaunch  = key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "launch"))
 	kChoose  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
 	kPrices  = key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "prices"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,10 +31,12 @@ type (
 	}
 	// pledgesTickMsg asks for a refresh.
 	pledgesTickMsg struct{ group string }
-	// pledgesOpenedMsg is the result of mailing the pledge links.
+	// pledgesOpenedMsg is the result of mailing the pledge links, or of
+	// exporting them (csv set).
 	pledgesOpenedMsg struct {
-		n   int
-		err error
+		n          int
+		csv, sheet string
+		err        error
 	}
 	// readinessMsg is the domain's answer to "may the group launch onto
 	// its destination now".
@@ -54,10 +57,13 @@ type pledges struct {
 	w, h    int
 	ask     bool // confirm launch
 	ticking bool
-	// the form asking where the group's pages are, for the pledge links
-	form    *huh.Form
-	baseURL string
-	ready   *readinessMsg
+	// the form asking where the group's pages are, for the pledge links,
+	// and for an export where the files go
+	form            *huh.Form
+	export          bool // the form is the export's
+	baseURL         string
+	csvPath, sheetP string
+	ready           *readinessMsg
 }
 
 // checkReady asks the destination whether it is ready; not on every
@@ -85,7 +91,11 @@ func (s *pledges) Keys() []key.Binding {
 	if s.ask {
 		return []key.Binding{kYes, kNo}
 	}
-	return []key.Binding{kOpenP, kLaunch, kReload}
+	if s.group != nil && s.group.Destination.Type == groups.DestLocal {
+		// a local group launches only in lifeboat demo
+		return []key.Binding{kOpenP, kExportP, kReload}
+	}
+	return []key.Binding{kOpenP, kExportP, kLaunch, kReload}
 }
 
 // loadPledges reads the campaign's standing.
@@ -145,8 +155,12 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.ready = &msg
 		}
 	case pledgesOpenedMsg:
-		if msg.err != nil {
+		switch {
+		case msg.err != nil:
 			return s, status("pledge links: %v", msg.err)
+		case msg.csv != "":
+			return s, status("wrote %d pledge %s to %s and %s (readable only by you; hand each to its member)",
+				msg.n, plural(msg.n, "link", "links"), s.d.shortPath(msg.csv), s.d.shortPath(msg.sheet))
 		}
 		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
 	case DoneMsg:
@@ -172,17 +186,30 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			if s.d.OpenPledges == nil {
 				return s, status("to mail the pledge links run: lifeboat pledges open %s --base-url …", s.d.shortPath(s.path))
 			}
-			s.form = huh.NewForm(huh.NewGroup(
-				huh.NewInput().Title("Public URL of the group's pages (where lifeboat serve runs)").
-					Placeholder("https://lifeboat.example.org").Value(&s.baseURL).Validate(func(v string) error {
-					if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-						return errors.New("an https:// address")
-					}
-					return nil
-				}),
-			).Title("Mail every member their pledge link")).WithTheme(formTheme()).WithKeyMap(formKeys()).WithShowHelp(false).WithWidth(min(max(s.w, 40), 76))
-			return s, s.form.Init()
+			s.export = false
+			return s, s.linksForm("Mail every member their pledge link")
+		case key.Matches(msg, kExportP):
+			if s.d.ExportPledges == nil {
+				return s, status("to export the pledge links run: lifeboat pledges export %s --base-url … --csv F --sheet F.html", s.d.shortPath(s.path))
+			}
+			s.export = true
+			// the links work for whoever holds them: by default in the
+			// group's state directory, not beside a group file that may be
+			// shared
+			base := strings.TrimSuffix(s.path, filepath.Ext(s.path)) + "-pledge-links"
+			if s.d.Desk != nil && s.d.Desk.StateDir != "" {
+				base = s.d.Desk.GroupPath(s.group.Name, "pledge-links")
+			}
+			if s.csvPath == "" {
+				s.csvPath, s.sheetP = base+".csv", base+".html"
+			}
+			return s, s.linksForm("Export the pledge links, for a lead without a mail relay",
+				huh.NewInput().Title("CSV file (name, email, link, expires)").Value(&s.csvPath).Validate(nonEmpty("a file name")),
+				huh.NewInput().Title("Printable sheet, a QR code per member (HTML)").Value(&s.sheetP).Validate(nonEmpty("a file name")))
 		case key.Matches(msg, kLaunch):
+			if s.group.Destination.Type == groups.DestLocal {
+				return s, status("%s", localIsDemo(s.d.shortPath(s.path)))
+			}
 			s.ask = true
 		case key.Matches(msg, kReload):
 			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
@@ -201,16 +228,44 @@ func (s *pledges) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	switch s.form.State {
 	case huh.StateAborted:
 		s.form = nil
+		if s.export {
+			return s, status("no pledge links exported")
+		}
 		return s, status("no pledge links sent")
 	case huh.StateCompleted:
 		s.form = nil
-		path, base, open, ctx := s.path, strings.TrimRight(strings.TrimSpace(s.baseURL), "/"), s.d.OpenPledges, s.d.ctx
+		path, base, ctx := s.path, strings.TrimRight(strings.TrimSpace(s.baseURL), "/"), s.d.ctx
+		if s.export {
+			csv, sheet, export := s.d.absPath(s.csvPath), s.d.absPath(s.sheetP), s.d.ExportPledges
+			return s, func() tea.Msg {
+				n, err := export(ctx, path, base, csv, sheet)
+				return pledgesOpenedMsg{n: n, csv: csv, sheet: sheet, err: err}
+			}
+		}
+		open := s.d.OpenPledges
 		return s, func() tea.Msg {
 			n, err := open(ctx, path, base)
-			return pledgesOpenedMsg{n, err}
+			return pledgesOpenedMsg{n: n, err: err}
 		}
 	}
 	return s, cmd
+}
+
+// linksForm asks where the group's pages are (the links point there),
+// then the extra fields.
+func (s *pledges) linksForm(title string, extra ...huh.Field) tea.Cmd {
+	fields := append([]huh.Field{
+		huh.NewInput().Title("Public URL of the group's pages (where lifeboat serve runs)").
+			Placeholder("https://lifeboat.example.org").Value(&s.baseURL).Validate(func(v string) error {
+			if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return errors.New("an https:// address")
+			}
+			return nil
+		}),
+	}, extra...)
+	s.form = huh.NewForm(huh.NewGroup(fields...).Title(title)).WithTheme(formTheme()).WithKeyMap(formKeys()).
+		WithShowHelp(false).WithWidth(min(max(s.w, 40), 76))
+	return s.form.Init()
 }
 
 func (s *pledges) View() string {
@@ -261,6 +316,8 @@ func (s *pledges) View() string {
 	switch {
 	case o.Viable && s.ready != nil && !s.ready.r.Ready:
 		b.WriteString(sWarn.Render("Viable, but it launches only once the destination is ready (see above).") + "\n")
+	case o.Viable && g.Destination.Type == groups.DestLocal:
+		b.WriteString(sGood.Render("Viable. The local destination is for trying: lifeboat demo runs it.") + "\n")
 	case o.Viable:
 		b.WriteString(sGood.Render("Viable: the group can launch now (L).") + "\n")
 	case o.NeedForViable > 0:
@@ -275,9 +332,6 @@ func (s *pledges) View() string {
 }
 
 func (s *pledges) launchQuestion(o pledge.Outlook) string {
-	if s.group.Destination.Type == groups.DestLocal {
-		return fmt.Sprintf("Launch %s on the local server now? Every member gets an account\nand the follows are seeded. y/n", s.group.Title)
-	}
 	return fmt.Sprintf("Launch now? The %d members who would go get their invites. y/n", o.Going)
 }
 

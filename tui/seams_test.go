@@ -13,6 +13,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
@@ -170,5 +171,70 @@ func TestOpenPledgesKey(t *testing.T) {
 		press("o"), waitFor("Public URL"), press("https://lifeboat.example.org/<enter>"), waitFor("sent 12 pledge links"))
 	if g := <-got; g != [2]string{f.file, "https://lifeboat.example.org"} {
 		t.Errorf("hook got %q", g)
+	}
+}
+
+// A local group's launch is the demo's (every member's pledge and arrival
+// made up): the TUI does not offer it, neither L on the pledges screen
+// nor r on the arrivals screen, and names lifeboat demo instead.
+func TestLocalLaunchIsTheDemos(t *testing.T) {
+	f := newFixture(t)
+	seedPledges(t, f.st, f.file)
+	called := make(chan bool, 4)
+	f.d.Launch = func(ctx context.Context, g *groups.Group, emit progress.Func) (escape.Report, error) {
+		called <- true
+		return escape.Report{}, nil
+	}
+	m := play(t, sizes[1], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
+		press("L"), waitFor("run lifeboat demo --group"), press("y"),
+		press("5"), waitFor("Arrivals"), press("r"))
+	if len(called) != 0 {
+		t.Fatal("the launch ran for a local group")
+	}
+	if v := m.View(); strings.Contains(v, "y/n") || strings.Contains(v, "L launch") {
+		t.Errorf("a launch is offered for a local group:\n%s", v)
+	}
+	// the root refuses too, whatever asks it
+	mm, _ := m.(Model).Update(startJobMsg{kind: jobLaunch})
+	if mm.(Model).jobCancel != nil || !strings.Contains(mm.(Model).status, "lifeboat demo") {
+		t.Errorf("the root started a local launch: %q", mm.(Model).status)
+	}
+	ps, _ := f.st.Pledges().List(context.Background(), "river-birders")
+	if len(ps) != 7 {
+		t.Errorf("%d pledges, want the 7 seeded: none made up", len(ps))
+	}
+}
+
+// A taken username is told by the error's type, not its words: the
+// member's row says their next choice is used, and so does the screen
+// when the job ended on it.
+func TestArrivalsTellATakenUsername(t *testing.T) {
+	g := &groups.Group{Name: "g", Title: "G", Members: []groups.Member{
+		{Name: "Hugo", Email: "hugo@example.org"}, {Name: "Ines", Email: "ines@example.org"}}}
+	s := newArrivals(Deps{})
+	s.group, s.w, s.h = g, 160, 30
+	taken := fmt.Errorf("create account for hugo@example.org: %w", provision.ErrUsernameTaken)
+	s.event(progress.Event{Kind: progress.Failed, Step: "arrivals", Message: "create account for hugo@example.org: 422", Err: taken})
+	// words alone decide nothing
+	s.event(progress.Event{Kind: progress.Failed, Step: "arrivals", Message: "create account for ines@example.org: username taken?"})
+	s.Update(DoneMsg{Err: fmt.Errorf("arrivals: %w", taken)})
+	v := s.View()
+	var hugo, ines string
+	for _, l := range strings.Split(v, "\n") {
+		switch {
+		case strings.Contains(l, "hugo@example.org"):
+			hugo = l
+		case strings.Contains(l, "ines@example.org"):
+			ines = l
+		}
+	}
+	if !strings.Contains(hugo, "failed: username taken; the member chooses another") {
+		t.Errorf("hugo's row: %q", hugo)
+	}
+	if !strings.Contains(ines, "failed: create account for ines@example.org: username taken?") {
+		t.Errorf("ines's row: %q", ines)
+	}
+	if !strings.Contains(v, "A username was taken on the server") {
+		t.Errorf("the screen does not say a username was taken:\n%s", v)
 	}
 }

@@ -1,6 +1,6 @@
 // Package tui is the group lead's cockpit: a Bubble Tea program with one
 // model per screen (home, group, pledges, destination, provisioning,
-// arrivals, admin) behind a root model that routes messages, owns the
+// arrivals, admin, analyze) behind a root model that routes messages, owns the
 // header, the help bar and the one long job that may be running.
 //
 // Nothing here does I/O inside Update: loading, saving and long work run
@@ -32,6 +32,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
 // Deps is what the TUI works with, handed over by the command. Hooks that
@@ -55,6 +56,15 @@ type Deps struct {
 	// link under baseURL, as lifeboat pledges open does; it returns how
 	// many were sent.
 	OpenPledges func(ctx context.Context, file, baseURL string) (int, error)
+	// ExportPledges writes the same links as CSV to csv and as a
+	// printable sheet to sheet, as lifeboat pledges export does, for a
+	// lead without a mail relay; it returns how many.
+	ExportPledges func(ctx context.Context, file, baseURL, csv, sheet string) (int, error)
+	// AnnounceRequest sends the server's contact account a direct
+	// message about the request, from the lead's own account, as
+	// lifeboat request --dm does (lead.Announce). nil: the screen says
+	// to use the command.
+	AnnounceRequest func(ctx context.Context, r *existing.Report, req *admission.Request) error
 	// Prices prices ServerTypes for a new server from live prices
 	// (hetzner.Prices); nil: the screen says to use lifeboat plan.
 	Prices func(ctx context.Context, g *groups.Group) (provision.Prices, error)
@@ -161,10 +171,11 @@ const (
 	provScreen
 	arrivalsScreen
 	adminScreen
+	analyzeScreen
 	nScreens
 )
 
-var screenNames = [nScreens]string{"Home", "Group", "Pledges", "Destination", "Provision", "Arrivals", "Admin"}
+var screenNames = [nScreens]string{"Home", "Group", "Pledges", "Destination", "Provision", "Arrivals", "Admin", "Analyze"}
 
 // screen is one page. Update returns the screen itself, changed.
 type screen interface {
@@ -215,6 +226,7 @@ func New(ctx context.Context, d Deps, file string) Model {
 	m.scr[provScreen] = newProvisioning(d)
 	m.scr[arrivalsScreen] = newArrivals(d)
 	m.scr[adminScreen] = newAdmin(d)
+	m.scr[analyzeScreen] = newAnalysis(d)
 	if file != "" {
 		m.active = groupScreen
 	}
@@ -419,6 +431,12 @@ func (m Model) startJob(kind jobKind) (tea.Model, tea.Cmd) {
 	var run func(ctx context.Context, emit progress.Func) (escape.Report, error)
 	switch kind {
 	case jobLaunch:
+		if g.Destination.Type == groups.DestLocal {
+			// the local playbook makes up every member's pledge and
+			// arrival: a demo, never a real group's launch
+			m.status = localIsDemo(m.d.shortPath(m.path))
+			return m, nil
+		}
 		if m.d.Launch == nil {
 			m.status = "launching is not available here; run: lifeboat pledges launch " + m.path
 			return m, nil
@@ -486,8 +504,11 @@ func (m Model) startScreenJob(msg startJobMsg) (tea.Model, tea.Cmd) {
 }
 
 // waitJob reads the next message of the running job.
-func (m Model) waitJob() tea.Cmd {
-	ch := m.jobCh
+func (m Model) waitJob() tea.Cmd { return next(m.jobCh) }
+
+// next reads the next message from ch: a long job's messages come back
+// one at a time, each read by a command re-issued when the last arrives.
+func next(ch chan tea.Msg) tea.Cmd {
 	if ch == nil {
 		return nil
 	}
@@ -599,6 +620,12 @@ func columns(ks []key.Binding, n int) [][]key.Binding {
 		ks = ks[n:]
 	}
 	return append(out, ks)
+}
+
+// localIsDemo says what the local destination is for, as lifeboat run
+// does: trying an escape with simulated members.
+func localIsDemo(file string) string {
+	return "the local destination is for trying an escape with simulated members: run lifeboat demo --group " + file
 }
 
 func capitalise(s string) string {

@@ -66,9 +66,30 @@ func newFixture(t *testing.T) *fixture {
 	t.Setenv("HOME", dir) // paths on screen show as ~/…, the same every run
 	f := &fixture{dir: dir, file: file, st: st}
 	tempDirs = append(tempDirs, dir)
-	f.d = Deps{Desk: &lead.Desk{Store: st}, StateDir: filepath.Join(dir, "state"), Now: func() time.Time { return fixedNow },
+	f.d = Deps{Desk: &lead.Desk{Store: st, StateDir: filepath.Join(dir, "state")}, StateDir: filepath.Join(dir, "state"), Now: func() time.Time { return fixedNow },
 		Prices: fakePrices, ServerTypes: hetzner.PriceTypes, Locations: hetzner.Locations}
 	return f
+}
+
+// toExisting points the fixture's group at an existing server: a real
+// group's launch (the local destination's is lifeboat demo's).
+func (f *fixture) toExisting(t *testing.T) { f.toExistingAt(t, "https://social.example") }
+
+// toExistingAt points the fixture's group at the existing server at url.
+func (f *fixture) toExistingAt(t *testing.T, url string) {
+	t.Helper()
+	data, err := os.ReadFile(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := "  type: local           # a real GoToSocial server on loopback\n  software: gotosocial\n"
+	if !bytes.Contains(data, []byte(local)) {
+		t.Fatal("the example's destination changed")
+	}
+	data = bytes.Replace(data, []byte(local), []byte("  type: existing\n  server: "+url+"\n"), 1)
+	if err := os.WriteFile(f.file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func repoRoot(t *testing.T) string {
@@ -352,6 +373,7 @@ func TestPledgesScreen(t *testing.T) {
 	eachSize(t, func(t *testing.T, size [2]int) {
 		f := newFixture(t)
 		seedPledges(t, f.st, f.file)
+		f.toExisting(t)
 		m := play(t, size, New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
 			press("L"), waitFor("y/n"))
 		screenGolden(t, m)
@@ -500,6 +522,7 @@ func TestArrivalsScreen(t *testing.T) {
 func TestArrivalsInTUI(t *testing.T) {
 	eachSize(t, func(t *testing.T, size [2]int) {
 		f := newFixture(t)
+		f.toExisting(t)
 		g, _ := groups.Load(f.file)
 		f.d.Launch = func(ctx context.Context, lg *groups.Group, emit progress.Func) (escape.Report, error) {
 			for _, msg := range arrivalEvents(g, 7, 0) {

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
@@ -49,6 +50,15 @@ type inviteView struct {
 	Server, SignUpURL, Proof     string
 }
 
+// arrivedView is the arrived page: what the member found on arrival,
+// and the room's mesh now ("312 of 380 follows made; the rest after
+// 00:00 UTC tomorrow" where the server's daily follow limit holds the
+// rest back).
+type arrivedView struct {
+	ArrivalResult
+	Progress string
+}
+
 type accountView struct {
 	URL, Server, Handle, Email string
 	Existing, Created          bool
@@ -77,7 +87,7 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.inviteMember(w, r); !ok {
 		return
 	}
-	http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/arrive"), http.StatusSeeOther)
 }
 
 // inviteMember checks the invite in the path and binds this browser to
@@ -168,7 +178,14 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m 
 	switch step {
 	case stepArrived:
 		res, _ := s.arrived(ctx, m.Email)
-		s.render(w, r, status, "arrived", "You have arrived", res)
+		v := arrivedView{ArrivalResult: res}
+		refresh := 0
+		if room, err := arrival.ReadRoom(ctx, s.st, s.g); err != nil {
+			s.log.Error("read the room", "group", s.g.Name, "err", err)
+		} else if v.Progress = room.Progress(s.now()); room.Follows < room.FollowsTotal {
+			refresh = 300 // the room is still filling: show it as it grows
+		}
+		s.renderEvery(w, r, status, "arrived", "You have arrived", refresh, v)
 	case stepSigningUp:
 		s.renderEvery(w, r, status, "error", "Your account is being made", 3,
 			errorView{Heading: "Your account is being made", Message: "This takes a few seconds; this page updates itself."})
@@ -276,7 +293,7 @@ func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 	a, _ := s.getArrival(r)
 	if a.Member != invite.MemberID(s.g.Name, m.Email) {
 		// the cookie was set on this response: nothing to continue yet
-		http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+		http.Redirect(w, r, s.path("/arrive"), http.StatusSeeOther)
 		return
 	}
 	s.makeAccount(w, r, m, a)
@@ -497,7 +514,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("arrived", "group", s.g.Name, "following", res.Following, "followers", res.Followers)
 	}
 	// A redirect, so a reload does not reuse the one-time code.
-	http.Redirect(w, r, "/arrive", http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/arrive"), http.StatusSeeOther)
 }
 
 // arrived returns the stored result of the member's arrival.

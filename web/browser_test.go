@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,24 +39,24 @@ func newChrome(t *testing.T) context.Context {
 	return bctx
 }
 
-// browse runs the browser through steps; on failure it stops the test
-// with the page's words.
-func browse(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		t.Fatalf("%v:\n%s", err, body)
+// drive gives a test's two ways to use the browser: do runs steps, text
+// reads the text of the element sel selects; both fail the test on error.
+func drive(t *testing.T, ctx context.Context) (do func(...chromedp.Action[chromedp.Void]), text func(sel string) string) {
+	do = func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
 	}
-}
-
-// pageText is the text of the first element sel matches.
-func pageText(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatal(err)
+	text = func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	return s
+	return do, text
 }
 
 // TestBrowserPledgeConfirmRedeem: a member pledges and confirms in a real
@@ -70,8 +72,7 @@ func TestBrowserPledgeConfirmRedeem(t *testing.T) {
 		t.Fatal(err)
 	}
 	pledgeLink := e.mailLink("chloe@example.org", "will you move")
-	text := func(sel string) string { t.Helper(); return pageText(t, ctx, sel) }
-	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browse(t, ctx, steps...) }
+	do, text := drive(t, ctx)
 
 	do(chromedp.Navigate(e.url + "/"))
 	if s := text("main"); !strings.Contains(s, "0 of 2 needed would go now") {
@@ -125,5 +126,71 @@ func TestBrowserPledgeConfirmRedeem(t *testing.T) {
 	do(chromedp.Navigate(e.url + "/made-it"))
 	if s := text("main"); !strings.Contains(s, "Chloe — @chloe@") {
 		t.Fatalf("made-it: %s", s)
+	}
+}
+
+// TestBrowserUploadFollows: a member uploads her export through the
+// pledge page's form in a real browser, then pledges on the people she
+// follows, and the page says how many of them are going.
+func TestBrowserUploadFollows(t *testing.T) {
+	g := testGroup(4, 3)
+	for i, h := range []string{"@ada@old.example", "@ben@old.example", "@chloe@old.example", "@dev@old.example"} {
+		g.Members[i].Handle = h
+	}
+	e := start(t, opts{group: g})
+	ctx := newChrome(t)
+	export := filepath.Join(t.TempDir(), "following_accounts.csv")
+	if err := os.WriteFile(export, mastodonCSV("ben@old.example", "dev@old.example", "stranger@elsewhere.example"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link, err := e.srv.PledgeLink("chloe@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	do, text := drive(t, ctx)
+	do(chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("export")),
+		chromedp.SetUploadFiles(chromedp.ID("export"), []string{export}),
+		chromedp.Submit(chromedp.ID("export")),
+		chromedp.WaitVisible(chromedp.ID("follows-mode")))
+	if s := text(".notice"); !strings.Contains(s, "your follows are in") {
+		t.Fatalf("after upload: %q", s)
+	}
+	if s := text("main"); !strings.Contains(s, "you follow 2 members of the group") || !strings.Contains(s, "0 of the 3 people you follow are going") {
+		t.Fatalf("after upload: %s", s)
+	}
+	do(chromedp.Click(chromedp.ID("follows-mode")),
+		chromedp.SetValue(chromedp.ID("follow-threshold"), "2"),
+		chromedp.Click(chromedp.CSS(`button[value="pledge"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	// The upload's notice was visible already: wait for the pledge itself.
+	p, err := e.st.Pledges().Get(context.Background(), g.Name, "chloe@example.org")
+	for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		p, err = e.st.Pledges().Get(context.Background(), g.Name, "chloe@example.org")
+	}
+	if err != nil || p.FollowThreshold != 2 || p.Threshold != 0 {
+		t.Fatalf("pledge %+v, %v", p, err)
+	}
+	e.pledge("ben@example.org", 0, false, true)
+	e.pledge("dev@example.org", 0, false, true)
+	// Chloe confirms in the browser: her condition holds, 3 go, launch.
+	confirm := e.mailLink("chloe@example.org", "Confirm your pledge")
+	do(chromedp.Navigate(confirm),
+		chromedp.WaitVisible(chromedp.CSS("main button")),
+		chromedp.Click(chromedp.CSS("main button")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	e.mailLink("chloe@example.org", "Your invite")
+	do(chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("follows")))
+	if s := text("main"); !strings.Contains(s, "2 of the 3 people you follow are going") {
+		t.Fatalf("after launch: %s", s)
+	}
+	if shots := os.Getenv("LIFEBOAT_SCREENSHOTS"); shots != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(shots, "pledge-follows.png"), png, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

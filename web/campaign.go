@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
@@ -91,6 +92,16 @@ func (s *Server) Launch(ctx context.Context, byHand bool) error {
 	s.log.Info("launched", "group", s.g.Name, "going", st.Outlook.Going, "by_hand", byHand)
 	return s.sendInvites(ctx)
 }
+
+// Retention is, for each member with follows imported, how many of the
+// people they follow are in the launch set of st, by lower-case email
+// (see campaign.Retention).
+func (s *Server) Retention(ctx context.Context, st campaign.Status) (map[string]groupgraph.Kept, error) {
+	return campaign.Retention(ctx, s.st, s.g, st)
+}
+
+// Members are the group's members, in the group file's order.
+func (s *Server) Members() []groups.Member { return s.g.Members }
 
 // Readiness says whether the group's destination can take it now, and
 // if not, what is missing.

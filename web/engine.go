@@ -11,7 +11,10 @@ import (
 
 // EngineArrivals serves Arrivals with the arrival engine for one group on
 // the server at base.
+// A mesh that a killed process left waiting for the server's rate limit
+// is resumed in the background from here.
 func EngineArrivals(e *arrival.Engine, st store.Store, base string) Arrivals {
+	e.ResumeLater(context.Background())
 	return engineArrivals{e: e, st: st, base: base}
 }
 
@@ -37,7 +40,13 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	}
 	// A pair stuck elsewhere in the mesh does not stop this arrival: the
 	// counts below say what is made, and the next arrival retries it.
-	if err := a.e.Seed(ctx); err != nil && !errors.Is(err, arrival.ErrStuck) {
+	// Follows a server's daily limit holds back are made in the
+	// background when its window reopens.
+	err := a.e.Seed(ctx)
+	if errors.Is(err, arrival.ErrLimited) {
+		a.e.ResumeLater(ctx)
+	}
+	if err != nil && !errors.Is(err, arrival.ErrStuck) && !errors.Is(err, arrival.ErrLimited) {
 		return ArrivalResult{}, err
 	}
 	acc, err := a.st.Accounts().Get(ctx, group, email)

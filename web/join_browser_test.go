@@ -101,8 +101,7 @@ func TestBrowserJoin(t *testing.T) {
 
 func browserJoin(t *testing.T, e *env, file string, global []string, screenshot bool) {
 	ctx := newChrome(t)
-	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browse(t, ctx, steps...) }
-	text := func(sel string) string { t.Helper(); return pageText(t, ctx, sel) }
+	do, text := drive(t, ctx)
 	const email = "wren@example.net"
 	do(chromedp.Navigate(e.url+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="join"]`)),

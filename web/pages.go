@@ -16,13 +16,11 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.landing)
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Write(staticCSS)
-	})
+	mux.HandleFunc("GET /static/style.css", serveCSS)
 	mux.HandleFunc("GET /pledge/{token}", s.pledgePage)
 	mux.HandleFunc("POST /pledge/{token}", s.pledgePost)
+	mux.HandleFunc("POST /pledge/{token}/follows", s.followsUpload)
+	mux.HandleFunc("POST /pledge/{token}/follows/delete", s.followsDelete)
 	mux.HandleFunc("GET /confirm/{token}", s.confirmPage)
 	mux.HandleFunc("POST /confirm/{token}", s.confirmPost)
 	mux.HandleFunc("GET /join", s.joinPage)
@@ -37,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /arrive", s.arrivePost)
 	mux.HandleFunc("GET /callback", s.callback)
 	mux.HandleFunc("GET /made-it", s.madeIt)
+	mux.HandleFunc("GET /card.png", s.card)
 	mux.HandleFunc("GET /made-it/follows.csv", s.arrivedOnly(s.followsCSV))
 	mux.HandleFunc("GET /made-it/group.json", s.arrivedOnly(s.groupJSON))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -205,12 +204,16 @@ type pledgeView struct {
 	ViableMass, MaxThreshold, Suggest    int
 	Pledged, Confirmed, Going, ShowName  bool
 	Threshold                            int
+	FollowThreshold                      int // 0: no condition on the people the member follows
+	Follows                              followsView
 }
 
 var flashes = map[string]string{
-	"sent":      "Thank you! We sent you an email: open the link in it to confirm your pledge. It counts once confirmed.",
-	"saved":     "Your pledge is updated.",
-	"withdrawn": "Your pledge is withdrawn. You can pledge again until the group launches.",
+	"sent":       "Thank you! We sent you an email: open the link in it to confirm your pledge. It counts once confirmed.",
+	"saved":      "Your pledge is updated.",
+	"withdrawn":  "Your pledge is withdrawn. You can pledge again until the group launches.",
+	"follows":    "Thank you: your follows are in. Only the organiser sees whom you follow; the file itself was not kept.",
+	"unfollowed": "Your follows are deleted. A condition on the people you follow cannot hold without them.",
 }
 
 func (s *Server) pledgePage(w http.ResponseWriter, r *http.Request) {
@@ -237,10 +240,14 @@ func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, 
 	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
 	switch {
 	case err == nil && !p.Withdrawn:
-		v.Pledged, v.Confirmed, v.Threshold, v.ShowName = true, p.Confirmed, p.Threshold, p.ShowName
+		v.Pledged, v.Confirmed, v.Threshold, v.ShowName, v.FollowThreshold = true, p.Confirmed, p.Threshold, p.ShowName, p.FollowThreshold
 	case err == nil:
 		v.ShowName = p.ShowName
 	case !errors.Is(err, store.ErrNotFound):
+		s.internal(w, r, err)
+		return
+	}
+	if v.Follows, err = s.followsOf(ctx, m, st); err != nil {
 		s.internal(w, r, err)
 		return
 	}
@@ -301,7 +308,7 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 	switch r.PostFormValue("action") {
 	case "withdraw":
 		if !exists {
-			http.Redirect(w, r, "/pledge/"+tok, http.StatusSeeOther)
+			http.Redirect(w, r, s.path("/pledge/"+tok), http.StatusSeeOther)
 			return
 		}
 		p.Withdrawn, done = true, "withdrawn"
@@ -326,7 +333,11 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 			s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok, "Please choose when you will go.")
 			return
 		}
-		p.Threshold, p.ShowName, p.Withdrawn = th, r.PostFormValue("show_name") == "1", false
+		ft, ok := s.followThreshold(w, r, m, tok)
+		if !ok {
+			return
+		}
+		p.Threshold, p.FollowThreshold, p.ShowName, p.Withdrawn = th, ft, r.PostFormValue("show_name") == "1", false
 		if !p.Confirmed {
 			done = "sent"
 		}
@@ -344,7 +355,44 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 	if p.Confirmed {
 		s.poke() // the cascade changed
 	}
-	http.Redirect(w, r, "/pledge/"+tok+"?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/pledge/"+tok+"?done="+done), http.StatusSeeOther)
+}
+
+// followThreshold reads the pledge form's condition on the people the
+// member follows: from 1 to the members of the group they follow, and
+// only with follows imported; 0 when not asked. On bad input it has
+// answered with the pledge page saying what to fix.
+func (s *Server) followThreshold(w http.ResponseWriter, r *http.Request, m groups.Member, tok string) (int, bool) {
+	if r.PostFormValue("follows_mode") != "1" {
+		return 0, true
+	}
+	st, err := s.Status(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return 0, false
+	}
+	fv, err := s.followsOf(r.Context(), m, st)
+	if err != nil {
+		s.internal(w, r, err)
+		return 0, false
+	}
+	switch {
+	case len(fv.Imports) == 0:
+		s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok,
+			"A condition on the people you follow needs your follows: upload your export below first.")
+		return 0, false
+	case fv.InGroup == 0:
+		s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok,
+			"Nobody you follow is in the group yet, so a condition on them could not hold.")
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("follow_threshold")))
+	if err != nil || n < 1 || n > fv.InGroup {
+		s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok,
+			"Please give a number of people you follow from 1 to "+strconv.Itoa(fv.InGroup)+", the members of the group you follow.")
+		return 0, false
+	}
+	return n, true
 }
 
 type confirmView struct {

@@ -94,6 +94,11 @@ type madeItView struct {
 	Server, ServerURL, LaunchedAt string
 	Arrived, Members              int
 	Accounts                      []string
+	// Gathering are the other groups of the directory still gathering:
+	// the people who made it are their advance party.
+	Gathering []Listing
+	// Next is the command that starts the next group on the same server.
+	Next string
 }
 
 func (s *Server) madeIt(w http.ResponseWriter, r *http.Request) {
@@ -109,6 +114,13 @@ func (s *Server) madeIt(w http.ResponseWriter, r *http.Request) {
 	v := madeItView{Server: sp.Server, ServerURL: sp.serverURL, LaunchedAt: sp.Launched, Arrived: sp.Arrived, Members: sp.Members}
 	for _, a := range sp.Accounts {
 		v.Accounts = append(v.Accounts, a.Name+" — @"+a.Acct)
+	}
+	v.Next = "lifeboat init next-group.yaml --server " + sp.serverURL
+	if s.dir != nil {
+		if v.Gathering, err = s.dir.gathering(r.Context(), s.g.Name); err != nil {
+			s.internal(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	s.render(w, nil, http.StatusOK, "madeit", s.g.Title+" made it", v)

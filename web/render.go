@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -64,8 +65,10 @@ func init() {
 
 // view is what every page template gets.
 type view struct {
+	Base    string // the group's path prefix, before every link
 	Title   string
-	Refresh int // seconds; the page reloads itself (no script needed)
+	Refresh int        // seconds; the page reloads itself (no script needed)
+	OG      *openGraph // link preview tags, on the pages people share
 	Group   groupView
 	CSRF    string
 	Data    any
@@ -98,9 +101,18 @@ func (s *Server) renderEvery(w http.ResponseWriter, r *http.Request, status int,
 	if !ok {
 		panic("web: no page " + name)
 	}
-	v := view{Title: title, Refresh: refresh, Group: s.groupView(), Data: data}
+	v := view{Base: s.base, Title: title, Refresh: refresh, Group: s.groupView(), Data: data}
+	ctx := context.Background() // the landing page renders without its request
 	if r != nil {
 		v.CSRF = s.csrfToken(w, r)
+		ctx = r.Context()
+	}
+	if page, ok := shared[name]; ok {
+		og, err := s.openGraph(ctx, page)
+		if err != nil {
+			s.log.Error("render", "page", name, "err", err)
+		}
+		v.OG = og
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {

@@ -14,9 +14,11 @@ import (
 	"time"
 )
 
-// secure wraps every response with the security headers, and every
+// secureHeaders wraps every response with the security headers, and every
 // unsafe request with cross-origin protection (Sec-Fetch-Site / Origin).
-func (s *Server) secureHeaders(h http.Handler) http.Handler {
+func (s *Server) secureHeaders(h http.Handler) http.Handler { return secureHeaders(s.secure, h) }
+
+func secureHeaders(secure bool, h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	protected := cop.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +29,7 @@ func (s *Server) secureHeaders(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if s.secure {
+		if secure {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		protected.ServeHTTP(w, r)
@@ -62,12 +64,17 @@ func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
 
 // checkCSRF reports whether the posted form token matches the cookie.
 func (s *Server) checkCSRF(r *http.Request) bool {
+	return s.checkCSRFValue(r, r.PostFormValue("csrf"))
+}
+
+// checkCSRFValue reports whether got, a form token read by the caller (a
+// multipart form's field, read as a stream), matches the cookie.
+func (s *Server) checkCSRFValue(r *http.Request, got string) bool {
 	c, err := r.Cookie(s.csrfCookieName())
 	if err != nil || c.Value == "" {
 		return false
 	}
 	want := s.mac("csrf", c.Value)
-	got := r.PostFormValue("csrf")
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
@@ -95,7 +102,7 @@ func (s *Server) setArrival(w http.ResponseWriter, a arrivalCookie) {
 	b = binary.BigEndian.AppendUint64(b, uint64(a.Expires.Unix()))
 	b = append(b, a.Member+"|"+a.Nonce...)
 	v := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: arriveCookie, Value: v + "." + s.mac("arrive", v), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: arriveCookie, Value: v + "." + s.mac("arrive", v), Path: s.path("/"),
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, Expires: a.Expires})
 }
 
@@ -178,12 +185,14 @@ func (l *limiter) allow(ip string, now time.Time) bool {
 // itself. Every X-Forwarded-For line counts, in order: a proxy may append
 // its own line instead of extending the client's, and the client writes
 // whatever it likes on the left, so only the right end can be believed.
-func (s *Server) clientIP(r *http.Request) string {
+func (s *Server) clientIP(r *http.Request) string { return clientIP(r, s.cfg.TrustProxy) }
+
+func clientIP(r *http.Request, trustProxy bool) string {
 	peer, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		peer = r.RemoteAddr
 	}
-	if !s.cfg.TrustProxy {
+	if !trustProxy {
 		return peer
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")

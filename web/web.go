@@ -95,6 +95,9 @@ type Config struct {
 	// Rules are the destination's rules as shown before pledging and
 	// redeeming (from scouting it); optional.
 	Rules []string
+	// UploadMax caps a member's uploaded export in bytes; 0 means
+	// DefaultUploadMax.
+	UploadMax int64
 	// InviteTTL is how long invites stay valid after launch; default 14 days.
 	InviteTTL time.Duration
 	// PledgeRate and RedeemRate limit requests per IP per minute on the
@@ -127,6 +130,7 @@ type Server struct {
 	key     ed25519.PrivateKey
 	pub     ed25519.PublicKey
 	macKey  []byte                   // for CSRF tokens and cookies, derived from the group key
+	base    string                   // BaseURL's path: "" at the root, "/g/NAME" in a directory
 	members map[string]groups.Member // by invite.MemberID
 	mail    *mailer.Journal
 	secure  bool
@@ -139,6 +143,8 @@ type Server struct {
 	mailWG                              sync.WaitGroup
 	handler                             http.Handler
 	locks                               sync.Map // member email -> *sync.Mutex, see memberLock
+	cards                               cardCache
+	dir                                 *Directory // the directory serving this group among others; nil when alone
 }
 
 // New checks cfg, records the group and its members in the store (keeping
@@ -170,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, g: cfg.Group, st: cfg.Store, log: cfg.Log, now: cfg.Now,
 		secure:  u.Scheme == "https",
+		base:    strings.TrimRight(u.Path, "/"),
 		members: make(map[string]groups.Member, len(cfg.Group.Members)),
 		kick:    make(chan struct{}, 1),
 		mailq:   make(chan mailJob, 4096),
@@ -258,6 +265,19 @@ func (s *Server) poke() {
 
 // link is an absolute URL on this server.
 func (s *Server) link(path string) string { return s.cfg.BaseURL + path }
+
+// path is a path on this server as the browser sees it: under the
+// group's prefix when it is one of several groups a directory serves.
+func (s *Server) path(p string) string { return s.base + p }
+
+// JoinURL is where a stranger joins the group: its join page, or the
+// landing page on a server that has none.
+func (s *Server) JoinURL() string {
+	if s.joinable() {
+		return s.link("/join")
+	}
+	return s.link("/")
+}
 
 // Serve serves h on ln with the timeouts and limits a public server
 // needs, until ctx ends; then it shuts down gracefully.

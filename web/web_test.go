@@ -264,6 +264,21 @@ func (e *env) count(rcpt, subj string) int {
 // through the link in the confirmation mail.
 func (e *env) pledge(email string, threshold int, show, confirm bool) {
 	e.t.Helper()
+	form := url.Values{"action": {"pledge"}, "mode": {"any"}}
+	if threshold > 0 {
+		form.Set("mode", "min")
+		form.Set("threshold", fmt.Sprint(threshold))
+	}
+	if show {
+		form.Set("show_name", "1")
+	}
+	e.pledgeForm(email, form, confirm)
+}
+
+// pledgeForm posts form (its csrf added) on the member's pledge page,
+// then confirms through the mail when asked.
+func (e *env) pledgeForm(email string, form url.Values, confirm bool) {
+	e.t.Helper()
 	b := newBrowser(e.t, false)
 	link, err := e.srv.PledgeLink(email)
 	if err != nil {
@@ -273,14 +288,7 @@ func (e *env) pledge(email string, threshold int, show, confirm bool) {
 	if code != 200 {
 		e.t.Fatalf("pledge page %d", code)
 	}
-	form := url.Values{"csrf": {csrfOf(e.t, page)}, "action": {"pledge"}, "mode": {"any"}}
-	if threshold > 0 {
-		form.Set("mode", "min")
-		form.Set("threshold", fmt.Sprint(threshold))
-	}
-	if show {
-		form.Set("show_name", "1")
-	}
+	form.Set("csrf", csrfOf(e.t, page))
 	resp, body := b.post(link, form)
 	if resp.StatusCode != http.StatusSeeOther {
 		e.t.Fatalf("pledge post %d: %s", resp.StatusCode, body)

@@ -29,26 +29,30 @@ func ReadFile(path string, lim Limits) (*Export, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, errorf(path, "", "not a regular file")
 	}
-	head := make([]byte, 512)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, fail(path, "", err, lim)
+	return ReadAt(path, f, fi.Size(), lim)
+}
+
+// ReadAt reads an export of size bytes from ra as ReadFile does; name is
+// the file as the caller names it, for messages. A zip's directory is at
+// its end, so an export is read from something that seeks, not a stream:
+// the web upload spools into a file that has no name on disk.
+func ReadAt(name string, ra io.ReaderAt, size int64, lim Limits) (*Export, error) {
+	head := make([]byte, min(512, size))
+	if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
+		return nil, fail(name, "", err, lim)
 	}
-	head = head[:n]
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
+	stream := func() io.Reader { return io.NewSectionReader(ra, 0, size) }
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
-		return ReadZip(path, f, fi.Size(), lim)
+		return ReadZip(name, ra, size, lim)
 	case isCAR(head):
-		return ReadBluesky(path, f, lim)
+		return ReadBluesky(name, stream(), lim)
 	case bytes.HasPrefix(bytes.TrimPrefix(head, []byte("\ufeff")), []byte("Account address")):
-		return ReadFediCSV(path, f, lim)
+		return ReadFediCSV(name, stream(), lim)
 	case isJSON(head):
-		return ReadMetaJSON(path, f, lim)
+		return ReadMetaJSON(name, stream(), lim)
 	default:
-		return nil, &Error{File: path, Err: ErrUnknown,
+		return nil, &Error{File: name, Err: ErrUnknown,
 			Msg: "not an X archive, a Bluesky repository, a Mastodon or GoToSocial CSV, or an Instagram or Threads export"}
 	}
 }

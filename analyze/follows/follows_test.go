@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -311,5 +312,32 @@ func TestXParts(t *testing.T) {
 	}
 	if want := ids("1002", "1003", "1004", "1010"); !reflect.DeepEqual(ex.Following, want) {
 		t.Errorf("following %v, want %v", ex.Following, want)
+	}
+}
+
+func TestHandleLabels(t *testing.T) {
+	for h, want := range map[string][]string{
+		"@Ada_Example":           {"x:ada_example", "ig:ada_example"},
+		"ada.example":            {"ig:ada.example"},
+		"@ada@Social.Example":    {"fedi:@ada@social.example"},
+		"ada@social.example":     {"fedi:@ada@social.example"},
+		"did:plc:abc123":         {"bsky:did:plc:abc123"},
+		"x:Ada":                  {"x:ada"},
+		"bsky:did:plc:abc123":    {"bsky:did:plc:abc123"},
+		"fedi:@b@social.example": {"fedi:@b@social.example"},
+		"ada.bsky.social":        nil,
+		"two words":              nil,
+		"":                       nil,
+	} {
+		if got := HandleLabels(h); !slices.Equal(got, want) {
+			t.Errorf("HandleLabels(%q) = %q, want %q", h, got, want)
+		}
+	}
+	ex := &Export{Network: X, Self: Account{Handle: "Ada", ID: "12"}}
+	if got := ex.Identities(); !slices.Equal(got, []string{"x:ada", "x:id:12"}) {
+		t.Errorf("Identities = %q", got)
+	}
+	if got := (&Export{Network: Fedi}).Identities(); got != nil {
+		t.Errorf("no owner: Identities = %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/analyze"
+	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 )
@@ -26,11 +29,18 @@ func newAnalyzeCmd(app *App) *cobra.Command {
 		suggestions int
 	)
 	cmd := &cobra.Command{
-		Use:   "analyze --edges FILE",
+		Use:   "analyze GROUP.yaml | --edges FILE",
 		Short: "Find the subgroup that would stay: the viable set, topic communities, retention",
 		Long: `Analyze reads a follow graph and answers the question an escape starts with:
 which subgroup is big enough and self-contained enough that each of its
 members would find it worth staying?
+
+GROUP.yaml analyses the group's own graph: the follows its members uploaded
+on their pledge pages and those imported with "lifeboat import --group". The
+lead's network is the starting point: the viable set is sought among the lead
+and the members, named by their emails; the people they follow outside the
+group (named x:…, bsky:…, fedi:…, ig:…) appear only here, for the lead, in the
+communities and the growth suggestions. The picture has the lead at the centre.
 
 --edges FILE is an edge list: one "FOLLOWER FOLLOWEE" pair a line, separated
 by a space or tab, "#" starting a comment (the SNAP format).
@@ -51,16 +61,30 @@ It reports:
 modularity, retention (min, median), suggestions and duration_s.
 --svg FILE draws the picture: members coloured by community, the viable set
 inside the dashed ring, --lead LABEL at the centre.`,
-		Example: `  lifeboat analyze --edges follows.txt --min-follows 5
+		Example: `  lifeboat analyze group.yaml --min-follows 3 --svg group.svg
+  lifeboat analyze --edges follows.txt --min-follows 5
   lifeboat analyze --edges follows.txt --min-follows 5 --json
   lifeboat analyze --edges follows.txt --min-follows 3 --svg group.svg --lead ada`,
-		Args: cobra.NoArgs,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if edges == "" {
-				return usageErrorf("analyze needs a follow graph: --edges FILE (one FOLLOWER FOLLOWEE pair a line)")
-			}
-			if minFollows < 0 {
+			switch {
+			case len(args) == 1 && edges != "":
+				return usageErrorf("analyze takes a group file or --edges FILE, not both")
+			case len(args) == 0 && edges == "":
+				return usageErrorf("analyze needs a follow graph: GROUP.yaml (the group's imported follows) or --edges FILE (one FOLLOWER FOLLOWEE pair a line)")
+			case minFollows < 0:
 				return usageErrorf("--min-follows must be 0 or more, not %d", minFollows)
+			}
+			o := analyze.Options{MinFollows: minFollows, Seed: seed, Suggestions: suggestions}
+			if len(args) == 1 {
+				r, leadLabel, err := analyzeGroup(cmd.Context(), app, args[0], o)
+				if err != nil {
+					return err
+				}
+				if lead == "" {
+					lead = leadLabel
+				}
+				return writeAnalysis(app, r, svg, lead, asJSON)
 			}
 			// A graph of tens of millions of follows is held whole: the
 			// collector runs more often so that the peak stays near what
@@ -76,22 +100,7 @@ inside the dashed ring, --lead LABEL at the centre.`,
 				// A damaged or oversized file is the caller's input: exit 2.
 				return usageErr(errors.New(safetext.Line(err.Error())))
 			}
-			r := analyze.Analyze(g, analyze.Options{MinFollows: minFollows, Seed: seed, Suggestions: suggestions}, start)
-			if svg != "" {
-				var b bytes.Buffer
-				if err := r.WriteSVG(&b, lead); err != nil {
-					return err
-				}
-				if err := atomicfile.Write(svg, b.Bytes(), 0o644); err != nil {
-					return err
-				}
-			}
-			if asJSON {
-				enc := json.NewEncoder(app.Stdout)
-				return enc.Encode(r)
-			}
-			printAnalysis(app, r)
-			return nil
+			return writeAnalysis(app, analyze.Analyze(g, o, start), svg, lead, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&edges, "edges", "", "the follow graph: FOLLOWER FOLLOWEE a line")
@@ -102,6 +111,41 @@ inside the dashed ring, --lead LABEL at the centre.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "the community search's order (the same seed gives the same answer)")
 	cmd.Flags().IntVar(&suggestions, "suggestions", 10, "how many growth suggestions to list")
 	return cmd
+}
+
+// analyzeGroup analyses the group's imported graph
+// (groupgraph.Analyze), and says the lead's label for the picture.
+func analyzeGroup(ctx context.Context, app *App, file string, o analyze.Options) (*analyze.Report, string, error) {
+	g, probs := groups.Load(file)
+	if len(probs) > 0 {
+		return nil, "", reportProblems(app, probs)
+	}
+	st, err := app.Store(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := groupgraph.Analyze(ctx, st, g, o)
+	return r, groupgraph.LeadLabel(g), err
+}
+
+// writeAnalysis draws the picture when asked and prints the report.
+func writeAnalysis(app *App, r *analyze.Report, svg, lead string, asJSON bool) error {
+	if svg != "" {
+		var b bytes.Buffer
+		if err := r.WriteSVG(&b, lead); err != nil {
+			return err
+		}
+		// The picture of a group's graph names people who are not
+		// members: it is for the lead's eyes, like the edge lists.
+		if err := atomicfile.Write(svg, b.Bytes(), 0o600); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return json.NewEncoder(app.Stdout).Encode(r)
+	}
+	printAnalysis(app, r)
+	return nil
 }
 
 func printAnalysis(app *App, r *analyze.Report) {

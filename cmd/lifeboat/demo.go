@@ -83,7 +83,7 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			}
 			defer dest.Stop(ctx)
 			run := func(ctx context.Context, emit progress.Func) (escape.Report, error) {
-				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit, Logins: logins})
+				x := escape.New(escape.Config{Store: st, Group: g, Dest: dest, Workers: workers, Emit: emit, Logins: logins, Demo: true})
 				return x.Run(ctx, "local")
 			}
 			var rep escape.Report

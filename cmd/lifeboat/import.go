@@ -2,25 +2,30 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
+	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
 func newImportCmd(app *App) *cobra.Command {
-	var out string
+	var out, group, member string
 	cmd := &cobra.Command{
-		Use:   "import [OWNER=]FILE… --edges OUT",
+		Use:   "import [OWNER=]FILE… --edges OUT | --group GROUP.yaml [--member EMAIL]",
 		Short: "Turn downloaded data exports into one follow graph for analyze",
 		Long: `Import reads the data exports people download from the networks they are
 leaving, takes the follow lists out of them, and writes them as one edge
@@ -51,23 +56,44 @@ Mastodon's and GoToSocial's CSVs and Instagram's files do not say whose they
 are: write the owner before the file, OWNER=FILE.
 
 OUT is written whole or not at all, readable by its owner only: it names
-people who have not joined anything.`,
+people who have not joined anything.
+
+--group GROUP.yaml keeps the follows in the group's own graph instead, as
+those of one member (--member EMAIL; the lead by default): the lead's own
+export, and those members send instead of uploading them on their pledge
+pages. What is kept is what an upload keeps: the member's identity, whom they
+follow, and which members follow them; an earlier import of the same account
+is replaced. A file that does not say whose it is is the member's account
+named by their handle in the group file, or OWNER=. "lifeboat analyze
+GROUP.yaml" then analyses the group's graph, and pledges may name people the
+member follows.`,
 		Example: `  lifeboat import twitter-2026-03-01.zip bsky.car --edges follows.txt
   lifeboat import @ada@social.example=following_accounts.csv \
       ada.example=instagram-ada.zip --edges follows.txt
-  lifeboat analyze --edges follows.txt --min-follows 3`,
+  lifeboat analyze --edges follows.txt --min-follows 3
+  lifeboat import --group group.yaml twitter-2026-03-01.zip
+  lifeboat import --group group.yaml --member ben@example.org following_accounts.csv`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
-			case out == "":
-				return usageErrorf("import needs --edges OUT, the edge list to write")
+			case out != "" && group != "":
+				return usageErrorf("import writes --edges OUT or keeps the follows in --group GROUP.yaml, not both")
+			case out == "" && group == "":
+				return usageErrorf("import needs --edges OUT, the edge list to write, or --group GROUP.yaml")
+			case member != "" && group == "":
+				return usageErrorf("--member is the member of --group GROUP.yaml whose follows these are")
 			case len(args) == 0:
 				return usageErrorf("import needs at least one export to read")
+			}
+			if group != "" {
+				return importForMember(cmd.Context(), app, group, member, args)
 			}
 			return runImport(app, args, out)
 		},
 	}
 	cmd.Flags().StringVar(&out, "edges", "", "the edge list to write: FOLLOWER FOLLOWEE a line")
+	cmd.Flags().StringVar(&group, "group", "", "keep the follows in this group's graph")
+	cmd.Flags().StringVar(&member, "member", "", "whose follows they are (an email of the group file; default: the lead)")
 	return cmd
 }
 
@@ -81,10 +107,8 @@ func runImport(app *App, args []string, out string) error {
 		if same(path, out) {
 			return usageErrorf("--edges %s is also an input; write the graph to another file", out)
 		}
-		ex, err := follows.ReadFile(path, follows.DefaultLimits)
+		ex, err := readExport(path, owner, follows.DefaultLimits)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return usageErrorf("no such file: %s", path)
 		case errors.Is(err, follows.ErrUnknown):
 			if owner != "" {
 				return usageErrorf("%s: an edge list names everyone itself; drop %s=", path, owner)
@@ -102,12 +126,7 @@ func runImport(app *App, args []string, out string) error {
 			fmt.Fprintf(app.Stdout, "%s: edge list, %d follows among %d people\n", safetext.Line(path), len(copied)-n, g.N())
 			continue
 		case err != nil:
-			return usageErr(err)
-		}
-		if owner != "" {
-			if err := ex.SetOwner(owner); err != nil {
-				return usageErr(err)
-			}
+			return err
 		}
 		exports = append(exports, ex)
 	}
@@ -137,6 +156,84 @@ func runImport(app *App, args []string, out string) error {
 	}
 	fmt.Fprintf(app.Stdout, "wrote %d follows among %d people to %s\n", len(edges), len(people), safetext.Line(out))
 	return nil
+}
+
+// importForMember keeps the exports' follows in the group's graph as the
+// member's. Every file is read before anything is kept, so a damaged one
+// leaves the graph as it was.
+func importForMember(ctx context.Context, app *App, file, member string, args []string) error {
+	g, probs := groups.Load(file)
+	if len(probs) > 0 {
+		return reportProblems(app, probs)
+	}
+	if member == "" {
+		member = g.Lead.Email
+	}
+	member = strings.ToLower(member)
+	var exports []*follows.Export
+	for _, arg := range args {
+		owner, path := splitOwner(arg)
+		ex, err := readExport(path, owner, groupgraph.Limits)
+		switch {
+		case errors.Is(err, follows.ErrUnknown):
+			return usageErr(fmt.Errorf("%w; an edge list names no member: analyse it with lifeboat analyze --edges", err))
+		case err != nil:
+			return err
+		}
+		exports = append(exports, ex)
+	}
+	st, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	if err := st.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, File: file}); err != nil {
+		return err
+	}
+	// One transaction: an export refused (another member's, say) leaves
+	// the graph as it was, the ones before it included.
+	kept := make([]groupgraph.Imported, len(exports))
+	err = st.Tx(ctx, func(tx store.Store) error {
+		for i, ex := range exports {
+			var err error
+			if kept[i], err = groupgraph.Import(ctx, tx, g, member, ex, time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var fe *follows.Error
+	switch {
+	case errors.Is(err, follows.ErrNoOwner) && errors.As(err, &fe):
+		return usageErr(fmt.Errorf("%w; give the member's handle in the group file, or write its owner before it, e.g. %s=%s", err, ownerExample(exports, fe.File), fe.File))
+	case errors.Is(err, groupgraph.ErrNotMember), errors.Is(err, groupgraph.ErrOtherMember), errors.Is(err, follows.ErrOwner):
+		return usageErr(err)
+	case err != nil:
+		return err
+	}
+	for i, imp := range kept {
+		fmt.Fprintf(app.Stdout, "%s: %s of %s, kept for %s: follows %d, followed by %d %s of the group\n",
+			safetext.Line(exports[i].File), imp.Format, safetext.Line(imp.Self), safetext.Line(member), imp.Follows, imp.Followers, pluralWord(imp.Followers, "member", "members"))
+	}
+	return nil
+}
+
+// readExport reads the export at path, naming its owner when owner is
+// set. Every error is bad input (exit 2); one wrapping follows.ErrUnknown
+// is a file of no known kind, which the caller may take otherwise.
+func readExport(path, owner string, lim follows.Limits) (*follows.Export, error) {
+	ex, err := follows.ReadFile(path, lim)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usageErrorf("no such file: %s", path)
+	case err != nil:
+		return nil, usageErr(err)
+	}
+	if owner != "" {
+		if err := ex.SetOwner(owner); err != nil {
+			return nil, usageErr(err)
+		}
+	}
+	return ex, nil
 }
 
 // splitOwner splits OWNER=FILE. An argument that names an existing file

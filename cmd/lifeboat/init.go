@@ -44,12 +44,21 @@ lead:
 
 # Where the group goes.
 destination:
+{{- if .Server}}
+  # existing: a server that already runs (one an earlier group moved to);
+  # its admin accepts the group.
+  type: existing
+  server: {{.Server}}
+  # local: a real GoToSocial server on this machine, to try the escape.
+  # type: local
+{{- else}}
   # local: a real GoToSocial server on this machine, to try the escape.
   type: local
   software: gotosocial          # or mastodon
   # existing: a server that already runs; its admin accepts the group.
   # type: existing
   # server: https://social.example
+{{- end}}
   # new: a server of the group's own on Hetzner Cloud.
   # type: new
   # domain: social.example.org
@@ -72,14 +81,17 @@ members:
 `))
 
 func newInitCmd(app *App) *cobra.Command {
-	var name, title string
+	var name, title, server string
 	cmd := &cobra.Command{
 		Use:   "init [FILE]",
 		Short: "Write a starter group file (default group.yaml)",
 		Long: `Init writes a commented starter group file that passes lifeboat check. It
-never overwrites an existing file.`,
+never overwrites an existing file. --server starts a group bound for a server
+that runs already, such as the one an earlier group moved to (its "made it"
+page prints this command).`,
 		Example: `  lifeboat init
-  lifeboat init river-birders.yaml --title "River Birders"`,
+  lifeboat init river-birders.yaml --title "River Birders"
+  lifeboat init next-group.yaml --server https://social.example.org`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErrorf("init takes at most one FILE, got %d", len(args))
@@ -101,7 +113,7 @@ never overwrites an existing file.`,
 			}
 			var b strings.Builder
 			if err := starter.Execute(&b, map[string]string{
-				"File": file, "Name": name, "Title": strconv.Quote(title),
+				"File": file, "Name": name, "Title": strconv.Quote(title), "Server": quoteIf(server),
 			}); err != nil {
 				return fmt.Errorf("render starter file: %w", err)
 			}
@@ -117,7 +129,15 @@ never overwrites an existing file.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the group's slug (default: from FILE, else my-group)")
 	cmd.Flags().StringVar(&title, "title", "", "the group's display name (default: from the name)")
+	cmd.Flags().StringVar(&server, "server", "", "bound for this existing server, e.g. the one an earlier group moved to (https://…)")
 	return cmd
+}
+
+func quoteIf(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strconv.Quote(s)
 }
 
 // defaultGroupName is FILE's base name without extension when that is a

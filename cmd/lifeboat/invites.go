@@ -1,15 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -112,36 +112,29 @@ func (o *exportFlags) register(cmd *cobra.Command) {
 }
 
 // write writes the links as CSV (stdout, or the --csv file) and, with
-// --sheet, as a printable sheet; files are 0600, they hold working links.
+// --sheet, as a printable sheet: lifeboat pledges export, lifeboat
+// invites export and the TUI's export. Files are written whole or not at
+// all and readable only by their owner: they hold working links.
 func (o *exportFlags) write(app *App, kind web.Sheet, title string, links []web.InviteLink) error {
+	var b bytes.Buffer
+	if err := web.WriteLinksCSV(&b, links); err != nil {
+		return err
+	}
 	if o.csv == "" || o.csv == "-" {
 		// stdout may be a terminal: names and emails come from the group
 		// file and from members.
-		var b strings.Builder
-		if err := web.WriteLinksCSV(&b, links); err != nil {
-			return err
-		}
 		if _, err := io.WriteString(app.Stdout, safetext.Block(b.String())); err != nil {
 			return err
 		}
-	} else if err := writePrivate(o.csv, func(f *os.File) error { return web.WriteLinksCSV(f, links) }); err != nil {
+	} else if err := atomicfile.Write(o.csv, b.Bytes(), 0o600); err != nil {
 		return err
 	}
-	if o.sheet != "" {
-		return writePrivate(o.sheet, func(f *os.File) error { return web.WriteSheet(f, kind, title, links) })
+	if o.sheet == "" {
+		return nil
 	}
-	return nil
-}
-
-// writePrivate writes a file readable only by its owner.
-func writePrivate(path string, write func(*os.File) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	b.Reset()
+	if err := web.WriteSheet(&b, kind, title, links); err != nil {
 		return err
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
+	return atomicfile.Write(o.sheet, b.Bytes(), 0o600)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -25,4 +27,23 @@ func tuiOpenPledges(ctx context.Context, app *App, file, baseURL string) (int, e
 		return 0, err
 	}
 	return srv.OpenPledges(ctx)
+}
+
+// tuiExportPledges is the TUI's x key: what lifeboat pledges export
+// --csv F --sheet F.html writes, written the same way.
+func tuiExportPledges(ctx context.Context, app *App, file, baseURL, csv, sheet string) (int, error) {
+	srv, err := groupServer(ctx, app, file, &webFlags{baseURL: baseURL}, web.Config{})
+	if err != nil {
+		return 0, err
+	}
+	links, err := srv.PledgeLinks()
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range []string{csv, sheet} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return 0, err
+		}
+	}
+	return len(links), (&exportFlags{csv: csv, sheet: sheet}).write(app, web.PledgeSheet, srv.GroupTitle(), links)
 }

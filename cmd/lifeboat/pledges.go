@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -73,6 +75,25 @@ type pledgeStatus struct {
 	// destination now; DestinationMissing names the step missing.
 	DestinationReady   bool   `json:"destination_ready"`
 	DestinationMissing string `json:"destination_missing"`
+	// MeshDays is how many of the server's daily follow windows the
+	// mesh of the going members needs (Mastodon: 400 follows a day per
+	// account); MeshPlan says it in a sentence.
+	MeshDays int    `json:"mesh_days"`
+	MeshPlan string `json:"mesh_plan"`
+	// Retention is, for each member with follows imported, how many of
+	// the people they follow are in the launch set, in the group file's
+	// order.
+	Retention []memberRetention `json:"retention"`
+}
+
+// memberRetention is one member's line of Retention: "34 of the 80
+// people you follow are going".
+type memberRetention struct {
+	Email   string `json:"email"`
+	Going   int    `json:"going"`
+	Follows int    `json:"follows"`
+	// InLaunchSet: the member is in the launch set themselves.
+	InLaunchSet bool `json:"in_launch_set"`
 }
 
 func newPledgesStatusCmd(app *App) *cobra.Command {
@@ -90,7 +111,11 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if f.baseURL == "" {
 				f.baseURL = "http://127.0.0.1" // links are not printed
 			}
-			srv, err := groupServer(cmd.Context(), app, args[0], &f, web.Config{})
+			g, probs := groups.Load(args[0])
+			if len(probs) > 0 {
+				return reportProblems(app, probs)
+			}
+			srv, err := groupServerFor(cmd.Context(), app, g, args[0], &f, web.Config{})
 			if err != nil {
 				return err
 			}
@@ -102,11 +127,27 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			kept, err := srv.Retention(cmd.Context(), st)
+			if err != nil {
+				return err
+			}
 			o := st.Outlook
 			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, Enrolled: st.Enrolled, Confirmed: st.Confirmed, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
 				NeedForViable: o.NeedForViable, Summary: o.String(),
-				DestinationReady: ready.Ready, DestinationMissing: ready.Missing}
+				DestinationReady: ready.Ready, DestinationMissing: ready.Missing, Retention: []memberRetention{}}
+			for _, m := range srv.Members() {
+				email := strings.ToLower(m.Email)
+				if k, ok := kept[email]; ok {
+					out.Retention = append(out.Retention, memberRetention{Email: email, Going: k.Going, Follows: k.Follows, InLaunchSet: st.Going[email]})
+				}
+			}
+			size := o.Going
+			if size == 0 {
+				size = max(o.Members, o.ViableMass)
+			}
+			plan := arrival.PlanMesh(size, g.Destination.SoftwareOrDefault())
+			out.MeshDays, out.MeshPlan = plan.Days, plan.Sentence
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
 				enc.SetIndent("", "  ")
@@ -117,6 +158,14 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if !out.DestinationReady {
 				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
 			}
+			for _, r := range out.Retention {
+				in := "waiting"
+				if r.InLaunchSet {
+					in = "going"
+				}
+				fmt.Fprintf(app.Stdout, "  %s (%s): %d of the %d people they follow are going\n", safetext.Line(r.Email), in, r.Going, r.Follows)
+			}
+			fmt.Fprintf(app.Stdout, "  mesh: %s\n", out.MeshPlan)
 			switch {
 			case out.Viable && out.DestinationReady:
 				fmt.Fprintln(app.Stdout, "  viable: the group launches (serve does it at once)")

@@ -1,22 +1,20 @@
 package main
 
 import (
-	"crypto/ed25519"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
@@ -72,58 +70,25 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 			if err != nil {
 				return usageErr(err)
 			}
-			r, err := existing.ScoutURL(ctx, server, nil)
-			if err != nil {
-				return err
-			}
 			st, err := app.Store(ctx)
 			if err != nil {
 				return err
 			}
 			file, _ := filepath.Abs(args[0])
-			if err := st.Groups().Put(ctx, store.Group{Name: g.Name, Title: g.Title, File: file}); err != nil {
-				return err
-			}
-			sg, err := st.Groups().Get(ctx, g.Name)
+			desk := &lead.Desk{Store: st, StateDir: app.StateDir}
+			asked, err := desk.Request(ctx, lead.Ask{Group: g, File: file, Server: server, Window: win, Message: message, Now: now, Out: out})
 			if err != nil {
 				return err
 			}
-			emails := make([]string, len(g.Members))
-			for i, m := range g.Members {
-				emails[i] = m.Email
-			}
-			if ok, err := admission.AcceptedFor(ctx, st, g.Name); err == nil && ok {
+			req, r := asked.Request, asked.Server
+			if asked.Supersedes {
 				fmt.Fprintln(app.Stderr, "lifeboat: the admin accepted this group's latest request; a new one needs a new acceptance (to add or remove members, use --amend)")
-			}
-			req, err := admission.New(admission.Draft{
-				Server:  r.URL,
-				Group:   admission.Group{Name: g.Name, Title: g.Title},
-				Lead:    admission.Contact{Name: g.Lead.Name, Email: g.Lead.Email},
-				Emails:  emails,
-				Window:  win,
-				Rules:   r.Rules,
-				Message: message,
-			}, ed25519.PrivateKey(sg.SigningKey), now)
-			if err != nil {
-				return err
-			}
-			if err := admission.SaveRequest(ctx, st.Journal(), req); err != nil {
-				return err
-			}
-			if out == "" {
-				dir, err := app.GroupDir(g.Name)
-				if err != nil {
-					return err
-				}
-				out = filepath.Join(dir, "admission-"+hostName(r.URL)+".json")
 			}
 			if out == "-" {
 				_, err = app.Stdout.Write(req.Encode())
 				return err
 			}
-			if err := os.WriteFile(out, req.Encode(), 0o644); err != nil {
-				return fmt.Errorf("write request: %w", err)
-			}
+			out = asked.Path
 			fmt.Fprintf(app.Stdout, "Wrote the admission request of %s (%d members) to %s for %s.\n", safetext.Line(g.Title), req.Size, out, safetext.Line(r.URL))
 			fmt.Fprintf(app.Stdout, "Window: %s to %s. Group key fingerprint: %s (tell the admin over another channel).\n",
 				win.From.Format(time.RFC3339), win.Until.Format(time.RFC3339), req.Fingerprint())
@@ -139,7 +104,7 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 				fmt.Fprintln(app.Stdout, req.Token())
 			}
 			if dm {
-				if err := sendDM(cmd, app, r, req); err != nil {
+				if err := announceRequest(cmd.Context(), app, r, req); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Sent a direct message to %s.\n", safetext.Line(r.Contact.Account))
@@ -183,11 +148,10 @@ func writeAmendment(app *App, cmd *cobra.Command, g *groups.Group, server, out s
 		return err
 	}
 	if out == "" {
-		dir, err := app.GroupDir(g.Name)
-		if err != nil {
+		if _, err := app.GroupDir(g.Name); err != nil {
 			return err
 		}
-		out = filepath.Join(dir, "amendment-"+hostName(req.Server)+"-"+a.ID()[:8]+".json")
+		out = (&lead.Desk{StateDir: app.StateDir}).RequestFile(g.Name, "amendment", req.Server, a.ID()[:8])
 	}
 	if out == "-" {
 		_, err = app.Stdout.Write(a.Encode())
@@ -324,38 +288,16 @@ func parseWindow(from, until string, days int, now time.Time) (admission.Window,
 	return w, nil
 }
 
-// sendDM posts a direct message to the server's contact account from the
-// lead's account.
-func sendDM(cmd *cobra.Command, app *App, r *existing.Report, req *admission.Request) error {
-	if r.Contact.Account == "" {
-		return fmt.Errorf("the server names no contact account to message; send the file to %s", orNone(r.Contact.Email))
-	}
+// announceRequest announces the request to the server's contact account
+// from the lead's own account ($LIFEBOAT_LEAD_TOKEN, $LIFEBOAT_LEAD_SERVER):
+// lifeboat request --dm and the TUI.
+func announceRequest(ctx context.Context, app *App, r *existing.Report, req *admission.Request) error {
 	cfg, err := app.config()
 	if err != nil {
 		return err
 	}
-	tok := cfg.LeadToken
-	if tok == "" {
-		return usageErrorf("--dm needs the lead's access token in $LIFEBOAT_LEAD_TOKEN")
+	if cfg.LeadToken == "" {
+		return usageErrorf("announcing the request needs the lead's access token in $LIFEBOAT_LEAD_TOKEN")
 	}
-	from := cfg.LeadServer
-	if from == "" {
-		from = r.URL
-	}
-	text := fmt.Sprintf("%s Hello! %s, a group of %d people leaving a centralised network together, asks to join %s between %s and %s. "+
-		"Its signed admission request (made with Lifeboat, group key %s) comes from %s <%s>; "+
-		"you can check it with: lifeboat admin review FILE",
-		r.Contact.Account, req.Group.Title, req.Size, r.Domain, req.Window.From.Format("2 Jan 2006"), req.Window.Until.Format("2 Jan 2006"),
-		req.Fingerprint(), req.Lead.Name, req.Lead.Email)
-	if _, err := fedi.New(from).WithToken(tok).PostStatus(cmd.Context(), text, fedi.Direct); err != nil {
-		return fmt.Errorf("send the direct message: %w", err)
-	}
-	return nil
-}
-
-func hostName(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Host != "" {
-		return strings.NewReplacer(":", "_").Replace(u.Host)
-	}
-	return "server"
+	return lead.Announce(ctx, r, req, cfg.LeadServer, cfg.LeadToken)
 }

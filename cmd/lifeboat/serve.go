@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,22 +173,44 @@ func newServeCmd(app *App) *cobra.Command {
 		pageRate   int
 	)
 	cmd := &cobra.Command{
-		Use:   "serve GROUP.yaml",
-		Short: "Run the group's web pages: pledges, launch, invites, arrival",
+		Use:   "serve GROUP.yaml… | FOLDER",
+		Short: "Run the groups' web pages: pledges, launch, invites, arrival",
 		Long: `Serve runs the pages members use: the group's landing page with the pledge
 count, personal pledge pages (links mailed by "lifeboat pledges open"), the
 launch that mails every going member a personal invite as soon as the group is
 viable, the redemption of those invites, and the public "we made it" page.
+
+Given several group files, or a folder of them, serve hosts them all as a
+directory: "/" lists the groups that are gathering, by topic (the files'
+tags), and each group has its own pages under /g/NAME/. Links mailed while a
+group was served alone are sent on to it.
 
 Mail goes through the SMTP server given by --smtp-* or $LIFEBOAT_SMTP_*; the
 password only from $LIFEBOAT_SMTP_PASSWORD or a 0600 file. With --database
 postgres://… several serve processes share one state and act as one.`,
 		Example: `  LIFEBOAT_SMTP_PASSWORD=… lifeboat serve group.yaml --addr 127.0.0.1:8080 \
       --base-url https://lifeboat.example.org --smtp-addr smtp.example.org:587 \
-      --smtp-user lifeboat --smtp-from "River Birders <lifeboat@example.org>"`,
-		Args: exactlyOneGroupFile,
+      --smtp-user lifeboat --smtp-from "River Birders <lifeboat@example.org>"
+  lifeboat serve groups/ --base-url https://lifeboat.example.org`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("serve needs a group file, several, or a folder of them, e.g. lifeboat serve group.yaml")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			files, err := groupFiles(args)
+			if err != nil {
+				return err
+			}
+			gs, err := loadGroups(app, files)
+			if err != nil {
+				return err
+			}
+			if len(gs) > 1 && len(f.rules) > 0 {
+				return usageErrorf("--rule shows one destination's rules: use it when serving one group")
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return usageErrorf("listen on %s: %v", addr, err)
@@ -202,26 +227,36 @@ postgres://… several serve processes share one state and act as one.`,
 			if mail == nil {
 				log.Warn("no SMTP server configured: mail stays unsent (journaled) until serve runs with one")
 			}
-			g, probs := groups.Load(args[0])
-			if len(probs) > 0 {
-				return reportProblems(app, probs)
+			cfg := web.Config{Mail: mail, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
+			if len(gs) == 1 {
+				srv, stop, err := serveGroup(ctx, app, gs[0], &f, cfg)
+				defer stop()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", safetext.Line(gs[0].g.Title), f.baseURL, ln.Addr())
+				return web.Serve(ctx, ln, srv.Handler())
 			}
-			arr := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) {
-				return serveArrivals(ctx, app, g)
-			}, every: 30 * time.Second, now: time.Now, log: log}
-			if err := arr.start(ctx, app.Stderr); err != nil {
-				return err
+			servers := make([]*web.Server, 0, len(gs))
+			for _, lg := range gs {
+				gf := f
+				gf.baseURL = web.GroupBaseURL(f.baseURL, lg.g.Name)
+				srv, stop, err := serveGroup(ctx, app, lg, &gf, cfg)
+				defer stop()
+				if err != nil {
+					return err
+				}
+				servers = append(servers, srv)
 			}
-			defer arr.close()
-			go arr.follow(ctx)
-			cfg := web.Config{Mail: mail, Arrivals: arr, SignUps: serveDoor(ctx, app, g), Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
-			srv, err := groupServerFor(ctx, app, g, args[0], &f, cfg)
+			dir, err := web.NewDirectory(web.DirectoryConfig{BaseURL: f.baseURL, Servers: servers, PageRate: pageRate, TrustProxy: trustProxy, Log: log})
 			if err != nil {
-				return err
+				return usageErr(err)
 			}
-			go srv.Run(ctx)
-			fmt.Fprintf(app.Stdout, "Serving %s at %s (listening on %s)\n", safetext.Line(g.Title), f.baseURL, ln.Addr())
-			return web.Serve(ctx, ln, srv.Handler())
+			fmt.Fprintf(app.Stdout, "Serving %d groups at %s (listening on %s)\n", len(gs), f.baseURL, ln.Addr())
+			for _, lg := range gs {
+				fmt.Fprintf(app.Stdout, "  %s: %s/\n", safetext.Line(lg.g.Title), web.GroupBaseURL(f.baseURL, lg.g.Name))
+			}
+			return web.Serve(ctx, ln, dir.Handler())
 		},
 	}
 	f.register(cmd, true)
@@ -233,6 +268,96 @@ postgres://… several serve processes share one state and act as one.`,
 	cmd.Flags().IntVar(&redeemRate, "redeem-rate", 20, "invite and arrival requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&pageRate, "page-rate", 240, "requests to any page per IP per minute (-1: no limit)")
 	return cmd
+}
+
+// maxServedGroups caps the groups one serve hosts: each may run a local
+// server and ticks every 30 seconds.
+const maxServedGroups = 50
+
+// loadedGroup is a group file read for serve.
+type loadedGroup struct {
+	g    *groups.Group
+	file string
+}
+
+// groupFiles is the group files serve was given: files as named, and a
+// folder's *.yaml and *.yml files (not its subfolders, nor hidden files).
+func groupFiles(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, usageErrorf("%s: %v", a, err)
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return nil, usageErrorf("%s: %v", a, err)
+		}
+		n := len(files)
+		for _, e := range entries {
+			name := e.Name()
+			if e.Type().IsRegular() && !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+				files = append(files, filepath.Join(a, name))
+			}
+		}
+		if len(files) == n {
+			return nil, usageErrorf("%s holds no group files (*.yaml, *.yml)", a)
+		}
+	}
+	if len(files) > maxServedGroups {
+		return nil, usageErrorf("%d group files: one serve hosts at most %d", len(files), maxServedGroups)
+	}
+	return files, nil
+}
+
+// loadGroups reads every file, reporting every problem of every file,
+// and refuses two files of one group.
+func loadGroups(app *App, files []string) ([]loadedGroup, error) {
+	var (
+		out  []loadedGroup
+		all  groups.Problems
+		seen = map[string]string{}
+	)
+	for _, file := range files {
+		g, probs := groups.Load(file)
+		if len(probs) > 0 {
+			all = append(all, probs...)
+			continue
+		}
+		if first, dup := seen[g.Name]; dup {
+			return nil, usageErrorf("%s and %s are both the group %q: serve each group once", first, file, g.Name)
+		}
+		seen[g.Name] = file
+		out = append(out, loadedGroup{g: g, file: file})
+	}
+	if len(all) > 0 {
+		return nil, reportProblems(app, all)
+	}
+	return out, nil
+}
+
+// serveGroup builds one group's server and starts what it runs: the
+// arrival engine (followed until its destination is up) and the ticks.
+// stop releases the engine; it is never nil.
+func serveGroup(ctx context.Context, app *App, lg loadedGroup, f *webFlags, cfg web.Config) (*web.Server, func(), error) {
+	arr := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) {
+		return serveArrivals(ctx, app, lg.g)
+	}, every: 30 * time.Second, now: time.Now, log: cfg.Log}
+	if err := arr.start(ctx, app.Stderr); err != nil {
+		return nil, func() {}, err
+	}
+	go arr.follow(ctx)
+	cfg.Arrivals, cfg.SignUps = arr, serveDoor(ctx, app, lg.g)
+	srv, err := groupServerFor(ctx, app, lg.g, lg.file, f, cfg)
+	if err != nil {
+		return nil, arr.close, err
+	}
+	go srv.Run(ctx)
+	return srv, arr.close, nil
 }
 
 func exactlyOneGroupFile(cmd *cobra.Command, args []string) error {

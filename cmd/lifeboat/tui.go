@@ -11,13 +11,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape"
-	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
+	"github.com/lifeboat-social/lifeboat/provision/existing"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 	"github.com/lifeboat-social/lifeboat/tui"
 )
@@ -52,7 +53,7 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 		return destination.Prices(ctx, g, cfg)
 	}
 	if st, err := app.Store(ctx); err == nil {
-		d.Desk = &lead.Desk{Store: st}
+		d.Desk = &lead.Desk{Store: st, StateDir: app.StateDir}
 		d.Readiness = func(ctx context.Context, g *groups.Group, path string) (campaign.Readiness, error) {
 			return campaign.CheckReady(ctx, destinationReady(app, st, g, path))
 		}
@@ -65,8 +66,14 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	d.OpenPledges = func(ctx context.Context, file, baseURL string) (int, error) {
 		return tuiOpenPledges(ctx, app, file, baseURL)
 	}
+	d.ExportPledges = func(ctx context.Context, file, baseURL, csv, sheet string) (int, error) {
+		return tuiExportPledges(ctx, app, file, baseURL, csv, sheet)
+	}
 	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func) error {
 		return tuiProvision(ctx, app, g, emit)
+	}
+	d.AnnounceRequest = func(ctx context.Context, r *existing.Report, req *admission.Request) error {
+		return announceRequest(ctx, app, r, req)
 	}
 	// the admin screen's watcher reads the token as lifeboat admin watch
 	// does: $LIFEBOAT_ADMIN_TOKEN, or a file only its owner can read
@@ -78,22 +85,14 @@ func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// tuiLaunch runs the group's playbook on its destination: the whole
-// escape on the local destination (as lifeboat demo does), or launch,
-// invites and the mesh so far on an existing or new server (as lifeboat
-// run does).
+// tuiLaunch runs the group's playbook on an existing or new server, as
+// lifeboat run does: launch, invites and the mesh so far. The local
+// destination's playbook simulates the members and is lifeboat demo's
+// alone (escape.ErrDemoOnly); the TUI does not offer it.
 func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Func) (escape.Report, error) {
-	// The demo's simulated members log in with the passwords kept in
-	// logins.csv; real groups' members choose their own.
-	var logins arrival.Logins
 	if g.Destination.Type == groups.DestLocal {
-		dir, err := app.GroupDir(g.Name)
-		if err != nil {
-			return escape.Report{}, err
-		}
-		if logins, err = openLogins(dir); err != nil {
-			return escape.Report{}, err
-		}
+		// refused before the server starts: the TUI does not offer it
+		return escape.Report{}, fmt.Errorf("%w: try the escape with lifeboat demo --group FILE", escape.ErrDemoOnly)
 	}
 	dest, err := app.destination(ctx, g)
 	if err != nil {
@@ -104,7 +103,7 @@ func tuiLaunch(ctx context.Context, app *App, g *groups.Group, emit progress.Fun
 	if err != nil {
 		return escape.Report{}, err
 	}
-	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit, Logins: logins}).Run(ctx, g.Destination.Type)
+	return escape.New(escape.Config{Store: st, Group: g, Dest: dest, Emit: emit}).Run(ctx, g.Destination.Type)
 }
 
 // tuiProvision makes the destination ready: the local server started, an

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
@@ -43,6 +44,8 @@ type Config struct {
 	// the member's own password and members authorise Lifeboat through
 	// OAuth.
 	Logins Logins
+	// Clock tells the time of rate-limit waits; default the real one.
+	Clock Clock
 }
 
 // Engine runs arrivals for one group on one server.
@@ -53,6 +56,10 @@ type Engine struct {
 
 	mu   sync.Mutex
 	apps map[string]fedi.App // by redirect URI
+
+	clock    Clock
+	seedMu   sync.Mutex  // one Seed at a time: two would send the same follows
+	resuming atomic.Bool // a ResumeLater goroutine runs
 }
 
 // New returns an engine for cfg.
@@ -66,11 +73,15 @@ func New(cfg Config) *Engine {
 	if cfg.Client == nil {
 		cfg.Client = func(u string) *fedi.Client { return fedi.New(u) }
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
 	return &Engine{
-		cfg:  cfg,
-		run:  journalRun(cfg.Group.Name, cfg.Server.URL),
-		base: cfg.Client(cfg.Server.URL),
-		apps: map[string]fedi.App{},
+		cfg:   cfg,
+		run:   journalRun(cfg.Group.Name, cfg.Server.URL),
+		base:  cfg.Client(cfg.Server.URL),
+		apps:  map[string]fedi.App{},
+		clock: cfg.Clock,
 	}
 }
 

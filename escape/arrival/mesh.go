@@ -46,6 +46,14 @@ func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
 	if err != nil {
 		return nil, err
 	}
+	// In the order they arrived (their account's record was written):
+	// the mesh is seeded oldest pairs first.
+	sort.SliceStable(accs, func(i, j int) bool {
+		if !accs[i].CreatedAt.Equal(accs[j].CreatedAt) {
+			return accs[i].CreatedAt.Before(accs[j].CreatedAt)
+		}
+		return accs[i].Email < accs[j].Email
+	})
 	var out []arrived
 	for _, a := range accs {
 		if a.Token == "" || a.ID == "" || a.Server != e.cfg.Server.URL {
@@ -53,7 +61,6 @@ func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
 		}
 		out = append(out, arrived{email: a.Email, id: a.ID, c: e.base.WithToken(a.Token)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].email < out[j].email })
 	return out, nil
 }
 
@@ -85,27 +92,70 @@ func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, er
 // keeps refusing is retried a few times within the run and then left
 // out, the rest of the mesh is made around it, and Seed returns a
 // *StuckError naming what is missing. The next Seed tries it again.
+// Follows and list entries a server's rate limit holds back until its
+// window reopens (Mastodon's 400 follows a day) are left for then: Seed
+// journals the wait and returns a *LimitedError (joined with the
+// StuckError when both); Resume waits and goes on.
 func (e *Engine) Seed(ctx context.Context) error {
+	e.seedMu.Lock()
+	defer e.seedMu.Unlock()
 	members, err := e.arrivals(ctx)
 	if err != nil {
 		return err
 	}
-	stuck, err := e.follows(ctx, members)
+	stuck, held, err := e.follows(ctx, members)
 	if err != nil {
 		return err
 	}
-	more, err := e.lists(ctx, members)
+	more, heldLists, err := e.lists(ctx, members)
 	if err != nil {
 		return err
 	}
 	stuck = append(stuck, more...)
-	if err := e.welcome(ctx, members); err != nil {
+	held = held.join(heldLists)
+	if err := e.welcome(ctx, members); fedi.IsRateLimited(err) {
+		held = held.join(holds{n: 1, until: retryAt(err)})
+	} else if err != nil {
 		return err
 	}
-	if len(stuck) > 0 {
-		return &StuckError{Stuck: stuck}
+	if err := e.keepLimit(ctx, limitRecord{Until: held.until, Held: held.n}); err != nil {
+		return err
 	}
-	return nil
+	var errs []error
+	if len(stuck) > 0 {
+		errs = append(errs, &StuckError{Stuck: stuck})
+	}
+	if held.n > 0 {
+		errs = append(errs, &LimitedError{Until: held.until, Held: held.n})
+	}
+	return errors.Join(errs...)
+}
+
+// holds counts the pieces a rate limit held back in a run, and when the
+// first of them may go again.
+type holds struct {
+	n     int
+	until time.Time
+}
+
+func (h holds) join(o holds) holds {
+	if o.n == 0 {
+		return h
+	}
+	if h.n == 0 || o.until.Before(h.until) {
+		h.until = o.until
+	}
+	h.n += o.n
+	return h
+}
+
+// retryAt is when a rate-limited answer says to come back.
+func retryAt(err error) time.Time {
+	var fe *fedi.Error
+	if errors.As(err, &fe) {
+		return fe.RetryAt
+	}
+	return time.Time{}
 }
 
 // Stuck is one piece of the mesh the server would not make in this run,
@@ -209,8 +259,12 @@ var (
 // rounds runs fn for 0..n-1 on workers goroutines, then again for the
 // items that failed as one or more *piece (joined), after a growing pause,
 // at most stuckRounds more times. It returns the pieces still failing.
-// Any other error stops the work and is returned.
-func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) ([]Stuck, error) {
+// Pieces a rate limit refused until further than maxPause ahead (a
+// Mastodon account's daily follows spent) are not tried again in this
+// run: they are counted in held, for Resume to send when the window
+// reopens. Any other error stops the work and is returned.
+func (e *Engine) rounds(ctx context.Context, n int, fn func(ctx context.Context, i int) error) ([]Stuck, holds, error) {
+	var held holds
 	todo := make([]int, n)
 	for i := range todo {
 		todo[i] = i
@@ -218,7 +272,7 @@ func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i 
 	for round := 0; ; round++ {
 		var mu sync.Mutex
 		failed := map[int][]*piece{}
-		err := workpool.Run(ctx, workers, len(todo), func(ctx context.Context, k int) error {
+		err := workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, k int) error {
 			ps, err := pieces(fn(ctx, todo[k]))
 			if len(ps) > 0 {
 				mu.Lock()
@@ -228,10 +282,26 @@ func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i 
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return nil, held, err
+		}
+		now := e.clock.Now()
+		for i, ps := range failed {
+			kept := ps[:0]
+			for _, p := range ps {
+				if at := retryAt(p.stuck.Err); fedi.IsRateLimited(p.stuck.Err) && at.Sub(now) > maxPause {
+					held = held.join(holds{n: 1, until: at})
+					continue
+				}
+				kept = append(kept, p)
+			}
+			if len(kept) == 0 {
+				delete(failed, i)
+			} else {
+				failed[i] = kept
+			}
 		}
 		if len(failed) == 0 {
-			return nil, nil
+			return nil, held, nil
 		}
 		todo = todo[:0]
 		for i := range failed {
@@ -245,21 +315,20 @@ func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i 
 					out = append(out, p.stuck)
 				}
 			}
-			return out, nil
+			return out, held, nil
 		}
 		pause := stuckPause << round
 		for _, ps := range failed {
 			for _, p := range ps {
-				var fe *fedi.Error
-				if errors.As(p.stuck.Err, &fe) && fedi.IsRateLimited(fe) {
-					pause = max(pause, min(time.Until(fe.RetryAt), maxPause))
+				if fedi.IsRateLimited(p.stuck.Err) {
+					pause = max(pause, min(retryAt(p.stuck.Err).Sub(now), maxPause))
 				}
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(pause):
+			return nil, held, ctx.Err()
+		case <-e.clock.After(pause):
 		}
 	}
 }
@@ -268,11 +337,11 @@ func rounds(ctx context.Context, workers, n int, fn func(ctx context.Context, i 
 // server (following again answers 200), so it needs no "started" record:
 // finished follows are journaled in batches, and a crash at worst repeats
 // a batch's worth of no-op follows. It returns the follows that stay
-// stuck.
-func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error) {
+// stuck, and counts those a rate limit holds back.
+func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds, error) {
 	done, err := e.done(ctx, "follow:")
 	if err != nil {
-		return nil, err
+		return nil, holds{}, err
 	}
 	// One job per pair of members, doing both directions one after the
 	// other: GoToSocial v0.17.3 can cache "a does not follow b" for good
@@ -280,40 +349,33 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error
 	// it stores it (accepting a's request), and then refuses to put b on
 	// a's list. (v0.18.3 has the same cache code, go-structr v0.8.11:
 	// a load that found nothing is stored after the fact, over what was
-	// stored meanwhile.) Pairs are interleaved so many tokens are busy at
-	// once.
+	// stored meanwhile.) The pairs come in pairOrder.
 	type job struct{ a, b arrived }
 	var todo []job
 	missing := 0
 	n := len(members)
-	for k := 1; 2*k <= n; k++ {
-		for i := range members {
-			j := (i + k) % n
-			if 2*k == n && i >= j {
-				continue // the pair {i, i+n/2} comes twice; keep one
-			}
-			a, b := members[i], members[j]
-			_, ab := done[followKey(a.email, b.email)]
-			_, ba := done[followKey(b.email, a.email)]
-			if !ab || !ba {
-				todo = append(todo, job{a, b})
-			}
-			missing += btoi(!ab) + btoi(!ba)
+	for _, p := range pairOrder(n) {
+		a, b := members[p[1]], members[p[0]] // the later arrival follows first
+		_, ab := done[followKey(a.email, b.email)]
+		_, ba := done[followKey(b.email, a.email)]
+		if !ab || !ba {
+			todo = append(todo, job{a, b})
 		}
+		missing += btoi(!ab) + btoi(!ba)
 	}
 	total := n * (n - 1)
 	emit := e.cfg.Emit
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - missing, Total: total})
 	if len(todo) == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
-		return nil, nil
+		return nil, holds{}, nil
 	}
 	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
 		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - missing + n, Total: total})
 	})
 	var mu sync.Mutex
 	made := map[string]bool{} // in this run, so a later round skips them
-	stuck, err := rounds(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, i int) error {
+	stuck, held, err := e.rounds(ctx, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
 		var failed []error // one direction failing does not keep the other from being tried
 		for _, d := range [2][2]arrived{{p.a, p.b}, {p.b, p.a}} {
@@ -346,15 +408,33 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, error
 	}
 	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error(), Err: err})
-		return nil, err
+		return nil, held, err
 	}
 	for _, s := range stuck {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Item: s.From, Message: s.String()})
 	}
-	if len(stuck) == 0 {
+	if len(stuck) == 0 && held.n == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
 	}
-	return stuck, nil
+	return stuck, held, nil
+}
+
+// pairOrder is the order in which the mesh of n members (by arrival
+// rank) is seeded: each pair {i, j}, i < j, once, by the sum of the
+// ranks, then i. Pairs of one sum share no member, so many tokens are
+// busy at once; and each member still follows everyone who arrived
+// before them first (oldest first), then the later arrivals in the order
+// they came, the newest pairs last. Where a server allows an account
+// only so many follows a day (Mastodon: 400), what waits for the next
+// day is each member's newest pairs.
+func pairOrder(n int) [][2]int {
+	out := make([][2]int, 0, n*(n-1)/2)
+	for sum := 1; sum <= 2*n-3; sum++ {
+		for i := max(0, sum-(n-1)); 2*i < sum; i++ {
+			out = append(out, [2]int{i, sum - i})
+		}
+	}
+	return out
 }
 
 func btoi(b bool) int {
@@ -473,20 +553,20 @@ func unstick(ctx context.Context, a, b arrived) error {
 // is made, so a crash between making it and journaling it makes no second
 // list; entries already present count as added. It returns the lists
 // that stay stuck.
-func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, error) {
+func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, holds, error) {
 	follows, err := e.done(ctx, "follow:")
 	if err != nil {
-		return nil, err
+		return nil, holds{}, err
 	}
 	listed, err := e.done(ctx, "listed:")
 	if err != nil {
-		return nil, err
+		return nil, holds{}, err
 	}
 	emit := e.cfg.Emit
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepLists, Total: len(members)})
 	var mu sync.Mutex
 	finished := 0
-	stuck, err := rounds(ctx, e.cfg.Workers, len(members), func(ctx context.Context, i int) error {
+	stuck, held, err := e.rounds(ctx, len(members), func(ctx context.Context, i int) error {
 		a := members[i]
 		var add []arrived
 		for _, b := range members {
@@ -538,15 +618,15 @@ func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, error) 
 	})
 	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Message: err.Error(), Err: err})
-		return nil, err
+		return nil, held, err
 	}
 	for _, s := range stuck {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepLists, Item: s.From, Message: s.String()})
 	}
-	if len(stuck) == 0 {
+	if len(stuck) == 0 && held.n == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepLists, Done: len(members), Total: len(members)})
 	}
-	return stuck, nil
+	return stuck, held, nil
 }
 
 // addToList adds ids to a's list. A list only takes accounts its owner

@@ -2,7 +2,9 @@ package arrival
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
@@ -24,6 +26,13 @@ type Room struct {
 	Invites, Sent, Redeemed int
 	Accounts                int // accounts made on the destination
 	Follows, Lists          int // done in the arrival engine's journal
+	Arrived                 int // members with an account and a token
+	// FollowsTotal is the whole mesh of the members arrived so far:
+	// each follows each other.
+	FollowsTotal int
+	// ResumeAt is when the server's rate limit lets the rest of the mesh
+	// be made (Mastodon: the next 00:00 UTC); zero when nothing waits.
+	ResumeAt time.Time
 	// State is each member's place (Member…), by lower-case email;
 	// members with no invite yet are absent.
 	State map[string]string
@@ -62,6 +71,7 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error
 		switch {
 		case a.ID != "" && a.Token != "":
 			r.State[email] = MemberArrived
+			r.Arrived++
 		case a.ID == "": // the row is written before the sign-up
 			r.State[email] = MemberJoining
 		}
@@ -70,9 +80,15 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error
 			server = a.Server
 		}
 	}
+	r.FollowsTotal = r.Arrived * (r.Arrived - 1)
 	if server == "" {
 		return r, nil
 	}
+	lim, err := readLimit(ctx, st.Journal(), journalRun(g.Name, server))
+	if err != nil {
+		return r, err
+	}
+	r.ResumeAt = lim.Until
 	for prefix, n := range map[string]*int{"follow:": &r.Follows, "list:": &r.Lists} {
 		steps, err := st.Journal().List(ctx, journalRun(g.Name, server), prefix)
 		if err != nil {
@@ -85,4 +101,35 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error
 		}
 	}
 	return r, nil
+}
+
+// Progress is the room's mesh in one sentence, for the members' page and
+// the lead: "312 of 380 follows made; the rest after 00:00 UTC
+// tomorrow". Empty before two members have arrived.
+func (r Room) Progress(now time.Time) string {
+	switch {
+	case r.FollowsTotal == 0:
+		return ""
+	case r.Follows >= r.FollowsTotal:
+		return fmt.Sprintf("All %d follows between the %d members who have arrived are made.", r.FollowsTotal, r.Arrived)
+	case r.ResumeAt.After(now):
+		return fmt.Sprintf("%d of %d follows made; the rest after %s (the server allows each account only so many follows a day).",
+			r.Follows, r.FollowsTotal, When(now, r.ResumeAt))
+	}
+	return fmt.Sprintf("%d of %d follows made so far.", r.Follows, r.FollowsTotal)
+}
+
+// When says at in words relative to now, in UTC (the zone of Mastodon's
+// daily windows): "14:05 UTC today", "00:00 UTC tomorrow", or the date.
+func When(now, at time.Time) string {
+	now, at = now.UTC(), at.UTC()
+	y1, m1, d1 := now.Date()
+	day := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
+	switch {
+	case at.Before(day.AddDate(0, 0, 1)):
+		return at.Format("15:04 MST") + " today"
+	case at.Before(day.AddDate(0, 0, 2)):
+		return at.Format("15:04 MST") + " tomorrow"
+	}
+	return at.Format("Mon 2 Jan 15:04 MST")
 }

@@ -19,7 +19,7 @@ func TestRoundsIsolateStuckPieces(t *testing.T) {
 	defer QuickRetries()()
 	var mu sync.Mutex
 	calls := map[int]int{}
-	stuck, err := rounds(context.Background(), 4, 50, func(ctx context.Context, i int) error {
+	stuck, _, err := roundsOn(4).rounds(context.Background(), 50, func(ctx context.Context, i int) error {
 		mu.Lock()
 		calls[i]++
 		n := calls[i]
@@ -68,7 +68,7 @@ func TestRoundsIsolateStuckPieces(t *testing.T) {
 func TestRoundsStopOnOtherErrors(t *testing.T) {
 	defer QuickRetries()()
 	boom := errors.New("journal write failed")
-	stuck, err := rounds(context.Background(), 2, 100, func(ctx context.Context, i int) error {
+	stuck, _, err := roundsOn(2).rounds(context.Background(), 100, func(ctx context.Context, i int) error {
 		if i == 3 {
 			return boom
 		}
@@ -98,7 +98,7 @@ func TestRoundsReportEveryPieceOfAnItem(t *testing.T) {
 	two := func() error {
 		return errors.Join(isolate(&fedi.Error{Status: 401}, StepFollows, "a@x", "b@x"), isolate(&fedi.Error{Status: 401}, StepFollows, "b@x", "a@x"))
 	}
-	stuck, err := rounds(context.Background(), 2, 3, func(ctx context.Context, i int) error {
+	stuck, _, err := roundsOn(2).rounds(context.Background(), 3, func(ctx context.Context, i int) error {
 		if i == 1 {
 			return two()
 		}
@@ -108,8 +108,13 @@ func TestRoundsReportEveryPieceOfAnItem(t *testing.T) {
 		t.Errorf("got %+v, %v; want both directions", stuck, err)
 	}
 	boom := errors.New("journal")
-	_, err = rounds(context.Background(), 2, 3, func(ctx context.Context, i int) error { return errors.Join(two(), boom) })
+	_, _, err = roundsOn(2).rounds(context.Background(), 3, func(ctx context.Context, i int) error { return errors.Join(two(), boom) })
 	if !errors.Is(err, boom) {
 		t.Errorf("got %v, want the journal error", err)
 	}
+}
+
+// roundsOn is an engine with only what rounds uses.
+func roundsOn(workers int) *Engine {
+	return &Engine{cfg: Config{Workers: workers}, clock: realClock{}}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
@@ -62,7 +63,7 @@ func Read(ctx context.Context, st store.Store, file *groups.Group) (Status, erro
 	if err := s.countEnrolled(ctx, st, file, all); err != nil {
 		return Status{}, err
 	}
-	var th []int
+	var conds []pledge.Condition
 	for _, p := range all {
 		if _, ok := g.Member(p.Email); !ok {
 			continue
@@ -79,15 +80,22 @@ func Read(ctx context.Context, st store.Store, file *groups.Group) (Status, erro
 			continue
 		}
 		s.Pledges = append(s.Pledges, p)
-		th = append(th, p.Threshold)
+		conds = append(conds, pledge.Condition{Others: p.Threshold, Follows: p.FollowThreshold})
 	}
-	going, _ := pledge.Cascade(th)
+	if err := keepInvited(ctx, st, g, s, conds); err != nil {
+		return Status{}, err
+	}
+	follows, err := followsAmong(ctx, st, g, s.Pledges, conds)
+	if err != nil {
+		return Status{}, err
+	}
+	going, _ := pledge.LaunchSet(conds, follows)
 	for i, p := range s.Pledges {
 		if going[i] {
 			s.Going[strings.ToLower(p.Email)] = true
 		}
 	}
-	s.Outlook = pledge.Explain(th, len(g.Members), g.ViableMass)
+	s.Outlook = pledge.ExplainSet(conds, follows, len(g.Members), g.ViableMass)
 	return s, nil
 }
 
@@ -116,6 +124,63 @@ func (s *Status) countEnrolled(ctx context.Context, st store.Store, file *groups
 		}
 	}
 	return nil
+}
+
+// keepInvited drops the conditions of those who have an invite, after
+// the launch: the launch decided for them, and a member deleting their
+// follows, or a followee withdrawing, afterwards must not take back an
+// invite sent. Late pledgers keep their conditions.
+func keepInvited(ctx context.Context, st store.Store, g *groups.Group, s Status, conds []pledge.Condition) error {
+	if s.State == pledge.StateGathering || len(conds) == 0 {
+		return nil
+	}
+	invs, err := st.Invites().List(ctx, g.Name)
+	if err != nil {
+		return err
+	}
+	invited := map[string]bool{}
+	for _, inv := range invs {
+		invited[strings.ToLower(inv.Email)] = true
+	}
+	for i, p := range s.Pledges {
+		if invited[strings.ToLower(p.Email)] {
+			conds[i] = pledge.Condition{}
+		}
+	}
+	return nil
+}
+
+// followsAmong is who follows whom among the pledgers, from the group's
+// imported follows, when a pledge names people; nil when none does, so
+// that a group without such pledges never reads its graph.
+func followsAmong(ctx context.Context, st store.Store, g *groups.Group, ps []store.Pledge, conds []pledge.Condition) ([][]int32, error) {
+	named := false
+	for _, c := range conds {
+		named = named || c.Follows > 0
+	}
+	if !named {
+		return nil, nil
+	}
+	gg, err := groupgraph.Load(ctx, st, g)
+	if err != nil {
+		return nil, fmt.Errorf("the group's follows: %w", err)
+	}
+	emails := make([]string, len(ps))
+	for i, p := range ps {
+		emails[i] = p.Email
+	}
+	return gg.FollowsAmong(emails), nil
+}
+
+// Retention is, for each member with follows of their own imported, how
+// many of the people they follow are in the launch set of s: "34 of the
+// 80 people you follow are going". By lower-case email.
+func Retention(ctx context.Context, st store.Store, g *groups.Group, s Status) (map[string]groupgraph.Kept, error) {
+	gg, err := groupgraph.Load(ctx, st, g)
+	if err != nil {
+		return nil, fmt.Errorf("the group's follows: %w", err)
+	}
+	return gg.Retention(s.Going), nil
 }
 
 // ErrNotGathering: the group has launched or failed already.

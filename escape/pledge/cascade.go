@@ -1,58 +1,20 @@
-// Package pledge holds the rules of conditional pledges: the threshold
-// cascade that decides who would go, the explanation the pledge page
-// shows, and when a group launches, fails or needs a nudge. It is pure
+// Package pledge holds the rules of conditional pledges: the launch set
+// that decides who would go (the threshold cascade, with conditions on
+// the people a member follows), the explanation the pledge page shows, and when a group launches, fails or needs a nudge. It is pure
 // logic: no store, no clock, no I/O.
 package pledge
 
-import (
-	"fmt"
-	"slices"
-)
+import "fmt"
 
-// Cascade returns who would go: the largest set S of pledgers such that
-// every member of S has a threshold of at most |S|-1 ("I go only if at
-// least K others go"). going[i] reports whether pledger i is in S; n is
-// |S|. Negative thresholds count as 0.
-//
-// S is the greatest fixed point of the cascade and it is unique: a set of
-// size k works exactly when its largest threshold is at most k-1, so the k
-// smallest thresholds work whenever any k do, and at the largest such k
-// no other pledger can have a threshold below k. S is therefore
-// {i : t_i <= n-1}.
-func Cascade(thresholds []int) (going []bool, n int) {
-	n = Size(thresholds)
-	going = make([]bool, len(thresholds))
+// conditions are pledges that name only a number of others: the
+// threshold cascade ("I go only if at least K others go"), negative
+// thresholds counting as 0.
+func conditions(thresholds []int) []Condition {
+	c := make([]Condition, len(thresholds))
 	for i, t := range thresholds {
-		going[i] = max(t, 0) <= n-1
+		c[i].Others = t
 	}
-	return going, n
-}
-
-// Size is the number of pledgers in the cascade of thresholds.
-func Size(thresholds []int) int {
-	s := sorted(thresholds)
-	return sizeWith(s, 0)
-}
-
-func sorted(thresholds []int) []int {
-	s := make([]int, len(thresholds))
-	for i, t := range thresholds {
-		s[i] = max(t, 0)
-	}
-	slices.Sort(s)
-	return s
-}
-
-// sizeWith is the cascade size of the sorted thresholds s together with
-// extra unconditional pledgers: the largest k with the k-th smallest
-// threshold at most k-1.
-func sizeWith(s []int, extra int) int {
-	for k := len(s) + extra; k > extra; k-- {
-		if s[k-1-extra] <= k-1 {
-			return k
-		}
-	}
-	return extra
+	return c
 }
 
 // Outlook is what the pledge page says about the group's chances.
@@ -72,28 +34,10 @@ type Outlook struct {
 }
 
 // Explain computes the outlook of a group of members people needing
-// viableMass, with the given pledges' thresholds.
+// viableMass, with the given pledges' thresholds (ExplainSet without
+// follow conditions).
 func Explain(thresholds []int, members, viableMass int) Outlook {
-	s := sorted(thresholds)
-	o := Outlook{Members: members, ViableMass: viableMass, Pledged: len(s)}
-	o.Going = sizeWith(s, 0)
-	o.Waiting = o.Pledged - o.Going
-	o.Viable = o.Going >= viableMass
-	left := max(members-len(s), 0) // who could still pledge
-	o.NeedForViable = -1
-	if o.Viable {
-		o.NeedForViable = 0
-	}
-	for m := 1; m <= left && (o.NeedForViable < 0 || (o.Waiting > 0 && o.NextMore == 0)); m++ {
-		k := sizeWith(s, m)
-		if o.NeedForViable < 0 && k >= viableMass {
-			o.NeedForViable = m
-		}
-		if o.NextMore == 0 && k-m > o.Going {
-			o.NextMore, o.NextBrings = m, k-m-o.Going
-		}
-	}
-	return o
+	return ExplainSet(conditions(thresholds), nil, members, viableMass)
 }
 
 // String is the outlook in one sentence, e.g. "41 would go now; 9 more

@@ -28,9 +28,9 @@ func TestCascade(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, n := Cascade(tc.t)
+			got, n := cascade(tc.t)
 			if !slices.Equal(got, tc.want) {
-				t.Fatalf("Cascade(%v) = %v, want %v", tc.t, got, tc.want)
+				t.Fatalf("cascade(%v) = %v, want %v", tc.t, got, tc.want)
 			}
 			c := 0
 			for _, g := range got {
@@ -56,7 +56,7 @@ func TestCascadeProperty(t *testing.T) {
 		for i := range th {
 			th[i] = r.IntN(n+2) - 1
 		}
-		going, size := Cascade(th)
+		going, size := cascade(th)
 		for i, g := range going {
 			if g && max(th[i], 0) > size-1 {
 				t.Fatalf("%v: member %d (threshold %d) in a set of %d: not a fixed point", th, i, th[i], size)
@@ -113,7 +113,7 @@ func TestCascadeLarge(t *testing.T) {
 	for i := range th {
 		th[i] = i // each needs everyone before them: all go
 	}
-	if _, n := Cascade(th); n != len(th) {
+	if _, n := cascade(th); n != len(th) {
 		t.Fatalf("n = %d", n)
 	}
 }
@@ -180,7 +180,7 @@ func TestExplainProperty(t *testing.T) {
 			th[i] = r.IntN(members)
 		}
 		o := Explain(th, members, viable)
-		with := func(m int) int { return Size(append(slices.Clone(th), make([]int, m)...)) }
+		with := func(m int) int { return size(append(slices.Clone(th), make([]int, m)...)) }
 		if o.NeedForViable > 0 {
 			if with(o.NeedForViable) < viable || with(o.NeedForViable-1) >= viable {
 				t.Fatalf("%v m=%d v=%d: NeedForViable %d wrong", th, members, viable, o.NeedForViable)
@@ -299,4 +299,12 @@ func TestSlow(t *testing.T) {
 	if Slow(at(8), opened, nil, at(7), Outlook{ViableMass: 5}) {
 		t.Error("no deadline, pledge yesterday: slow")
 	}
+}
+
+// cascade is the launch set of pledges that name only a number of others.
+func cascade(thresholds []int) ([]bool, int) { return LaunchSet(conditions(thresholds), nil) }
+
+func size(thresholds []int) int {
+	_, n := cascade(thresholds)
+	return n
 }

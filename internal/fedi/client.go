@@ -40,6 +40,7 @@ type Option func(*options)
 type options struct {
 	hc     *http.Client
 	limits Limits
+	now    func() time.Time
 }
 
 // WithHTTPClient sets the HTTP client whose Transport (and Timeout) carry the
@@ -49,6 +50,11 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = h
 
 // WithLimits tunes rate limiting and retries.
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
+
+// WithClock sets the clock that rate-limit resets are read against
+// (default time.Now): a test that drives a server's clock drives the
+// client's with it.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // sharedTransport keeps connections open for the many concurrent requests
 // that bulk work sends to one server: net/http's default keeps only two
@@ -94,6 +100,9 @@ func New(baseURL string, opts ...Option) *Client {
 		limits: o.limits.withDefaults(),
 		reg:    &registry{budgets: map[string]*budget{}},
 		now:    time.Now,
+	}
+	if o.now != nil {
+		tr.now = o.now
 	}
 	c := &Client{base: u, tr: tr}
 	c.hc = &http.Client{

@@ -117,7 +117,22 @@ func (t *transport) key(req *http.Request) string {
 		return host + " anon"
 	}
 	sum := sha256.Sum256([]byte(tok))
-	return host + " " + hex.EncodeToString(sum[:8])
+	key := host + " " + hex.EncodeToString(sum[:8])
+	if req.Method == http.MethodPost && isFollow(req.URL.Path) {
+		// Mastodon answers a follow with its follows limit's headers
+		// (400 a day per account) whenever that limit is nearer than the
+		// token's: a budget of its own, so that a day's follows spent do
+		// not hold back the token's other requests until midnight.
+		key += " follows"
+	}
+	return key
+}
+
+// isFollow reports whether path is /api/v1/accounts/:id/follow.
+func isFollow(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/api/v1/accounts/")
+	id, ok2 := strings.CutSuffix(rest, "/follow")
+	return ok && ok2 && id != "" && !strings.Contains(id, "/")
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {

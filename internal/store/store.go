@@ -34,6 +34,7 @@ type Store interface {
 	Accounts() Accounts
 	Joins() Joins
 	Journal() Journal
+	Follows() Follows
 	// Tx runs fn in one transaction; fn's Store sees and writes only
 	// within it. An error (or panic) rolls back.
 	Tx(ctx context.Context, fn func(Store) error) error
@@ -88,17 +89,19 @@ type Members interface {
 }
 
 // Pledge is a member's conditional commitment: go if at least Threshold
-// others go (0 means unconditionally).
+// others go, and at least FollowThreshold of the people the member
+// follows (0 means no such condition).
 type Pledge struct {
-	Group       string
-	Email       string
-	Threshold   int
-	ShowName    bool // the member agreed to be listed on the public page
-	Confirmed   bool // double opt-in done
-	Withdrawn   bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	ConfirmedAt time.Time
+	Group           string
+	Email           string
+	Threshold       int
+	FollowThreshold int
+	ShowName        bool // the member agreed to be listed on the public page
+	Confirmed       bool // double opt-in done
+	Withdrawn       bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ConfirmedAt     time.Time
 }
 
 type Pledges interface {
@@ -184,6 +187,35 @@ type Joins interface {
 	// and every invite of theirs not yet redeemed: ErrNotFound when there
 	// was none of them.
 	Forget(ctx context.Context, group, email string) error
+}
+
+// FollowImport is what one data export gave of a member: the label of
+// its owner (x:ada, bsky:did:plc:…), other labels of the same owner
+// (x:id:1234), and the follows it lists as FOLLOWER FOLLOWEE label pairs.
+// The export itself is never stored.
+type FollowImport struct {
+	Group     string
+	Email     string // the member it was imported for
+	Self      string
+	Aliases   []string
+	Format    string // "X archive", "Bluesky repository", …
+	Edges     [][2]string
+	CreatedAt time.Time
+}
+
+type Follows interface {
+	// Put stores imp, replacing an earlier import of the same member and
+	// owner (a newer download of the same account).
+	Put(ctx context.Context, imp FollowImport) error
+	// List returns the group's imports with their follows, by email and
+	// owner.
+	List(ctx context.Context, group string) ([]FollowImport, error)
+	// Delete removes every import of the member and returns how many
+	// there were.
+	Delete(ctx context.Context, group, email string) (int, error)
+	// Version changes whenever the group's imports do (a Put or a
+	// Delete), so that a reader may keep the graph it built until then.
+	Version(ctx context.Context, group string) (string, error)
 }
 
 // StepStatus is where a journaled step stands.

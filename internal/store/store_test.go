@@ -210,8 +210,8 @@ func TestPledges(t *testing.T) {
 		_, err := p.Get(ctx, "uk", "a@example.org")
 		wantErr(t, err, ErrNotFound)
 
-		want := Pledge{Group: "uk", Email: "a@example.org", Threshold: 10, ShowName: true, CreatedAt: t0UTC, UpdatedAt: t0UTC}
-		must(t, p.Put(ctx, Pledge{Group: "uk", Email: "A@example.org", Threshold: 10, ShowName: true, CreatedAt: t0, UpdatedAt: t0}))
+		want := Pledge{Group: "uk", Email: "a@example.org", Threshold: 10, FollowThreshold: 4, ShowName: true, CreatedAt: t0UTC, UpdatedAt: t0UTC}
+		must(t, p.Put(ctx, Pledge{Group: "uk", Email: "A@example.org", Threshold: 10, FollowThreshold: 4, ShowName: true, CreatedAt: t0, UpdatedAt: t0}))
 		got, err := p.Get(ctx, "uk", "a@example.org")
 		must(t, err)
 		if !reflect.DeepEqual(got, want) {
@@ -615,4 +615,67 @@ func count(t *testing.T, errs []error, loser error) int {
 		}
 	}
 	return n
+}
+
+func TestFollows(t *testing.T) {
+	each(t, func(t *testing.T, _ Config, s Store) {
+		f := s.Follows()
+		wantErr(t, f.Put(ctx, FollowImport{Group: "uk", Email: "a@example.org", Self: "x:ada"}), ErrNotFound)
+		must(t, s.Groups().Put(ctx, Group{Name: "uk"}))
+		// More follows than one INSERT writes.
+		var many [][2]string
+		for i := range followBatch + 7 {
+			many = append(many, [2]string{"x:ada", fmt.Sprintf("x:id:%d", i)})
+		}
+		must(t, f.Put(ctx, FollowImport{Group: "uk", Email: "A@example.org", Self: "x:ada", Aliases: []string{"x:id:99"},
+			Format: "X archive", Edges: many, CreatedAt: t0}))
+		must(t, f.Put(ctx, FollowImport{Group: "uk", Email: "a@example.org", Self: "bsky:did:plc:a", Format: "Bluesky repository",
+			Edges: [][2]string{{"bsky:did:plc:a", "bsky:did:plc:b"}}}))
+		must(t, f.Put(ctx, FollowImport{Group: "uk", Email: "b@example.org", Self: "fedi:@b@social.example",
+			Edges: [][2]string{{"fedi:@b@social.example", "fedi:@a@social.example"}}}))
+		list, err := f.List(ctx, "uk")
+		must(t, err)
+		if len(list) != 3 || list[0].Self != "bsky:did:plc:a" || len(list[0].Edges) != 1 || list[1].Self != "x:ada" ||
+			len(list[1].Edges) != followBatch+7 || !reflect.DeepEqual(list[1].Aliases, []string{"x:id:99"}) ||
+			!list[1].CreatedAt.Equal(t0UTC) || list[1].Email != "a@example.org" || list[2].Edges[0][1] != "fedi:@a@social.example" {
+			t.Fatalf("list: %+v", list)
+		}
+		// A newer download of the same account replaces the older, and
+		// the version changes.
+		v0, err := f.Version(ctx, "uk")
+		must(t, err)
+		must(t, f.Put(ctx, FollowImport{Group: "uk", Email: "a@example.org", Self: "x:ada", Edges: many[:2]}))
+		list, _ = f.List(ctx, "uk")
+		if len(list) != 3 || len(list[1].Edges) != 2 || len(list[1].Aliases) != 0 {
+			t.Fatalf("replaced: %+v", list[1])
+		}
+		if v, _ := f.Version(ctx, "uk"); v == v0 {
+			t.Fatalf("version %s unchanged by a put", v)
+		}
+		v1, err := f.Version(ctx, "uk")
+		must(t, err)
+		n, err := f.Delete(ctx, "uk", "A@example.org")
+		must(t, err)
+		v2, err := f.Version(ctx, "uk")
+		must(t, err)
+		if v1 == v2 {
+			t.Fatalf("version %s unchanged by a delete", v1)
+		}
+		list, _ = f.List(ctx, "uk")
+		if n != 2 || len(list) != 1 || list[0].Email != "b@example.org" {
+			t.Fatalf("after delete (%d): %+v", n, list)
+		}
+		if n, err := f.Delete(ctx, "uk", "a@example.org"); err != nil || n != 0 {
+			t.Fatalf("delete again: %d, %v", n, err)
+		}
+		// The graph goes with its group.
+		ss := s.(*sqlStore)
+		_, err = ss.exec(ctx, "DELETE FROM groups WHERE name = ?", "uk")
+		must(t, err)
+		var left int
+		must(t, ss.queryRow(ctx, "SELECT (SELECT COUNT(*) FROM follow_imports) + (SELECT COUNT(*) FROM follow_edges)").Scan(&left))
+		if left != 0 {
+			t.Fatalf("%d rows of follows outlive their group", left)
+		}
+	})
 }

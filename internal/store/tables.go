@@ -176,11 +176,11 @@ func (t memberTable) List(ctx context.Context, group string) ([]Member, error) {
 // pledgeTable implements Pledges.
 type pledgeTable struct{ s *sqlStore }
 
-const pledgeCols = "group_name, email, threshold, show_name, confirmed, withdrawn, created_at, updated_at, confirmed_at"
+const pledgeCols = "group_name, email, threshold, follow_threshold, show_name, confirmed, withdrawn, created_at, updated_at, confirmed_at"
 
 func scanPledge(sc interface{ Scan(...any) error }) (Pledge, error) {
 	var p Pledge
-	err := sc.Scan(&p.Group, &p.Email, &p.Threshold, &p.ShowName, &p.Confirmed, &p.Withdrawn,
+	err := sc.Scan(&p.Group, &p.Email, &p.Threshold, &p.FollowThreshold, &p.ShowName, &p.Confirmed, &p.Withdrawn,
 		scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt), scanTime(&p.ConfirmedAt))
 	return p, err
 }
@@ -195,15 +195,16 @@ func (t pledgeTable) Put(ctx context.Context, p Pledge) error {
 	if p.UpdatedAt.IsZero() {
 		p.UpdatedAt = now
 	}
-	_, err := t.s.exec(ctx, `INSERT INTO pledges (`+pledgeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.s.exec(ctx, `INSERT INTO pledges (`+pledgeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, email) DO UPDATE SET
 			threshold = excluded.threshold,
+			follow_threshold = excluded.follow_threshold,
 			show_name = excluded.show_name,
 			confirmed = excluded.confirmed,
 			withdrawn = excluded.withdrawn,
 			updated_at = excluded.updated_at,
 			confirmed_at = excluded.confirmed_at`,
-		p.Group, lower(p.Email), p.Threshold, p.ShowName, p.Confirmed, p.Withdrawn,
+		p.Group, lower(p.Email), p.Threshold, p.FollowThreshold, p.ShowName, p.Confirmed, p.Withdrawn,
 		t.s.d.ts(p.CreatedAt), t.s.d.ts(p.UpdatedAt), t.s.d.ts(p.ConfirmedAt))
 	if err != nil {
 		return fmt.Errorf("put pledge of %s in %s: %w", p.Email, p.Group, mapErr(err))

@@ -72,8 +72,8 @@ var ErrNotReady = provision.ErrNotReady
 //
 // A token saved by an earlier Start (admin-token.json, 0600) is reused
 // while it still signs in as the admin. On GoToSocial, Accounts makes
-// members' accounts with the account maker over SSH; on Mastodon it is
-// nil and members sign up on the server themselves.
+// members' accounts with the account maker over SSH; on Mastodon with
+// tootctl over SSH (MastodonAccounts).
 func (d *Destination) Start(ctx context.Context, emit progress.Func) (*provision.Server, error) {
 	if d.p.cfg.NoWait {
 		return nil, fmt.Errorf("%w: NoWait is set; the destination needs the waits for DNS, TLS and the credentials", ErrNotReady)
@@ -126,13 +126,16 @@ func (d *Destination) server(ctx context.Context, emit progress.Func) (*provisio
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
 	srv := &provision.Server{URL: creds.URL, Software: creds.Software, AdminToken: tok}
-	if creds.Software == groups.SoftwareGoToSocial {
-		keys, err := loadKeys(d.p.cfg.Dir)
-		if err != nil {
-			return nil, err
-		}
+	keys, err := loadKeys(d.p.cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	switch creds.Software {
+	case groups.SoftwareGoToSocial:
 		d.accounts = newMaker(d.p.target(d.res, keys), d.p.cfg.Layout)
 		srv.Accounts = d.accounts
+	case groups.SoftwareMastodon:
+		srv.Accounts = NewMastodonAccounts(d.p.target(d.res, keys))
 	}
 	return srv, nil
 }

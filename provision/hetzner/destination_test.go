@@ -390,7 +390,7 @@ func TestDestinationMastodon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if srv.Software != groups.SoftwareMastodon || srv.AdminToken != minted || srv.Accounts != nil || tokenCmds.Load() != 1 {
+	if _, tootctl := srv.Accounts.(*MastodonAccounts); srv.Software != groups.SoftwareMastodon || srv.AdminToken != minted || !tootctl || tokenCmds.Load() != 1 {
 		t.Fatalf("server = %+v, token commands %d", srv, tokenCmds.Load())
 	}
 	checkAdminToken(t, fedi.New(srv.URL, fedi.WithHTTPClient(cfg.Wait.HTTP)), srv.AdminToken, admin.Username)
