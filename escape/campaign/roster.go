@@ -104,13 +104,21 @@ func Decide(ctx context.Context, st store.Store, g *groups.Group, email string, 
 	return err
 }
 
-// Remove takes a person off the group: their join, their pledge and any
-// invite they have not used. A member the file lists is a *ListedError.
+// Remove takes a person off the group, with everything they gave: their
+// join, their pledge, the follows they uploaded, and any invite they have
+// not used, in one transaction. A member the file lists is a
+// *ListedError.
 func Remove(ctx context.Context, st store.Store, g *groups.Group, email string) error {
 	if _, listed := g.Member(email); listed {
 		return &ListedError{Email: email}
 	}
-	err := st.Joins().Forget(ctx, g.Name, email)
+	err := st.Tx(ctx, func(tx store.Store) error {
+		if err := tx.Joins().Forget(ctx, g.Name, email); err != nil {
+			return err
+		}
+		_, err := tx.Follows().Delete(ctx, g.Name, email)
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: %w", email, ErrNotJoined)
 	}

@@ -84,8 +84,15 @@ func TestRosterAndEnrol(t *testing.T) {
 	if err := Remove(ctx, st, g, "ben@example.org"); !errors.As(err, new(*ListedError)) {
 		t.Fatalf("removing a listed member: %v", err)
 	}
+	if err := st.Follows().Put(ctx, store.FollowImport{Group: g.Name, Email: "eve@example.net", Self: "x:eve",
+		Format: "X archive", Edges: [][2]string{{"x:eve", "x:ben"}}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := Remove(ctx, st, g, "eve@example.net"); err != nil {
 		t.Fatal(err)
+	}
+	if imps, err := st.Follows().List(ctx, g.Name); err != nil || len(imps) != 0 {
+		t.Fatalf("Eve's follows after removal: %v, %v", imps, err)
 	}
 	if err := Remove(ctx, st, g, "eve@example.net"); !errors.Is(err, ErrNotJoined) {
 		t.Fatalf("removing twice: %v", err)
