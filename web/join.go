@@ -74,13 +74,22 @@ func (s *Server) hasMail() bool {
 	return !none
 }
 
-func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
+// joinOpen answers for the join page when the request is over the
+// per-IP limit or the group takes no joins, and says whether to go on.
+func (s *Server) joinOpen(w http.ResponseWriter, r *http.Request) bool {
 	if s.limited(s.pledgeLimit, w, r) {
-		return
+		return false
 	}
 	if !s.joinable() {
 		s.errorPage(w, r, http.StatusNotFound, "This group takes no sign-ups here",
 			"The organiser invites the members of this group by email. Ask "+s.g.Lead.Name+" if you would like to come.")
+		return false
+	}
+	return true
+}
+
+func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
+	if !s.joinOpen(w, r) {
 		return
 	}
 	v := joinView{Form: joinForm{Mode: ""}, Done: r.URL.Query().Get("done")}
@@ -154,15 +163,7 @@ func readJoin(r *http.Request) (joinForm, map[string]string) {
 }
 
 func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.pledgeLimit, w, r) {
-		return
-	}
-	if !s.joinable() {
-		s.errorPage(w, r, http.StatusNotFound, "This group takes no sign-ups here",
-			"The organiser invites the members of this group by email. Ask "+s.g.Lead.Name+" if you would like to come.")
-		return
-	}
-	if !s.parseForm(w, r) {
+	if !s.joinOpen(w, r) || !s.parseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
