@@ -346,6 +346,10 @@ func TestJoinWithoutRelay(t *testing.T) {
 	if !strings.Contains(page, "will look at your request") {
 		t.Fatalf("after joining:\n%s", page)
 	}
+	// The join page is the link a lead posts: it unfurls like the landing page.
+	if !strings.Contains(page, `<meta property="og:url" content="`+e.url+`/join">`) || !strings.Contains(page, `property="og:image" content="`+e.url+`/card.png?v=`) {
+		t.Fatalf("join page without its preview tags:\n%s", page)
+	}
 	s, _ := e.srv.Status(ctx)
 	if s.Outlook.Members != 0 || s.Enrolled != 1 || s.Confirmed != 0 {
 		t.Fatalf("before approval: %+v", s)
