@@ -30,6 +30,7 @@ bench: tools
 # The member's pages in docs/img, taken by the browser tests in headless Chromium.
 screenshots: tools
 	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserResume' ./web/e2e/
+	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserJoin/sqlite' ./web/
 	LIFEBOAT_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestBrowserDirectory' ./web/
 
 clean:

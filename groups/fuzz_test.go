@@ -68,8 +68,14 @@ func checkInvariants(t *testing.T, g *groups.Group) {
 	if g.Version != 1 {
 		t.Fatalf("version %d", g.Version)
 	}
-	if n := len(g.Members); g.ViableMass < 2 || g.ViableMass > n {
-		t.Fatalf("viable_mass %d with %d members", g.ViableMass, n)
+	closed := g.EnrolmentOrDefault() == groups.EnrolClosed
+	if n := len(g.Members); g.ViableMass < 2 || closed && g.ViableMass > n {
+		t.Fatalf("viable_mass %d with %d members (enrolment %q)", g.ViableMass, n, g.Enrolment)
+	}
+	switch g.Enrolment {
+	case "", groups.EnrolClosed, groups.EnrolApproval, groups.EnrolOpen:
+	default:
+		t.Fatalf("enrolment %q", g.Enrolment)
 	}
 	if l := len(g.Name); l < 3 || l > 40 || strings.Trim(g.Name, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
 		t.Fatalf("name %q is not a slug", g.Name)

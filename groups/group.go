@@ -11,6 +11,21 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// Enrolment modes: who may join the group from its public join page.
+const (
+	EnrolClosed   = "closed"   // only the members the file lists
+	EnrolApproval = "approval" // anyone may ask; the lead approves each
+	EnrolOpen     = "open"     // anyone who confirms their email is in
+)
+
+// EnrolmentOrDefault is Enrolment, or closed when unset.
+func (g *Group) EnrolmentOrDefault() string {
+	if g.Enrolment == "" {
+		return EnrolClosed
+	}
+	return g.Enrolment
+}
+
 // Destination types.
 const (
 	DestLocal    = "local"
@@ -31,7 +46,11 @@ type Group struct {
 	Deadline   *time.Time `yaml:"deadline,omitempty" json:"deadline,omitempty"` // a date; the end of that day UTC
 	// LaunchAt is the moment the group launches if it is viable then
 	// (not whenever the last pledge happens to come in); nil: at once.
-	LaunchAt    *time.Time  `yaml:"launch_at,omitempty" json:"launch_at,omitempty"`
+	LaunchAt *time.Time `yaml:"launch_at,omitempty" json:"launch_at,omitempty"`
+	// Enrolment says who may join besides the members the file lists:
+	// nobody (closed, the default), people the lead approves, or anyone
+	// who confirms their email (open). See EnrolmentOrDefault.
+	Enrolment   string      `yaml:"enrolment,omitempty" json:"enrolment,omitempty"`
 	Lead        Person      `yaml:"lead" json:"lead"`
 	Destination Destination `yaml:"destination" json:"destination"`
 	Members     []Member    `yaml:"members" json:"members"`

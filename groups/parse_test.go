@@ -68,7 +68,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"river-birders.yaml": false, "existing-server.yaml": false, "new-hetzner.yaml": false}
+	want := map[string]bool{"river-birders.yaml": false, "existing-server.yaml": false, "new-hetzner.yaml": false, "open-join.yaml": false}
 	for _, path := range files {
 		g, probs := groups.Load(path)
 		if len(probs) > 0 {
@@ -280,4 +280,39 @@ members:
   - {name: Ada, email: ada@example.org}
   - {name: Bo, email: bo@example.org}
 ` + extra + "\n"
+}
+
+// With approval or open enrolment the join page brings people in: the
+// file may list nobody, and viable_mass is not bounded by the list.
+func TestEnrolment(t *testing.T) {
+	open := strings.Replace(minimal("enrolment: open"), "viable_mass: 2", "viable_mass: 40", 1)
+	g, probs := groups.Parse("g.yaml", []byte(open))
+	if len(probs) > 0 || g.EnrolmentOrDefault() != groups.EnrolOpen {
+		t.Fatalf("open, viable_mass above the list: %v (%q)", probs, g.Enrolment)
+	}
+	empty := `version: 1
+name: abc
+title: A
+viable_mass: 10
+enrolment: approval
+lead: {name: Ada, email: ada@example.org}
+destination: {type: local}
+members: []
+`
+	g, probs = groups.Parse("g.yaml", []byte(empty))
+	if len(probs) > 0 || len(g.Members) != 0 || g.Enrolment != groups.EnrolApproval {
+		t.Fatalf("approval, no members: %v", probs)
+	}
+	if probs := g.Validate(); len(probs) > 0 {
+		t.Fatalf("a joinable group without members validates again: %v", probs)
+	}
+	closed := strings.Replace(empty, "enrolment: approval", "enrolment: closed", 1)
+	if _, probs := groups.Parse("g.yaml", []byte(closed)); len(probs) != 1 ||
+		!strings.Contains(probs[0].String(), "g.yaml:8:10: `members` is empty") ||
+		!strings.Contains(probs[0].String(), "enrolment: open") {
+		t.Fatalf("closed, no members: %v", probs)
+	}
+	if g, _ := groups.Parse("g.yaml", []byte(minimal(""))); g.EnrolmentOrDefault() != groups.EnrolClosed {
+		t.Errorf("no enrolment reads as %q, want closed", g.EnrolmentOrDefault())
+	}
 }

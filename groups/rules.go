@@ -44,7 +44,7 @@ const (
 
 // Fields at each level of the file, in the order the docs list them.
 var (
-	topFields    = []string{"version", "name", "title", "description", "tags", "viable_mass", "deadline", "launch_at", "lead", "destination", "members"}
+	topFields    = []string{"version", "name", "title", "description", "tags", "viable_mass", "deadline", "launch_at", "enrolment", "lead", "destination", "members"}
 	leadFields   = []string{"name", "email"}
 	destFields   = []string{"type", "server", "software", "domain", "cloud", "location", "server_type"}
 	memberFields = []string{"name", "email", "handle", "username"}
@@ -53,6 +53,10 @@ var (
 // ValidName reports whether name is a valid group name: a slug of
 // lower-case letters, digits and '-', 3 to 40 characters.
 func ValidName(name string) bool { return slugRe.MatchString(name) }
+
+// ValidEmail reports whether s is an address the group file would take:
+// a plain address whose domain has a dot.
+func ValidEmail(s string) bool { return checkEmail(s) == "" }
 
 func (p *parser) group(root *yaml.Node) *Group {
 	g := &Group{}
@@ -102,6 +106,23 @@ func (p *parser) group(root *yaml.Node) *Group {
 		}
 	}
 
+	if s, ok := p.optText(top, "enrolment", false); ok {
+		switch s {
+		case EnrolClosed, EnrolApproval, EnrolOpen:
+			g.Enrolment = s
+		default:
+			msg := fmt.Sprintf("unknown enrolment %q; use closed (only the members listed), approval (you approve who joins) or open (anyone who confirms their email)", s)
+			if sug := suggest(s, []string{EnrolClosed, EnrolApproval, EnrolOpen}); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", sug)
+			}
+			p.add(top.vals["enrolment"], "%s", msg)
+		}
+	}
+	// With approval or open enrolment the join page brings people in, so
+	// the file may list few members or none, and does not bound
+	// viable_mass.
+	joinable := g.Enrolment == EnrolApproval || g.Enrolment == EnrolOpen
+
 	if v, present := top.vals["lead"]; !present {
 		p.missing(top, "lead", "`lead: {name: …, email: …}`", "")
 	} else if v.Kind != yaml.MappingNode {
@@ -132,8 +153,8 @@ func (p *parser) group(root *yaml.Node) *Group {
 		p.missing(top, "members", "`members:` with a list of people (name and email each)", "")
 	} else if v.Kind != yaml.SequenceNode {
 		p.add(v, "`members` must be a list of people, each starting with `- name:`; found %s", describe(v))
-	} else if len(v.Content) == 0 {
-		p.add(v, "`members` is empty; add the people you want to bring, each with a name and email")
+	} else if len(v.Content) == 0 && !joinable {
+		p.add(v, "`members` is empty; add the people you want to bring, each with a name and email, or let people join from the group's page with `enrolment: open` (or `approval`)")
 	} else {
 		nMembers = len(v.Content)
 		g.Members = p.members(v)
@@ -146,8 +167,8 @@ func (p *parser) group(root *yaml.Node) *Group {
 		switch {
 		case vm < 2:
 			p.add(node, "viable_mass is %d; it must be at least 2 (the number of pledges needed to launch)", vm)
-		case nMembers > 0 && vm > nMembers:
-			p.add(node, "viable_mass is %d but there are only %d members; lower it to at most %d or add members", vm, nMembers, nMembers)
+		case nMembers > 0 && vm > nMembers && !joinable:
+			p.add(node, "viable_mass is %d but there are only %d members; lower it to at most %d, add members, or let people join from the group's page with `enrolment: open` (or `approval`)", vm, nMembers, nMembers)
 		}
 		g.ViableMass = vm
 	}

@@ -61,7 +61,7 @@ func (d *Desk) Remember(ctx context.Context, g *groups.Group, file string) error
 func (d *Desk) Pledges(ctx context.Context, g *groups.Group) (campaign.Status, error) {
 	s, err := campaign.Read(ctx, d.Store, g)
 	if errors.Is(err, store.ErrNotFound) {
-		return campaign.Status{Going: map[string]bool{}, Outlook: pledge.Explain(nil, len(g.Members), g.ViableMass)}, nil
+		return campaign.Status{Going: map[string]bool{}, Outlook: pledge.Explain(nil, len(g.Members), g.ViableMass), Enrolled: len(g.Members)}, nil
 	}
 	return s, err
 }

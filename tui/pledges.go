@@ -293,6 +293,7 @@ func (s *pledges) View() string {
 	}
 	rows := [][2]string{
 		{"state", state},
+		{"enrolled", fmt.Sprintf("%d (%d confirmed their email)", l.status.Enrolled, l.status.Confirmed)},
 		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.status.Unconfirmed, l.status.Withdrawn)},
 		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},

@@ -106,7 +106,11 @@ func (s *Server) inviteMember(w http.ResponseWriter, r *http.Request) (groups.Me
 		s.tokenError(w, r, err)
 		return groups.Member{}, false
 	}
-	m, ok := s.g.Member(inv.Email)
+	m, ok, err := s.member(r.Context(), inv.Email)
+	if err != nil {
+		s.internal(w, r, err)
+		return groups.Member{}, false
+	}
 	if !ok {
 		s.tokenError(w, r, invite.ErrUnknown)
 		return groups.Member{}, false
@@ -122,7 +126,12 @@ func (s *Server) inviteMember(w http.ResponseWriter, r *http.Request) (groups.Me
 func (s *Server) arrivalMember(w http.ResponseWriter, r *http.Request) (groups.Member, arrivalCookie, bool) {
 	a, ok := s.getArrival(r)
 	if ok {
-		if m, ok := s.members[a.Member]; ok {
+		m, ok, err := s.memberByID(r.Context(), a.Member)
+		if err != nil {
+			s.internal(w, r, err)
+			return groups.Member{}, arrivalCookie{}, false
+		}
+		if ok {
 			return m, a, true
 		}
 	}

@@ -163,7 +163,11 @@ func TestBrowserUploadFollows(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("follow-threshold"), "2"),
 		chromedp.Click(chromedp.CSS(`button[value="pledge"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	// The upload's notice was visible already: wait for the pledge itself.
 	p, err := e.st.Pledges().Get(context.Background(), g.Name, "chloe@example.org")
+	for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		p, err = e.st.Pledges().Get(context.Background(), g.Name, "chloe@example.org")
+	}
 	if err != nil || p.FollowThreshold != 2 || p.Threshold != 0 {
 		t.Fatalf("pledge %+v, %v", p, err)
 	}

@@ -59,7 +59,7 @@ func (s *Server) Tick(ctx context.Context) error {
 			y, w := now.ISOWeek()
 			errs = append(errs, s.sendNudge(ctx, fmt.Sprintf("%d-W%02d", y, w), st))
 		}
-		errs = append(errs, s.sendConfirmations(ctx), s.sendLaunchEve(ctx, st))
+		errs = append(errs, s.sendConfirmations(ctx), s.sendLaunchEve(ctx, st), s.sendJoinMails(ctx))
 		// The day before launch_at, a viable group's lead hears already
 		// what would hold it back, while there is time to fix it.
 		if at := s.g.LaunchAt; at != nil && st.Outlook.Viable && !now.Before(at.Add(-24*time.Hour)) && now.Before(*at) {
@@ -72,7 +72,7 @@ func (s *Server) Tick(ctx context.Context) error {
 	case pledge.StateLaunched, pledge.StateArrived:
 		errs = append(errs, s.sendInvites(ctx), s.sendDoorsOpen(ctx, st), s.sendRedeemReminders(ctx))
 		if pledge.LateOpen(st.State, st.LaunchedAt, now, s.cfg.InviteTTL) {
-			errs = append(errs, s.sendConfirmations(ctx)) // late pledges
+			errs = append(errs, s.sendConfirmations(ctx), s.sendJoinMails(ctx)) // late pledges and joins
 		}
 	case pledge.StateFailed:
 		errs = append(errs, s.sendFailed(ctx))
@@ -174,7 +174,7 @@ func (s *Server) sendInvites(ctx context.Context) error {
 	}
 	var errs []error
 	for _, l := range links {
-		m, _ := s.g.Member(l.Email)
+		m := s.named(ctx, l.Email)
 		key := "mail:invite:" + strings.ToLower(l.Email)
 		if l.Reissued {
 			key += fmt.Sprintf(":%d", l.Expires.Unix())
@@ -223,9 +223,9 @@ func (s *Server) sendConfirm(ctx context.Context, email string) error {
 	if done, err := s.mail.Sent(ctx, key); err != nil || done {
 		return err
 	}
-	m, ok := s.g.Member(email)
-	if !ok {
-		return nil
+	m, ok, err := s.member(ctx, email)
+	if err != nil || !ok {
+		return err
 	}
 	tok, err := invite.Sign(s.key, invite.Claims{Purpose: invite.Confirm, Group: s.g.Name,
 		Member: invite.MemberID(s.g.Name, email), Expires: s.now().Add(30 * 24 * time.Hour)})
@@ -249,7 +249,10 @@ func (s *Server) sendFailed(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range all {
-		m, ok := s.g.Member(p.Email)
+		m, ok, err := s.member(ctx, p.Email)
+		if err != nil {
+			return err
+		}
 		if !ok || p.Withdrawn {
 			continue
 		}

@@ -14,7 +14,6 @@ import (
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	s.mux = mux
 	mux.HandleFunc("GET /{$}", s.landing)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /static/style.css", serveCSS)
@@ -24,6 +23,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /pledge/{token}/follows/delete", s.followsDelete)
 	mux.HandleFunc("GET /confirm/{token}", s.confirmPage)
 	mux.HandleFunc("POST /confirm/{token}", s.confirmPost)
+	mux.HandleFunc("GET /join", s.joinPage)
+	mux.HandleFunc("POST /join", s.joinPost)
+	mux.HandleFunc("GET /join/confirm/{token}", s.joinConfirmPage)
+	mux.HandleFunc("POST /join/confirm/{token}", s.joinConfirmPost)
+	mux.HandleFunc("GET /leave/{token}", s.leavePage)
+	mux.HandleFunc("POST /leave/{token}", s.leavePost)
 	mux.HandleFunc("GET /invite/{token}", s.invitePage)
 	mux.HandleFunc("POST /invite/{token}", s.invitePost)
 	mux.HandleFunc("GET /arrive", s.arrivePage)
@@ -97,7 +102,7 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 // routeOf is the path with any token cut off, for logs.
 func routeOf(r *http.Request) string {
 	p := r.URL.Path
-	for _, pre := range []string{"/pledge/", "/confirm/", "/invite/"} {
+	for _, pre := range []string{"/pledge/", "/confirm/", "/invite/", "/join/confirm/", "/leave/"} {
 		if strings.HasPrefix(p, pre) {
 			return pre + "…"
 		}
@@ -135,8 +140,7 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range st.Pledges {
 		if p.ShowName {
-			m, _ := s.g.Member(p.Email)
-			v.Names = append(v.Names, firstName(m.Name))
+			v.Names = append(v.Names, firstName(s.named(r.Context(), p.Email).Name))
 		}
 	}
 	s.render(w, nil, http.StatusOK, "landing", s.g.Title, v)
@@ -145,6 +149,27 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 // tokenMember checks a personal link's token and finds its member; on
 // failure it has answered with a page saying what to do.
 func (s *Server) tokenMember(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (groups.Member, string, bool) {
+	c, tok, ok := s.token(w, r, purpose)
+	if !ok {
+		return groups.Member{}, "", false
+	}
+	m, ok, err := s.memberByID(r.Context(), c.Member)
+	if err != nil {
+		s.internal(w, r, err)
+		return groups.Member{}, "", false
+	}
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "You are not on the list",
+			"This link belongs to someone who is no longer on the group's list. If that is you, ask "+s.g.Lead.Name+" to add you again.")
+		return groups.Member{}, "", false
+	}
+	return m, tok, true
+}
+
+// token checks the personal link's token in the path, signed for this
+// group and purpose; on failure it has answered with a page saying what
+// to do.
+func (s *Server) token(w http.ResponseWriter, r *http.Request, purpose invite.Purpose) (invite.Claims, string, bool) {
 	tok := r.PathValue("token")
 	c, err := invite.Parse(s.pub, purpose, tok, s.now())
 	if err == nil && c.Group != s.g.Name {
@@ -152,15 +177,9 @@ func (s *Server) tokenMember(w http.ResponseWriter, r *http.Request, purpose inv
 	}
 	if err != nil {
 		s.tokenError(w, r, err)
-		return groups.Member{}, "", false
+		return invite.Claims{}, "", false
 	}
-	m, ok := s.members[c.Member]
-	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "You are not on the list",
-			"This link belongs to someone who is no longer on the group's list. If that is you, ask "+s.g.Lead.Name+" to add you again.")
-		return groups.Member{}, "", false
-	}
-	return m, tok, true
+	return c, tok, true
 }
 
 func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
@@ -216,7 +235,7 @@ func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	v := pledgeView{Name: firstName(m.Name), Token: tok, Sentence: st.Outlook.String(), Flash: flash,
-		ViableMass: s.g.ViableMass, MaxThreshold: len(s.g.Members) - 1, Suggest: min(s.g.ViableMass-1, len(s.g.Members)-1),
+		ViableMass: s.g.ViableMass, MaxThreshold: st.Outlook.Members - 1, Suggest: min(s.g.ViableMass-1, st.Outlook.Members-1),
 		Going: st.Going[strings.ToLower(m.Email)]}
 	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
 	switch {
@@ -298,10 +317,15 @@ func (s *Server) pledgePost(w http.ResponseWriter, r *http.Request) {
 		switch r.PostFormValue("mode") {
 		case "any":
 		case "min":
+			size, err := s.rosterSize(ctx)
+			if err != nil {
+				s.internal(w, r, err)
+				return
+			}
 			n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("threshold")))
-			if err != nil || n < 1 || pledge.CheckThreshold(n, len(s.g.Members)) != nil {
+			if err != nil || n < 1 || pledge.CheckThreshold(n, size) != nil {
 				s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok,
-					"Please give a number of others from 1 to "+strconv.Itoa(len(s.g.Members)-1)+".")
+					"Please give a number of others from 1 to "+strconv.Itoa(size-1)+".")
 				return
 			}
 			th = n

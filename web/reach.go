@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 )
 
@@ -52,13 +53,17 @@ func (s *Server) starterPack(ctx context.Context) (starter, bool, error) {
 			listed[strings.ToLower(p.Email)] = true
 		}
 	}
-	out := starter{Group: s.g.Name, Title: s.g.Title, Members: len(s.g.Members), Accounts: []starterMember{}}
+	r, err := campaign.Roster(ctx, s.st, s.g)
+	if err != nil {
+		return starter{}, false, err
+	}
+	out := starter{Group: s.g.Name, Title: s.g.Title, Members: len(r.Members), Accounts: []starterMember{}}
 	if !sg.LaunchedAt.IsZero() {
 		out.Launched = sg.LaunchedAt.UTC().Format("2006-01-02")
 	}
 	out.serverURL = s.g.Destination.Server
 	for _, a := range accts {
-		m, ok := s.g.Member(a.Email)
+		m, ok := r.Member(a.Email)
 		if !ok || a.Username == "" {
 			continue
 		}

@@ -39,7 +39,7 @@ func (s *Server) sendLaunchEve(ctx context.Context, st campaign.Status) error {
 	}
 	var errs []error
 	for _, p := range st.Pledges {
-		m, _ := s.g.Member(p.Email)
+		m := s.named(ctx, p.Email)
 		msg, err := s.mailMessage("launch-eve", m.Email, "Tomorrow: "+s.g.Title+" moves", map[string]any{
 			"Name": firstName(m.Name), "When": momentText(*at), "Outlook": st.Outlook.String(), "Viable": st.Outlook.Viable,
 			"Going": st.Going[strings.ToLower(p.Email)], "Home": s.link("/"),
@@ -76,7 +76,7 @@ func (s *Server) sendWaiting(ctx context.Context, st campaign.Status, missing st
 		if !st.Going[strings.ToLower(p.Email)] {
 			continue
 		}
-		m, _ := s.g.Member(p.Email)
+		m := s.named(ctx, p.Email)
 		msg, err := s.mailMessage("postponed", m.Email, s.g.Title+": the move is delayed to "+day, map[string]any{
 			"Name": firstName(m.Name), "Planned": momentText(*planned), "Expected": day, "Home": s.link("/"),
 		})
@@ -94,8 +94,12 @@ func (s *Server) sendDoorsOpen(ctx context.Context, st campaign.Status) error {
 		return nil
 	}
 	until := st.LaunchedAt.Add(s.cfg.InviteTTL).UTC().Format("2 January 2006")
+	r, err := campaign.Roster(ctx, s.st, s.g)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, m := range s.g.Members {
+	for _, m := range r.Members {
 		if st.Going[strings.ToLower(m.Email)] {
 			continue
 		}
@@ -134,7 +138,7 @@ func (s *Server) sendRedeemReminders(ctx context.Context) error {
 		if due == 0 {
 			continue
 		}
-		m, _ := s.g.Member(l.Email)
+		m := s.named(ctx, l.Email)
 		msg, err := s.mailMessage("redeem-reminder", l.Email, s.g.Title+" is waiting for you (your invite works until "+l.Expires.UTC().Format("2 January")+")", map[string]any{
 			"Name": firstName(m.Name), "Link": l.URL, "Expires": l.Expires.UTC().Format("2 January 2006"),
 		})

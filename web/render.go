@@ -31,6 +31,11 @@ var funcs = template.FuncMap{
 		}
 		return many
 	},
+	// handleField bundles one handle input for the join form's
+	// "handle" template.
+	"handleField": func(id, label, example, value, err string) map[string]string {
+		return map[string]string{"ID": id, "Label": label, "Example": example, "Value": value, "Error": err}
+	},
 	"percent": func(a, b int) int {
 		if b <= 0 {
 			return 0
@@ -72,12 +77,14 @@ type view struct {
 type groupView struct {
 	Name, Title, Description, Destination, Deadline, Lead string
 	Rules                                                 []string
+	Joinable                                              bool // the join page takes sign-ups
 }
 
 func (s *Server) groupView() groupView {
 	return groupView{
 		Name: s.g.Name, Title: s.g.Title, Description: s.g.Description, Lead: s.g.Lead.Name,
 		Destination: destinationText(s.g.Destination), Deadline: deadlineText(s.g.Deadline), Rules: s.cfg.Rules,
+		Joinable: s.joinable(),
 	}
 }
 
@@ -135,9 +142,16 @@ func (s *Server) mailMessage(name, to, subject string, data map[string]any) (mai
 	data["Group"] = s.g.Title
 	data["Lead"] = s.g.Lead.Name
 	data["Destination"] = destinationText(s.g.Destination)
+	// Whoever joined from the join page can always take themselves off,
+	// with everything they gave, from any mail.
+	leave := s.leaveLink(to)
+	data["Leave"] = leave
 	var txt, html bytes.Buffer
 	if err := mailText[name].Execute(&txt, data); err != nil {
 		return mailer.Message{}, fmt.Errorf("render mail %s: %w", name, err)
+	}
+	if leave != "" {
+		fmt.Fprintf(&txt, "\n--\nTo leave %s and delete everything you gave us (name, email,\nhandles, pledge), open this link:\n%s\n", s.g.Title, leave)
 	}
 	data["Subject"] = subject
 	if err := mailHTML[name].ExecuteTemplate(&html, "mail.html", data); err != nil {

@@ -141,7 +141,6 @@ type Server struct {
 	kick                                chan struct{} // asks Run for a tick now
 	mailq                               chan mailJob
 	mailWG                              sync.WaitGroup
-	mux                                 *http.ServeMux
 	handler                             http.Handler
 	locks                               sync.Map // member email -> *sync.Mutex, see memberLock
 	cards                               cardCache
@@ -274,8 +273,7 @@ func (s *Server) path(p string) string { return s.base + p }
 // JoinURL is where a stranger joins the group: its join page, or the
 // landing page on a server that has none.
 func (s *Server) JoinURL() string {
-	probe, _ := http.NewRequest(http.MethodGet, "/join", nil)
-	if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+	if s.joinable() {
 		return s.link("/join")
 	}
 	return s.link("/")

@@ -31,6 +31,11 @@ title: {{.Title}}
 viable_mass: 2
 # Pledging closes at the end of this day (UTC). Optional.
 # deadline: 2027-01-31
+# Who else may join, from the group's public page (/join): nobody (closed,
+# the default), people you approve (approval), or anyone who confirms
+# their email (open). With approval or open, members below may be empty
+# (members: []) and viable_mass may exceed it.
+# enrolment: open
 
 # You, the group lead.
 lead:

@@ -56,9 +56,13 @@ members added to the group file since.`,
 
 // pledgeStatus is `pledges status --json`.
 type pledgeStatus struct {
-	Group         string `json:"group"`
-	State         string `json:"state"`
-	Members       int    `json:"members"`
+	Group   string `json:"group"`
+	State   string `json:"state"`
+	Members int    `json:"members"`
+	// Enrolled is everyone listed in the file or who joined from the join
+	// page, confirmed or not; Confirmed those who confirmed their email.
+	Enrolled      int    `json:"enrolled"`
+	Confirmed     int    `json:"confirmed"`
 	ViableMass    int    `json:"viable_mass"`
 	Pledged       int    `json:"pledged"`
 	Unconfirmed   int    `json:"unconfirmed"`
@@ -128,7 +132,7 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 				return err
 			}
 			o := st.Outlook
-			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, ViableMass: o.ViableMass,
+			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, Enrolled: st.Enrolled, Confirmed: st.Confirmed, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
 				NeedForViable: o.NeedForViable, Summary: o.String(),
 				DestinationReady: ready.Ready, DestinationMissing: ready.Missing, Retention: []memberRetention{}}
@@ -149,8 +153,8 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
-			fmt.Fprintf(app.Stdout, "%s: %s\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
-				out.Group, out.State, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
+			fmt.Fprintf(app.Stdout, "%s: %s\n  %d enrolled, %d confirmed their email\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
+				out.Group, out.State, out.Enrolled, out.Confirmed, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
 			if !out.DestinationReady {
 				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
 			}

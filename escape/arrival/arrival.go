@@ -159,7 +159,13 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 	}
 	m, ok := e.cfg.Group.Member(email)
 	if !ok {
-		return fmt.Errorf("%s is not a member of %s", email, e.cfg.Group.Name)
+		// Someone who joined from the join page: the caller checked their
+		// invite, which only members on the roster get.
+		j, err := e.cfg.Store.Joins().Get(ctx, e.cfg.Group.Name, email)
+		if err != nil {
+			return fmt.Errorf("%s is not a member of %s: %w", email, e.cfg.Group.Name, err)
+		}
+		m = groups.Member{Name: j.Name, Email: j.Email}
 	}
 	email = strings.ToLower(m.Email)
 	if password == "" && e.cfg.Logins == nil {

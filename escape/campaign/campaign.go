@@ -37,12 +37,21 @@ type Status struct {
 	Withdrawn  int
 	LastPledge time.Time
 	Opened     time.Time
+	// Enrolled is everyone listed in the file or who joined from the join
+	// page, confirmed or not (a declined join is not); Confirmed is those
+	// of them who confirmed their email (a join, or a pledge by mail).
+	Enrolled, Confirmed int
 }
 
-// Read reads the group's pledges and runs the cascade. Pledges of people
-// no longer in the group file do not count.
-func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) {
-	sg, err := st.Groups().Get(ctx, g.Name)
+// Read reads the group's pledges and runs the cascade over its roster.
+// Pledges of people not on the roster (no longer in the group file, or
+// joined and not let in yet) do not count.
+func Read(ctx context.Context, st store.Store, file *groups.Group) (Status, error) {
+	sg, err := st.Groups().Get(ctx, file.Name)
+	if err != nil {
+		return Status{}, err
+	}
+	g, err := Roster(ctx, st, file)
 	if err != nil {
 		return Status{}, err
 	}
@@ -51,6 +60,9 @@ func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) 
 		return Status{}, err
 	}
 	s := Status{State: sg.State, LaunchedAt: sg.LaunchedAt, Opened: sg.CreatedAt, Going: map[string]bool{}}
+	if err := s.countEnrolled(ctx, st, file, all); err != nil {
+		return Status{}, err
+	}
 	var conds []pledge.Condition
 	for _, p := range all {
 		if _, ok := g.Member(p.Email); !ok {
@@ -85,6 +97,33 @@ func Read(ctx context.Context, st store.Store, g *groups.Group) (Status, error) 
 	}
 	s.Outlook = pledge.ExplainSet(conds, follows, len(g.Members), g.ViableMass)
 	return s, nil
+}
+
+// countEnrolled fills Enrolled and Confirmed.
+func (s *Status) countEnrolled(ctx context.Context, st store.Store, file *groups.Group, pledges []store.Pledge) error {
+	s.Enrolled = len(file.Members)
+	for _, p := range pledges {
+		if _, listed := file.Member(p.Email); listed && p.Confirmed {
+			s.Confirmed++
+		}
+	}
+	if file.EnrolmentOrDefault() == groups.EnrolClosed {
+		return nil
+	}
+	joins, err := st.Joins().List(ctx, file.Name)
+	if err != nil {
+		return err
+	}
+	for _, j := range joins {
+		if _, listed := file.Member(j.Email); listed || j.Decision == store.JoinDeclined {
+			continue
+		}
+		s.Enrolled++
+		if j.Confirmed() {
+			s.Confirmed++
+		}
+	}
+	return nil
 }
 
 // keepInvited drops the conditions of those who have an invite, after
@@ -209,9 +248,14 @@ type Invite struct {
 // in the group file's order. The tokens are the same every time (see
 // package invite), so every process, and every run, hands out the same
 // links. A member who pledged after the launch (a late arrival) is going
-// once their pledge counts, and gets their invite here too.
-func Invites(ctx context.Context, st store.Store, g *groups.Group, key ed25519.PrivateKey, ttl time.Duration, now time.Time) ([]Invite, error) {
-	s, err := Read(ctx, st, g)
+// once their pledge counts, and gets their invite here too. Members who
+// joined from the join page follow the file's, in joining order.
+func Invites(ctx context.Context, st store.Store, file *groups.Group, key ed25519.PrivateKey, ttl time.Duration, now time.Time) ([]Invite, error) {
+	s, err := Read(ctx, st, file)
+	if err != nil {
+		return nil, err
+	}
+	g, err := Roster(ctx, st, file)
 	if err != nil {
 		return nil, err
 	}

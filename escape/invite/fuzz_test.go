@@ -15,7 +15,7 @@ func FuzzParse(f *testing.F) {
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	pub := key.Public().(ed25519.PublicKey)
 	now := time.Unix(1_800_000_000, 0)
-	for _, p := range []Purpose{Pledge, Confirm, Invite, Proof} {
+	for _, p := range []Purpose{Pledge, Confirm, Invite, Proof, Join, Leave} {
 		tok, err := Sign(key, Claims{Purpose: p, Group: "river-birders", Member: MemberID("river-birders", "ada@example.org"), Expires: now.Add(time.Hour)})
 		if err != nil {
 			f.Fatal(err)

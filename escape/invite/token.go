@@ -34,6 +34,8 @@ const (
 	Confirm Purpose = 'c' // double opt-in of a pledge
 	Invite  Purpose = 'i' // the single-use invite; its hash is in the store
 	Proof   Purpose = 's' // sign-up proof for an existing server's admin
+	Join    Purpose = 'j' // double opt-in of a join from the public join page
+	Leave   Purpose = 'l' // a joined person removes themselves and all they gave
 )
 
 func (p Purpose) String() string {
@@ -46,6 +48,10 @@ func (p Purpose) String() string {
 		return "invite"
 	case Proof:
 		return "proof"
+	case Join:
+		return "join"
+	case Leave:
+		return "leave"
 	}
 	return fmt.Sprintf("purpose(%d)", byte(p))
 }

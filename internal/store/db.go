@@ -291,6 +291,7 @@ func (s *sqlStore) Pledges() Pledges   { return pledgeTable{s} }
 func (s *sqlStore) Invites() Invites   { return inviteTable{s} }
 func (s *sqlStore) Accounts() Accounts { return accountTable{s} }
 func (s *sqlStore) Journal() Journal   { return journalTable{s} }
+func (s *sqlStore) Joins() Joins       { return joinTable{s} }
 func (s *sqlStore) Follows() Follows   { return followTable{s} }
 
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

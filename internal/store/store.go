@@ -32,6 +32,7 @@ type Store interface {
 	Pledges() Pledges
 	Invites() Invites
 	Accounts() Accounts
+	Joins() Joins
 	Journal() Journal
 	Follows() Follows
 	// Tx runs fn in one transaction; fn's Store sees and writes only
@@ -147,6 +148,45 @@ type Accounts interface {
 	Put(ctx context.Context, a Account) error
 	Get(ctx context.Context, group, email string) (Account, error)
 	List(ctx context.Context, group string) ([]Account, error)
+}
+
+// Decisions the lead makes on a join.
+const (
+	JoinApproved = "approved"
+	JoinDeclined = "declined"
+)
+
+// Join is a person who joined the group from its public join page. Email
+// is stored lower-cased and is the key within the group, as for members.
+type Join struct {
+	Group, Email, Name string
+	// Handles on the old networks, as the person gave them.
+	X, Bluesky, Instagram string
+	// Fediverse is an account the person has already (@user@server).
+	Fediverse   string
+	ConfirmedAt time.Time // zero until the person confirms their email
+	Decision    string    // "" (none yet), JoinApproved or JoinDeclined
+	DecidedAt   time.Time
+	CreatedAt   time.Time
+}
+
+// Confirmed reports whether the person confirmed their email.
+func (j Join) Confirmed() bool { return !j.ConfirmedAt.IsZero() }
+
+type Joins interface {
+	// Add records a new join; ErrDuplicate when the email has joined
+	// already (and nothing changes).
+	Add(ctx context.Context, j Join) error
+	Get(ctx context.Context, group, email string) (Join, error)
+	List(ctx context.Context, group string) ([]Join, error)
+	// Confirm marks the email confirmed (the first time only).
+	Confirm(ctx context.Context, group, email string, at time.Time) error
+	// Decide records the lead's decision.
+	Decide(ctx context.Context, group, email, decision string, at time.Time) error
+	// Forget deletes, in one transaction, the join, the person's pledge
+	// and every invite of theirs not yet redeemed: ErrNotFound when there
+	// was none of them.
+	Forget(ctx context.Context, group, email string) error
 }
 
 // FollowImport is what one data export gave of a member: the label of
