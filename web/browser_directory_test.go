@@ -77,4 +77,3 @@ func TestBrowserDirectory(t *testing.T) {
 		}
 	}
 }
-

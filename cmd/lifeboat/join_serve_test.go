@@ -103,7 +103,9 @@ func TestServeOpenJoin(t *testing.T) {
 	}
 	mctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	m, err := mb.Wait(mctx, func(m mailbox.Message) bool { return strings.Contains(m.Subject, "Confirm your email to join Marsh Watchers") })
+	m, err := mb.Wait(mctx, func(m mailbox.Message) bool {
+		return strings.Contains(m.Subject, "Confirm your email to join Marsh Watchers")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
