@@ -140,6 +140,13 @@ func (in *Installer) run(ctx context.Context, dir string, env []string, name str
 	return nil
 }
 
+// outsideModules is where go commands that name a module@version run.
+// Not in tmp: the tools directory usually sits inside Lifeboat's own
+// checkout, and go would read Lifeboat's go.mod there and, with
+// GOTOOLCHAIN=local, refuse whenever it asks for a newer Go than the one
+// building the tool.
+const outsideModules = "/"
+
 // goEnv is the environment for building modules that are not in the
 // checksum database or that need replace directives honoured.
 func goEnv(nosum string) []string {
@@ -151,7 +158,7 @@ func goEnv(nosum string) []string {
 func (in *Installer) moduleSource(ctx context.Context, tmp, module, version, nosum string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@"+version)
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GONOSUMDB="+nosum, "GOFLAGS=-mod=mod")
-	cmd.Dir = tmp
+	cmd.Dir = outsideModules
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
@@ -333,7 +340,7 @@ func (in *Installer) Terraform(ctx context.Context) (string, error) {
 func (in *Installer) goInstall(ctx context.Context, key, pkg, bin string) (string, error) {
 	dir, err := in.once(ctx, key, func(tmp string) error {
 		env := []string{"GOTOOLCHAIN=local", "GOBIN=" + tmp, "CGO_ENABLED=0"}
-		return in.run(ctx, tmp, env, "go", "install", pkg)
+		return in.run(ctx, outsideModules, env, "go", "install", pkg)
 	})
 	if err != nil {
 		return "", err
