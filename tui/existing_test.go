@@ -120,8 +120,10 @@ func TestAdminAcceptRecordsDecision(t *testing.T) {
 		m := play(t, size, New(context.Background(), f.d, f.file), waitFor("Jamal"), press("6"), waitFor("No admission requests"),
 			press("o"), waitFor("Open an admission request"), press("~/request.json<enter>"), waitFor("the group accepted all 4"),
 			press("a"), waitFor("Message to the group"), press("Welcome, knitters!<enter>"), waitFor("y/n"),
-			// The status line comes a message after the decision itself.
-			press("y"), waitFor("Accepted. Members"), waitFor("accepted Harbour Knitters: recorded"))
+			// The status line comes a message after the decision's own
+			// text ("Accepted. Members …"): waiting for it waits for both
+			// (WaitFor consumes what it has read).
+			press("y"), waitFor("accepted Harbour Knitters: recorded"))
 		screenGolden(t, m)
 
 		d, err := admission.DecisionFor(context.Background(), f.st.Journal(), req.ID())
