@@ -266,6 +266,12 @@ func (s *arrivals) View() string {
 	row("accounts created", accounts, invited, "")
 	row("follows seeded", follows.done, follows.total, "N(N-1)")
 	row("lists made", lists.done, lists.total, "")
+	// the mesh in the domain's words, as the members' page says it: how
+	// far it is, and when a server's daily follow limit lets the rest be
+	// made
+	if p := st.Progress(s.d.now()); p != "" {
+		b.WriteString(wrap(p, min(max(s.w-2, 20), 76)) + "\n")
+	}
 	if s.final != nil && s.final.Err == nil && s.final.Report.Server != "" {
 		r := s.final.Report
 		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", title, safetext.Line(r.Server), r.DurationS)) + "\n")

@@ -64,6 +64,8 @@ type pledges struct {
 	baseURL         string
 	csvPath, sheetP string
 	ready           *readinessMsg
+	// members is the members view (m), nil when closed
+	members *joinReview
 }
 
 // checkReady asks the destination whether it is ready; not on every
@@ -82,20 +84,23 @@ func checkReady(d Deps, g *groups.Group, path string) tea.Cmd {
 
 func newPledges(d Deps) *pledges { return &pledges{d: d} }
 
-func (s *pledges) Busy() bool { return s.ask || s.form != nil }
+func (s *pledges) Busy() bool { return s.ask || s.form != nil || s.members != nil }
 
 func (s *pledges) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
+	}
+	if s.members != nil {
+		return s.members.keys()
 	}
 	if s.ask {
 		return []key.Binding{kYes, kNo}
 	}
 	if s.group != nil && s.group.Destination.Type == groups.DestLocal {
 		// a local group launches only in lifeboat demo
-		return []key.Binding{kOpenP, kExportP, kReload}
+		return []key.Binding{kOpenP, kExportP, kMembers, kReload}
 	}
-	return []key.Binding{kOpenP, kExportP, kLaunch, kReload}
+	return []key.Binding{kOpenP, kExportP, kMembers, kLaunch, kReload}
 }
 
 // loadPledges reads the campaign's standing.
@@ -150,6 +155,25 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		if s.group != nil && msg.group == s.group.Name {
 			s.loaded = &msg
 		}
+	case joinsLoadedMsg:
+		if s.members != nil && s.group != nil && msg.group == s.group.Name {
+			s.members.loaded = &msg
+			s.members.cur = min(s.members.cur, max(len(msg.joins.People)-1, 0))
+		}
+	case joinDecidedMsg:
+		cmds := []tea.Cmd{loadPledges(s.d, s.group)}
+		if s.members != nil {
+			cmds = append(cmds, loadJoins(s.d, s.group))
+		}
+		switch {
+		case msg.err != nil:
+			cmds = append(cmds, status("%s: %v", safetext.Line(msg.email), msg.err))
+		case msg.approve:
+			cmds = append(cmds, status("approved %s: they are a member and get their pledge link", msg.name))
+		default:
+			cmds = append(cmds, status("declined %s: they get one polite mail", msg.name))
+		}
+		return s, tea.Batch(cmds...)
 	case readinessMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.ready = &msg
@@ -173,6 +197,9 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		if s.form != nil {
 			return s.updateForm(msg)
+		}
+		if s.members != nil {
+			return s.updateMembers(msg)
 		}
 		if s.ask {
 			s.ask = false
@@ -206,6 +233,9 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return s, s.linksForm("Export the pledge links, for a lead without a mail relay",
 				huh.NewInput().Title("CSV file (name, email, link, expires)").Value(&s.csvPath).Validate(nonEmpty("a file name")),
 				huh.NewInput().Title("Printable sheet, a QR code per member (HTML)").Value(&s.sheetP).Validate(nonEmpty("a file name")))
+		case key.Matches(msg, kMembers):
+			s.members = &joinReview{}
+			return s, loadJoins(s.d, s.group)
 		case key.Matches(msg, kLaunch):
 			if s.group.Destination.Type == groups.DestLocal {
 				return s, status("%s", localIsDemo(s.d.shortPath(s.path)))
@@ -228,12 +258,20 @@ func (s *pledges) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	switch s.form.State {
 	case huh.StateAborted:
 		s.form = nil
+		if s.members != nil && s.members.decision != nil {
+			name := s.members.decision.name
+			s.members.decision = nil
+			return s, status("nothing decided for %s", name)
+		}
 		if s.export {
 			return s, status("no pledge links exported")
 		}
 		return s, status("no pledge links sent")
 	case huh.StateCompleted:
 		s.form = nil
+		if s.members != nil && s.members.decision != nil {
+			return s, s.decide()
+		}
 		path, base, ctx := s.path, strings.TrimRight(strings.TrimSpace(s.baseURL), "/"), s.d.ctx
 		if s.export {
 			csv, sheet, export := s.d.absPath(s.csvPath), s.d.absPath(s.sheetP), s.d.ExportPledges
@@ -274,6 +312,9 @@ func (s *pledges) View() string {
 	}
 	if s.group == nil {
 		return "No group open."
+	}
+	if s.members != nil {
+		return s.membersView()
 	}
 	g := s.group
 	var b strings.Builder

@@ -60,6 +60,13 @@ type Deps struct {
 	// printable sheet to sheet, as lifeboat pledges export does, for a
 	// lead without a mail relay; it returns how many.
 	ExportPledges func(ctx context.Context, file, baseURL, csv, sheet string) (int, error)
+	// Decide approves or declines the person who joined the group in
+	// file with email, as lifeboat members review does
+	// (web.Server.Decide): the welcome or the one polite refusal is
+	// mailed once, its links under baseURL; without a mail relay the
+	// mail waits, journaled, for lifeboat serve. nil: the members view
+	// names the command.
+	Decide func(ctx context.Context, file, baseURL, email string, approve bool) error
 	// AnnounceRequest sends the server's contact account a direct
 	// message about the request, from the lead's own account, as
 	// lifeboat request --dm does (lead.Announce). nil: the screen says
