@@ -15,6 +15,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 )
 
@@ -74,15 +75,8 @@ func (s *arrivals) Keys() []key.Binding {
 // loadArrivals reads the group's arrivals so far.
 func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := arrivalsLoadedMsg{group: g.Name}
-		if d.Desk == nil {
-			msg.err = fmt.Errorf("no state store")
-			return msg
-		}
-		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		defer cancel()
-		msg.room, msg.err = d.Desk.Arrivals(ctx, g)
-		return msg
+		room, err := fromDesk(d, func(ctx context.Context, desk *lead.Desk) (arrival.Room, error) { return desk.Arrivals(ctx, g) })
+		return arrivalsLoadedMsg{group: g.Name, room: room, err: err}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -56,15 +55,8 @@ type joinReview struct {
 // loadJoins reads the people who joined g.
 func loadJoins(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := joinsLoadedMsg{group: g.Name}
-		if d.Desk == nil {
-			msg.err = fmt.Errorf("no state store")
-			return msg
-		}
-		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		defer cancel()
-		msg.joins, msg.err = d.Desk.Joins(ctx, g)
-		return msg
+		joins, err := fromDesk(d, func(ctx context.Context, desk *lead.Desk) (lead.Joins, error) { return desk.Joins(ctx, g) })
+		return joinsLoadedMsg{group: g.Name, joins: joins, err: err}
 	}
 }
 

@@ -12,8 +12,6 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/mailbox"
-	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
@@ -59,15 +57,7 @@ func TestMembersApproveAndDecline(t *testing.T) {
 	f := newFixture(t)
 	f.toExisting(t)
 	g := f.withJoins(t)
-	mb, err := mailbox.Start("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	sender, err := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "River Birders <lifeboat@example.org>"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, sender := relay(t)
 	decided := 0
 	f.d.Decide = func(ctx context.Context, file, baseURL, email string, approve bool) error {
 		decided++

@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 )
 
 // The pledges screen: live numbers from the store (pledged, who would go
@@ -106,15 +107,8 @@ func (s *pledges) Keys() []key.Binding {
 // loadPledges reads the campaign's standing.
 func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := pledgesLoadedMsg{group: g.Name}
-		if d.Desk == nil {
-			msg.err = fmt.Errorf("no state store")
-			return msg
-		}
-		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		defer cancel()
-		msg.status, msg.err = d.Desk.Pledges(ctx, g)
-		return msg
+		s, err := fromDesk(d, func(ctx context.Context, desk *lead.Desk) (campaign.Status, error) { return desk.Pledges(ctx, g) })
+		return pledgesLoadedMsg{group: g.Name, status: s, err: err}
 	}
 }
 

@@ -104,6 +104,22 @@ func (d Deps) scout(ctx context.Context, url string) (*existing.Report, error) {
 	return existing.ScoutURL(ctx, url, nil)
 }
 
+// errNoStore: the TUI runs without its state store (it could not be
+// opened), so the screens that read it say so.
+var errNoStore = errors.New("no state store")
+
+// fromDesk asks the store's Desk a question, with the screens' time
+// limit for a read.
+func fromDesk[T any](d Deps, ask func(context.Context, *lead.Desk) (T, error)) (T, error) {
+	if d.Desk == nil {
+		var none T
+		return none, errNoStore
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+	defer cancel()
+	return ask(ctx, d.Desk)
+}
+
 func (d Deps) now() time.Time {
 	if d.Now != nil {
 		return d.Now()
