@@ -180,3 +180,16 @@ func TestHostileJoinOnMembersView(t *testing.T) {
 		press("m"), waitFor("email confirmed  no"))
 	assertHarmlessView(t, m.View())
 }
+
+// The members view follows the store: a person who joins while the lead
+// looks appears with the screen's next refresh.
+func TestMembersViewRefreshes(t *testing.T) {
+	f := newFixture(t)
+	g := f.withJoins(t)
+	play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
+		press("m"), waitFor("2 wait for your decision"), meanwhile(func() {
+			if err := campaign.Enrol(context.Background(), f.st, g, store.Join{Name: "Xavi Tern", Email: "xavi@example.net"}); err != nil {
+				t.Error(err)
+			}
+		}), waitFor("Xavi Tern"))
+}

@@ -142,6 +142,10 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesTickMsg:
 		// refresh while a group is open; the tick is cheap (one query)
 		if s.group != nil && msg.group == s.group.Name {
+			if s.members != nil {
+				// people join while the lead looks
+				return s, tea.Batch(loadPledges(s.d, s.group), loadJoins(s.d, s.group), s.tick())
+			}
 			return s, tea.Batch(loadPledges(s.d, s.group), s.tick())
 		}
 		s.ticking = false
