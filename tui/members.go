@@ -42,10 +42,10 @@ var (
 	kBack    = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to pledges"))
 )
 
-// joinReview is the members view's state inside the pledges screen.
+// joinReview is the members view's state inside the pledges screen (the
+// people are the screen's joins).
 type joinReview struct {
-	loaded *joinsLoadedMsg
-	cur    int
+	cur int
 	// decision is the one asked about (decline is confirmed: it mails),
 	// or waiting for the form asking where the group's pages are
 	decision *joinDecidedMsg
@@ -68,11 +68,11 @@ func (m *joinReview) keys() []key.Binding {
 }
 
 // selected is the person under the cursor, nil when there is none.
-func (m *joinReview) selected() *campaign.Person {
-	if m.loaded == nil || m.cur >= len(m.loaded.joins.People) {
+func (s *pledges) selected() *campaign.Person {
+	if s.joins == nil || s.members.cur >= len(s.joins.joins.People) {
 		return nil
 	}
-	return &m.loaded.joins.People[m.cur]
+	return &s.joins.joins.People[s.members.cur]
 }
 
 // updateMembers handles the keys while the members view is open.
@@ -93,13 +93,13 @@ func (s *pledges) updateMembers(msg tea.KeyMsg) (screen, tea.Cmd) {
 	case key.Matches(msg, kUp):
 		m.cur = max(m.cur-1, 0)
 	case key.Matches(msg, kDown):
-		if m.loaded != nil {
-			m.cur = min(m.cur+1, max(len(m.loaded.joins.People)-1, 0))
+		if s.joins != nil {
+			m.cur = min(m.cur+1, max(len(s.joins.joins.People)-1, 0))
 		}
 	case key.Matches(msg, kReload):
 		return s, loadJoins(s.d, s.group)
 	case key.Matches(msg, kApprove), key.Matches(msg, kDecline):
-		p := m.selected()
+		p := s.selected()
 		if p == nil {
 			return s, nil
 		}
@@ -144,14 +144,14 @@ func (s *pledges) membersView() string {
 	switch {
 	case s.group.EnrolmentOrDefault() == groups.EnrolClosed:
 		return b.String() + "The group's enrolment is closed: nobody joins from the join page."
-	case m.loaded == nil:
+	case s.joins == nil:
 		return b.String() + "reading who joined…"
-	case m.loaded.err != nil:
-		return b.String() + sBad.Render("cannot read who joined: "+safetext.Line(m.loaded.err.Error()))
-	case len(m.loaded.joins.People) == 0:
+	case s.joins.err != nil:
+		return b.String() + sBad.Render("cannot read who joined: "+safetext.Line(s.joins.err.Error()))
+	case len(s.joins.joins.People) == 0:
 		return b.String() + "Nobody has joined from the join page yet."
 	}
-	j := m.loaded.joins
+	j := s.joins.joins
 	b.WriteString(fmt.Sprintf("%d joined, %d %s for your decision\n\n", len(j.People), j.Waiting, plural(j.Waiting, "waits", "wait")))
 	b.WriteString(sHeading.Render(fmt.Sprintf("  %-20s %-26s %-11s %s", "Name", "Email", "Approval", "Pledge")) + "\n")
 	used := strings.Count(b.String(), "\n") + 4
@@ -168,7 +168,7 @@ func (s *pledges) membersView() string {
 		b.WriteString(selectLine(i == m.cur, fmt.Sprintf("%-20s %-26s ", clip(safetext.Line(p.Name), 20), clip(safetext.Line(p.Email), 26))) +
 			approval + " " + p.Pledge + "\n")
 	}
-	if p := m.selected(); p != nil {
+	if p := s.selected(); p != nil {
 		confirmed := "no"
 		if p.Confirmed {
 			confirmed = "yes"

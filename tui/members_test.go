@@ -48,7 +48,7 @@ func (f *fixture) withJoins(t *testing.T) *groups.Group {
 	return g
 }
 
-// m on the pledges screen lists who joined; a approves the first, d and
+// The pledges screen says how many people wait; m lists who joined; a approves the first, d and
 // y decline the second, through the same code as lifeboat members
 // review: the roster has the one and not the other, the screen says so,
 // and each got one mail through a real SMTP peer. Declining again, in
@@ -63,8 +63,8 @@ func TestMembersApproveAndDecline(t *testing.T) {
 		decided++
 		return f.groupServer(t, ctx, file, baseURL, sender).Decide(ctx, email, approve)
 	}
-	m := play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"),
-		press("m"), waitFor("handles          x:zoeavocet bsky:zoe.bsky.social"),
+	m := play(t, sizes[0], New(context.Background(), f.d, f.file), waitFor("Jamal"), press("2"),
+		waitFor("2 from the join page, 2 wait for your decision (m)"), press("m"), waitFor("handles          x:zoeavocet bsky:zoe.bsky.social"),
 		press("a"), waitFor("Public URL"), press("https://lifeboat.example.org<enter>"), waitFor("approved Zoe Avocet"),
 		press("j"), waitFor("fedi:@yann@birds.example"), press("d"), waitFor("They get one polite mail. y/n"), press("y"),
 		waitFor("0 wait for your decision"))

@@ -65,6 +65,9 @@ type pledges struct {
 	baseURL         string
 	csvPath, sheetP string
 	ready           *readinessMsg
+	// joins is who joined from the join page, read with the numbers
+	// unless the group's enrolment is closed
+	joins *joinsLoadedMsg
 	// members is the members view (m), nil when closed
 	members *joinReview
 }
@@ -112,6 +115,14 @@ func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	}
 }
 
+// load reads the numbers and, when the group takes joins, who joined.
+func (s *pledges) load() tea.Cmd {
+	if s.group.EnrolmentOrDefault() == groups.EnrolClosed {
+		return loadPledges(s.d, s.group)
+	}
+	return tea.Batch(loadPledges(s.d, s.group), loadJoins(s.d, s.group))
+}
+
 func (s *pledges) tick() tea.Cmd {
 	name := s.group.Name
 	return tea.Tick(pledgesRefresh, func(time.Time) tea.Msg { return pledgesTickMsg{name} })
@@ -128,11 +139,12 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 				s.loaded = nil
 			}
 			s.ready = nil
-			return s, tea.Batch(loadPledges(s.d, msg.group), checkReady(s.d, msg.group, msg.path))
+			s.joins = nil
+			return s, tea.Batch(s.load(), checkReady(s.d, msg.group, msg.path))
 		}
 	case enteredMsg:
 		if msg.id == pledgesScreen && s.group != nil {
-			cmds := []tea.Cmd{loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path)}
+			cmds := []tea.Cmd{s.load(), checkReady(s.d, s.group, s.path)}
 			if !s.ticking {
 				s.ticking = true
 				cmds = append(cmds, s.tick())
@@ -142,11 +154,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesTickMsg:
 		// refresh while a group is open; the tick is cheap (one query)
 		if s.group != nil && msg.group == s.group.Name {
-			if s.members != nil {
-				// people join while the lead looks
-				return s, tea.Batch(loadPledges(s.d, s.group), loadJoins(s.d, s.group), s.tick())
-			}
-			return s, tea.Batch(loadPledges(s.d, s.group), s.tick())
+			return s, tea.Batch(s.load(), s.tick())
 		}
 		s.ticking = false
 	case pledgesLoadedMsg:
@@ -154,15 +162,14 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			s.loaded = &msg
 		}
 	case joinsLoadedMsg:
-		if s.members != nil && s.group != nil && msg.group == s.group.Name {
-			s.members.loaded = &msg
-			s.members.cur = min(s.members.cur, max(len(msg.joins.People)-1, 0))
+		if s.group != nil && msg.group == s.group.Name {
+			s.joins = &msg
+			if s.members != nil {
+				s.members.cur = min(s.members.cur, max(len(msg.joins.People)-1, 0))
+			}
 		}
 	case joinDecidedMsg:
-		cmds := []tea.Cmd{loadPledges(s.d, s.group)}
-		if s.members != nil {
-			cmds = append(cmds, loadJoins(s.d, s.group))
-		}
+		cmds := []tea.Cmd{s.load()}
 		switch {
 		case msg.err != nil:
 			cmds = append(cmds, status("%s: %v", safetext.Line(msg.email), msg.err))
@@ -187,7 +194,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
 	case DoneMsg:
 		if s.group != nil {
-			return s, loadPledges(s.d, s.group)
+			return s, s.load()
 		}
 	case tea.KeyMsg:
 		if s.group == nil {
@@ -233,14 +240,14 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 				huh.NewInput().Title("Printable sheet, a QR code per member (HTML)").Value(&s.sheetP).Validate(nonEmpty("a file name")))
 		case key.Matches(msg, kMembers):
 			s.members = &joinReview{}
-			return s, loadJoins(s.d, s.group)
+			return s, s.load()
 		case key.Matches(msg, kLaunch):
 			if s.group.Destination.Type == groups.DestLocal {
 				return s, status("%s", localIsDemo(s.d.shortPath(s.path)))
 			}
 			s.ask = true
 		case key.Matches(msg, kReload):
-			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
+			return s, tea.Batch(s.load(), checkReady(s.d, s.group, s.path))
 		}
 	default:
 		if s.form != nil {
@@ -333,11 +340,17 @@ func (s *pledges) View() string {
 	rows := [][2]string{
 		{"state", state},
 		{"enrolled", fmt.Sprintf("%d (%d confirmed their email)", l.status.Enrolled, l.status.Confirmed)},
+	}
+	if j := s.joins; j != nil && j.err == nil && j.joins.Waiting > 0 {
+		rows = append(rows, [2]string{"joined", fmt.Sprintf("%d from the join page, %d %s for your decision (m)",
+			len(j.joins.People), j.joins.Waiting, plural(j.joins.Waiting, "waits", "wait"))})
+	}
+	rows = append(rows, [][2]string{
 		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.status.Unconfirmed, l.status.Withdrawn)},
 		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
 		{"deadline", s.countdown()},
-	}
+	}...)
 	if r := s.ready; r != nil {
 		switch {
 		case r.err != nil:

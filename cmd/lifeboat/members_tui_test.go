@@ -13,19 +13,27 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
+// configuredRelay is a real SMTP peer on loopback, set as the relay of
+// the configuration.
+func configuredRelay(t *testing.T) *mailbox.Server {
+	t.Helper()
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	t.Setenv("LIFEBOAT_SMTP_ADDR", mb.Addr)
+	t.Setenv("LIFEBOAT_SMTP_SECURITY", "none")
+	t.Setenv("LIFEBOAT_SMTP_FROM", "lifeboat@example.org")
+	return mb
+}
+
 // The TUI's approve and decline go through the same server as lifeboat
 // members review, over the configured SMTP relay (a real one on loopback
 // here): the approved person gets their pledge link, the declined one
 // one polite mail, however often they are declined.
 func TestTUIDecideMails(t *testing.T) {
-	mb, err := mailbox.Start("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	t.Setenv("LIFEBOAT_SMTP_ADDR", mb.Addr)
-	t.Setenv("LIFEBOAT_SMTP_SECURITY", "none")
-	t.Setenv("LIFEBOAT_SMTP_FROM", "lifeboat@example.org")
+	mb := configuredRelay(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	file := filepath.Join(dir, "reed-beds.yaml")
