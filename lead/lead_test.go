@@ -113,3 +113,42 @@ func TestDeskArrivals(t *testing.T) {
 		}
 	}
 }
+
+// Joins lists the people who joined from the join page, not the file's
+// members, with how many wait for the lead; an unknown group has none.
+func TestDeskJoins(t *testing.T) {
+	ctx := context.Background()
+	d, st := newDesk(t)
+	g := *group
+	g.Enrolment = groups.EnrolApproval
+	if j, err := d.Joins(ctx, &g); err != nil || len(j.People) != 0 || j.Waiting != 0 {
+		t.Fatalf("unknown group: %+v %v", j, err)
+	}
+	if err := d.Remember(ctx, &g, "/g/river.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range []store.Join{
+		{Group: g.Name, Name: "Dee", Email: "dee@example.net", X: "dee", Fediverse: "@dee@birds.example"},
+		{Group: g.Name, Name: "Eve", Email: "eve@example.net"},
+	} {
+		if err := st.Joins().Add(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Joins().Decide(ctx, g.Name, "eve@example.net", store.JoinDeclined, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	j, err := d.Joins(ctx, &g)
+	if err != nil || len(j.People) != 2 || j.Waiting != 1 {
+		t.Fatalf("joins %+v %v, want Dee waiting and Eve declined", j, err)
+	}
+	if !Waiting(j.People[0]) || Waiting(j.People[1]) || j.People[0].Email != "dee@example.net" {
+		t.Errorf("waiting: %+v", j.People)
+	}
+	if h := Handles(j.People[0]); h != "x:dee fedi:@dee@birds.example" {
+		t.Errorf("handles %q", h)
+	}
+	if h := Handles(j.People[1]); h != "" {
+		t.Errorf("no handles given, got %q", h)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 )
 
@@ -74,15 +75,8 @@ func (s *arrivals) Keys() []key.Binding {
 // loadArrivals reads the group's arrivals so far.
 func loadArrivals(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := arrivalsLoadedMsg{group: g.Name}
-		if d.Desk == nil {
-			msg.err = fmt.Errorf("no state store")
-			return msg
-		}
-		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		defer cancel()
-		msg.room, msg.err = d.Desk.Arrivals(ctx, g)
-		return msg
+		room, err := fromDesk(d, func(ctx context.Context, desk *lead.Desk) (arrival.Room, error) { return desk.Arrivals(ctx, g) })
+		return arrivalsLoadedMsg{group: g.Name, room: room, err: err}
 	}
 }
 
@@ -266,6 +260,12 @@ func (s *arrivals) View() string {
 	row("accounts created", accounts, invited, "")
 	row("follows seeded", follows.done, follows.total, "N(N-1)")
 	row("lists made", lists.done, lists.total, "")
+	// the mesh in the domain's words, as the members' page says it: how
+	// far it is, and when a server's daily follow limit lets the rest be
+	// made
+	if p := st.Progress(s.d.now()); p != "" {
+		b.WriteString(wrap(p, min(max(s.w-2, 20), 76)) + "\n")
+	}
 	if s.final != nil && s.final.Err == nil && s.final.Report.Server != "" {
 		r := s.final.Report
 		b.WriteString(sGood.Render(fmt.Sprintf("%s has arrived on %s in %.1fs", title, safetext.Line(r.Server), r.DurationS)) + "\n")

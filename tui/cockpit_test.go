@@ -101,19 +101,27 @@ func TestExportPledgeLinks(t *testing.T) {
 	}
 }
 
-// o mails every member their pledge link through a real SMTP peer; a
-// second o sends nothing again (the mails are journaled once each).
-func TestOpenPledgesMailsEveryMember(t *testing.T) {
-	f := newFixture(t)
+// relay is a real SMTP peer on loopback and a sender mailing through
+// it, as the group's.
+func relay(t *testing.T) (*mailbox.Server, mailer.Sender) {
+	t.Helper()
 	mb, err := mailbox.Start("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mb.Close()
+	t.Cleanup(func() { mb.Close() })
 	sender, err := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "River Birders <lifeboat@example.org>"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mb, sender
+}
+
+// o mails every member their pledge link through a real SMTP peer; a
+// second o sends nothing again (the mails are journaled once each).
+func TestOpenPledgesMailsEveryMember(t *testing.T) {
+	f := newFixture(t)
+	mb, sender := relay(t)
 	f.d.OpenPledges = func(ctx context.Context, file, baseURL string) (int, error) {
 		return f.groupServer(t, ctx, file, baseURL, sender).OpenPledges(ctx)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 )
 
 // The pledges screen: live numbers from the store (pledged, who would go
@@ -64,6 +65,11 @@ type pledges struct {
 	baseURL         string
 	csvPath, sheetP string
 	ready           *readinessMsg
+	// joins is who joined from the join page, read with the numbers
+	// unless the group's enrolment is closed
+	joins *joinsLoadedMsg
+	// members is the members view (m), nil when closed
+	members *joinReview
 }
 
 // checkReady asks the destination whether it is ready; not on every
@@ -82,35 +88,39 @@ func checkReady(d Deps, g *groups.Group, path string) tea.Cmd {
 
 func newPledges(d Deps) *pledges { return &pledges{d: d} }
 
-func (s *pledges) Busy() bool { return s.ask || s.form != nil }
+func (s *pledges) Busy() bool { return s.ask || s.form != nil || s.members != nil }
 
 func (s *pledges) Keys() []key.Binding {
 	if s.form != nil {
 		return s.form.KeyBinds()
+	}
+	if s.members != nil {
+		return s.members.keys()
 	}
 	if s.ask {
 		return []key.Binding{kYes, kNo}
 	}
 	if s.group != nil && s.group.Destination.Type == groups.DestLocal {
 		// a local group launches only in lifeboat demo
-		return []key.Binding{kOpenP, kExportP, kReload}
+		return []key.Binding{kOpenP, kExportP, kMembers, kReload}
 	}
-	return []key.Binding{kOpenP, kExportP, kLaunch, kReload}
+	return []key.Binding{kOpenP, kExportP, kMembers, kLaunch, kReload}
 }
 
 // loadPledges reads the campaign's standing.
 func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	return func() tea.Msg {
-		msg := pledgesLoadedMsg{group: g.Name}
-		if d.Desk == nil {
-			msg.err = fmt.Errorf("no state store")
-			return msg
-		}
-		ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
-		defer cancel()
-		msg.status, msg.err = d.Desk.Pledges(ctx, g)
-		return msg
+		s, err := fromDesk(d, func(ctx context.Context, desk *lead.Desk) (campaign.Status, error) { return desk.Pledges(ctx, g) })
+		return pledgesLoadedMsg{group: g.Name, status: s, err: err}
 	}
+}
+
+// load reads the numbers and, when the group takes joins, who joined.
+func (s *pledges) load() tea.Cmd {
+	if s.group.EnrolmentOrDefault() == groups.EnrolClosed {
+		return loadPledges(s.d, s.group)
+	}
+	return tea.Batch(loadPledges(s.d, s.group), loadJoins(s.d, s.group))
 }
 
 func (s *pledges) tick() tea.Cmd {
@@ -129,11 +139,12 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 				s.loaded = nil
 			}
 			s.ready = nil
-			return s, tea.Batch(loadPledges(s.d, msg.group), checkReady(s.d, msg.group, msg.path))
+			s.joins = nil
+			return s, tea.Batch(s.load(), checkReady(s.d, msg.group, msg.path))
 		}
 	case enteredMsg:
 		if msg.id == pledgesScreen && s.group != nil {
-			cmds := []tea.Cmd{loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path)}
+			cmds := []tea.Cmd{s.load(), checkReady(s.d, s.group, s.path)}
 			if !s.ticking {
 				s.ticking = true
 				cmds = append(cmds, s.tick())
@@ -143,13 +154,31 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case pledgesTickMsg:
 		// refresh while a group is open; the tick is cheap (one query)
 		if s.group != nil && msg.group == s.group.Name {
-			return s, tea.Batch(loadPledges(s.d, s.group), s.tick())
+			return s, tea.Batch(s.load(), s.tick())
 		}
 		s.ticking = false
 	case pledgesLoadedMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.loaded = &msg
 		}
+	case joinsLoadedMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.joins = &msg
+			if s.members != nil {
+				s.members.cur = min(s.members.cur, max(len(msg.joins.People)-1, 0))
+			}
+		}
+	case joinDecidedMsg:
+		cmds := []tea.Cmd{s.load()}
+		switch {
+		case msg.err != nil:
+			cmds = append(cmds, status("%s: %v", safetext.Line(msg.email), msg.err))
+		case msg.approve:
+			cmds = append(cmds, status("approved %s: they are a member and get their pledge link", msg.name))
+		default:
+			cmds = append(cmds, status("declined %s: they get one polite mail", msg.name))
+		}
+		return s, tea.Batch(cmds...)
 	case readinessMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.ready = &msg
@@ -165,7 +194,7 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		return s, status("sent %d pledge %s", msg.n, plural(msg.n, "link", "links"))
 	case DoneMsg:
 		if s.group != nil {
-			return s, loadPledges(s.d, s.group)
+			return s, s.load()
 		}
 	case tea.KeyMsg:
 		if s.group == nil {
@@ -173,6 +202,9 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 		}
 		if s.form != nil {
 			return s.updateForm(msg)
+		}
+		if s.members != nil {
+			return s.updateMembers(msg)
 		}
 		if s.ask {
 			s.ask = false
@@ -206,13 +238,16 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 			return s, s.linksForm("Export the pledge links, for a lead without a mail relay",
 				huh.NewInput().Title("CSV file (name, email, link, expires)").Value(&s.csvPath).Validate(nonEmpty("a file name")),
 				huh.NewInput().Title("Printable sheet, a QR code per member (HTML)").Value(&s.sheetP).Validate(nonEmpty("a file name")))
+		case key.Matches(msg, kMembers):
+			s.members = &joinReview{}
+			return s, s.load()
 		case key.Matches(msg, kLaunch):
 			if s.group.Destination.Type == groups.DestLocal {
 				return s, status("%s", localIsDemo(s.d.shortPath(s.path)))
 			}
 			s.ask = true
 		case key.Matches(msg, kReload):
-			return s, tea.Batch(loadPledges(s.d, s.group), checkReady(s.d, s.group, s.path))
+			return s, tea.Batch(s.load(), checkReady(s.d, s.group, s.path))
 		}
 	default:
 		if s.form != nil {
@@ -228,12 +263,20 @@ func (s *pledges) updateForm(msg tea.Msg) (screen, tea.Cmd) {
 	switch s.form.State {
 	case huh.StateAborted:
 		s.form = nil
+		if s.members != nil && s.members.decision != nil {
+			name := s.members.decision.name
+			s.members.decision = nil
+			return s, status("nothing decided for %s", name)
+		}
 		if s.export {
 			return s, status("no pledge links exported")
 		}
 		return s, status("no pledge links sent")
 	case huh.StateCompleted:
 		s.form = nil
+		if s.members != nil && s.members.decision != nil {
+			return s, s.decide()
+		}
 		path, base, ctx := s.path, strings.TrimRight(strings.TrimSpace(s.baseURL), "/"), s.d.ctx
 		if s.export {
 			csv, sheet, export := s.d.absPath(s.csvPath), s.d.absPath(s.sheetP), s.d.ExportPledges
@@ -275,6 +318,9 @@ func (s *pledges) View() string {
 	if s.group == nil {
 		return "No group open."
 	}
+	if s.members != nil {
+		return s.membersView()
+	}
 	g := s.group
 	var b strings.Builder
 	b.WriteString(sHeading.Render("Pledges for "+safetext.Line(g.Title)) + "\n\n")
@@ -294,11 +340,17 @@ func (s *pledges) View() string {
 	rows := [][2]string{
 		{"state", state},
 		{"enrolled", fmt.Sprintf("%d (%d confirmed their email)", l.status.Enrolled, l.status.Confirmed)},
+	}
+	if j := s.joins; j != nil && j.err == nil && j.joins.Waiting > 0 {
+		rows = append(rows, [2]string{"joined", fmt.Sprintf("%d from the join page, %d %s for your decision (m)",
+			len(j.joins.People), j.joins.Waiting, plural(j.joins.Waiting, "waits", "wait"))})
+	}
+	rows = append(rows, [][2]string{
 		{"pledged", fmt.Sprintf("%d of %d members (%d unconfirmed, %d withdrawn)", o.Pledged, o.Members, l.status.Unconfirmed, l.status.Withdrawn)},
 		{"would go now", fmt.Sprintf("%d (the cascade: %s)", o.Going, o.String())},
 		{"viable mass", fmt.Sprintf("%d", g.ViableMass)},
 		{"deadline", s.countdown()},
-	}
+	}...)
 	if r := s.ready; r != nil {
 		switch {
 		case r.err != nil:

@@ -60,6 +60,13 @@ type Deps struct {
 	// printable sheet to sheet, as lifeboat pledges export does, for a
 	// lead without a mail relay; it returns how many.
 	ExportPledges func(ctx context.Context, file, baseURL, csv, sheet string) (int, error)
+	// Decide approves or declines the person who joined the group in
+	// file with email, as lifeboat members review does
+	// (web.Server.Decide): the welcome or the one polite refusal is
+	// mailed once, its links under baseURL; without a mail relay the
+	// mail waits, journaled, for lifeboat serve. nil: the members view
+	// names the command.
+	Decide func(ctx context.Context, file, baseURL, email string, approve bool) error
 	// AnnounceRequest sends the server's contact account a direct
 	// message about the request, from the lead's own account, as
 	// lifeboat request --dm does (lead.Announce). nil: the screen says
@@ -95,6 +102,22 @@ func (d Deps) scout(ctx context.Context, url string) (*existing.Report, error) {
 		return d.Scout(ctx, url)
 	}
 	return existing.ScoutURL(ctx, url, nil)
+}
+
+// errNoStore: the TUI runs without its state store (it could not be
+// opened), so the screens that read it say so.
+var errNoStore = errors.New("no state store")
+
+// fromDesk asks the store's Desk a question, with the screens' time
+// limit for a read.
+func fromDesk[T any](d Deps, ask func(context.Context, *lead.Desk) (T, error)) (T, error) {
+	if d.Desk == nil {
+		var none T
+		return none, errNoStore
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+	defer cancel()
+	return ask(ctx, d.Desk)
 }
 
 func (d Deps) now() time.Time {

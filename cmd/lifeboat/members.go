@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -46,6 +48,22 @@ func membersServer(cmd *cobra.Command, app *App, file string, f *webFlags, withM
 		f.baseURL = "http://127.0.0.1" // no link is printed or mailed
 	}
 	return groupServer(cmd.Context(), app, file, f, cfg)
+}
+
+// tuiDecide is the TUI's approve and decline: web.Server.Decide, as
+// lifeboat members review calls it, with the relay from the
+// configuration (none: the mail waits, journaled, for serve).
+func tuiDecide(ctx context.Context, app *App, file, baseURL, email string, approve bool) error {
+	f := &webFlags{baseURL: baseURL}
+	mail, err := f.mail.sender(app, false)
+	if err != nil {
+		return err
+	}
+	srv, err := groupServer(ctx, app, file, f, web.Config{Mail: mail})
+	if err != nil {
+		return err
+	}
+	return srv.Decide(ctx, email, approve)
 }
 
 func newMembersListCmd(app *App) *cobra.Command {
@@ -129,15 +147,7 @@ func pledgeText(p campaign.Person) string {
 }
 
 // handles is the person's handles in one field.
-func handles(p campaign.Person) string {
-	var hs []string
-	for _, h := range []struct{ net, v string }{{"", p.Handle}, {"x:", p.X}, {"bsky:", p.Bluesky}, {"ig:", p.Instagram}, {"fedi:", p.Fediverse}} {
-		if h.v != "" {
-			hs = append(hs, h.net+h.v)
-		}
-	}
-	return dash(strings.Join(hs, " "))
-}
+func handles(p campaign.Person) string { return dash(lead.Handles(p)) }
 
 func newMembersReviewCmd(app *App) *cobra.Command {
 	var (
@@ -220,7 +230,7 @@ func reviewEach(cmd *cobra.Command, app *App, srv *web.Server, decide func(strin
 	}
 	pending := 0
 	for _, p := range people {
-		if p.Source != campaign.SourceJoin || p.Approval != "pending" {
+		if !lead.Waiting(p) {
 			continue
 		}
 		pending++

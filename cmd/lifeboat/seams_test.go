@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/lifeboat-social/lifeboat/internal/mailbox"
 )
 
 // Flags that did nothing are gone: asking for them is a usage error.
@@ -79,14 +77,7 @@ func TestDemoStopStopsTheRunningDemo(t *testing.T) {
 // lifeboat pledges open, over the configured SMTP relay (a real one on
 // loopback here), once per member however often it is pressed.
 func TestTUIOpenPledgesMails(t *testing.T) {
-	mb, err := mailbox.Start("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	t.Setenv("LIFEBOAT_SMTP_ADDR", mb.Addr)
-	t.Setenv("LIFEBOAT_SMTP_SECURITY", "none")
-	t.Setenv("LIFEBOAT_SMTP_FROM", "lifeboat@example.org")
+	mb := configuredRelay(t)
 	app := &App{Stdout: io.Discard, Stderr: io.Discard, StateDir: t.TempDir()}
 	defer app.Close()
 	file := "../../examples/river-birders.yaml"

@@ -69,6 +69,9 @@ func runTUI(cmd *cobra.Command, app *App, args []string) error {
 	d.ExportPledges = func(ctx context.Context, file, baseURL, csv, sheet string) (int, error) {
 		return tuiExportPledges(ctx, app, file, baseURL, csv, sheet)
 	}
+	d.Decide = func(ctx context.Context, file, baseURL, email string, approve bool) error {
+		return tuiDecide(ctx, app, file, baseURL, email, approve)
+	}
 	d.Provision = func(ctx context.Context, g *groups.Group, emit progress.Func) error {
 		return tuiProvision(ctx, app, g, emit)
 	}
