@@ -72,7 +72,11 @@ func (s *Server) ImportFollows(ctx context.Context, m groups.Member, part *multi
 			return groupgraph.Imported{}, uploadError(err)
 		}
 	}
-	imp, err := groupgraph.Import(ctx, s.st, s.g, m.Email, ex, s.now())
+	r, err := campaign.Roster(ctx, s.st, s.g)
+	if err != nil {
+		return groupgraph.Imported{}, err
+	}
+	imp, err := groupgraph.Import(ctx, s.st, r, m.Email, ex, s.now())
 	switch {
 	case errors.Is(err, groupgraph.ErrOtherMember):
 		return groupgraph.Imported{}, &UploadError{"This export is another member's, not yours. Upload your own."}
@@ -202,7 +206,11 @@ type followsView struct {
 
 func (s *Server) followsOf(ctx context.Context, m groups.Member, st campaign.Status) (followsView, error) {
 	v := followsView{UploadMax: s.uploadMax() >> 20}
-	gg, err := groupgraph.Load(ctx, s.st, s.g)
+	r, err := campaign.Roster(ctx, s.st, s.g)
+	if err != nil {
+		return v, err
+	}
+	gg, err := groupgraph.Load(ctx, s.st, r)
 	if err != nil {
 		return v, err
 	}
