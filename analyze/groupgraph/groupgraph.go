@@ -183,7 +183,12 @@ func readPeople(ctx context.Context, st store.Store, g *groups.Group) (*people, 
 	for _, j := range joins {
 		email := strings.ToLower(j.Email)
 		if !candidate(g, email) {
-			ps.waiting[email] = j.Decision != store.JoinDeclined
+			// Their handles name the owner of what they upload; they
+			// claim no label in the graph until they are let in.
+			if j.Decision != store.JoinDeclined {
+				ps.waiting[email] = true
+				ps.labels[email] = joinLabels(j)
+			}
 			continue
 		}
 		for _, l := range joinLabels(j) {
