@@ -60,17 +60,17 @@ type joinForm struct {
 }
 
 type joinView struct {
-	Form       joinForm
-	Errors     map[string]string // by field
-	Problem    string            // the form-wide message, first thing a screen reader hears
-	Done       string            // after a join: "sent", "review"
+	Form    joinForm
+	Errors  map[string]string // by field
+	Problem string            // the form-wide message, first thing a screen reader hears
+	Done    string            // after a join: "sent", "review"
 	// Follows: the export uploaded with the join was kept.
 	Follows bool
 	// Upload says why the export uploaded with the join was not kept
 	// (the join was).
-	Upload string
-	Open       bool              // enrolment open (else approval)
-	Closed     string            // why joining is not possible now
+	Upload     string
+	Open       bool   // enrolment open (else approval)
+	Closed     string // why joining is not possible now
 	Sentence   string
 	ViableMass int
 	Members    int

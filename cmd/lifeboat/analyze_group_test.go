@@ -36,7 +36,9 @@ members:
   - {name: Ada, email: ada@example.org, handle: "@ada@social.example"}
   - {name: Ben, email: ben@example.org, handle: "@ben@social.example"}
 `)
-	csv := func(addrs ...string) string { return "Account address,Show boosts\n" + strings.Join(addrs, ",true\n") + ",true\n" }
+	csv := func(addrs ...string) string {
+		return "Account address,Show boosts\n" + strings.Join(addrs, ",true\n") + ",true\n"
+	}
 	now := time.Now()
 	// Dee confirmed her email (open enrolment: she is in); Eve has not.
 	joins(t, state, "reed-follows",
