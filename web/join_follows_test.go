@@ -7,9 +7,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
@@ -212,5 +216,38 @@ func TestUploadFormsFieldsBeforeFile(t *testing.T) {
 		if after := page[file:end]; strings.Contains(after, "<input") || strings.Contains(after, "<select") || strings.Contains(after, "<textarea") {
 			t.Errorf("%s page: a field after the file:\n%s", name, page[file:end])
 		}
+	}
+}
+
+// A stranger joins in a real browser with their Mastodon list, typing
+// their account in the box beside it: the browser sends the fields in the
+// page's order, the file last, and the join and the follows are kept.
+func TestBrowserJoinWithFollows(t *testing.T) {
+	g := joinGroup(groups.EnrolOpen, 2, 3)
+	g.Members[1].Handle = "@ben@old.example"
+	e := start(t, opts{group: g})
+	csv := filepath.Join(t.TempDir(), "following_accounts.csv")
+	if err := os.WriteFile(csv, mastodonCSV("ben@old.example", "stranger@elsewhere.example"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newChrome(t)
+	do, text := drive(t, ctx)
+	do(chromedp.Navigate(e.url+"/join"),
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "Wren Reed"),
+		chromedp.SendKeys(chromedp.ID("email"), "wren@example.net"),
+		chromedp.SendKeys(chromedp.ID("owner"), "@wren@old.example"),
+		chromedp.SetUploadFiles(chromedp.ID("export"), []string{csv}),
+		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if s := text("main"); !strings.Contains(s, "We sent you an email") || !strings.Contains(s, "Your follows are in") {
+		t.Fatalf("after joining: %s", s)
+	}
+	imps, err := e.st.Follows().List(context.Background(), g.Name)
+	if err != nil || len(imps) != 1 || imps[0].Email != "wren@example.net" || imps[0].Self != "fedi:@wren@old.example" || len(imps[0].Edges) != 2 {
+		t.Fatalf("follows kept: %+v, %v", imps, err)
+	}
+	if _, err := e.st.Joins().Get(context.Background(), g.Name, "wren@example.net"); err != nil {
+		t.Fatalf("Wren's join: %v", err)
 	}
 }
