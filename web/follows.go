@@ -32,13 +32,14 @@ func (e *UploadError) Error() string         { return e.Msg }
 func (e *UploadError) PublicMessage() string { return e.Msg }
 
 // ImportFollows reads the export in part (one file field of a multipart
-// form), for member m, and keeps in the store what the group's graph
+// form), for m (a member, or a person who has just joined from the join
+// page: theirs count once they are let in), and keeps in the store what the group's graph
 // needs of it (see groupgraph.Import): the member's own identity and
 // follow lists. The file is spooled to a temporary file that is unlinked
 // before anything is written to it, so it has no name on disk and is gone
 // when the request ends, even after a crash; it is never stored. owner
 // names the account for an export that does not say whose it is (a
-// Mastodon CSV, Instagram's files); empty means the member's handle.
+// Mastodon CSV, Instagram's files); empty means a handle they gave.
 //
 // The pledge page's upload form uses it; so can any page that has the
 // member and the multipart part (the join page). Errors the member can

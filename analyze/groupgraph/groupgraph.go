@@ -4,11 +4,10 @@
 //
 // A member is known by the handles they gave (the group file's handle,
 // those typed on the join page) and by the identities inside their own
-// exports (their X id and username,
-// their Bluesky DID, their fediverse address). Every label that names a
-// member becomes that member's node, so a member's follows on X and on
-// Bluesky meet in one graph, and another member's X archive that lists
-// them by id finds them.
+// exports (their X id and username, their Bluesky DID, their fediverse
+// address). Every label that names a member becomes that member's node,
+// so a member's follows on X and on Bluesky meet in one graph, and another
+// member's X archive that lists them by id finds them.
 //
 // Of an export only what the group's questions need is kept: the owner's
 // identities, everyone the owner follows (the people they would miss, and
@@ -160,8 +159,9 @@ type people struct {
 	// labels are each candidate's handle labels, by lower-case email:
 	// the group file's handle, then those typed on the join page.
 	labels map[string][]string
-	// typed are the labels of handles typed on the join page, by
-	// lower-case email, in the order people joined.
+	// typed are the labels of the handles the roster's people typed on
+	// the join page, each with their lower-case email, in the order they
+	// joined.
 	typed []claim
 	// waiting: joined, neither let in nor declined yet.
 	waiting map[string]bool
@@ -250,8 +250,8 @@ func identitiesOf(g *groups.Group, ps *people, imps []store.FollowImport) map[st
 }
 
 // Graph is the group's follow graph. Its first nodes are the candidates
-// (the lead, then the roster's members: the file's, then the joins let in), each labelled
-// with their email; everyone else keeps their network label (x:…,
+// (the lead, then the roster's members: the file's, then the joins let
+// in), each labelled with their email; everyone else keeps their network label (x:…,
 // bsky:…), which only the lead may see.
 type Graph struct {
 	*analyze.Graph
