@@ -1,10 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,23 +28,7 @@ func (e *env) joinUpload(fields [][2]string, file string, content []byte) (*http
 	if code != 200 {
 		e.t.Fatalf("join page %d:\n%s", code, page)
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", csrfOf(e.t, page))
-	for _, f := range fields {
-		mw.WriteField(f[0], f[1])
-	}
-	fw, _ := mw.CreateFormFile("export", file)
-	fw.Write(content)
-	mw.Close()
-	resp, err := b.c.Post(e.url+"/join", mw.FormDataContentType(), &body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out bytes.Buffer
-	out.ReadFrom(resp.Body)
-	return resp, out.String()
+	return b.postFile(e.url+"/join", append([][2]string{{"csrf", csrfOf(e.t, page)}}, fields...), file, content)
 }
 
 // confirmJoin confirms email's join from the mail.
