@@ -10,6 +10,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
 	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
@@ -53,7 +54,11 @@ func Analyze(ctx context.Context, path, owner string, o analyze.Options, emit pr
 // gives the lead's label, the picture's centre.
 func (d *Desk) AnalyzeGroup(ctx context.Context, g *groups.Group, o analyze.Options, emit progress.Func) (*analyze.Report, string, error) {
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepAnalyze, Message: "analysing the group's imported graph"})
-	r, err := groupgraph.Analyze(ctx, d.Store, g, o)
+	var r *analyze.Report
+	roster, err := campaign.Roster(ctx, d.Store, g)
+	if err == nil {
+		r, err = groupgraph.Analyze(ctx, d.Store, roster, o)
+	}
 	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepAnalyze, Message: err.Error(), Err: err})
 		return nil, "", err

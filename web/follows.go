@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -31,13 +32,14 @@ func (e *UploadError) Error() string         { return e.Msg }
 func (e *UploadError) PublicMessage() string { return e.Msg }
 
 // ImportFollows reads the export in part (one file field of a multipart
-// form), for member m, and keeps in the store what the group's graph
+// form), for m (a member, or a person who has just joined from the join
+// page: theirs count once they are let in), and keeps in the store what the group's graph
 // needs of it (see groupgraph.Import): the member's own identity and
 // follow lists. The file is spooled to a temporary file that is unlinked
 // before anything is written to it, so it has no name on disk and is gone
 // when the request ends, even after a crash; it is never stored. owner
 // names the account for an export that does not say whose it is (a
-// Mastodon CSV, Instagram's files); empty means the member's handle.
+// Mastodon CSV, Instagram's files); empty means a handle they gave.
 //
 // The pledge page's upload form uses it; so can any page that has the
 // member and the multipart part (the join page). Errors the member can
@@ -72,7 +74,11 @@ func (s *Server) ImportFollows(ctx context.Context, m groups.Member, part *multi
 			return groupgraph.Imported{}, uploadError(err)
 		}
 	}
-	imp, err := groupgraph.Import(ctx, s.st, s.g, m.Email, ex, s.now())
+	r, err := campaign.Roster(ctx, s.st, s.g)
+	if err != nil {
+		return groupgraph.Imported{}, err
+	}
+	imp, err := groupgraph.Import(ctx, s.st, r, m.Email, ex, s.now())
 	switch {
 	case errors.Is(err, groupgraph.ErrOtherMember):
 		return groupgraph.Imported{}, &UploadError{"This export is another member's, not yours. Upload your own."}
@@ -109,6 +115,62 @@ func (s *Server) uploadMax() int64 {
 	return DefaultUploadMax
 }
 
+// Limits of a form with a file besides the file: its other fields.
+const (
+	maxUploadFields    = 32
+	maxUploadFieldSize = 1 << 10
+)
+
+// uploadForm reads a form with a file (multipart/form-data) as a stream,
+// in the order the page puts its fields: the CSRF token and the other
+// fields, then the file field named file, which it returns unread for the
+// caller to stream (nil when the form ends without it). The token must
+// come before the file, so nothing of a forged request's file is read.
+// On failure it has answered with a page saying what to do (again names
+// the page to go back to) and ok is false.
+func (s *Server) uploadForm(w http.ResponseWriter, r *http.Request, file, again string) (form url.Values, part *multipart.Part, ok bool) {
+	// The server's read timeout is for forms; an export of a few hundred
+	// megabytes on a slow line takes minutes.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
+	r.Body = http.MaxBytesReader(w, r.Body, s.uploadMax()+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Form not understood", "Go back to "+again+", reload it and send the form again.")
+		return nil, nil, false
+	}
+	form = url.Values{}
+	csrf := false
+	for range maxUploadFields {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			part = nil
+		} else if err != nil {
+			s.errorPage(w, r, http.StatusBadRequest, "Form not understood", "Go back to "+again+", reload it and send the form again.")
+			return nil, nil, false
+		}
+		if part == nil || part.FormName() == file {
+			if !csrf {
+				s.errorPage(w, r, http.StatusForbidden, "This form has expired",
+					"The page was open too long, or cookies are blocked. Go back to "+again+", reload it and send the form again.")
+				return nil, nil, false
+			}
+			return form, part, true
+		}
+		v, err := io.ReadAll(io.LimitReader(part, maxUploadFieldSize+1))
+		if err != nil || len(v) > maxUploadFieldSize {
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "Form too large or malformed", "Go back to "+again+" and try again.")
+			return nil, nil, false
+		}
+		if part.FormName() == "csrf" {
+			csrf = s.checkCSRFValue(r, string(v))
+			continue
+		}
+		form.Add(part.FormName(), string(v))
+	}
+	s.errorPage(w, r, http.StatusBadRequest, "Form not understood", "Go back to "+again+", reload it and send the form again.")
+	return nil, nil, false
+}
+
 // followsUpload takes the pledge page's upload form: the CSRF token, the
 // optional owner, then the file, read as a stream in that order so that
 // nothing is read from a forged request.
@@ -120,54 +182,25 @@ func (s *Server) followsUpload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The server's read timeout is for forms; an export of a few hundred
-	// megabytes on a slow line takes minutes.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadTime))
-	r.Body = http.MaxBytesReader(w, r.Body, s.uploadMax()+64<<10)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "Upload not understood", "Go back to your pledge page and use its upload form.")
+	form, part, ok := s.uploadForm(w, r, "export", "your pledge page")
+	if !ok {
 		return
 	}
-	var owner string
-	csrf := false
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			s.errorPage(w, r, http.StatusBadRequest, "Upload not understood", "Go back to your pledge page, choose the file and upload it again.")
-			return
-		}
-		switch part.FormName() {
-		case "csrf":
-			v, _ := io.ReadAll(io.LimitReader(part, 256))
-			csrf = s.checkCSRFValue(r, string(v))
-			continue
-		case "owner":
-			v, _ := io.ReadAll(io.LimitReader(part, 512))
-			owner = strings.TrimSpace(string(v))
-			continue
-		case "export":
-		default:
-			continue
-		}
-		if !csrf {
-			s.errorPage(w, r, http.StatusForbidden, "This form has expired",
-				"The page was open too long, or cookies are blocked. Go back, reload the page and upload again.")
-			return
-		}
-		imp, err := s.ImportFollows(r.Context(), m, part, owner)
-		var ue *UploadError
-		switch {
-		case errors.As(err, &ue):
-			s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok, ue.Msg)
-		case err != nil:
-			s.internal(w, r, err)
-		default:
-			s.log.Info("follows imported", "group", s.g.Name, "format", imp.Format, "follows", imp.Follows)
-			s.poke() // a follow condition may hold now
-			http.Redirect(w, r, "/pledge/"+tok+"?done=follows", http.StatusSeeOther)
-		}
+	if part == nil {
+		s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok, "Choose a file to upload: the export you downloaded from your network.")
 		return
+	}
+	imp, err := s.ImportFollows(r.Context(), m, part, strings.TrimSpace(form.Get("owner")))
+	var ue *UploadError
+	switch {
+	case errors.As(err, &ue):
+		s.showPledge(w, r, http.StatusUnprocessableEntity, m, tok, ue.Msg)
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		s.log.Info("follows imported", "group", s.g.Name, "format", imp.Format, "follows", imp.Follows)
+		s.poke() // a follow condition may hold now
+		http.Redirect(w, r, s.path("/pledge/"+tok+"?done=follows"), http.StatusSeeOther)
 	}
 }
 
@@ -185,7 +218,7 @@ func (s *Server) followsDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.poke()
-	http.Redirect(w, r, "/pledge/"+tok+"?done=unfollowed", http.StatusSeeOther)
+	http.Redirect(w, r, s.path("/pledge/"+tok+"?done=unfollowed"), http.StatusSeeOther)
 }
 
 // followsView is the pledge page's part on the member's follows.
@@ -202,7 +235,11 @@ type followsView struct {
 
 func (s *Server) followsOf(ctx context.Context, m groups.Member, st campaign.Status) (followsView, error) {
 	v := followsView{UploadMax: s.uploadMax() >> 20}
-	gg, err := groupgraph.Load(ctx, s.st, s.g)
+	r, err := campaign.Roster(ctx, s.st, s.g)
+	if err != nil {
+		return v, err
+	}
+	gg, err := groupgraph.Load(ctx, s.st, r)
 	if err != nil {
 		return v, err
 	}

@@ -24,21 +24,30 @@ func (e *env) upload(b *browser, email, owner, file string, content []byte) (int
 		e.t.Fatal(err)
 	}
 	_, page := b.get(link)
+	resp, out := b.postFile(link+"/follows", [][2]string{{"csrf", csrfOf(e.t, page)}, {"owner", owner}}, file, content)
+	return resp.StatusCode, out
+}
+
+// postFile sends a multipart form as a browser does: the fields in
+// order, then the file field "export".
+func (b *browser) postFile(u string, fields [][2]string, file string, content []byte) (*http.Response, string) {
+	b.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("csrf", csrfOf(e.t, page))
-	mw.WriteField("owner", owner)
+	for _, f := range fields {
+		mw.WriteField(f[0], f[1])
+	}
 	fw, _ := mw.CreateFormFile("export", file)
 	fw.Write(content)
 	mw.Close()
-	resp, err := b.c.Post(link+"/follows", mw.FormDataContentType(), &body)
+	resp, err := b.c.Post(u, mw.FormDataContentType(), &body)
 	if err != nil {
-		e.t.Fatal(err)
+		b.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out bytes.Buffer
 	out.ReadFrom(resp.Body)
-	return resp.StatusCode, out.String()
+	return resp, out.String()
 }
 
 // mastodonCSV is a Mastodon following_accounts.csv following addrs.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -51,18 +54,27 @@ type joinForm struct {
 	Mode                                          string // "", "any" or "min"
 	Threshold                                     string
 	ShowName                                      bool
+	// Owner names the account of an export that does not say whose it
+	// is; empty means a handle given above.
+	Owner string
 }
 
 type joinView struct {
-	Form       joinForm
-	Errors     map[string]string // by field
-	Problem    string            // the form-wide message, first thing a screen reader hears
-	Done       string            // after a join: "sent", "review"
-	Open       bool              // enrolment open (else approval)
-	Closed     string            // why joining is not possible now
+	Form    joinForm
+	Errors  map[string]string // by field
+	Problem string            // the form-wide message, first thing a screen reader hears
+	Done    string            // after a join: "sent", "review"
+	// Follows: the export uploaded with the join was kept.
+	Follows bool
+	// Upload says why the export uploaded with the join was not kept
+	// (the join was).
+	Upload     string
+	Open       bool   // enrolment open (else approval)
+	Closed     string // why joining is not possible now
 	Sentence   string
 	ViableMass int
 	Members    int
+	UploadMax  int64 // in MB
 }
 
 func (s *Server) joinable() bool { return s.g.EnrolmentOrDefault() != groups.EnrolClosed }
@@ -92,9 +104,10 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 	if !s.joinOpen(w, r) {
 		return
 	}
-	v := joinView{Form: joinForm{Mode: ""}, Done: r.URL.Query().Get("done")}
+	q := r.URL.Query()
+	v := joinView{Form: joinForm{Mode: ""}, Done: q.Get("done"), Follows: q.Get("follows") == "1"}
 	if v.Done != "sent" && v.Done != "review" {
-		v.Done = ""
+		v.Done, v.Follows = "", false
 	}
 	s.showJoin(w, r, http.StatusOK, v)
 }
@@ -109,16 +122,18 @@ func (s *Server) showJoin(w http.ResponseWriter, r *http.Request, status int, v 
 	if err := pledge.CanChange(st.State, s.now(), s.g.Deadline); err != nil {
 		v.Closed = closedText(st.State)
 	}
+	v.UploadMax = s.uploadMax() >> 20
 	s.render(w, r, status, "join", "Join "+s.g.Title, v)
 }
 
 // readJoin reads and checks the form; errs names each bad field.
-func readJoin(r *http.Request) (joinForm, map[string]string) {
+func readJoin(form url.Values) (joinForm, map[string]string) {
 	f := joinForm{
-		Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
-		X: strings.TrimSpace(r.PostFormValue("x")), Bluesky: strings.ToLower(strings.TrimSpace(r.PostFormValue("bluesky"))),
-		Instagram: strings.TrimSpace(r.PostFormValue("instagram")), Fediverse: strings.ToLower(strings.TrimSpace(r.PostFormValue("fediverse"))),
-		Mode: r.PostFormValue("mode"), Threshold: strings.TrimSpace(r.PostFormValue("threshold")), ShowName: r.PostFormValue("show_name") == "1",
+		Name: strings.TrimSpace(form.Get("name")), Email: strings.TrimSpace(form.Get("email")),
+		X: strings.TrimSpace(form.Get("x")), Bluesky: strings.ToLower(strings.TrimSpace(form.Get("bluesky"))),
+		Instagram: strings.TrimSpace(form.Get("instagram")), Fediverse: strings.ToLower(strings.TrimSpace(form.Get("fediverse"))),
+		Mode: form.Get("mode"), Threshold: strings.TrimSpace(form.Get("threshold")), ShowName: form.Get("show_name") == "1",
+		Owner: strings.TrimSpace(form.Get("owner")),
 	}
 	errs := map[string]string{}
 	switch n := utf8.RuneCountInString(f.Name); {
@@ -150,6 +165,9 @@ func readJoin(r *http.Request) (joinForm, map[string]string) {
 	handle("bluesky", f.Bluesky, bskyHandleRE, "A Bluesky handle is a domain name, like alice.bsky.social.")
 	handle("instagram", f.Instagram, instaRE, "An Instagram or Threads handle is up to 30 letters, digits, . or _, like @alice.b.")
 	handle("fediverse", f.Fediverse, fediRE, "A fediverse address has two parts, like @alice@social.example.")
+	if n := utf8.RuneCountInString(f.Owner); n > maxJoinField {
+		errs["owner"] = fmt.Sprintf("That is %d characters long; handles have at most %d.", n, maxJoinField)
+	}
 	switch f.Mode {
 	case "", "any":
 	case "min":
@@ -162,15 +180,41 @@ func readJoin(r *http.Request) (joinForm, map[string]string) {
 	return f, errs
 }
 
+// joinPost takes the join form: a plain form, or, when the person chose
+// a file of their follows (opt-in), a multipart one whose file comes
+// last and is read after the join is saved, in the same request.
 func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
-	if !s.joinOpen(w, r) || !s.parseForm(w, r) {
+	if !s.joinOpen(w, r) {
 		return
 	}
+	var (
+		form   url.Values
+		export *multipart.Part
+	)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		var ok bool
+		if form, export, ok = s.uploadForm(w, r, "export", "the join page"); !ok {
+			return
+		}
+		if export != nil && export.FileName() == "" {
+			export = nil // the file field, left empty
+		}
+	} else {
+		if !s.parseForm(w, r) {
+			return
+		}
+		form = r.PostForm
+	}
 	ctx := r.Context()
-	f, errs := readJoin(r)
+	f, errs := readJoin(form)
+	// Browsers forget a chosen file when the page comes back.
+	again := ""
+	if export != nil {
+		again = " Choose your follows file again too."
+	}
 	if len(errs) > 0 {
 		s.showJoin(w, r, http.StatusUnprocessableEntity, joinView{Form: f, Errors: errs,
-			Problem: "Some of what you typed needs a change: see the messages below. Nothing was saved yet."})
+			Problem: "Some of what you typed needs a change: see the messages below. Nothing was saved yet." + again})
 		return
 	}
 	st, err := s.Status(ctx)
@@ -200,9 +244,11 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 			CreatedAt: now, UpdatedAt: now})
 	})
 	if errors.Is(err, campaign.ErrJoined) {
+		// Nothing is read of a file sent with it: the page asks nobody
+		// who they are, and must not replace anyone's follows.
 		s.showJoin(w, r, http.StatusConflict, joinView{Form: f, Errors: map[string]string{"email": "This email is on the group's list already."},
 			Problem: "You have joined already with this email, so nothing changed. Look for our earlier email (and in your spam folder); " +
-				"if you are on the list, your pledge link is in the mail that let you in."})
+				"if you are on the list, your pledge link is in the mail that let you in, and you can upload your follows there."})
 		return
 	}
 	if err != nil {
@@ -216,7 +262,28 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("send join confirmation", "err", err)
 		}
 	}
-	http.Redirect(w, r, s.link("/join?done="+done), http.StatusSeeOther)
+	if export == nil {
+		http.Redirect(w, r, s.link("/join?done="+done), http.StatusSeeOther)
+		return
+	}
+	// The join is saved; the file is kept as the follows of the person
+	// who joined, and counts once they are let in. A refused file leaves
+	// the join as it is, and the page says so.
+	imp, err := s.ImportFollows(ctx, groups.Member{Name: f.Name, Email: f.Email}, export, f.Owner)
+	var ue *UploadError
+	switch {
+	case errors.As(err, &ue):
+		s.showJoin(w, r, http.StatusUnprocessableEntity, joinView{Done: done, Upload: ue.Msg})
+		return
+	case err != nil:
+		s.log.Error("import follows with a join", "group", s.g.Name, "err", err)
+		s.showJoin(w, r, http.StatusInternalServerError, joinView{Done: done,
+			Upload: "Something went wrong on our side while reading it, and nothing of it was kept."})
+		return
+	}
+	s.log.Info("follows imported", "group", s.g.Name, "format", imp.Format, "follows", imp.Follows)
+	s.poke() // a follow condition may hold once the person is in
+	http.Redirect(w, r, s.link("/join?done="+done+"&follows=1"), http.StatusSeeOther)
 }
 
 // joinMailKey is the journal key of a mail to a person who joined: one

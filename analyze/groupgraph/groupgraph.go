@@ -2,12 +2,12 @@
 // follows members uploaded from their data exports, or the lead imported
 // for them, matched across networks to the group's members.
 //
-// A member is known by the handle they gave (the group file's handle) and
-// by the identities inside their own exports (their X id and username,
-// their Bluesky DID, their fediverse address). Every label that names a
-// member becomes that member's node, so a member's follows on X and on
-// Bluesky meet in one graph, and another member's X archive that lists
-// them by id finds them.
+// A member is known by the handles they gave (the group file's handle,
+// those typed on the join page) and by the identities inside their own
+// exports (their X id and username, their Bluesky DID, their fediverse
+// address). Every label that names a member becomes that member's node,
+// so a member's follows on X and on Bluesky meet in one graph, and another
+// member's X archive that lists them by id finds them.
 //
 // Of an export only what the group's questions need is kept: the owner's
 // identities, everyone the owner follows (the people they would miss, and
@@ -50,40 +50,47 @@ type Imported struct {
 }
 
 // Import keeps of ex what the group's graph needs, as the follows of the
-// member with email (or of the lead), replacing an earlier import of the
-// same account. An export that does not say whose it is (a Mastodon CSV,
-// Instagram's files) is the member's account named by their handle in the
-// group file, when that handle is on the export's network; otherwise,
-// unless the caller named its owner (SetOwner), it is refused with
-// follows.ErrNoOwner.
+// person with email, replacing an earlier import of the same account.
+// g is the group's roster (campaign.Roster: the file's members and the
+// joins let in). The person is the lead, on the roster, or joined and
+// waiting to be let in (their follows join the graph once they are).
+// An export that does not say whose it is (a Mastodon CSV, Instagram's
+// files) is the person's account named by a handle they gave (in the
+// group file, or on the join page) when one is on the export's network;
+// otherwise, unless the caller named its owner (SetOwner), it is refused
+// with follows.ErrNoOwner.
 func Import(ctx context.Context, st store.Store, g *groups.Group, email string, ex *follows.Export, now time.Time) (Imported, error) {
 	email = strings.ToLower(email)
-	if !candidate(g, email) {
+	ps, err := readPeople(ctx, st, g)
+	if err != nil {
+		return Imported{}, err
+	}
+	if !candidate(g, email) && !ps.waiting[email] {
 		return Imported{}, fmt.Errorf("%s: %w", email, ErrNotMember)
 	}
-	if m, ok := g.Member(email); ok && len(ex.Identities()) == 0 {
-		for _, l := range follows.HandleLabels(m.Handle) {
-			if strings.HasPrefix(l, string(ex.Network)+":") {
-				if err := ex.SetOwner(m.Handle); err != nil {
-					return Imported{}, err
-				}
-				break
-			}
+	if len(ex.Identities()) == 0 {
+		if err := ownByHandle(ex, ps.labels[email]); err != nil {
+			return Imported{}, err
 		}
 	}
 	ids := ex.Identities()
 	if len(ids) == 0 {
 		return Imported{}, &follows.Error{File: ex.File, Err: follows.ErrNoOwner, Msg: fmt.Sprintf("a %s does not say whose it is", ex.Format)}
 	}
-	known, err := identities(ctx, st, g)
+	imps, err := st.Follows().List(ctx, g.Name)
 	if err != nil {
 		return Imported{}, err
 	}
+	// Only what the lead wrote and what exports prove count here: a
+	// handle typed on the join page is a claim, and must not keep the
+	// account's owner from uploading their own export.
+	known := identitiesOf(g, nil, imps)
 	for _, id := range ids {
 		if other, ok := known[id]; ok && other != email {
 			return Imported{}, fmt.Errorf("%s names %s, who is %s in the group: %w", ex.File, id, other, ErrOtherMember)
 		}
 	}
+	known = identitiesOf(g, ps, imps)
 	self := ids[0]
 	imp := store.FollowImport{Group: g.Name, Email: email, Self: self, Aliases: ids[1:], Format: ex.Format, CreatedAt: now}
 	seen := map[string]bool{}
@@ -110,6 +117,17 @@ func Import(ctx context.Context, st store.Store, g *groups.Group, email string, 
 	return out, nil
 }
 
+// ownByHandle names the owner of an export that does not say whose it
+// is by the first of the person's handle labels on its network.
+func ownByHandle(ex *follows.Export, labels []string) error {
+	for _, l := range labels {
+		if rest, ok := strings.CutPrefix(l, string(ex.Network)+":"); ok {
+			return ex.SetOwner(rest)
+		}
+	}
+	return nil
+}
+
 // Delete removes every follow imported for the member: what the delete
 // button on their pledge page does. It returns how many exports it
 // removed.
@@ -117,14 +135,14 @@ func Delete(ctx context.Context, st store.Store, g *groups.Group, email string) 
 	return st.Follows().Delete(ctx, g.Name, email)
 }
 
-// candidate: the group's members and its lead, who may be no member.
+// candidate: the roster's members and the lead, who may be no member.
 func candidate(g *groups.Group, email string) bool {
 	_, ok := g.Member(email)
 	return ok || strings.EqualFold(g.Lead.Email, email)
 }
 
 // candidates are the lower-case emails of the members and the lead, in
-// the group file's order, the lead first.
+// the roster's order, the lead first.
 func candidates(g *groups.Group) []string {
 	out := []string{strings.ToLower(g.Lead.Email)}
 	for _, m := range g.Members {
@@ -135,19 +153,86 @@ func candidates(g *groups.Group) []string {
 	return out
 }
 
-// identities maps every label that names a candidate to their email: the
-// labels of the handles in the group file, then, overriding them, the
-// identities of the exports imported for each.
-func identities(ctx context.Context, st store.Store, g *groups.Group) (map[string]string, error) {
-	imps, err := st.Follows().List(ctx, g.Name)
+// people is what the store adds to the roster about its people: the
+// labels of the handles each gave, and who joined and waits to be let in.
+type people struct {
+	// labels are each candidate's handle labels, by lower-case email:
+	// the group file's handle, then those typed on the join page.
+	labels map[string][]string
+	// typed are the labels of the handles the roster's people typed on
+	// the join page, each with their lower-case email, in the order they
+	// joined.
+	typed []claim
+	// waiting: joined, neither let in nor declined yet.
+	waiting map[string]bool
+}
+
+type claim struct{ email, label string }
+
+// readPeople reads the joins of the roster g's group.
+func readPeople(ctx context.Context, st store.Store, g *groups.Group) (*people, error) {
+	joins, err := st.Joins().List(ctx, g.Name)
 	if err != nil {
 		return nil, err
 	}
-	return identitiesOf(g, imps), nil
+	ps := &people{labels: map[string][]string{}, waiting: map[string]bool{}}
+	for _, m := range g.Members {
+		email := strings.ToLower(m.Email)
+		ps.labels[email] = append(ps.labels[email], follows.HandleLabels(m.Handle)...)
+	}
+	for _, j := range joins {
+		email := strings.ToLower(j.Email)
+		if !candidate(g, email) {
+			// Their handles name the owner of what they upload; they
+			// claim no label in the graph until they are let in.
+			if j.Decision != store.JoinDeclined {
+				ps.waiting[email] = true
+				ps.labels[email] = joinLabels(j)
+			}
+			continue
+		}
+		for _, l := range joinLabels(j) {
+			ps.labels[email] = append(ps.labels[email], l)
+			ps.typed = append(ps.typed, claim{email, l})
+		}
+	}
+	return ps, nil
 }
 
-func identitiesOf(g *groups.Group, imps []store.FollowImport) map[string]string {
+// joinLabels are the labels of the handles a person typed on the join
+// page (web's join form checked their shapes). A Bluesky handle names no
+// label (repositories hold DIDs): such a person is matched through their
+// own repository.
+func joinLabels(j store.Join) []string {
+	var out []string
+	for _, h := range []struct {
+		n follows.Network
+		v string
+	}{{follows.X, j.X}, {follows.Meta, j.Instagram}} {
+		if v := strings.TrimPrefix(h.v, "@"); v != "" {
+			out = append(out, follows.HandleLabels(string(h.n)+":"+v)...)
+		}
+	}
+	if j.Fediverse != "" {
+		out = append(out, follows.HandleLabels(j.Fediverse)...)
+	}
+	return out
+}
+
+// identitiesOf maps every label that names a candidate to their email,
+// the stronger claim winning: the handles typed on the join page (the
+// first to claim a label keeps it), then the handles in the group file,
+// then the identities of the exports imported for each. ps nil leaves
+// the typed handles out.
+func identitiesOf(g *groups.Group, ps *people, imps []store.FollowImport) map[string]string {
 	known := map[string]string{}
+	if ps != nil {
+		for _, c := range ps.typed {
+			if _, ok := known[c.label]; !ok {
+				known[c.label] = c.email
+			}
+		}
+	}
 	for _, m := range g.Members {
 		for _, l := range follows.HandleLabels(m.Handle) {
 			known[l] = strings.ToLower(m.Email)
@@ -165,8 +250,8 @@ func identitiesOf(g *groups.Group, imps []store.FollowImport) map[string]string 
 }
 
 // Graph is the group's follow graph. Its first nodes are the candidates
-// (the lead, then the members in the group file's order), each labelled
-// with their email; everyone else keeps their network label (x:…,
+// (the lead, then the roster's members: the file's, then the joins let
+// in), each labelled with their email; everyone else keeps their network label (x:…,
 // bsky:…), which only the lead may see.
 type Graph struct {
 	*analyze.Graph
@@ -185,17 +270,22 @@ type Graph struct {
 // Lead is the lead's node: the centre of the lead's own data.
 const Lead int32 = 0
 
-// Load reads the group's graph from the store. Imports of people no
-// longer in the group are left out. The graph is kept while the group's
-// imports and members stay the same (every page and every tick asks for
-// it), and shared: callers must not change it.
+// Load reads the group's graph from the store. g is the group's roster
+// (campaign.Roster): the file's members and the joins let in. Imports of
+// people not on it are left out. The graph is kept while the group's
+// imports, people and their handles stay the same (every page and every
+// tick asks for it), and shared: callers must not change it.
 func Load(ctx context.Context, st store.Store, g *groups.Group) (*Graph, error) {
 	version, err := st.Follows().Version(ctx, g.Name)
 	if err != nil {
 		return nil, err
 	}
+	ps, err := readPeople(ctx, st, g)
+	if err != nil {
+		return nil, err
+	}
 	key := cacheKey{st: st, group: g.Name}
-	stamp := version + "\x00" + membersStamp(g)
+	stamp := version + "\x00" + membersStamp(g, ps)
 	cache.Lock()
 	c, ok := cache.m[key]
 	cache.Unlock()
@@ -206,7 +296,7 @@ func Load(ctx context.Context, st store.Store, g *groups.Group) (*Graph, error) 
 	if err != nil {
 		return nil, err
 	}
-	gg := build(g, imps)
+	gg := build(g, ps, imps)
 	cache.Lock()
 	if len(cache.m) >= maxCached {
 		clear(cache.m) // transactions' stores come and go
@@ -234,18 +324,21 @@ type cached struct {
 	graph *Graph
 }
 
-// membersStamp changes whenever the group file's people or handles do.
-func membersStamp(g *groups.Group) string {
+// membersStamp changes whenever the roster's people or their handles do.
+func membersStamp(g *groups.Group, ps *people) string {
 	var b strings.Builder
 	b.WriteString(g.Lead.Email)
 	for _, m := range g.Members {
 		b.WriteString("\x00" + m.Email + "\x01" + m.Handle)
 	}
+	for _, c := range ps.typed {
+		b.WriteString("\x00" + c.email + "\x01" + c.label)
+	}
 	return b.String()
 }
 
-func build(g *groups.Group, imps []store.FollowImport) *Graph {
-	known := identitiesOf(g, imps)
+func build(g *groups.Group, ps *people, imps []store.FollowImport) *Graph {
+	known := identitiesOf(g, ps, imps)
 	cands := candidates(g)
 	name := func(l string) string {
 		if email, ok := known[l]; ok {
@@ -348,7 +441,8 @@ func (gg *Graph) Retention(going map[string]bool) map[string]Kept {
 }
 
 // Analyze answers analyze's questions on the group's imported graph
-// (the TUI's analysis screen and `lifeboat analyze GROUP.yaml` call it).
+// (the TUI's analysis screen and `lifeboat analyze GROUP.yaml` call it),
+// g being the group's roster (campaign.Roster).
 // The lead's network is the starting point: the viable set is sought
 // among the lead and the members, whose node labels are their emails;
 // the people they follow outside the group are there for the communities

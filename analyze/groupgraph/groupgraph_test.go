@@ -142,3 +142,99 @@ func TestImportAndLoad(t *testing.T) {
 		t.Fatalf("after Cy left: %d members, nodes %v", gg.Members, gg.Node)
 	}
 }
+
+// People who joined from the join page: once let in they are on the
+// roster the callers pass (campaign.Roster, built here by hand: campaign
+// imports this package), matched by the handles they typed; while they
+// wait they may upload, and count once let in.
+func TestJoinedPeople(t *testing.T) {
+	g, st := testGroup(t)
+	now := time.Now()
+	for _, j := range []store.Join{
+		{Email: "Dee@example.org", Name: "Dee", X: "@Dee_x", Instagram: "@dee.gram", Fediverse: "@dee@social.example", Bluesky: "dee.bsky.social"},
+		{Email: "eve@example.org", Name: "Eve", X: "eve"},
+		{Email: "fay@example.org", Name: "Fay", Decision: store.JoinDeclined},
+		// Mal types Cy's X handle: a claim, which must not keep Cy from
+		// uploading her own archive.
+		{Email: "mal@example.org", Name: "Mal", X: "@cy"},
+	} {
+		j.Group, j.CreatedAt = g.Name, now
+		if err := st.Joins().Add(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roster := *g
+	roster.Members = append(slices.Clone(g.Members), groups.Member{Name: "Dee", Email: "Dee@example.org"}, groups.Member{Name: "Mal", Email: "mal@example.org"})
+	r := &roster
+
+	// Exports that do not say whose they are: Dee's by the fediverse
+	// address and the Instagram handle she typed.
+	dee := &follows.Export{File: "following_accounts.csv", Network: follows.Fedi, Format: "Mastodon following list",
+		Following: []follows.Account{{Handle: "ben@social.example"}}}
+	if got, err := Import(ctx, st, r, "dee@example.org", dee, now); err != nil || got.Self != "fedi:@dee@social.example" || got.Follows != 1 {
+		t.Fatalf("Dee's list: %+v, %v", got, err)
+	}
+	deeIG := &follows.Export{File: "following.json", Network: follows.Meta, Format: "Instagram following",
+		Following: []follows.Account{{Handle: "cy"}}}
+	if got, err := Import(ctx, st, r, "dee@example.org", deeIG, now); err != nil || got.Self != "ig:dee.gram" {
+		t.Fatalf("Dee's Instagram: %+v, %v", got, err)
+	}
+	// (Cy gave no Instagram handle: ig:cy stays a stranger.)
+	// Ada follows Dee by the X handle Dee typed, and Cy by hers, which
+	// Mal typed too: Cy's own archive settles whose it is.
+	ada := &follows.Export{File: "ada.zip", Network: follows.X, Format: "X archive", Self: follows.Account{Handle: "ada", ID: "1"},
+		Following: []follows.Account{{Handle: "DEE_X"}, {Handle: "cy"}}}
+	if _, err := Import(ctx, st, r, "ada@example.org", ada, now); err != nil {
+		t.Fatal(err)
+	}
+	cy := &follows.Export{File: "cy.zip", Network: follows.X, Format: "X archive", Self: follows.Account{Handle: "cy", ID: "3"},
+		Following: []follows.Account{{Handle: "dee_x"}}}
+	if _, err := Import(ctx, st, r, "cy@example.org", cy, now); err != nil {
+		t.Fatalf("Cy's archive, her handle typed by Mal: %v", err)
+	}
+	// Eve waits to be let in: she may upload, and is not in the graph
+	// yet. Fay was declined; a stranger never joined.
+	eve := &follows.Export{File: "eve.zip", Network: follows.X, Format: "X archive", Self: follows.Account{Handle: "eve", ID: "5"},
+		Following: []follows.Account{{Handle: "ada"}}}
+	if _, err := Import(ctx, st, r, "eve@example.org", eve, now); err != nil {
+		t.Fatalf("Eve, waiting: %v", err)
+	}
+	for _, who := range []string{"fay@example.org", "zed@example.org"} {
+		x := &follows.Export{File: "x.zip", Network: follows.X, Self: follows.Account{Handle: strings.Split(who, "@")[0]}}
+		if _, err := Import(ctx, st, r, who, x, now); !errors.Is(err, ErrNotMember) {
+			t.Fatalf("%s: %v", who, err)
+		}
+	}
+
+	gg, err := Load(ctx, st, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := func(gg *Graph, email string) []string {
+		var ls []string
+		for _, v := range gg.Out(gg.Node[email]) {
+			ls = append(ls, gg.Labels[v])
+		}
+		slices.Sort(ls)
+		return ls
+	}
+	if _, ok := gg.Node["eve@example.org"]; ok || gg.Members != 5 || !gg.Imported[gg.Node["dee@example.org"]] {
+		t.Fatalf("graph: %d members, nodes %v", gg.Members, gg.Node)
+	}
+	if a, c, d := out(gg, "ada@example.org"), out(gg, "cy@example.org"), out(gg, "dee@example.org"); !slices.Equal(a, []string{"cy@example.org", "dee@example.org"}) ||
+		!slices.Equal(c, []string{"dee@example.org"}) || !slices.Equal(d, []string{"ben@example.org", "ig:cy"}) {
+		t.Fatalf("follows: ada %q, cy %q, dee %q", a, c, d)
+	}
+	if len(gg.Imports["dee@example.org"]) != 2 {
+		t.Fatalf("Dee's imports: %+v", gg.Imports["dee@example.org"])
+	}
+	// Eve is let in: the same store, a longer roster, a new graph.
+	roster.Members = append(roster.Members, groups.Member{Name: "Eve", Email: "eve@example.org"})
+	gg, err = Load(ctx, st, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out(gg, "eve@example.org"), []string{"ada@example.org"}) || !gg.Imported[gg.Node["eve@example.org"]] {
+		t.Fatalf("Eve let in: %q", out(gg, "eve@example.org"))
+	}
+}

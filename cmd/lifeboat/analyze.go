@@ -14,6 +14,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -124,7 +125,13 @@ func analyzeGroup(ctx context.Context, app *App, file string, o analyze.Options)
 	if err != nil {
 		return nil, "", err
 	}
-	r, err := groupgraph.Analyze(ctx, st, g, o)
+	// The roster: the people who joined from the join page and were
+	// let in are in the graph too.
+	roster, err := campaign.Roster(ctx, st, g)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := groupgraph.Analyze(ctx, st, roster, o)
 	return r, groupgraph.LeadLabel(g), err
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/analyze"
 	"github.com/lifeboat-social/lifeboat/analyze/follows"
 	"github.com/lifeboat-social/lifeboat/analyze/groupgraph"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -193,9 +194,13 @@ func importForMember(ctx context.Context, app *App, file, member string, args []
 	// the graph as it was, the ones before it included.
 	kept := make([]groupgraph.Imported, len(exports))
 	err = st.Tx(ctx, func(tx store.Store) error {
+		// The roster: a person who joined from the join page is a member.
+		roster, err := campaign.Roster(ctx, tx, g)
+		if err != nil {
+			return err
+		}
 		for i, ex := range exports {
-			var err error
-			if kept[i], err = groupgraph.Import(ctx, tx, g, member, ex, time.Now()); err != nil {
+			if kept[i], err = groupgraph.Import(ctx, tx, roster, member, ex, time.Now()); err != nil {
 				return err
 			}
 		}

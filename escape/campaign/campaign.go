@@ -176,7 +176,11 @@ func followsAmong(ctx context.Context, st store.Store, g *groups.Group, ps []sto
 // many of the people they follow are in the launch set of s: "34 of the
 // 80 people you follow are going". By lower-case email.
 func Retention(ctx context.Context, st store.Store, g *groups.Group, s Status) (map[string]groupgraph.Kept, error) {
-	gg, err := groupgraph.Load(ctx, st, g)
+	r, err := Roster(ctx, st, g)
+	if err != nil {
+		return nil, err
+	}
+	gg, err := groupgraph.Load(ctx, st, r)
 	if err != nil {
 		return nil, fmt.Errorf("the group's follows: %w", err)
 	}

@@ -91,13 +91,24 @@ func Enrol(ctx context.Context, st store.Store, g *groups.Group, j store.Join) e
 }
 
 // Decide records the lead's approval or refusal of a join. Deciding again
-// changes the decision (a declined person may be approved after all).
+// changes the decision (a declined person may be approved after all, and
+// upload their follows again). The follows a declined person sent with
+// their join would never count, so they are deleted with the decision.
 func Decide(ctx context.Context, st store.Store, g *groups.Group, email string, approve bool, now time.Time) error {
 	d := store.JoinDeclined
 	if approve {
 		d = store.JoinApproved
 	}
-	err := st.Joins().Decide(ctx, g.Name, email, d, now)
+	err := st.Tx(ctx, func(tx store.Store) error {
+		if err := tx.Joins().Decide(ctx, g.Name, email, d, now); err != nil {
+			return err
+		}
+		if _, listed := g.Member(email); approve || listed {
+			return nil
+		}
+		_, err := tx.Follows().Delete(ctx, g.Name, email)
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: %w", email, ErrNotJoined)
 	}

@@ -62,8 +62,16 @@ func TestRosterAndEnrol(t *testing.T) {
 		}
 		pledgeAs(t, st, e, 0, true, false)
 	}
+	// Fay sent her follows with her join; declined, she keeps none.
+	if err := st.Follows().Put(ctx, store.FollowImport{Group: g.Name, Email: "fay@example.net", Self: "x:fay",
+		Format: "X archive", Edges: [][2]string{{"x:fay", "x:ben"}}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := Decide(ctx, st, g, "fay@example.net", false, now); err != nil {
 		t.Fatal(err)
+	}
+	if imps, err := st.Follows().List(ctx, g.Name); err != nil || len(imps) != 0 {
+		t.Fatalf("Fay's follows after she was declined: %+v, %v", imps, err)
 	}
 	r, err := Roster(ctx, st, g)
 	if err != nil {
