@@ -96,11 +96,10 @@ func TestRequestCarriesTheRoster(t *testing.T) {
 		t.Fatalf("Fay before the amendment: %v", err)
 	}
 
-	am, req, err := d.Amend(ctx, &g, "", later)
-	if !errors.Is(err, ErrNoServer) {
-		t.Fatalf("amend with no server: %v %v", am, err)
+	if _, _, err := d.Amend(ctx, &g, "", later); !errors.Is(err, ErrNoServer) {
+		t.Fatalf("amend with no server: %v", err)
 	}
-	am, req, err = d.Amend(ctx, &g, srv, later)
+	am, req, err := d.Amend(ctx, &g, srv, later)
 	if err != nil || req.ID() != a.Request.ID() || len(am.Add) != 2 || len(am.Remove) != 0 {
 		t.Fatalf("amendment %+v of %v: %v", am, req, err)
 	}

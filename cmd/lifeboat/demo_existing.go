@@ -523,10 +523,7 @@ func demoReadBack(ctx context.Context, lead store.Store, eng *arrival.Engine, g 
 	if err != nil {
 		return rep, err
 	}
-	var mm []meshcheck.Member
-	for _, a := range accs {
-		mm = append(mm, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})
-	}
+	mm := meshcheck.Accounts(accs)
 	if err := meshcheck.Verify(ctx, server.URL, eng.ListTitle(), mm); err != nil {
 		return rep, fmt.Errorf("read the mesh back: %w", err)
 	}

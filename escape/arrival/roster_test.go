@@ -48,10 +48,7 @@ func TestJoinedPersonArrivesIntoTheMesh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mm []meshcheck.Member
-	for _, a := range accs {
-		mm = append(mm, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})
-	}
+	mm := meshcheck.Accounts(accs)
 	if len(mm) != 4 {
 		t.Fatalf("%d accounts, want 4", len(mm))
 	}
