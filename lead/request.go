@@ -53,10 +53,10 @@ type Asked struct {
 var ErrNoServer = errors.New("no server to ask: name one, or set destination.server in the group file")
 
 // Request scouts the server, makes the group's signed admission request
-// (its rules, the salted email hashes of everyone on the roster: the
-// file's members and the people who joined and were let in, the window, the group's
-// key from the store), records it in the journal where the lead's side
-// looks for the admin's answer, and writes it.
+// (its rules, the window, the group's key from the store, and the salted
+// email hashes of everyone on the roster: the file's members and the
+// people who joined and were let in), records it in the journal where
+// the lead's side looks for the admin's answer, and writes it.
 func (d *Desk) Request(ctx context.Context, a Ask) (Asked, error) {
 	g := a.Group
 	server := a.Server
