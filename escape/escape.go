@@ -127,7 +127,7 @@ func (x *Escape) Report(ctx context.Context) (Report, error) {
 		if err != nil {
 			return r, err
 		}
-		r.FollowsSeeded, r.ListsCreated, r.ListEntries, r.Welcomes = s.Follows, s.Lists, s.Listed, s.Welcomes
+		r.Members, r.FollowsSeeded, r.ListsCreated, r.ListEntries, r.Welcomes = s.Members, s.Follows, s.Lists, s.Listed, s.Welcomes
 	}
 	return r, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
@@ -52,9 +53,10 @@ type Asked struct {
 var ErrNoServer = errors.New("no server to ask: name one, or set destination.server in the group file")
 
 // Request scouts the server, makes the group's signed admission request
-// (its rules, the members' salted email hashes, the window, the group's
-// key from the store), records it in the journal where the lead's side
-// looks for the admin's answer, and writes it.
+// (its rules, the window, the group's key from the store, and the salted
+// email hashes of everyone on the roster: the file's members and the
+// people who joined and were let in), records it in the journal where
+// the lead's side looks for the admin's answer, and writes it.
 func (d *Desk) Request(ctx context.Context, a Ask) (Asked, error) {
 	g := a.Group
 	server := a.Server
@@ -82,9 +84,9 @@ func (d *Desk) Request(ctx context.Context, a Ask) (Asked, error) {
 	if err != nil {
 		return Asked{}, err
 	}
-	emails := make([]string, len(g.Members))
-	for i, m := range g.Members {
-		emails[i] = m.Email
+	emails, err := d.rosterEmails(ctx, g)
+	if err != nil {
+		return Asked{}, err
 	}
 	out := Asked{Server: r}
 	if ok, err := admission.AcceptedFor(ctx, st, g.Name); err == nil && ok {
@@ -124,6 +126,79 @@ func (d *Desk) Request(ctx context.Context, a Ask) (Asked, error) {
 		return Asked{}, fmt.Errorf("write the request: %w", err)
 	}
 	return out, nil
+}
+
+// rosterEmails are the emails of everyone on g's roster (the file's
+// members and the admitted joins): what a request and its amendments
+// carry, so the admin's watcher approves the people who joined too.
+func (d *Desk) rosterEmails(ctx context.Context, g *groups.Group) ([]string, error) {
+	r, err := campaign.Roster(ctx, d.Store, g)
+	if err != nil {
+		return nil, err
+	}
+	emails := make([]string, len(r.Members))
+	for i, m := range r.Members {
+		emails[i] = m.Email
+	}
+	return emails, nil
+}
+
+// Amend makes the amendment that brings the group's accepted request to
+// server ("" is the group's destination.server) to the roster as it is
+// now: people who joined and were let in since are added, people
+// removed are taken off. It is kept in the journal; the caller writes it.
+func (d *Desk) Amend(ctx context.Context, g *groups.Group, server string, now time.Time) (*admission.Amendment, *admission.Request, error) {
+	if server == "" {
+		server = g.Destination.Server
+	}
+	if server == "" {
+		return nil, nil, ErrNoServer
+	}
+	emails, err := d.rosterEmails(ctx, g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return admission.Amend(ctx, d.Store, g.Name, server, emails, now)
+}
+
+// RequestDrift is how g's roster now differs from what its accepted
+// admission request admits (to destination.server, or any server when
+// the file names none). A group with no accepted request has no drift:
+// the zero Drift and no error.
+func (d *Desk) RequestDrift(ctx context.Context, g *groups.Group) (admission.Drift, error) {
+	emails, err := d.rosterEmails(ctx, g)
+	if err != nil {
+		return admission.Drift{}, err
+	}
+	dr, err := admission.RosterDrift(ctx, d.Store, g.Name, g.Destination.Server, emails)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, admission.ErrNotAccepted) {
+		return admission.Drift{}, nil
+	}
+	return dr, err
+}
+
+// DriftNote is the lead's warning about a drift, naming the command that
+// mends it (file is the group file as the lead typed it); "" when the
+// accepted request admits exactly the roster.
+func DriftNote(dr admission.Drift, file string) string {
+	var parts []string
+	if n := len(dr.Missing); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s joined since the admin accepted the request, and the server will not approve them", n, plural(n, "person", "people")))
+	}
+	if dr.Gone > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s left the roster and can still be approved", dr.Gone, plural(dr.Gone, "person", "people")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + "; send an amendment: lifeboat request " + file + " --amend"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // RequestFile is where a request (kind "admission") or an amendment

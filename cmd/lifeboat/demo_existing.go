@@ -523,10 +523,7 @@ func demoReadBack(ctx context.Context, lead store.Store, eng *arrival.Engine, g 
 	if err != nil {
 		return rep, err
 	}
-	var mm []meshcheck.Member
-	for _, a := range accs {
-		mm = append(mm, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})
-	}
+	mm := meshcheck.Accounts(accs)
 	if err := meshcheck.Verify(ctx, server.URL, eng.ListTitle(), mm); err != nil {
 		return rep, fmt.Errorf("read the mesh back: %w", err)
 	}
@@ -534,7 +531,7 @@ func demoReadBack(ctx context.Context, lead store.Store, eng *arrival.Engine, g 
 	if err != nil {
 		return rep, err
 	}
-	rep.FollowsSeeded, rep.ListsCreated, rep.ListEntries, rep.Welcomes = s.Follows, s.Lists, s.Listed, s.Welcomes
+	rep.Members, rep.FollowsSeeded, rep.ListsCreated, rep.ListEntries, rep.Welcomes = s.Members, s.Follows, s.Lists, s.Listed, s.Welcomes
 	if rep.AccountsCreated != len(g.Members) || len(accs) != len(g.Members) {
 		return rep, errors.New("not every member has an approved account and a token: run the demo again to finish")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
@@ -262,14 +263,7 @@ func TestRequestReviewWatchCommands(t *testing.T) {
 func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l := local.New(local.Config{Dir: filepath.Join(dir, "gts"), Title: "Admission", ReasonRequired: true})
-	// Stopped even when it did not answer in time: it may still be
-	// starting.
-	t.Cleanup(func() { l.Stop(context.Background()) })
-	srv, err := l.Start(ctx, progress.Discard)
-	if err != nil {
-		t.Fatalf("start GoToSocial: %v", err)
-	}
+	srv := startApprovalServer(t, dir)
 	lead, admin := filepath.Join(dir, "lead"), filepath.Join(dir, "admin")
 	file := filepath.Join(dir, "request.json")
 
@@ -437,6 +431,22 @@ func TestAdmissionCommandsRealGoToSocial(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startApprovalServer starts a GoToSocial in approval mode with reasons
+// required, its state in dir/gts, as an existing server whose admin
+// watches sign-ups.
+func startApprovalServer(t *testing.T, dir string) *provision.Server {
+	t.Helper()
+	l := local.New(local.Config{Dir: filepath.Join(dir, "gts"), Title: "Admission", ReasonRequired: true})
+	// Stopped even when it did not answer in time: it may still be
+	// starting.
+	t.Cleanup(func() { l.Stop(context.Background()) })
+	srv, err := l.Start(context.Background(), progress.Discard)
+	if err != nil {
+		t.Fatalf("start GoToSocial: %v", err)
+	}
+	return srv
 }
 
 // rekey is an attacker's copy of a request document: the same content,

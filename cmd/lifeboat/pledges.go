@@ -14,6 +14,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/web"
@@ -75,6 +76,13 @@ type pledgeStatus struct {
 	// destination now; DestinationMissing names the step missing.
 	DestinationReady   bool   `json:"destination_ready"`
 	DestinationMissing string `json:"destination_missing"`
+	// AdmissionMissing counts the people on the roster whom the group's
+	// accepted admission request to an existing server (with its
+	// amendments) does not admit, AdmissionGone those it admits who left;
+	// AdmissionNote says how to mend it ("" when nothing is amiss).
+	AdmissionMissing int    `json:"admission_missing"`
+	AdmissionGone    int    `json:"admission_gone"`
+	AdmissionNote    string `json:"admission_note,omitempty"`
 	// MeshDays is how many of the server's daily follow windows the
 	// mesh of the going members needs (Mastodon: 400 follows a day per
 	// account); MeshPlan says it in a sentence.
@@ -131,11 +139,20 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			lst, err := app.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			drift, err := (&lead.Desk{Store: lst, StateDir: app.StateDir}).RequestDrift(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
 			o := st.Outlook
 			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, Enrolled: st.Enrolled, Confirmed: st.Confirmed, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
 				NeedForViable: o.NeedForViable, Summary: o.String(),
-				DestinationReady: ready.Ready, DestinationMissing: ready.Missing, Retention: []memberRetention{}}
+				DestinationReady: ready.Ready, DestinationMissing: ready.Missing, Retention: []memberRetention{},
+				AdmissionMissing: len(drift.Missing), AdmissionGone: drift.Gone, AdmissionNote: lead.DriftNote(drift, args[0])}
 			for _, m := range srv.Members() {
 				email := strings.ToLower(m.Email)
 				if k, ok := kept[email]; ok {
@@ -157,6 +174,9 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 				out.Group, out.State, out.Enrolled, out.Confirmed, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
 			if !out.DestinationReady {
 				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
+			}
+			if out.AdmissionNote != "" {
+				fmt.Fprintf(app.Stdout, "  admission: %s\n", safetext.Line(out.AdmissionNote))
 			}
 			for _, r := range out.Retention {
 				in := "waiting"

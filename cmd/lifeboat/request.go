@@ -30,15 +30,16 @@ func newRequestCmd(app *App) *cobra.Command {
 		Short: "Write a signed admission request for an existing server's admin",
 		Long: `Request scouts the server and writes the group's admission request: the
 group's name and title, the lead's contact, its size, the arrival window, the
-server's rules the group accepts, salted hashes of the members' emails and the
-group's public key, signed with the group's key (kept in the store).
+server's rules the group accepts, salted hashes of the emails of everyone on
+the roster (the file's members and, with approval or open enrolment, the people
+who joined and were let in) and the group's public key, signed with the group's key (kept in the store).
 
 Send the file to the server's admin (or, with --link, the one-line form); they
 check and accept it with "lifeboat admin review". Members' invite pages then
 carry a proof that the admin's "lifeboat admin watch" approves.
 
-Once the admin's answer is imported ("lifeboat request accepted"), members
-who join later or leave are an amendment, not a new request: --amend writes
+Once the admin's answer is imported ("lifeboat request accepted"), people
+who join later (in the file or from the join page) or leave are an amendment, not a new request: --amend writes
 one, signed with the same key and bound to the accepted request, with only the
 changes, for the admin to review.
 
@@ -126,18 +127,16 @@ and its server from $LIFEBOAT_LEAD_SERVER (default: the server asked).`,
 }
 
 // writeAmendment writes the amendment that brings the accepted request's
-// roster to the group file's members.
+// roster to the group's roster: the file's members and the people who
+// joined and were let in.
 func writeAmendment(app *App, cmd *cobra.Command, g *groups.Group, server, out string, now time.Time) error {
 	ctx := cmd.Context()
 	st, err := app.Store(ctx)
 	if err != nil {
 		return err
 	}
-	emails := make([]string, len(g.Members))
-	for i, m := range g.Members {
-		emails[i] = m.Email
-	}
-	a, req, err := admission.Amend(ctx, st, g.Name, server, emails, now)
+	desk := &lead.Desk{Store: st, StateDir: app.StateDir}
+	a, req, err := desk.Amend(ctx, g, server, now)
 	switch {
 	case errors.Is(err, admission.ErrNoChange):
 		fmt.Fprintf(app.Stdout, "The roster of request %s is unchanged: nothing to amend.\n", req.ID())
@@ -151,7 +150,7 @@ func writeAmendment(app *App, cmd *cobra.Command, g *groups.Group, server, out s
 		if _, err := app.GroupDir(g.Name); err != nil {
 			return err
 		}
-		out = (&lead.Desk{StateDir: app.StateDir}).RequestFile(g.Name, "amendment", req.Server, a.ID()[:8])
+		out = desk.RequestFile(g.Name, "amendment", req.Server, a.ID()[:8])
 	}
 	if out == "-" {
 		_, err = app.Stdout.Write(a.Encode())
@@ -213,10 +212,17 @@ existing server only once the answer to its latest request is yes.`,
 			if err != nil {
 				return err
 			}
-			if ok {
-				fmt.Fprintf(app.Stdout, "The admin accepted %s's latest request: the destination is ready for the launch.\n", safetext.Line(g.Title))
-			} else {
+			if !ok {
 				fmt.Fprintf(app.Stdout, "%s's latest request is not accepted: the group does not launch there.\n", safetext.Line(g.Title))
+				return nil
+			}
+			fmt.Fprintf(app.Stdout, "The admin accepted %s's latest request: the destination is ready for the launch.\n", safetext.Line(g.Title))
+			drift, err := (&lead.Desk{Store: st, StateDir: app.StateDir}).RequestDrift(ctx, g)
+			if err != nil {
+				return err
+			}
+			if note := lead.DriftNote(drift, args[0]); note != "" {
+				fmt.Fprintf(app.Stdout, "But %s.\n", safetext.Line(note))
 			}
 			return nil
 		},

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/store"
@@ -24,7 +25,8 @@ const (
 	StepWelcome = "welcome"
 )
 
-// Stats counts what the mesh holds, from the journal.
+// Stats counts what the mesh holds, from the journal. Members is the
+// roster: the file's members and the people who joined and were let in.
 type Stats struct {
 	Members  int `json:"members"`
 	Arrived  int `json:"arrived"` // members with an account and a token
@@ -802,7 +804,11 @@ func stripTags(html string) string {
 // Stats reads the mesh's counts from the journal and the store.
 func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	s.Members = len(e.cfg.Group.Members)
+	r, err := campaign.Roster(ctx, e.cfg.Store, e.cfg.Group)
+	if err != nil {
+		return s, err
+	}
+	s.Members = len(r.Members)
 	members, err := e.arrivals(ctx)
 	if err != nil {
 		return s, err

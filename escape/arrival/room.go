@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
@@ -23,6 +24,9 @@ const (
 // place. It is what the arrivals screen shows while an escape runs in
 // this or another process.
 type Room struct {
+	// Members is the roster: the file's members and the people who
+	// joined and were let in.
+	Members                 int
 	Invites, Sent, Redeemed int
 	Accounts                int // accounts made on the destination
 	Follows, Lists          int // done in the arrival engine's journal
@@ -45,6 +49,11 @@ func journalRun(group, server string) string { return "arrive:" + group + "@" + 
 // ReadRoom reads g's arrivals from st.
 func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error) {
 	r := Room{State: map[string]string{}}
+	roster, err := campaign.Roster(ctx, st, g)
+	if err != nil {
+		return r, err
+	}
+	r.Members = len(roster.Members)
 	invs, err := st.Invites().List(ctx, g.Name)
 	if err != nil {
 		return r, err

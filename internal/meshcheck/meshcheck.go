@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/workpool"
 )
 
@@ -110,4 +111,14 @@ func sameSet(got []fedi.Account, want map[string]string, self string) string {
 		}
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// Accounts are the members whose accounts the store lists, as the
+// checker needs them.
+func Accounts(accs []store.Account) []Member {
+	out := make([]Member, len(accs))
+	for i, a := range accs {
+		out[i] = Member{Email: a.Email, ID: a.ID, Token: a.Token}
+	}
+	return out
 }

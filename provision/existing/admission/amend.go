@@ -147,25 +147,9 @@ func apply(roster Roster, as []*Amendment, added func(*Amendment) bool) Roster {
 // the group's latest request to server to emails. The request must have
 // been accepted (the admin's answer imported with ImportAnswer).
 func Amend(ctx context.Context, st store.Store, group, server string, emails []string, now time.Time) (*Amendment, *Request, error) {
-	g, err := st.Groups().Get(ctx, group)
+	key, req, current, err := acceptedRoster(ctx, st, group, server)
 	if err != nil {
-		return nil, nil, fmt.Errorf("amend: %w", err)
-	}
-	req, err := LatestRequest(ctx, st.Journal(), group, server)
-	if err != nil {
-		return nil, nil, fmt.Errorf("amend: %w", err)
-	}
-	ans, err := answerFor(ctx, st.Journal(), group, req.ID())
-	if err != nil || !ans.Accepted {
-		return nil, req, fmt.Errorf("amend request %s: %w (import the admin's answer with lifeboat request accepted)", req.ID(), ErrNotAccepted)
-	}
-	key := ed25519.PrivateKey(g.SigningKey)
-	if pub, err := req.Key(); err != nil || !pub.Equal(key.Public()) {
-		return nil, req, fmt.Errorf("amend: the group's key is not the one that signed request %s", req.ID())
-	}
-	current, err := leadRoster(ctx, st.Journal(), req)
-	if err != nil {
-		return nil, req, err
+		return nil, req, fmt.Errorf("amend: %w", err)
 	}
 	nonce, _ := b64.DecodeString(req.Nonce)
 	want := entries(key, nonce, emails)
@@ -189,6 +173,73 @@ func Amend(ctx context.Context, st store.Store, group, server string, emails []s
 		return nil, req, fmt.Errorf("save amendment: %w", err)
 	}
 	return a, req, nil
+}
+
+// acceptedRoster is the group's key, its latest request to server
+// (any server when "") and that request's roster with the lead's
+// amendments; the request must be accepted and signed by the key.
+func acceptedRoster(ctx context.Context, st store.Store, group, server string) (ed25519.PrivateKey, *Request, Roster, error) {
+	g, err := st.Groups().Get(ctx, group)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	req, err := LatestRequest(ctx, st.Journal(), group, server)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ans, err := answerFor(ctx, st.Journal(), group, req.ID())
+	if err != nil || !ans.Accepted {
+		return nil, req, nil, fmt.Errorf("request %s: %w (import the admin's answer with lifeboat request accepted)", req.ID(), ErrNotAccepted)
+	}
+	key := ed25519.PrivateKey(g.SigningKey)
+	if pub, err := req.Key(); err != nil || len(key) != ed25519.PrivateKeySize || !pub.Equal(key.Public()) {
+		return nil, req, nil, fmt.Errorf("the group's key is not the one that signed request %s", req.ID())
+	}
+	current, err := leadRoster(ctx, st.Journal(), req)
+	if err != nil {
+		return nil, req, nil, err
+	}
+	return key, req, current, nil
+}
+
+// Drift is how the group's roster now differs from what its accepted
+// request admits (the request with the lead's amendments): people who
+// joined since are not approved by the admin's watcher until an
+// amendment adds them.
+type Drift struct {
+	Request *Request
+	Missing []string // emails on the roster the request does not admit
+	Gone    int      // people the request admits who are off the roster
+}
+
+// RosterDrift compares emails, the group's roster, with the roster of
+// its latest accepted request to server (any server when ""). A group
+// with no request, or whose latest request is not accepted, is
+// store.ErrNotFound or ErrNotAccepted: a new request carries the roster
+// whole.
+func RosterDrift(ctx context.Context, st store.Store, group, server string, emails []string) (Drift, error) {
+	key, req, current, err := acceptedRoster(ctx, st, group, server)
+	if err != nil {
+		return Drift{Request: req}, err
+	}
+	d := Drift{Request: req}
+	want := map[string]bool{}
+	for _, email := range emails {
+		e := memberEntry(key, req, email)
+		if want[e] {
+			continue
+		}
+		want[e] = true
+		if !current[e] {
+			d.Missing = append(d.Missing, normEmail(email))
+		}
+	}
+	for e := range current {
+		if !want[e] {
+			d.Gone++
+		}
+	}
+	return d, nil
 }
 
 // leadAmendments are the amendments the lead made to req.

@@ -28,13 +28,15 @@ func ConfirmEmail(t testing.TB, dir, serverURL, email string) {
 	}
 	defer db.Close()
 	// The mail is sent by a worker a moment after the sign-up.
+	// Until then the user's row may exist with no token (NULL).
 	var token string
 	for deadline := time.Now().Add(30 * time.Second); token == "" && time.Now().Before(deadline); {
-		err := db.QueryRow(`SELECT confirmation_token FROM users WHERE unconfirmed_email = ?`, email).Scan(&token)
+		var tok sql.NullString
+		err := db.QueryRow(`SELECT confirmation_token FROM users WHERE unconfirmed_email = ?`, email).Scan(&tok)
 		if err != nil && err != sql.ErrNoRows {
 			t.Fatalf("read the confirmation token of %s: %v", email, err)
 		}
-		if token == "" {
+		if token = tok.String; token == "" {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
