@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -212,13 +210,8 @@ same backup is not restored onto the same server twice unless --again.`,
 			if err != nil {
 				return err
 			}
-			if confirm == "" {
-				fmt.Fprintf(app.Stderr, "This replaces the data of %s with a backup and restarts it.\nType the group's name (%s) to go on: ", srv.Domain, srv.Group)
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				confirm = strings.TrimSpace(line)
-			}
-			if confirm != srv.Group {
-				return usageErrorf("not confirmed: %q is not the group's name %q; nothing was changed", safetext.Line(confirm), srv.Group)
+			if err := confirmGroupName(cmd, app, confirm, srv.Group, "This replaces the data of "+srv.Domain+" with a backup and restarts it.", "changed"); err != nil {
+				return err
 			}
 			snap, err := b.Restore(ctx, srv, id, again)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/internal/progress"
+	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
@@ -33,13 +34,8 @@ not an error.`,
 				return err
 			}
 			name := cfg.Group.Name
-			if confirm == "" {
-				fmt.Fprintf(app.Stderr, "This destroys the server of %s and everything on it.\nType the group's name (%s) to go on: ", name, name)
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				confirm = strings.TrimSpace(line)
-			}
-			if confirm != name {
-				return usageErrorf("not confirmed: %q is not the group's name %q; nothing was destroyed", confirm, name)
+			if err := confirmGroupName(cmd, app, confirm, name, "This destroys the server of "+name+" and everything on it.", "destroyed"); err != nil {
+				return err
 			}
 			p := hetzner.New(cfg)
 			emit := progress.Plain(app.Stderr, 0)
@@ -72,4 +68,20 @@ not an error.`,
 	cmd.Flags().StringVar(&confirm, "confirm", "", "the group's name, to destroy without the prompt")
 	cmd.Flags().BoolVar(&noExport, "no-export", false, "destroy without exporting the database first")
 	return cmd
+}
+
+// confirmGroupName makes the lead type the group's name (or pass it as
+// given, from --confirm) before something that cannot be undone; what
+// says what will happen, and undone what a refusal left unchanged
+// ("destroyed", "changed").
+func confirmGroupName(cmd *cobra.Command, app *App, given, name, what, undone string) error {
+	if given == "" {
+		fmt.Fprintf(app.Stderr, "%s\nType the group's name (%s) to go on: ", what, name)
+		line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+		given = strings.TrimSpace(line)
+	}
+	if given != name {
+		return usageErrorf("not confirmed: %q is not the group's name %q; nothing was %s", safetext.Line(given), name, undone)
+	}
+	return nil
 }

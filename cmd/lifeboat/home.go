@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -211,13 +210,8 @@ same for scripts. Running it again when nothing is left is not an error.`,
 				return err
 			}
 			g, _ := groups.Load(args[0])
-			if confirm == "" {
-				fmt.Fprintf(app.Stderr, "This destroys the campaign home of %s, its volume and the state on it.\nType the group's name (%s) to go on: ", g.Name, g.Name)
-				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-				confirm = strings.TrimSpace(line)
-			}
-			if confirm != g.Name {
-				return usageErrorf("not confirmed: %q is not the group's name %q; nothing was destroyed", safetext.Line(confirm), g.Name)
+			if err := confirmGroupName(cmd, app, confirm, g.Name, "This destroys the campaign home of "+g.Name+", its volume and the state on it.", "destroyed"); err != nil {
+				return err
 			}
 			err = h.Down(cmd.Context(), progress.Plain(app.Stderr, 0))
 			if errors.Is(err, hetzner.ErrNothing) {
