@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
+	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/lead"
 	"github.com/lifeboat-social/lifeboat/web"
@@ -198,6 +199,17 @@ relay the decisions are recorded and "lifeboat serve" sends the mails.`,
 				}
 			} else if err := reviewEach(cmd, app, srv, decide); err != nil {
 				return err
+			}
+			// People let in after the admin accepted the request are not
+			// approved on the server until the lead amends it: say so now.
+			if g, _ := groups.Load(args[0]); g != nil && g.Destination.Type == groups.DestExisting {
+				st, err := app.Store(ctx)
+				if err != nil {
+					return err
+				}
+				if err := printDrift(ctx, app, st, g, args[0], "Admission: "); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				people, err := srv.People(ctx)

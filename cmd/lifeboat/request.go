@@ -217,16 +217,23 @@ existing server only once the answer to its latest request is yes.`,
 				return nil
 			}
 			fmt.Fprintf(app.Stdout, "The admin accepted %s's latest request: the destination is ready for the launch.\n", safetext.Line(g.Title))
-			drift, err := (&lead.Desk{Store: st, StateDir: app.StateDir}).RequestDrift(ctx, g)
-			if err != nil {
-				return err
-			}
-			if note := lead.DriftNote(drift, args[0]); note != "" {
-				fmt.Fprintf(app.Stdout, "But %s.\n", safetext.Line(note))
-			}
-			return nil
+			return printDrift(ctx, app, st, g, args[0], "But ")
 		},
 	}
+}
+
+// printDrift tells the lead, after something that changes the roster or
+// the accepted request, who the admin's server will not approve yet and
+// which command fixes it; nothing when the two agree.
+func printDrift(ctx context.Context, app *App, st store.Store, g *groups.Group, file, prefix string) error {
+	drift, err := (&lead.Desk{Store: st, StateDir: app.StateDir}).RequestDrift(ctx, g)
+	if err != nil {
+		return err
+	}
+	if note := lead.DriftNote(drift, file); note != "" {
+		fmt.Fprintf(app.Stdout, "%s%s.\n", prefix, safetext.Line(note))
+	}
+	return nil
 }
 
 // readAnswer reads an answer file, refusing one larger than any answer.
