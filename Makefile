@@ -3,7 +3,7 @@
 export LIFEBOAT_TOOLS ?= $(CURDIR)/.tools
 # go.mod asks for Go 1.26.10 (hcloud-go v2.53.0 does); an older local Go
 # fetches that toolchain once from the Go module proxy.
-export GOTOOLCHAIN := auto
+export GOTOOLCHAIN := local
 GO ?= go
 BIN := bin/lifeboat
 
