@@ -1,9 +1,11 @@
 # The two commands of the README: `make demo` and `make test`. Each does its
 # own set-up: the real components are installed once and cached in .tools/.
 export LIFEBOAT_TOOLS ?= $(CURDIR)/.tools
-# go.mod asks for Go 1.26.10 (hcloud-go v2.53.0 does); an older local Go
-# fetches that toolchain once from the Go module proxy.
-export GOTOOLCHAIN := local
+# go.mod asks for Go 1.26.10 (hcloud-go v2.53.0 does). The go command
+# fetches go1.27.3 once from the Go module proxy and builds with it, whatever
+# Go the machine has; GOTOOLCHAIN must be named here because a Go whose own
+# go.env says GOTOOLCHAIN=local would otherwise refuse.
+export GOTOOLCHAIN := go1.27.3
 GO ?= go
 BIN := bin/lifeboat
 
