@@ -131,17 +131,31 @@ type Invites interface {
 	Redeem(ctx context.Context, tokenHash string, at time.Time) error
 }
 
-// Account is a member's account on the destination. It has no password:
+// Account is a member's account: on the destination, or (a remote member,
+// who kept an account elsewhere) on their own server. It has no password:
 // a member's password is used for the one request that makes the account
 // and never stored.
 type Account struct {
 	Group     string
 	Email     string
-	Server    string // base URL of the destination
-	ID        string // account id on the server
+	Server    string // base URL of the server the account lives on
+	ID        string // account id on that server
 	Username  string
 	Token     string // secret, sealed at rest; the member's user token for follow seeding
 	CreatedAt time.Time
+	// Acct is the address others find the account by, user@domain. Empty
+	// for accounts made before remote members existed: the destination's
+	// own accounts are found by Username there.
+	Acct string
+	// MovedFrom is the member's old address when they moved an existing
+	// account into the room (an alias here, a Move there); empty otherwise.
+	MovedFrom string
+}
+
+// Remote tells whether the account lives on a server other than
+// destination (a base URL): a member who kept their own account.
+func (a Account) Remote(destination string) bool {
+	return a.Server != "" && a.Server != destination
 }
 
 type Accounts interface {

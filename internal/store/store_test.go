@@ -300,6 +300,20 @@ func TestAccounts(t *testing.T) {
 			t.Fatalf("list: %+v", list)
 		}
 		wantErr(t, a.Put(ctx, Account{Group: "nope", Email: "a@example.org"}), ErrNotFound)
+
+		// A remote member's account keeps its address; a moved one its
+		// old address.
+		remote := Account{Group: "uk", Email: "c@example.org", Server: "https://other.example", ID: "9", Username: "carol",
+			Token: "t", CreatedAt: t0UTC, Acct: "carol@other.example", MovedFrom: "carol@old.example"}
+		must(t, a.Put(ctx, remote))
+		got, err = a.Get(ctx, "uk", "c@example.org")
+		must(t, err)
+		if got != remote {
+			t.Fatalf("remote: %+v\nwant %+v", got, remote)
+		}
+		if !got.Remote("https://social.example") || want.Remote("https://social.example") || (Account{}).Remote("https://social.example") {
+			t.Fatal("Remote: only an account on another server is remote")
+		}
 	})
 }
 

@@ -297,13 +297,13 @@ func (t inviteTable) Redeem(ctx context.Context, tokenHash string, at time.Time)
 // accountTable implements Accounts.
 type accountTable struct{ s *sqlStore }
 
-const accountCols = "group_name, email, server, id, username, token, created_at"
+const accountCols = "group_name, email, server, id, username, token, created_at, acct, moved_from"
 
 // scan reads an account, opening its sealed token.
 func (t accountTable) scan(sc interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var tok string
-	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt))
+	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt), &a.Acct, &a.MovedFrom)
 	if err == nil && tok != "" {
 		var b []byte
 		b, err = t.s.keys.Open(tok, tokenAD(a.Group, a.Email))
@@ -322,13 +322,15 @@ func (t accountTable) Put(ctx context.Context, a Account) error {
 	if a.Token != "" {
 		tok = t.s.keys.Seal([]byte(a.Token), tokenAD(a.Group, email))
 	}
-	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, email) DO UPDATE SET
 			server = excluded.server,
 			id = excluded.id,
 			username = excluded.username,
-			token = excluded.token`,
-		a.Group, email, a.Server, a.ID, a.Username, tok, t.s.d.ts(a.CreatedAt))
+			token = excluded.token,
+			acct = excluded.acct,
+			moved_from = excluded.moved_from`,
+		a.Group, email, a.Server, a.ID, a.Username, tok, t.s.d.ts(a.CreatedAt), a.Acct, a.MovedFrom)
 	if err != nil {
 		return fmt.Errorf("put account of %s in %s: %w", a.Email, a.Group, mapErr(err))
 	}
