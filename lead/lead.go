@@ -13,6 +13,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
 )
 
@@ -66,9 +67,15 @@ func (d *Desk) Pledges(ctx context.Context, g *groups.Group) (campaign.Status, e
 	return s, err
 }
 
-// Arrivals is the group's arrivals so far (arrival.ReadRoom).
+// Arrivals is the group's arrivals so far (arrival.ReadRoom), counted
+// against its destination as the state directory knows it
+// (destination.URL): members whose accounts live elsewhere are remote.
 func (d *Desk) Arrivals(ctx context.Context, g *groups.Group) (arrival.Room, error) {
-	return arrival.ReadRoom(ctx, d.Store, g)
+	dest, err := destination.URL(d.StateDir, g)
+	if err != nil {
+		return arrival.Room{}, err
+	}
+	return arrival.ReadRoom(ctx, d.Store, g, dest)
 }
 
 // Decision is the admin's decision on the request with id; nil when

@@ -3,14 +3,18 @@ package lead
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/pgtest"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func newDesk(t *testing.T) (*Desk, store.Store) {
 	t.Helper()
@@ -71,46 +75,106 @@ func TestDeskGroupsAndPledges(t *testing.T) {
 // The arrivals answer reads invites, accounts and the arrival engine's
 // journal, each member by lower-case email.
 func TestDeskArrivals(t *testing.T) {
-	ctx := context.Background()
 	d, st := newDesk(t)
-	if err := escape.SaveGroup(ctx, st, group); err != nil {
+	d.StateDir = t.TempDir()
+	testDeskArrivals(t, d, st)
+}
+
+// The room counts everyone wherever their account lives, from the
+// shared PostgreSQL store too.
+func TestDeskArrivalsPostgres(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Config{URL: pgtest.URL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	testDeskArrivals(t, &Desk{Store: st, StateDir: t.TempDir()}, st)
+}
+
+// testDeskArrivals: Ada took an account on the destination, Ben is
+// signing up there, Cy keeps his own account on another server and Di
+// moved hers in. The room counts Ada, Cy and Di as arrived, Cy as remote
+// (with his address), Di as moved, and reads the mesh's journal of the
+// destination, not of Cy's server.
+func testDeskArrivals(t *testing.T, d *Desk, st store.Store) {
+	ctx := context.Background()
+	server := "http://127.0.0.1:9"
+	g := *group
+	g.Destination = groups.Destination{Type: groups.DestExisting, Server: server + "/"}
+	g.Members = append(slices.Clone(g.Members), groups.Member{Name: "Di", Email: "di@example.org"})
+	if err := escape.SaveGroup(ctx, st, &g); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	for _, inv := range []store.Invite{
-		{Group: group.Name, Email: "ada@example.org", TokenHash: "a", SentAt: now, RedeemedAt: now},
-		{Group: group.Name, Email: "ben@example.org", TokenHash: "b", SentAt: now},
-		{Group: group.Name, Email: "cy@example.org", TokenHash: "c"},
+		{Group: g.Name, Email: "ada@example.org", TokenHash: "a", SentAt: now, RedeemedAt: now},
+		{Group: g.Name, Email: "ben@example.org", TokenHash: "b", SentAt: now},
+		{Group: g.Name, Email: "cy@example.org", TokenHash: "c"},
 	} {
 		if err := st.Invites().Put(ctx, inv); err != nil {
 			t.Fatal(err)
 		}
 	}
-	server := "http://127.0.0.1:9"
+	home := "https://home.example"
 	for _, a := range []store.Account{
-		{Group: group.Name, Email: "ada@example.org", Server: server, ID: "1", Token: "t"},
-		{Group: group.Name, Email: "ben@example.org", Server: server}, // written before the sign-up
+		{Group: g.Name, Email: "ada@example.org", Server: server, ID: "1", Token: "t"},
+		{Group: g.Name, Email: "ben@example.org", Server: server}, // written before the sign-up
+		{Group: g.Name, Email: "cy@example.org", Server: home, ID: "77", Token: "t", Username: "cy", Acct: "cy@home.example"},
+		{Group: g.Name, Email: "di@example.org", Server: server, ID: "4", Token: "t", Username: "di", Acct: "di@127.0.0.1:9", MovedFrom: "di@old.example"},
 	} {
 		if err := st.Accounts().Put(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	run := "arrive:" + group.Name + "@" + server
+	run := "arrive:" + g.Name + "@" + server
 	if err := st.Journal().Record(ctx, run, []string{"follow:ada@example.org>cy@example.org", "list:ada@example.org"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := d.Arrivals(ctx, group)
+	if err := st.Journal().Record(ctx, "arrive:"+g.Name+"@"+home, []string{"list:cy@example.org", "list:x", "list:y"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Arrivals(ctx, &g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Invites != 3 || r.Sent != 2 || r.Redeemed != 1 || r.Accounts != 1 || r.Follows != 1 || r.Lists != 1 {
+	if r.Invites != 3 || r.Sent != 2 || r.Redeemed != 1 || r.Accounts != 2 || r.Follows != 1 || r.Lists != 1 {
 		t.Errorf("counts %+v", r)
 	}
-	want := map[string]string{"ada@example.org": arrival.MemberArrived, "ben@example.org": arrival.MemberJoining, "cy@example.org": arrival.MemberInvited}
+	if r.Arrived != 3 || r.Remote != 1 || r.Moved != 1 || r.FollowsTotal != 6 || len(r.Elsewhere) != 1 || r.Elsewhere["cy@example.org"] != "cy@home.example" {
+		t.Errorf("arrived %d, remote %d, moved %d, follows total %d, elsewhere %v; want 3, 1, 1, 6 and Cy's address",
+			r.Arrived, r.Remote, r.Moved, r.FollowsTotal, r.Elsewhere)
+	}
+	if w := r.Where(); w != "1 of the 3 arrived keeps their own account on another server; 1 moved an old account in." {
+		t.Errorf("where: %q", w)
+	}
+	want := map[string]string{"ada@example.org": arrival.MemberArrived, "ben@example.org": arrival.MemberJoining,
+		"cy@example.org": arrival.MemberArrived, "di@example.org": arrival.MemberArrived}
 	for e, st := range want {
 		if r.State[e] != st {
 			t.Errorf("%s is %q, want %q", e, r.State[e], st)
 		}
+	}
+}
+
+// A local destination's address is the one its last start left in the
+// state directory; before any start no account lives on it, so every
+// account counts as remote.
+func TestDeskArrivalsLocalNeverStarted(t *testing.T) {
+	ctx := context.Background()
+	_, st := newDesk(t)
+	d := &Desk{Store: st, StateDir: t.TempDir()}
+	if err := escape.SaveGroup(ctx, st, group); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Accounts().Put(ctx, store.Account{Group: group.Name, Email: "cy@example.org", Server: "https://home.example", ID: "7", Token: "t", Acct: "cy@home.example"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Arrivals(ctx, group)
+	if err != nil || r.Arrived != 1 || r.Remote != 1 || r.Accounts != 0 {
+		t.Fatalf("room %+v, %v; want Cy arrived and remote, no account made", r, err)
+	}
+	if _, err := (&Desk{Store: st}).Arrivals(ctx, group); err == nil {
+		t.Fatal("a local destination with no state directory was counted against a guess")
 	}
 }
 

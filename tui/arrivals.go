@@ -232,7 +232,9 @@ func (s *arrivals) View() string {
 	accounts := max(st.Accounts, s.steps[escape.StepArrivals].done)
 	invites := max(st.Invites, s.steps[escape.StepArrivals].total)
 	redeemed := max(st.Redeemed, s.steps[escape.StepArrivals].done)
-	arrivedN := max(accounts, 0)
+	// the events know of accounts before the store has their tokens;
+	// remote members come with theirs
+	arrivedN := max(st.Arrived, accounts+st.Remote)
 	follows := s.steps[arrival.StepFollows]
 	if follows.total == 0 {
 		follows = stepCount{st.Follows, arrivedN * (arrivedN - 1)}
@@ -257,7 +259,12 @@ func (s *arrivals) View() string {
 	}
 	row("invites issued", invites, n, sent)
 	row("redeemed", redeemed, invited, "")
-	row("accounts created", accounts, invited, "")
+	// members who kept their own accounts elsewhere need none made here
+	elsewhere := ""
+	if st.Remote > 0 {
+		elsewhere = fmt.Sprintf("+%d remote", st.Remote)
+	}
+	row("accounts created", accounts, max(invited-st.Remote, accounts), elsewhere)
 	row("follows seeded", follows.done, follows.total, "N(N-1)")
 	row("lists made", lists.done, lists.total, "")
 	// the mesh in the domain's words, as the members' page says it: how
@@ -265,6 +272,9 @@ func (s *arrivals) View() string {
 	// made
 	if p := st.Progress(s.d.now()); p != "" {
 		b.WriteString(wrap(p, min(max(s.w-2, 20), 76)) + "\n")
+	}
+	if w := st.Where(); w != "" {
+		b.WriteString(wrap(w, min(max(s.w-2, 20), 76)) + "\n")
 	}
 	if s.final != nil && s.final.Err == nil && s.final.Report.Server != "" {
 		r := s.final.Report
@@ -288,6 +298,9 @@ func (s *arrivals) View() string {
 		switch ms {
 		case arrival.MemberArrived:
 			stText = sGood.Render(ms)
+			if addr, ok := s.store.room.Elsewhere[email]; ok {
+				stText += " from " + clip(safetext.Line(addr), max(s.w-62, 10))
+			}
 		case mFailed:
 			why := safetext.Line(s.failed[email])
 			if s.taken[email] {

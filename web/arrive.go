@@ -180,7 +180,7 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m 
 		res, _ := s.arrived(ctx, m.Email)
 		v := arrivedView{ArrivalResult: res}
 		refresh := 0
-		if room, err := arrival.ReadRoom(ctx, s.st, s.g); err != nil {
+		if room, err := arrival.ReadRoom(ctx, s.st, s.g, s.destination()); err != nil {
 			s.log.Error("read the room", "group", s.g.Name, "err", err)
 		} else if v.Progress = room.Progress(s.now()); room.Follows < room.FollowsTotal {
 			refresh = 300 // the room is still filling: show it as it grows

@@ -62,5 +62,7 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 		return ArrivalResult{}, err
 	}
 	return ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
-		Following: n.Following, Followers: n.Followers}, nil
+		Following: n.Following, Followers: n.Followers, Remote: n.Remote}, nil
 }
+
+func (a engineArrivals) Destination() string { return a.base }

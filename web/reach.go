@@ -8,17 +8,21 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 )
 
 // starter is the public record of a group that made it.
 type starter struct {
-	Group     string          `json:"group"`
-	Title     string          `json:"title"`
-	Server    string          `json:"server"`
-	Members   int             `json:"members"`
-	Arrived   int             `json:"arrived"`
+	Group   string `json:"group"`
+	Title   string `json:"title"`
+	Server  string `json:"server"`
+	Members int    `json:"members"`
+	Arrived int    `json:"arrived"`
+	// Remote is how many of the arrived keep their own accounts on other
+	// servers; Accounts gives each one's address there.
+	Remote    int             `json:"remote_members"`
 	Launched  string          `json:"launched,omitempty"`
 	Accounts  []starterMember `json:"accounts"`
 	serverURL string
@@ -61,25 +65,35 @@ func (s *Server) starterPack(ctx context.Context) (starter, bool, error) {
 	if !sg.LaunchedAt.IsZero() {
 		out.Launched = sg.LaunchedAt.UTC().Format("2006-01-02")
 	}
-	out.serverURL = s.g.Destination.Server
+	out.serverURL = s.destination()
 	for _, a := range accts {
 		m, ok := r.Member(a.Email)
-		if !ok || a.Username == "" {
+		if !ok || (a.Username == "" && a.Acct == "") {
 			continue
 		}
 		out.Arrived++
-		if out.serverURL == "" || s.g.Destination.Type != "existing" {
-			out.serverURL = a.Server
+		if a.Remote(out.serverURL) {
+			out.Remote++
 		}
 		if listed[strings.ToLower(a.Email)] {
-			out.Accounts = append(out.Accounts, starterMember{Acct: a.Username + "@" + hostOf(a.Server), Name: firstName(m.Name)})
+			// a remote member is followed where their account lives
+			out.Accounts = append(out.Accounts, starterMember{Acct: arrival.Address(a), Name: firstName(m.Name)})
 		}
-	}
-	if out.serverURL == "" {
-		out.serverURL = "https://" + s.g.Destination.Domain
 	}
 	out.Server = hostOf(out.serverURL)
 	return out, true, nil
+}
+
+// destination is the base URL of the server the group arrives on: the
+// arrival engine's, else the one the group file names; "" while neither
+// knows it (a local server not started yet).
+func (s *Server) destination() string {
+	if s.cfg.Arrivals != nil {
+		if u := s.cfg.Arrivals.Destination(); u != "" {
+			return u
+		}
+	}
+	return arrival.FileDestination(s.g)
 }
 
 func hostOf(u string) string {
@@ -92,7 +106,7 @@ func hostOf(u string) string {
 
 type madeItView struct {
 	Server, ServerURL, LaunchedAt string
-	Arrived, Members              int
+	Arrived, Members, Remote      int
 	Accounts                      []string
 	// Gathering are the other groups of the directory still gathering:
 	// the people who made it are their advance party.
@@ -111,7 +125,7 @@ func (s *Server) madeIt(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Not yet", "The group has not moved yet. See the group's page for how close it is.")
 		return
 	}
-	v := madeItView{Server: sp.Server, ServerURL: sp.serverURL, LaunchedAt: sp.Launched, Arrived: sp.Arrived, Members: sp.Members}
+	v := madeItView{Server: sp.Server, ServerURL: sp.serverURL, LaunchedAt: sp.Launched, Arrived: sp.Arrived, Members: sp.Members, Remote: sp.Remote}
 	for _, a := range sp.Accounts {
 		v.Accounts = append(v.Accounts, a.Name+" — @"+a.Acct)
 	}

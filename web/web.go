@@ -41,6 +41,10 @@ type Arrivals interface {
 	AuthorizeURL(ctx context.Context, group, redirectURI, state string) (string, error)
 	// Complete exchanges the code for the member's token, seeds follows both ways, the group list and the welcome; idempotent.
 	Complete(ctx context.Context, group, email, code, redirectURI string) (ArrivalResult, error)
+	// Destination is the base URL of the server the group arrives on,
+	// "" while it is not known: the group's accounts elsewhere are remote
+	// members'.
+	Destination() string
 }
 
 // SignUps is the door of an existing server (one the group does not
@@ -64,6 +68,10 @@ type SignUps interface {
 type ArrivalResult struct {
 	Server, Acct, ProfileURL, ListTitle string
 	Following, Followers                int
+	// Remote is how many of the group's other arrived members keep their
+	// accounts on other servers; they are counted in Following and
+	// Followers too.
+	Remote int
 }
 
 // PublicError may be implemented by errors from Arrivals whose message is

@@ -90,6 +90,8 @@ func (f *fakeArrivals) Complete(ctx context.Context, group, email, code, redirec
 		ListTitle: "River Birders", Following: 3, Followers: 3}, nil
 }
 
+func (f *fakeArrivals) Destination() string { return f.oauthURL }
+
 func testGroup(n, viable int) *groups.Group {
 	deadline := time.Now().Add(30 * 24 * time.Hour).Truncate(24 * time.Hour)
 	g := &groups.Group{Version: 1, Name: "river-birders", Title: "River Birders", Description: "Birdwatchers <b>along</b> the river.",

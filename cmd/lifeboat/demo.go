@@ -89,7 +89,7 @@ done twice; "lifeboat demo --stop" stops the server.`,
 			var rep escape.Report
 			if !asJSON && app.Stdout == os.Stdout && isTerminal(os.Stdout) && isTerminal(os.Stdin) {
 				// a terminal: the arrivals screen, fed from the same events
-				rep, err = tui.RunArrivals(ctx, tui.Deps{Desk: &lead.Desk{Store: st}, StateDir: app.StateDir}, g, nil, nil, run)
+				rep, err = tui.RunArrivals(ctx, tui.Deps{Desk: &lead.Desk{Store: st, StateDir: app.StateDir}, StateDir: app.StateDir}, g, nil, nil, run)
 			} else {
 				rep, err = run(ctx, progress.Plain(app.Stderr, time.Second))
 			}

@@ -83,6 +83,13 @@ type pledgeStatus struct {
 	AdmissionMissing int    `json:"admission_missing"`
 	AdmissionGone    int    `json:"admission_gone"`
 	AdmissionNote    string `json:"admission_note,omitempty"`
+	// RemoteMembers counts the people on the roster who keep their own
+	// accounts on other servers than the destination; RemotePledged and
+	// RemoteGoing those of them who pledged and who would go. They are in
+	// every other count too.
+	RemoteMembers int `json:"remote_members"`
+	RemotePledged int `json:"remote_pledged"`
+	RemoteGoing   int `json:"remote_going"`
 	// MeshDays is how many of the server's daily follow windows the
 	// mesh of the going members needs (Mastodon: 400 follows a day per
 	// account); MeshPlan says it in a sentence.
@@ -147,8 +154,17 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			dest, err := destination.URL(app.StateDir, g)
+			if err != nil {
+				return err
+			}
+			remote, err := campaign.ReadElsewhere(cmd.Context(), lst, g, dest, st)
+			if err != nil {
+				return err
+			}
 			o := st.Outlook
-			out := pledgeStatus{Group: srv.GroupName(), State: st.State, Members: o.Members, Enrolled: st.Enrolled, Confirmed: st.Confirmed, ViableMass: o.ViableMass,
+			out := pledgeStatus{RemoteMembers: remote.Members, RemotePledged: remote.Pledged, RemoteGoing: remote.Going,
+				Group: srv.GroupName(), State: st.State, Members: o.Members, Enrolled: st.Enrolled, Confirmed: st.Confirmed, ViableMass: o.ViableMass,
 				Pledged: o.Pledged, Unconfirmed: st.Unconfirmed, Going: o.Going, Waiting: o.Waiting, Viable: o.Viable,
 				NeedForViable: o.NeedForViable, Summary: o.String(),
 				DestinationReady: ready.Ready, DestinationMissing: ready.Missing, Retention: []memberRetention{},
@@ -172,6 +188,11 @@ func newPledgesStatusCmd(app *App) *cobra.Command {
 			}
 			fmt.Fprintf(app.Stdout, "%s: %s\n  %d enrolled, %d confirmed their email\n  %d of %d members pledged (%d unconfirmed); %s; %d needed\n",
 				out.Group, out.State, out.Enrolled, out.Confirmed, out.Pledged, out.Members, out.Unconfirmed, out.Summary, out.ViableMass)
+			if out.RemoteMembers > 0 {
+				fmt.Fprintf(app.Stdout, "  %d %s their own %s on other servers (%d pledged, %d going)\n", out.RemoteMembers,
+					pluralWord(out.RemoteMembers, "member keeps", "members keep"), pluralWord(out.RemoteMembers, "account", "accounts"),
+					out.RemotePledged, out.RemoteGoing)
+			}
 			if !out.DestinationReady {
 				fmt.Fprintf(app.Stdout, "  destination not ready: %s\n", safetext.Line(out.DestinationMissing))
 			}

@@ -149,7 +149,7 @@ func TestJoinedPersonAdmittedRealGoToSocial(t *testing.T) {
 	if err != nil || s.Members != 5 || s.Arrived != 2 || s.Follows != 2 {
 		t.Fatalf("stats %+v, %v", s, err)
 	}
-	room, err := arrival.ReadRoom(ctx, st, g)
+	room, err := arrival.ReadRoom(ctx, st, g, srv.URL)
 	if err != nil || room.Members != 5 || room.State["quinn@example.org"] != arrival.MemberArrived {
 		t.Fatalf("room %+v, %v", room, err)
 	}

@@ -482,6 +482,17 @@ func (f *followArrivals) Complete(ctx context.Context, group, email, code, redir
 	return arr.Complete(ctx, group, email, code, redirectURI)
 }
 
+// Destination is the connected engine's; "" before it has connected
+// (asking does not connect).
+func (f *followArrivals) Destination() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.arr == nil {
+		return ""
+	}
+	return f.arr.Destination()
+}
+
 type notYet struct{}
 
 func (notYet) Error() string { return "redemption is not available on this server yet" }

@@ -28,6 +28,7 @@ func (r *recordingArrivals) AuthorizeURL(context.Context, string, string, string
 func (r *recordingArrivals) Complete(context.Context, string, string, string, string) (web.ArrivalResult, error) {
 	return web.ArrivalResult{}, nil
 }
+func (r *recordingArrivals) Destination() string { return "https://social.example" }
 
 // serve follows a new server that comes up while it runs: before, members
 // are told redemption is not open (and the destination is asked at most

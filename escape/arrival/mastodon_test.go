@@ -98,7 +98,7 @@ func TestMastodonMeshAcrossDays(t *testing.T) {
 	if got := f.FollowCount(); got != n*limit {
 		t.Fatalf("first day made %d follows, want %d", got, n*limit)
 	}
-	room, err := arrival.ReadRoom(ctx, st, g)
+	room, err := arrival.ReadRoom(ctx, st, g, f.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func checkWholeMesh(t *testing.T, f *mastodonfake.Server, st store.Store, g *gro
 	if err != nil || s.Follows != n*(n-1) || s.Lists != n || s.Listed != n*(n-1) || s.Welcomes != 1 {
 		t.Fatalf("journal %+v %v", s, err)
 	}
-	room, err := arrival.ReadRoom(context.Background(), st, g)
+	room, err := arrival.ReadRoom(context.Background(), st, g, f.URL)
 	if err != nil || !room.ResumeAt.IsZero() || !strings.Contains(room.Progress(time.Now()), fmt.Sprintf("All %d follows", n*(n-1))) {
 		t.Fatalf("room %+v %v", room, err)
 	}

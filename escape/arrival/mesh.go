@@ -824,49 +824,6 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
-// Counts is one member's place in the group's mesh, read from the server.
-type Counts struct {
-	Following int // group members the member follows
-	Followers int // group members who follow the member
-}
-
-// MemberCounts reads, with the member's own token, how many of the
-// group's arrived members they follow and are followed by: from the
-// follows themselves, so a page shown right after seeding is right even
-// while the server is still updating the counts on the account.
-func (e *Engine) MemberCounts(ctx context.Context, email string) (Counts, error) {
-	var c Counts
-	members, err := e.arrivals(ctx)
-	if err != nil {
-		return c, err
-	}
-	var me *arrived
-	var ids []string
-	for i, m := range members {
-		if strings.EqualFold(m.email, email) {
-			me = &members[i]
-		} else {
-			ids = append(ids, m.id)
-		}
-	}
-	if me == nil {
-		return c, fmt.Errorf("%s has not arrived", email)
-	}
-	rs, err := me.c.Relationships(ctx, ids)
-	if err != nil {
-		return c, err
-	}
-	for _, r := range rs {
-		if r.Following {
-			c.Following++
-		}
-		if r.FollowedBy {
-			c.Followers++
-		}
-	}
-	return c, nil
-}
-
 // record journals keys as done in one write.
 func (e *Engine) record(ctx context.Context, keys []string) error {
 	return e.journal().Record(ctx, e.run, keys)

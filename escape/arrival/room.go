@@ -30,7 +30,14 @@ type Room struct {
 	Invites, Sent, Redeemed int
 	Accounts                int // accounts made on the destination
 	Follows, Lists          int // done in the arrival engine's journal
-	Arrived                 int // members with an account and a token
+	// Arrived is the members with an account and a token, wherever the
+	// account lives; Remote those of them whose account is on a server
+	// other than the destination, Moved those who moved an old account
+	// into the room.
+	Arrived, Remote, Moved int
+	// Elsewhere is, for each remote member who has arrived, their
+	// address (user@domain), by lower-case email.
+	Elsewhere map[string]string
 	// FollowsTotal is the whole mesh of the members arrived so far:
 	// each follows each other.
 	FollowsTotal int
@@ -46,9 +53,12 @@ type Room struct {
 // server: one per group and server.
 func journalRun(group, server string) string { return "arrive:" + group + "@" + server }
 
-// ReadRoom reads g's arrivals from st.
-func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error) {
-	r := Room{State: map[string]string{}}
+// ReadRoom reads g's arrivals from st. destination is the destination's
+// base URL (provision/destination.URL, or the running server's): the
+// accounts on it were made there, the others are remote members'. Its
+// mesh is journaled under it.
+func ReadRoom(ctx context.Context, st store.Store, g *groups.Group, destination string) (Room, error) {
+	r := Room{State: map[string]string{}, Elsewhere: map[string]string{}}
 	roster, err := campaign.Roster(ctx, st, g)
 	if err != nil {
 		return r, err
@@ -74,25 +84,28 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error
 	if err != nil {
 		return r, err
 	}
-	server := ""
 	for _, a := range accs {
 		email := strings.ToLower(a.Email)
 		switch {
-		case a.ID != "" && a.Token != "":
+		case hasArrived(a):
 			r.State[email] = MemberArrived
-			r.Arrived++
+			if a.Remote(destination) {
+				r.Elsewhere[email] = Address(a)
+			}
 		case a.ID == "": // the row is written before the sign-up
 			r.State[email] = MemberJoining
 		}
-		if a.ID != "" {
+		if a.ID != "" && !a.Remote(destination) {
 			r.Accounts++
-			server = a.Server
 		}
 	}
+	t := CountArrived(accs, destination)
+	r.Arrived, r.Remote, r.Moved = t.Arrived, t.Remote, t.Moved
 	r.FollowsTotal = r.Arrived * (r.Arrived - 1)
-	if server == "" {
+	if destination == "" {
 		return r, nil
 	}
+	server := destination
 	lim, err := readLimit(ctx, st.Journal(), journalRun(g.Name, server))
 	if err != nil {
 		return r, err
@@ -120,12 +133,47 @@ func (r Room) Progress(now time.Time) string {
 	case r.FollowsTotal == 0:
 		return ""
 	case r.Follows >= r.FollowsTotal:
-		return fmt.Sprintf("All %d follows between the %d members who have arrived are made.", r.FollowsTotal, r.Arrived)
+		return fmt.Sprintf("All %d follows between the %d members who have arrived%s are made.", r.FollowsTotal, r.Arrived, r.remoteClause())
 	case r.ResumeAt.After(now):
 		return fmt.Sprintf("%d of %d follows made; the rest after %s (the server allows each account only so many follows a day).",
 			r.Follows, r.FollowsTotal, When(now, r.ResumeAt))
 	}
 	return fmt.Sprintf("%d of %d follows made so far.", r.Follows, r.FollowsTotal)
+}
+
+// remoteClause says how many of the arrived keep their own accounts
+// elsewhere: " (3 of them on other servers)", or "".
+func (r Room) remoteClause() string {
+	if r.Remote == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d of them on %s)", r.Remote, plural(r.Remote, "another server", "other servers"))
+}
+
+// Where says where the arrived keep their accounts, for the lead's
+// screens: "3 of the 8 arrived keep their own accounts on other servers;
+// 1 moved an old account in." Empty when everyone took an account on the
+// destination.
+func (r Room) Where() string {
+	var parts []string
+	if r.Remote > 0 {
+		parts = append(parts, fmt.Sprintf("%d of the %d arrived %s", r.Remote, r.Arrived,
+			plural(r.Remote, "keeps their own account on another server", "keep their own accounts on other servers")))
+	}
+	if r.Moved > 0 {
+		parts = append(parts, fmt.Sprintf("%d moved an old account in", r.Moved))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // When says at in words relative to now, in UTC (the zone of Mastodon's

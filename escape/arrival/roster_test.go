@@ -59,7 +59,7 @@ func TestJoinedPersonArrivesIntoTheMesh(t *testing.T) {
 	if err != nil || s.Members != 4 || s.Arrived != 4 || s.Follows != 12 || s.Lists != 4 {
 		t.Fatalf("stats %+v, %v; want 4 members (3 listed, Jo joined), all arrived", s, err)
 	}
-	room, err := arrival.ReadRoom(ctx, st, g)
+	room, err := arrival.ReadRoom(ctx, st, g, f.URL)
 	if err != nil || room.Members != 4 || room.Arrived != 4 || room.State["jo@example.org"] != arrival.MemberArrived || room.FollowsTotal != 12 {
 		t.Fatalf("room %+v, %v", room, err)
 	}

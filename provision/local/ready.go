@@ -37,3 +37,16 @@ func (l *Local) Ready(ctx context.Context) (bool, string, error) {
 	}
 	return true, "", nil
 }
+
+// KnownURL is the server's base URL as an earlier Start left it in the
+// state, read without starting anything; "" before the first Start.
+func (l *Local) KnownURL() (string, error) {
+	st, err := l.readState()
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Port == 0) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("local server state: %w", err)
+	}
+	return (&Local{cfg: l.cfg, st: st}).URL(), nil
+}

@@ -137,7 +137,7 @@ func TestArrivePageShowsHeldFollows(t *testing.T) {
 	if !regexp.MustCompile(`3 of 6 follows made; the rest after \d\d:\d\d UTC (today|tomorrow)`).MatchString(last.page.Body) || fx.f.FollowCount() != 3 {
 		t.Fatalf("%d follows; page:\n%s", fx.f.FollowCount(), last.page.Body)
 	}
-	room, err := arrival.ReadRoom(context.Background(), l.st, g)
+	room, err := arrival.ReadRoom(context.Background(), l.st, g, fx.f.URL)
 	sn := serverNow().UTC()
 	toMidnight := time.Date(sn.Year(), sn.Month(), sn.Day()+1, 0, 0, 0, 0, time.UTC).Sub(sn)
 	if d := time.Until(room.ResumeAt) - toMidnight; err != nil || d < -time.Minute || d > time.Minute {
