@@ -46,7 +46,7 @@ func testReadElsewhere(t *testing.T, st store.Store) {
 		{Email: "cleo@example.org", Server: "https://home.example", ID: "3", Token: "t", Acct: "cleo@home.example"},
 		{Email: "dev@example.org", Server: "https://other.example", ID: "4", Token: "t", Acct: "dev@other.example"},
 		{Email: "zed@example.org", Server: "https://other.example", ID: "5", Token: "t", Acct: "zed@other.example"}, // not in the group
-		{Email: "eve@example.org", Server: "https://other.example"},                                                   // not made
+		{Email: "eve@example.org", Server: "https://other.example"},                                                 // not made
 	} {
 		a.Group = g.Name
 		if err := st.Accounts().Put(ctx, a); err != nil {
