@@ -2,8 +2,10 @@ package arrival_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
@@ -23,7 +25,9 @@ import (
 func TestMemberCountsAcrossServers(t *testing.T) {
 	ctx := context.Background()
 	_, srv := gtstest.Server(t)
-	g := group("cnt", 4)
+	// a name of its own for each run: the shared server keeps the
+	// accounts of earlier runs (go test -count)
+	g := group(fmt.Sprintf("cnt%d", time.Now().UnixNano()%1e9), 4)
 	st := openStore(t, g)
 	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Logins: logins(t)})
 	arrive(t, e, g, 0, 1, 2)
