@@ -64,6 +64,7 @@ type Engine struct {
 	apps    map[string]fedi.App     // by redirect URI
 	clients map[string]*fedi.Client // by server base URL
 	known   map[string]string       // journaled ids and domains (remembered)
+	waiting map[string]int          // by server: requests waiting for it to answer
 
 	clock    Clock
 	seedMu   sync.Mutex  // one Seed at a time: two would send the same follows
@@ -93,6 +94,7 @@ func New(cfg Config) *Engine {
 		apps:    map[string]fedi.App{},
 		clients: map[string]*fedi.Client{},
 		known:   map[string]string{},
+		waiting: map[string]int{},
 		clock:   cfg.Clock,
 	}
 	e.base = e.client(cfg.Server.URL)

@@ -712,11 +712,20 @@ func addToList(ctx context.Context, a arrived, listID string, ids []string) erro
 // welcome, which look before they make, signing in, reading a token's
 // account, and registering the member app (a second registration only
 // leaves an unused app).
-func transient(ctx context.Context, fn func() error) error {
+func transient(ctx context.Context, fn func() error) error { return retry(ctx, nil, fn) }
+
+// retry is transient that calls down(true) when it starts waiting for a
+// server that does not answer, and down(false) once it answers again.
+func retry(ctx context.Context, down func(bool), fn func() error) error {
 	wait := 100 * time.Millisecond
 	start := time.Now()
+	waiting := false
 	for attempt := 1; ; attempt++ {
 		err := fn()
+		if waiting && (err == nil || isAnswer(err)) {
+			waiting = false
+			down(false)
+		}
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -736,6 +745,10 @@ func transient(ctx context.Context, fn func() error) error {
 			return err
 		case time.Since(start) > unreachable:
 			return err
+		}
+		if !waiting && !isAnswer(err) && down != nil {
+			waiting = true
+			down(true)
 		}
 		select {
 		case <-ctx.Done():

@@ -107,7 +107,7 @@ func (e *Engine) address(ctx context.Context, m arrived) (string, error) {
 		return m.acct, nil
 	}
 	domain, err := e.remembered(ctx, domainKey(m.server), func() (d string, err error) {
-		err = transient(ctx, func() (err error) { d, err = m.c.Domain(ctx); return err })
+		err = e.patient(ctx, m.server, func() (err error) { d, err = m.c.Domain(ctx); return err })
 		return d, err
 	})
 	if err != nil {
@@ -115,7 +115,7 @@ func (e *Engine) address(ctx context.Context, m arrived) (string, error) {
 	}
 	user := m.username
 	if user == "" {
-		err := transient(ctx, func() error {
+		err := e.patient(ctx, m.server, func() error {
 			me, err := m.c.VerifyCredentials(ctx)
 			user = me.Username
 			return err
@@ -142,15 +142,17 @@ func (e *Engine) idOn(ctx context.Context, on, target arrived) (string, error) {
 	return e.remembered(ctx, resolveKey(on.server, acct), func() (id string, err error) {
 		for attempt := 0; ; attempt++ {
 			var a fedi.Account
-			err = transient(ctx, func() (err error) { a, err = on.c.ResolveAccount(ctx, acct); return err })
+			err = e.patient(ctx, on.server, func() (err error) { a, err = on.c.ResolveAccount(ctx, acct); return err })
 			if err == nil {
 				return a.ID, nil
 			}
 			if !fedi.IsStatus(err, http.StatusNotFound) || attempt == 3 {
 				return "", fmt.Errorf("%s finds %s on %s: %w", on.email, acct, on.server, err)
 			}
-			if werr := e.reachable(ctx, target); werr != nil {
-				return "", werr
+			// on's server may not have reached target's: wait while
+			// target's server does not answer us either.
+			if err := e.patient(ctx, target.server, func() error { _, err := target.c.VerifyCredentials(ctx); return err }); err != nil {
+				return "", fmt.Errorf("reach %s: %w", target.server, err)
 			}
 			if err := sleepCtx(ctx, time.Duration(attempt+1)*time.Second); err != nil {
 				return "", err
@@ -159,25 +161,27 @@ func (e *Engine) idOn(ctx context.Context, on, target arrived) (string, error) {
 	})
 }
 
-// reachable waits while m's own server does not answer, and says so.
-func (e *Engine) reachable(ctx context.Context, m arrived) error {
-	reported := false
-	err := transient(ctx, func() error {
-		_, err := m.c.VerifyCredentials(ctx)
-		if err != nil && !reported && !isAnswer(err) {
-			reported = true
-			e.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows,
-				Message: fmt.Sprintf("%s does not answer; waiting for it to come back", m.server)})
+// patient is transient for a request to server, reporting (Config.Emit)
+// while the server does not answer and when it answers again.
+func (e *Engine) patient(ctx context.Context, server string, fn func() error) error {
+	return retry(ctx, func(down bool) {
+		// Many workers wait for one server: it is reported once.
+		e.mu.Lock()
+		n := e.waiting[server]
+		if down {
+			e.waiting[server] = n + 1
+		} else {
+			e.waiting[server] = n - 1
 		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("reach %s: %w", m.server, err)
-	}
-	if reported {
-		e.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows, Message: m.server + " answers again"})
-	}
-	return nil
+		e.mu.Unlock()
+		switch {
+		case down && n == 0:
+			e.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows,
+				Message: fmt.Sprintf("%s does not answer; waiting up to %s for it to come back", server, unreachable)})
+		case !down && n == 1:
+			e.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows, Message: server + " answers again"})
+		}
+	}, fn)
 }
 
 // isAnswer reports whether err is the server's own answer (not a
@@ -207,12 +211,12 @@ func (e *Engine) remoteFollow(ctx context.Context, a, b arrived) (made bool, err
 		return false, err
 	}
 	var rel fedi.Relationship
-	err = transient(ctx, func() (err error) { rel, err = a.c.Relationship(ctx, bx); return err })
+	err = e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Relationship(ctx, bx); return err })
 	if err != nil {
 		return false, fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
 	}
 	if !rel.Following && !rel.Requested {
-		err = transient(ctx, func() (err error) { rel, err = a.c.Follow(ctx, bx); return err })
+		err = e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Follow(ctx, bx); return err })
 		if err != nil {
 			return false, fmt.Errorf("%s follows %s: %w", a.email, b.email, err)
 		}
@@ -385,23 +389,25 @@ func (e *Engine) confirm(ctx context.Context, p pair, accepted bool) (done, acc 
 		if err != nil {
 			return false, false, err
 		}
-		_, err = b.c.AuthorizeFollowRequest(ctx, ay)
+		err = e.patient(ctx, b.server, func() error { _, err := b.c.AuthorizeFollowRequest(ctx, ay); return err })
 		switch {
 		case err == nil:
 			accepted = true
 		case fedi.IsStatus(err, http.StatusNotFound):
 			// Not arrived yet, or accepted by an earlier run: b's side
 			// says which.
-			rel, rerr := b.c.Relationship(ctx, ay)
-			if rerr != nil {
-				return false, false, rerr
+			var rel fedi.Relationship
+			err := e.patient(ctx, b.server, func() (err error) { rel, err = b.c.Relationship(ctx, ay); return err })
+			if err != nil {
+				return false, false, err
 			}
 			accepted = rel.FollowedBy
 		default:
 			return false, false, fmt.Errorf("%s accepts %s: %w", b.email, a.email, err)
 		}
 	}
-	rel, err := a.c.Relationship(ctx, bx)
+	var rel fedi.Relationship
+	err = e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Relationship(ctx, bx); return err })
 	if err != nil {
 		return false, accepted, err
 	}
@@ -409,7 +415,8 @@ func (e *Engine) confirm(ctx context.Context, p pair, accepted bool) (done, acc 
 		return true, accepted, nil
 	}
 	if !rel.Requested {
-		if rel, err = a.c.Follow(ctx, bx); err != nil {
+		err = e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Follow(ctx, bx); return err })
+		if err != nil {
 			return false, accepted, err
 		}
 		return rel.Following, false, nil // a new request, for b to accept
