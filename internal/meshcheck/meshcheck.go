@@ -100,11 +100,11 @@ func (ck *checker) key(server string, a fedi.Account) string {
 func (ck *checker) identify(ctx context.Context) error {
 	if ck.across {
 		for u, c := range ck.clients {
-			in, err := c.InstanceV2(ctx)
+			d, err := c.Domain(ctx)
 			if err != nil {
 				return fmt.Errorf("read the domain of %s: %w", u, err)
 			}
-			ck.domains[u] = in.Domain
+			ck.domains[u] = d
 		}
 	}
 	n := len(ck.members)
