@@ -1,14 +1,10 @@
 package arrival
 
 import (
-	"context"
-	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/lifeboat-social/lifeboat/groups"
-	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
@@ -63,9 +59,11 @@ func FileDestination(g *groups.Group) string {
 	return ""
 }
 
-// Address is the address others find the account by, user@domain: its
-// Acct, or for an account made before addresses were kept, its username
-// at its server's host.
+// Address is the address others find the account by, user@domain, as
+// pages and screens show it: its Acct, or for an account made before
+// addresses were kept, its username at its server's host (the engine
+// asks the server for its account domain instead, where it matters for
+// a follow).
 func Address(a store.Account) string {
 	if a.Acct != "" {
 		return strings.TrimPrefix(a.Acct, "@")
@@ -75,78 +73,4 @@ func Address(a store.Account) string {
 		host = u.Host
 	}
 	return a.Username + "@" + host
-}
-
-// Counts is one member's place in the group's mesh, read from the server
-// the member's account lives on.
-type Counts struct {
-	Following int // group members the member follows
-	Followers int // group members who follow the member
-	// Remote is how many of the other arrived members keep their accounts
-	// on servers other than the destination; they are in Following and
-	// Followers like everyone else.
-	Remote int
-}
-
-// MemberCounts reads, with the member's own token on the member's own
-// server, how many of the group's arrived members they follow and are
-// followed by: from the follows themselves, so a page shown right after
-// seeding is right even while the server is still updating the counts
-// on the account. A remote member's follows live on their own server,
-// where the others' accounts have ids of that server's: those on another
-// server are found there by address. An account that server does not
-// know yet (federation has not brought it) has no follow with the
-// member yet, and counts as none.
-func (e *Engine) MemberCounts(ctx context.Context, email string) (Counts, error) {
-	var c Counts
-	accs, err := e.cfg.Store.Accounts().List(ctx, e.cfg.Group.Name)
-	if err != nil {
-		return c, err
-	}
-	var me *store.Account
-	var others []store.Account
-	for i, a := range accs {
-		switch {
-		case !hasArrived(a):
-		case strings.EqualFold(a.Email, email):
-			me = &accs[i]
-		default:
-			others = append(others, a)
-		}
-	}
-	if me == nil {
-		return c, fmt.Errorf("%s has not arrived", email)
-	}
-	home := e.cfg.Client(me.Server).WithToken(me.Token)
-	var ids []string
-	for _, o := range others {
-		if o.Remote(e.cfg.Server.URL) {
-			c.Remote++
-		}
-		if o.Server == me.Server {
-			ids = append(ids, o.ID)
-			continue
-		}
-		acct, err := home.Lookup(ctx, Address(o))
-		if fedi.IsStatus(err, http.StatusNotFound) {
-			continue
-		}
-		if err != nil {
-			return c, fmt.Errorf("find %s on %s: %w", Address(o), me.Server, err)
-		}
-		ids = append(ids, acct.ID)
-	}
-	rs, err := home.Relationships(ctx, ids)
-	if err != nil {
-		return c, err
-	}
-	for _, r := range rs {
-		if r.Following {
-			c.Following++
-		}
-		if r.FollowedBy {
-			c.Followers++
-		}
-	}
-	return c, nil
 }

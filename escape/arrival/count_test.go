@@ -2,88 +2,55 @@ package arrival_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
-	"github.com/lifeboat-social/lifeboat/internal/fedi"
-	"github.com/lifeboat-social/lifeboat/internal/gtstest"
-	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
-// A member's place in the mesh is read from the server their account
-// lives on, and counts the members on other servers too. Three members
-// arrive and are seeded on the real GoToSocial destination; a fourth keeps
-// an account Lifeboat reaches at another base URL (the same GoToSocial
-// under the name localhost, so a server other than the destination as far
-// as the room can tell). The fourth follows two of the three, one of them
-// follows back. MemberCounts reads the fourth's follows from the fourth's
-// server, finding the others there by address, and the destination
-// members' counts include the fourth.
-func TestMemberCountsAcrossServers(t *testing.T) {
+// The room counts everyone, read back from two federating GoToSocial
+// servers: two members on the destination, two who kept their accounts
+// on the other server. After the mesh, each one's place is read from the
+// server their account lives on and counts all three others, saying how
+// many of them are remote; the room (as the lead's screen and the arrival
+// page read it) counts four arrived, two remote, with their addresses,
+// and the destination's journal of the whole mesh.
+func TestRoomCountsMembersOnBothServers(t *testing.T) {
+	fr := newFedRoom(t, "cnt", 2, 2)
+	st := fr.open(t)
+	defer st.Close()
 	ctx := context.Background()
-	_, srv := gtstest.Server(t)
-	// a name of its own for each run: the shared server keeps the
-	// accounts of earlier runs (go test -count)
-	g := group(fmt.Sprintf("cnt%d", time.Now().UnixNano()%1e9), 4)
-	st := openStore(t, g)
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: srv, Logins: logins(t)})
-	arrive(t, e, g, 0, 1, 2)
+	e := fr.engine(st, direct(nil), nil)
 	if err := e.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The fourth member's account: made on the same GoToSocial, then
-	// recorded as living at another base URL, where Lifeboat reaches it.
-	arrive(t, e, g, 3)
-	home := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	r, err := st.Accounts().Get(ctx, g.Name, g.Members[3].Email)
+	fr.check(t, st)
+	for i, want := range []arrival.Counts{
+		{Following: 3, Followers: 3, Remote: 2}, // on the destination: both remote members are others
+		{Following: 3, Followers: 3, Remote: 2},
+		{Following: 3, Followers: 3, Remote: 1}, // remote: the other remote member
+		{Following: 3, Followers: 3, Remote: 1},
+	} {
+		email := fr.g.Members[i].Email
+		if c, err := e.MemberCounts(ctx, email); err != nil || c != want {
+			t.Errorf("%s: %+v, %v; want %+v", email, c, err, want)
+		}
+	}
+	r, err := arrival.ReadRoom(ctx, st, fr.g, fr.room.Server.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Server, r.Acct = home, r.Username
-	if err := st.Accounts().Put(ctx, r); err != nil {
-		t.Fatal(err)
+	if r.Arrived != 4 || r.Remote != 2 || r.Accounts != 2 || r.FollowsTotal != 12 || r.Follows != 12 || r.Lists != 4 {
+		t.Errorf("room %+v; want 4 arrived, 2 remote, 2 accounts made on the destination, the 12 follows and 4 lists done", r)
 	}
-	accs := map[string]store.Account{}
-	list, err := st.Accounts().List(ctx, g.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range list {
-		accs[a.Email] = a
-	}
-	client := func(a store.Account) *fedi.Client { return fedi.New(a.Server).WithToken(a.Token) }
-	m0, m1, m2 := accs[g.Members[0].Email], accs[g.Members[1].Email], accs[g.Members[2].Email]
-	// the fourth follows m0 and m1, who accept; m2 follows the fourth, who accepts
-	for _, to := range []store.Account{m0, m1} {
-		if _, err := client(r).Follow(ctx, to.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := client(to).AuthorizeFollowRequest(ctx, r.ID); err != nil && !fedi.IsStatus(err, 404) {
-			t.Fatal(err)
+	for _, m := range fr.g.Members[2:] {
+		email := strings.ToLower(m.Email)
+		if r.Elsewhere[email] != fr.addr[email] {
+			t.Errorf("%s shown as %q, want %q", email, r.Elsewhere[email], fr.addr[email])
 		}
 	}
-	if _, err := client(m2).Follow(ctx, r.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client(r).AuthorizeFollowRequest(ctx, m2.ID); err != nil && !fedi.IsStatus(err, 404) {
-		t.Fatal(err)
-	}
-
-	c, err := e.MemberCounts(ctx, r.Email)
-	if err != nil || c != (arrival.Counts{Following: 2, Followers: 1, Remote: 0}) {
-		t.Fatalf("the remote member's place: %+v, %v; want following 2, followed by 1, read from their server", c, err)
-	}
-	// m0 follows the other two destination members and is followed by
-	// them and the remote member
-	c, err = e.MemberCounts(ctx, m0.Email)
-	if err != nil || c != (arrival.Counts{Following: 2, Followers: 3, Remote: 1}) {
-		t.Fatalf("a destination member's place: %+v, %v; want following 2, followed by 3 (the remote member among them), 1 remote", c, err)
-	}
-	c, err = e.MemberCounts(ctx, m2.Email)
-	if err != nil || c != (arrival.Counts{Following: 3, Followers: 2, Remote: 1}) {
-		t.Fatalf("m2's place: %+v, %v; want following 3 (the remote member among them), followed by 2, 1 remote", c, err)
+	if want := "All 12 follows between the 4 members who have arrived (2 of them on other servers) are made."; r.Progress(time.Now()) != want {
+		t.Errorf("progress %q, want %q", r.Progress(time.Now()), want)
 	}
 }

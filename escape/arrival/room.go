@@ -105,14 +105,14 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group, destination 
 	if destination == "" {
 		return r, nil
 	}
-	server := destination
-	lim, err := readLimit(ctx, st.Journal(), journalRun(g.Name, server))
+	run := journalRun(g.Name, destination)
+	lim, err := readLimit(ctx, st.Journal(), run)
 	if err != nil {
 		return r, err
 	}
 	r.ResumeAt = lim.Until
 	for prefix, n := range map[string]*int{"follow:": &r.Follows, "list:": &r.Lists} {
-		steps, err := st.Journal().List(ctx, journalRun(g.Name, server), prefix)
+		steps, err := st.Journal().List(ctx, run, prefix)
 		if err != nil {
 			return r, err
 		}

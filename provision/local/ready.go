@@ -2,9 +2,12 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -27,7 +30,7 @@ func (l *Local) Ready(ctx context.Context) (bool, string, error) {
 	if st.Port == 0 {
 		return false, notRunning, nil
 	}
-	probe := &Local{cfg: l.cfg, st: st}
+	probe := &Local{cfg: l.cfg, st: st, hc: l.hc}
 	// Generous: on a loaded machine a running server can take seconds to
 	// answer, and a false "not running" would hold a launch back.
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -38,15 +41,29 @@ func (l *Local) Ready(ctx context.Context) (bool, string, error) {
 	return true, "", nil
 }
 
-// KnownURL is the server's base URL as an earlier Start left it in the
-// state, read without starting anything; "" before the first Start.
+// KnownURL is the base URL the server serves at, as the config its last
+// Start wrote names it (protocol and host: plain HTTP on loopback, or
+// HTTPS under its name on a federating net), read without starting
+// anything; "" before the first Start.
 func (l *Local) KnownURL() (string, error) {
-	st, err := l.readState()
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Port == 0) {
+	f, err := os.Open(l.ConfigPath())
+	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("local server state: %w", err)
+		return "", fmt.Errorf("local server config: %w", err)
 	}
-	return (&Local{cfg: l.cfg, st: st}).URL(), nil
+	defer f.Close()
+	var c struct {
+		Protocol string `json:"protocol"`
+		Host     string `json:"host"`
+	}
+	// the config is Lifeboat's own JSON (see writeConfig); a few KiB
+	if err := json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&c); err != nil {
+		return "", fmt.Errorf("read %s: %w (delete the directory to start afresh)", l.ConfigPath(), err)
+	}
+	if c.Host == "" || c.Protocol == "" {
+		return "", nil
+	}
+	return c.Protocol + "://" + c.Host, nil
 }

@@ -29,3 +29,16 @@ func TestReady(t *testing.T) {
 		t.Errorf("running server: Ready = %v, %q, %v; want true", ok, missing, err)
 	}
 }
+
+// KnownURL is the running server's address, read from the directory
+// alone, and "" where no server was ever started.
+func TestKnownURL(t *testing.T) {
+	if u, err := local.New(local.Config{Dir: t.TempDir()}).KnownURL(); err != nil || u != "" {
+		t.Errorf("no server: %q, %v", u, err)
+	}
+	dest, srv := gtstest.Server(t)
+	u, err := local.New(local.Config{Dir: filepath.Dir(dest.ConfigPath())}).KnownURL()
+	if err != nil || u != srv.URL {
+		t.Errorf("KnownURL = %q, %v; want %s", u, err, srv.URL)
+	}
+}
