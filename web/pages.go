@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
@@ -124,7 +125,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 type landingView struct {
 	State, LaunchedAt, Sentence string
 	Going, ViableMass, Need     int
-	Names                       []string
+	// Remote is how many of the Going keep their own accounts on other
+	// servers: they count like everyone.
+	Remote int
+	Names  []string
 }
 
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
@@ -133,8 +137,13 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	remote, err := campaign.ReadElsewhere(r.Context(), s.st, s.g, s.destination(), st)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	v := landingView{State: st.State, Going: st.Outlook.Going, ViableMass: s.g.ViableMass,
-		Sentence: st.Outlook.String(), Need: st.Outlook.NeedForViable}
+		Sentence: st.Outlook.String(), Need: st.Outlook.NeedForViable, Remote: remote.Going}
 	if !st.LaunchedAt.IsZero() {
 		v.LaunchedAt = st.LaunchedAt.UTC().Format("2 January 2006")
 	}

@@ -165,3 +165,52 @@ func TestArrivedPageCountsRemoteMembers(t *testing.T) {
 		}
 	}
 }
+
+// The landing page's count of who would go holds the members who keep
+// their own accounts on other servers, and says how many they are.
+func TestLandingCountsRemoteMembers(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	testLandingCountsRemote(t, st)
+}
+
+func TestLandingCountsRemoteMembersPostgres(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Config{URL: pgtest.URL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	testLandingCountsRemote(t, st)
+}
+
+func testLandingCountsRemote(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	e := start(t, opts{st: st, noRun: true, group: testGroup(6, 4)})
+	g := e.srv.g
+	now := time.Now()
+	for _, a := range []store.Account{
+		{Email: "ada@example.org", Server: e.arr.oauthURL, ID: "1", Username: "ada", Token: "t"},
+		{Email: "ben@example.org", Server: "https://home.example", ID: "2", Acct: "ben@home.example", Token: "t"},
+		{Email: "chloe@example.org", Server: "https://wren.example", ID: "3", Acct: "chloe@wren.example", Token: "t"},
+		{Email: "dev@example.org", Server: "https://wren.example", ID: "4", Acct: "dev@wren.example", Token: "t"}, // no pledge
+	} {
+		a.Group = g.Name
+		if err := st.Accounts().Put(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Email == "dev@example.org" {
+			continue
+		}
+		if err := st.Pledges().Put(ctx, store.Pledge{Group: g.Name, Email: a.Email, Confirmed: true, ConfirmedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, page := newBrowser(t, false).get(e.url + "/")
+	if code != 200 || !strings.Contains(page, "3 of 4 needed would go now") ||
+		!strings.Contains(page, `<p id="remote">2 of them keep accounts they already have on other servers, and count like everyone.</p>`) {
+		t.Fatalf("landing %d lacks the 3 going, 2 of them remote:\n%s", code, page)
+	}
+}
