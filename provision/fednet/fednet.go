@@ -38,6 +38,15 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 )
 
+// Room and Home are the names of a group's two local servers: the room
+// (the group's destination) and home, where some members kept accounts
+// of their own. Every net has its own /etc/hosts and client, so nets on
+// one machine use the same names without clashing.
+const (
+	Room = "room.lifeboat.test"
+	Home = "home.lifeboat.test"
+)
+
 // Port is where every server on a net listens, on its own address:
 // GoToSocial names accounts by host name without a port.
 const Port = 443
