@@ -11,7 +11,7 @@ import (
 // The room counts everyone: a member who kept an account on another
 // server (a remote member) is in the room as much as one who took an
 // account on the destination. This file is the read side of that: the
-// counts, and where each member's follows are read from.
+// counts against the destination's address, and the addresses shown.
 
 // Tally is where the group's arrived members keep their accounts.
 type Tally struct {
