@@ -228,9 +228,12 @@ func (s *Server) users() int {
 }
 
 func (s *Server) instance(c *call) {
-	var signUpURL any
+	var signUpURL, minAge any
 	if s.cfg.SignUpURL != "" {
 		signUpURL = s.cfg.SignUpURL
+	}
+	if s.cfg.MinAge > 0 {
+		minAge = s.cfg.MinAge
 	}
 	writeJSON(c.w, 200, map[string]any{
 		"domain": s.cfg.Domain, "title": s.cfg.Title, "version": s.cfg.Version,
@@ -245,7 +248,7 @@ func (s *Server) instance(c *call) {
 		"registrations": map[string]any{
 			"enabled": s.cfg.Mode != None, "approval_required": s.cfg.Mode == Approved,
 			"reason_required": s.cfg.Mode == Approved && s.cfg.ReasonRequired,
-			"message":         nil, "url": signUpURL, "min_age": nil,
+			"message":         nil, "url": signUpURL, "min_age": minAge,
 		},
 		"contact": map[string]any{"email": "admin@" + s.cfg.Domain, "account": nil},
 		"rules":   s.rules(),

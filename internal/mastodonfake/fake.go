@@ -71,7 +71,10 @@ type Config struct {
 	// SignUpURL is announced as registrations.url (Mastodon: the single
 	// sign-on provider's sign-up page, SSO_ACCOUNT_SIGN_UP); empty: null.
 	SignUpURL string
-	Rules     []string
+	// MinAge is registrations.min_age (Mastodon 4.4+, the server's
+	// minimum age; its sign-up then asks for a date of birth); 0: null.
+	MinAge int
+	Rules  []string
 	// SMTPAddr receives confirmation mail (host:port, no TLS, no auth).
 	SMTPAddr string
 	// Now is the clock; default time.Now.
