@@ -35,6 +35,7 @@ type Store interface {
 	Joins() Joins
 	Journal() Journal
 	Follows() Follows
+	HomeApps() HomeApps
 	// Tx runs fn in one transaction; fn's Store sees and writes only
 	// within it. An error (or panic) rolls back.
 	Tx(ctx context.Context, fn func(Store) error) error
