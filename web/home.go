@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/homes"
@@ -272,9 +273,20 @@ func (s *Server) homeCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, status, "Not connected", msg)
 		return
 	}
-	acct := c.Username + "@" + st.Domain
-	err = s.st.Accounts().Put(ctx, store.Account{Group: s.g.Name, Email: m.Email, Server: st.Server, ID: c.ID,
-		Username: c.Username, Acct: acct, Token: c.Token})
+	acc := store.Account{Group: s.g.Name, Email: m.Email, Server: st.Server, ID: c.ID,
+		Username: c.Username, Acct: c.Username + "@" + st.Domain, Token: c.Token}
+	if _, in, err := s.member(ctx, m.Email); err != nil {
+		s.internal(w, r, err)
+		return
+	} else if in {
+		err = s.st.Accounts().Put(ctx, acc)
+	} else {
+		// Someone who joined and is not in yet (email unconfirmed, or the
+		// lead has not decided): the account waits, and joins the room
+		// when they are let in (settleHomes).
+		b, _ := json.Marshal(pendingHome{Account: acc, Joined: st.Join})
+		s.journalDone(ctx, pendingHomeKey(st.Member), b)
+	}
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -409,4 +421,52 @@ func (s *Server) arriveHome(w http.ResponseWriter, r *http.Request) {
 	if status, msg, ok := s.startHome(w, r, m, viaInvite, address); !ok {
 		s.showInviteHome(w, r, status, m, "", "", s.homeFormFor(ctx, m.Email, "/arrive/home", address, msg))
 	}
+}
+
+// pendingHome is an account connected from the join page by someone not
+// let in yet, kept (sealed) in the journal until they are.
+type pendingHome struct {
+	Account store.Account `json:"account"`
+	Joined  int64         `json:"joined"` // the join's time, in µs: a join made again is another
+}
+
+func pendingHomeKey(member string) string { return "home:join:" + member }
+
+// settleHomes moves the accounts connected from the join page into the
+// room once their person is let in, and forgets those of people who
+// left or were declined: whichever way that happened (this server, the
+// lead's CLI), the next tick settles it, and no token outlives its join.
+func (s *Server) settleHomes(ctx context.Context) error {
+	steps, err := s.st.Journal().List(ctx, s.run(), pendingHomeKey(""))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, step := range steps {
+		var p pendingHome
+		if step.Status != store.StepDone || json.Unmarshal(step.Result, &p) != nil || p.Account.Email == "" {
+			continue
+		}
+		j, err := s.st.Joins().Get(ctx, s.g.Name, p.Account.Email)
+		switch {
+		case errors.Is(err, store.ErrNotFound), err == nil && (j.CreatedAt.UnixMicro() != p.Joined || j.Decision == store.JoinDeclined):
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case campaign.Admitted(s.g, j):
+			// An account made or connected since (err == nil) wins.
+			_, err := s.st.Accounts().Get(ctx, s.g.Name, j.Email)
+			if errors.Is(err, store.ErrNotFound) {
+				err = s.st.Accounts().Put(ctx, p.Account)
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		default:
+			continue // not decided yet
+		}
+		s.journalDone(ctx, step.Key, []byte("{}"))
+	}
+	return errors.Join(errs...)
 }
