@@ -275,12 +275,12 @@ func (s *Server) homeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	acc := store.Account{Group: s.g.Name, Email: m.Email, Server: st.Server, ID: c.ID,
 		Username: c.Username, Acct: c.Username + "@" + st.Domain, Token: c.Token}
-	if _, in, err := s.member(ctx, m.Email); err != nil {
-		s.internal(w, r, err)
-		return
-	} else if in {
+	_, in, err := s.member(ctx, m.Email)
+	switch {
+	case err != nil:
+	case in:
 		err = s.st.Accounts().Put(ctx, acc)
-	} else {
+	default:
 		// Someone who joined and is not in yet (email unconfirmed, or the
 		// lead has not decided): the account waits, and joins the room
 		// when they are let in (settleHomes).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"html"
 	"log/slog"
 	"net"
@@ -275,11 +276,10 @@ func TestHomeBadInput(t *testing.T) {
 	// On the join page, the join is not saved either, and every field
 	// comes back.
 	b := newBrowser(t, true)
-	_, page := b.get(e.url + "/join")
 	g := testGroup(4, 2)
 	g.Enrolment = groups.EnrolOpen
 	j := start(t, opts{group: g, noRun: true, tune: localHomes})
-	_, page = b.get(j.url + "/join")
+	_, page := b.get(j.url + "/join")
 	resp, page := b.post(j.url+"/join", url.Values{"csrf": {csrfOf(t, page)}, "name": {"Wren Reed"}, "email": {"wren@example.org"},
 		"bluesky": {"wren.bsky.social"}, "fediverse": {"@nobody@" + domain}, "keep": {"1"}})
 	if resp.StatusCode != 422 || !strings.Contains(html.UnescapeString(page), "has no account @nobody@"+domain) ||
@@ -399,4 +399,32 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// failingAccounts is a store whose account rows cannot be written.
+type failingAccounts struct{ store.Store }
+
+func (f failingAccounts) Accounts() store.Accounts { return failingPut{f.Store.Accounts()} }
+
+type failingPut struct{ store.Accounts }
+
+func (failingPut) Put(context.Context, store.Account) error { return errors.New("disk full") }
+
+// TestHomeNotKept: when the account row cannot be written, the member is
+// told something went wrong, not that their account is connected.
+func TestHomeNotKept(t *testing.T) {
+	f, _ := homeMastodon(t, "chloe")
+	st, err := store.Open(context.Background(), store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := start(t, opts{st: failingAccounts{st}, group: testGroup(4, 2), noRun: true, tune: localHomes})
+	link, _ := e.srv.PledgeLink("chloe@example.org")
+	b := newBrowser(t, true)
+	_, page := b.get(link)
+	_, page = b.post(link+"/home", url.Values{"csrf": {csrfOf(t, page)}, "address": {"chloe@" + strings.TrimPrefix(f.URL, "http://")}})
+	if code, page := connect(t, b, page, "chloe@example.org"); code != http.StatusInternalServerError || strings.Contains(page, "is connected") {
+		t.Fatalf("%d:\n%s", code, page)
+	}
 }

@@ -76,7 +76,7 @@ type joinView struct {
 	// it is connected.
 	Home       string
 	HomeDone   bool
-	Keepable   bool // "I already have an account" is offered
+	Keepable   bool   // "I already have an account" is offered
 	Open       bool   // enrolment open (else approval)
 	Closed     string // why joining is not possible now
 	Sentence   string

@@ -149,7 +149,7 @@ type Server struct {
 	handler                             http.Handler
 	locks                               sync.Map // member email -> *sync.Mutex, see memberLock
 	cards                               cardCache
-	dir                                 *Directory // the directory serving this group among others; nil when alone
+	dir                                 *Directory   // the directory serving this group among others; nil when alone
 	homes                               *homes.Homes // nil: "I already have an account" is not offered
 }
 

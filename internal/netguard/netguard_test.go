@@ -125,4 +125,3 @@ func TestBodyCap(t *testing.T) {
 		}
 	}
 }
-
