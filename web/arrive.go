@@ -307,17 +307,18 @@ func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) arrivePost(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.redeemLimit, w, r) {
-		return
+	if m, a, ok := s.arrivalForm(w, r); ok {
+		s.makeAccount(w, r, m, a)
 	}
-	if !s.parseForm(w, r) {
-		return
+}
+
+// arrivalForm reads a form posted on the member's path, within the
+// redemption limit, and finds the member; on failure it has answered.
+func (s *Server) arrivalForm(w http.ResponseWriter, r *http.Request) (groups.Member, arrivalCookie, bool) {
+	if s.limited(s.redeemLimit, w, r) || !s.parseForm(w, r) {
+		return groups.Member{}, arrivalCookie{}, false
 	}
-	m, a, ok := s.arrivalMember(w, r)
-	if !ok {
-		return
-	}
-	s.makeAccount(w, r, m, a)
+	return s.arrivalMember(w, r)
 }
 
 // memberLock serialises account creation per member in this process;

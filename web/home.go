@@ -108,6 +108,16 @@ func homeCookieName(secure bool) string {
 	return "lb_home"
 }
 
+// noHomes answers as for a missing page when the server does not offer
+// "I already have an account", and says so.
+func (s *Server) noHomes(w http.ResponseWriter, r *http.Request) bool {
+	if s.homes != nil {
+		return false
+	}
+	s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	return true
+}
+
 // homeMessage is what the member reads about a failed connection.
 func homeMessage(err error, address string) (int, string) {
 	host := address
@@ -234,8 +244,7 @@ func (s *Server) homeCallback(w http.ResponseWriter, r *http.Request) {
 	if s.limited(s.redeemLimit, w, r) {
 		return
 	}
-	if s.homes == nil {
-		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	if s.noHomes(w, r) {
 		return
 	}
 	q := r.URL.Query()
@@ -373,11 +382,7 @@ func (s *Server) pledgeHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, tok, ok := s.tokenMember(w, r, invite.Pledge)
-	if !ok || !s.parseForm(w, r) {
-		return
-	}
-	if s.homes == nil {
-		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	if !ok || !s.parseForm(w, r) || s.noHomes(w, r) {
 		return
 	}
 	address := strings.TrimSpace(r.PostFormValue("address"))
@@ -390,18 +395,8 @@ func (s *Server) pledgeHome(w http.ResponseWriter, r *http.Request) {
 // with an address, the member connects it; with "use", the account they
 // connected on their pledge page takes them into the room.
 func (s *Server) arriveHome(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.redeemLimit, w, r) {
-		return
-	}
-	if !s.parseForm(w, r) {
-		return
-	}
-	m, a, ok := s.arrivalMember(w, r)
-	if !ok {
-		return
-	}
-	if s.homes == nil {
-		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	m, a, ok := s.arrivalForm(w, r)
+	if !ok || s.noHomes(w, r) {
 		return
 	}
 	ctx := r.Context()

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +11,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/lifeboat-social/lifeboat/escape/arrival"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
-	"github.com/lifeboat-social/lifeboat/internal/mailbox"
-	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/pgtest"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/web"
@@ -73,29 +69,8 @@ func homeOnGoToSocial(t *testing.T, dialect string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mb, err := mailbox.Start("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	sender, _ := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "lifeboat@example.org"})
-	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	srv, err := web.New(sctx, web.Config{Group: g, Store: st, Mail: sender, BaseURL: "http://" + ln.Addr().String(),
-		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1, PageRate: -1, TickEvery: 300 * time.Millisecond,
-		// GoToSocial runs on this machine, over plain http.
-		Homes: web.HomesConfig{AllowPrivate: true, HTTP: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go web.Serve(sctx, ln, srv.Handler())
-	go srv.Run(sctx)
-	base := "http://" + ln.Addr().String()
+	// GoToSocial runs on this machine, over plain http.
+	srv, mb, base := serveGroup(t, g, st, server, func(c *web.Config) { c.Homes = web.HomesConfig{AllowPrivate: true, HTTP: true} })
 
 	bctx := chrome(t)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
