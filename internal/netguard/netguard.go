@@ -53,7 +53,8 @@ const (
 )
 
 // Client returns an HTTP client with o's guard. It follows at most three
-// redirects, each checked like the first request.
+// redirects, each checked like the first request, and none from https
+// to plain http.
 func Client(o Options) *http.Client {
 	var tr *http.Transport
 	if o.Transport != nil {
@@ -81,8 +82,12 @@ func Client(o Options) *http.Client {
 		Transport: capped{base: tr, max: max},
 		Timeout:   timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
+			switch {
+			case len(via) >= 3:
 				return errors.New("netguard: too many redirects")
+			case via[0].URL.Scheme == "https" && req.URL.Scheme != "https":
+				// what was asked over TLS is not answered without it
+				return fmt.Errorf("%w: a redirect from https to %s", ErrForbidden, req.URL.Scheme)
 			}
 			return nil
 		},

@@ -125,3 +125,21 @@ func TestBodyCap(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDowngrade: an https answer that redirects to plain http is not
+// followed.
+func TestNoDowngrade(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain") }))
+	defer plain.Close()
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL, http.StatusFound)
+	}))
+	defer tls.Close()
+	c := Client(Options{AllowPrivate: true, Transport: tls.Client().Transport.(*http.Transport)})
+	if _, err := get(c, tls.URL); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("https to http: %v, want ErrForbidden", err)
+	}
+	if body, err := get(c, plain.URL); err != nil || body != "plain" {
+		t.Fatalf("plain http asked for: %q, %v", body, err)
+	}
+}
