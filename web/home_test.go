@@ -39,11 +39,12 @@ func (f *fakeArrivals) Arrive(ctx context.Context, group, email string) (Arrival
 
 var authorizeRE = regexp.MustCompile(`href="([^"]+)" id="authorize"`)
 
-// homeMastodon is a member's own Mastodon server (the stand-in; sign-ups
-// closed, as on a locked-down server) with an account for each of names.
+// homeMastodon is a member's own Mastodon server (the stand-in), locked
+// down: sign-ups closed, and in limited federation mode (its API only
+// for signed-in users), with an account for each of names.
 func homeMastodon(t *testing.T, names ...string) (*mastodonfake.Server, map[string]string) {
 	t.Helper()
-	f := mastodonfake.Start(mastodonfake.Config{Title: "Elsewhere", Mode: mastodonfake.None})
+	f := mastodonfake.Start(mastodonfake.Config{Title: "Elsewhere", Mode: mastodonfake.None, LimitedFederation: true})
 	t.Cleanup(f.Close)
 	ids := map[string]string{}
 	for _, n := range names {

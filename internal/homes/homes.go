@@ -166,10 +166,19 @@ func (h *Homes) Discover(ctx context.Context, a Address) (Home, error) {
 		return Home{}, fmt.Errorf("%w: %s: WebFinger gives no ActivityPub self link", ErrNotMastodon, a.Domain)
 	}
 	home := Home{Address: a, Server: u.Scheme + "://" + u.Host}
-	if _, err := h.client(home.Server).InstanceV2(ctx); err != nil {
+	if _, err := h.client(home.Server).InstanceV2(ctx); err != nil && !lockedDown(err) {
 		return Home{}, fmt.Errorf("%s: %w", home.Server, classify(err, ErrNotMastodon))
 	}
 	return home, nil
+}
+
+// lockedDown tells a Mastodon in limited federation mode, which answers
+// its API, the instance's description included, only to signed-in users:
+// 401 with its JSON error. Registering an app and the OAuth pages stay
+// open there, so its members can still connect.
+func lockedDown(err error) bool {
+	var fe *fedi.Error
+	return errors.As(err, &fe) && fe.Status == http.StatusUnauthorized && fe.Message != ""
 }
 
 // fediverse reports whether domain serves NodeInfo (every fediverse

@@ -3,6 +3,7 @@ package homes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -58,9 +59,14 @@ func local(st store.Store) *Homes {
 		HTTP: netguard.Client(netguard.Options{AllowPrivate: true})})
 }
 
-func mastodon(t *testing.T) *mastodonfake.Server {
+func mastodon(t *testing.T) *mastodonfake.Server { return mastodonWith(t, mastodonfake.Config{}) }
+
+// mastodonWith is a Mastodon with sign-ups closed, and an account for
+// ana.
+func mastodonWith(t *testing.T, cfg mastodonfake.Config) *mastodonfake.Server {
 	t.Helper()
-	f := mastodonfake.Start(mastodonfake.Config{Title: "Others", Mode: mastodonfake.None})
+	cfg.Title, cfg.Mode = "Others", mastodonfake.None
+	f := mastodonfake.Start(cfg)
 	t.Cleanup(f.Close)
 	if _, err := f.CreateAccount(mastodonfake.AccountOptions{Username: "ana", Email: "ana@example.org", Password: "correct horse 42",
 		Confirmed: true, Approved: true}); err != nil {
@@ -78,12 +84,20 @@ func addr(t *testing.T, s string) Address {
 	return a
 }
 
-// TestConnectMastodon: an address on a Mastodon server (a locked-down
-// one: sign-ups closed) is found, Lifeboat's app is registered there
+// TestConnectMastodon: an address on a Mastodon server with sign-ups
+// closed, and on one locked down (limited federation mode: the API only
+// for signed-in users), is found, Lifeboat's app is registered there
 // once for every member, and the member's authorisation gives a token
 // that acts for their account.
 func TestConnectMastodon(t *testing.T) {
-	f := mastodon(t)
+	for _, limited := range []bool{false, true} {
+		t.Run(fmt.Sprint("limited=", limited), func(t *testing.T) {
+			connectMastodon(t, mastodonWith(t, mastodonfake.Config{LimitedFederation: limited}))
+		})
+	}
+}
+
+func connectMastodon(t *testing.T, f *mastodonfake.Server) {
 	st := openStore(t)
 	h := local(st)
 	domain := strings.TrimPrefix(f.URL, "http://")
