@@ -369,8 +369,8 @@ func (s *Server) connectedHome(ctx context.Context, email string) string {
 // homeFormFor is the form as a page shows it for email; action is where
 // it posts (the invite page's takes "use" too).
 func (s *Server) homeFormFor(ctx context.Context, email, action, address, msg string) homeForm {
-	if s.homes == nil {
-		return homeForm{}
+	if step, _ := s.step(ctx, email); s.homes == nil || step != stepNew {
+		return homeForm{} // a member with an account in the room keeps it
 	}
 	return homeForm{On: true, Action: s.path(action), Use: action == "/arrive/home", Address: address, Error: msg,
 		Connected: s.connectedHome(ctx, email)}

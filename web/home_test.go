@@ -196,6 +196,11 @@ func homeMastodonPaths(t *testing.T, st store.Store) {
 	if _, page = b.get(e.url + "/arrive"); !strings.Contains(page, `id="result"`) || e.arr.complete["dev@example.org"] != 1 {
 		t.Fatalf("again: %v\n%s", e.arr.complete, page)
 	}
+	// His pledge page offers no other account now.
+	link, _ = e.srv.PledgeLink("dev@example.org")
+	if _, page = b.get(link); strings.Contains(page, `id="address"`) {
+		t.Fatalf("the pledge page of a member who arrived offers to connect an account:\n%s", page)
+	}
 	if _, err := st.HomeApps().Get(ctx, f.URL, e.url+"/home/callback"); err != nil {
 		t.Fatalf("Lifeboat's app on the server: %v", err)
 	}
