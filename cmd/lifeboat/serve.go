@@ -171,6 +171,7 @@ func newServeCmd(app *App) *cobra.Command {
 		pledgeRate int
 		redeemRate int
 		pageRate   int
+		localHomes bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve GROUP.yaml… | FOLDER",
@@ -227,7 +228,8 @@ postgres://… several serve processes share one state and act as one.`,
 			if mail == nil {
 				log.Warn("no SMTP server configured: mail stays unsent (journaled) until serve runs with one")
 			}
-			cfg := web.Config{Mail: mail, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
+			cfg := web.Config{Mail: mail, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy,
+				Homes: web.HomesConfig{AllowPrivate: localHomes, HTTP: localHomes}}
 			if len(gs) == 1 {
 				srv, stop, err := serveGroup(ctx, app, gs[0], &f, cfg)
 				defer stop()
@@ -267,6 +269,7 @@ postgres://… several serve processes share one state and act as one.`,
 	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&redeemRate, "redeem-rate", 20, "invite and arrival requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&pageRate, "page-rate", 240, "requests to any page per IP per minute (-1: no limit)")
+	cmd.Flags().BoolVar(&localHomes, "local-homes", false, "let members connect accounts on servers on this machine or a private network, over http (tests and local demos only)")
 	return cmd
 }
 

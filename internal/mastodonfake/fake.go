@@ -91,6 +91,14 @@ type Config struct {
 	SignUpLimit    int           // 5 per 30 min per address
 	FollowingCap   int           // 7,500: beyond it, at most followers × 1.1
 	ExemptLoopback bool          // rack-attack's "allow from localhost"
+
+	// LimitedFederation is Mastodon's limited federation mode
+	// (LIMITED_FEDERATION_MODE): the API answers only signed-in users
+	// (401 "This method requires an authenticated user"), the instance's
+	// description included; registering an app stays open
+	// (Api::V1::AppsController skips the check), and so do WebFinger and
+	// the OAuth pages.
+	LimitedFederation bool
 }
 
 func (c *Config) defaults() {
