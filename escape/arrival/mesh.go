@@ -212,11 +212,16 @@ type StuckError struct{ Stuck []Stuck }
 const maxShown = 20
 
 func (e *StuckError) Error() string {
+	return lines(fmt.Sprintf("%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck)), e.Stuck)
+}
+
+// lines is head and then the first maxShown items, one a line.
+func lines[T fmt.Stringer](head string, items []T) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck))
-	for i, s := range e.Stuck {
+	b.WriteString(head)
+	for i, s := range items {
 		if i == maxShown {
-			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stuck)-i)
+			fmt.Fprintf(&b, "\n  … and %d more", len(items)-i)
 			break
 		}
 		b.WriteString("\n  " + s.String())

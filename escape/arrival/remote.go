@@ -264,17 +264,8 @@ type StragglersError struct {
 }
 
 func (e *StragglersError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d follows between servers have not arrived after %s; they stay requested, and the next run checks them again without sending them twice:",
-		len(e.Stragglers), e.Wait.Round(time.Second))
-	for i, s := range e.Stragglers {
-		if i == maxShown {
-			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stragglers)-i)
-			break
-		}
-		b.WriteString("\n  " + s.String())
-	}
-	return b.String()
+	return lines(fmt.Sprintf("%d follows between servers have not arrived after %s; they stay requested, and the next run checks them again without sending them twice:",
+		len(e.Stragglers), e.Wait.Round(time.Second)), e.Stragglers)
 }
 
 // Is makes errors.Is(err, ErrNotArrived) true.

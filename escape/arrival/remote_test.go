@@ -287,6 +287,11 @@ func TestRemoteMembersMeshBothWays(t *testing.T) {
 	if !ev.logged("follows between servers are on their way") {
 		t.Error("no follow between servers waited for federation: the test crossed no servers")
 	}
+	// The arrivals screen reads the destination's journal, whichever
+	// server the last account lives on.
+	if r, err := arrival.ReadRoom(ctx, st, fr.g); err != nil || r.Follows != 20 || r.Lists != 5 || r.Arrived != 5 {
+		t.Errorf("room %+v, %v; want 20 follows, 5 lists, 5 arrived", r, err)
+	}
 	// A remote member's place, read on their own server.
 	remote := fr.g.Members[4].Email
 	if c, err := e.MemberCounts(ctx, remote); err != nil || c != (arrival.Counts{Following: 4, Followers: 4}) {
