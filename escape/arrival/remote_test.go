@@ -185,9 +185,10 @@ func (fr *fedRoom) check(t *testing.T, st store.Store) {
 // follows is what a run asked of the servers: every POST of a follow,
 // by the follower's token and the followed account's id there.
 type follows struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	sent map[string]int
+	base     http.RoundTripper
+	mu       sync.Mutex
+	sent     map[string]int
+	searches int // addresses resolved
 }
 
 func countFollows() *follows {
@@ -198,6 +199,11 @@ func (f *follows) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/accounts/") && strings.HasSuffix(r.URL.Path, "/follow") {
 		f.mu.Lock()
 		f.sent[r.Header.Get("Authorization")+" "+r.URL.Host+r.URL.Path]++
+		f.mu.Unlock()
+	}
+	if r.URL.Path == "/api/v2/search" {
+		f.mu.Lock()
+		f.searches++
 		f.mu.Unlock()
 	}
 	return f.base.RoundTrip(r)
@@ -271,7 +277,8 @@ func wantStats(t *testing.T, e *arrival.Engine, n, remote int) {
 
 // Two members with accounts on home join a group of three on room: the
 // mesh is complete both ways, read back from both servers, and every
-// list holds everyone. Run again, nothing is sent.
+// list holds everyone. Run again by a new engine, nothing is sent and no
+// address is resolved again.
 func TestRemoteMembersMeshBothWays(t *testing.T) {
 	fr := newFedRoom(t, "both", 3, 2)
 	st := fr.open(t)
@@ -279,8 +286,15 @@ func TestRemoteMembersMeshBothWays(t *testing.T) {
 	ctx := context.Background()
 	var ev events
 	e := fr.engine(st, direct(nil), ev.emit())
+	start := time.Now()
 	if err := e.Seed(ctx); err != nil {
 		t.Fatal(err)
+	}
+	t.Logf("seeded in %s", time.Since(start).Round(time.Millisecond))
+	for _, e := range ev.all {
+		if e.Kind == progress.Log {
+			t.Logf("%s %s", e.Time.Format("15:04:05.000"), e.Message)
+		}
 	}
 	fr.check(t, st)
 	wantStats(t, e, 5, 2)
@@ -303,6 +317,9 @@ func TestRemoteMembersMeshBothWays(t *testing.T) {
 	}
 	if n := again.total(); n != 0 {
 		t.Errorf("the second run sent %d follows, want none", n)
+	}
+	if again.searches != 0 {
+		t.Errorf("the second run resolved %d addresses again, want none: they are journaled", again.searches)
 	}
 	fr.check(t, st)
 }
