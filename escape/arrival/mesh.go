@@ -115,6 +115,11 @@ func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, er
 // window reopens (Mastodon's 400 follows a day) are left for then: Seed
 // journals the wait and returns a *LimitedError (joined with the
 // StuckError when both); Resume waits and goes on.
+//
+// Members whose accounts live on other servers are in the mesh too (see
+// remote.go): their follows cross servers by federation, and Seed waits
+// up to Config.FollowWait for them to arrive, then returns a
+// *StragglersError naming the ones still on their way.
 func (e *Engine) Seed(ctx context.Context) error {
 	e.seedMu.Lock()
 	defer e.seedMu.Unlock()
