@@ -2,10 +2,7 @@ package gtstest_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -38,17 +35,19 @@ func TestFederationFollowBothWays(t *testing.T) {
 	rosaAcct := fmt.Sprintf("rosa%d@%s", n, room.Domain)
 	hugoAcct := fmt.Sprintf("hugo%d@%s", n, home.Domain)
 
-	follow(ctx, t, hugo, hugoID, home.Server.URL, hugoTok, rosa, rosaID, rosaAcct, hugoAcct)
-	follow(ctx, t, rosa, rosaID, room.Server.URL, rosaTok, hugo, hugoID, hugoAcct, rosaAcct)
+	follow(ctx, t, hugo, hugoID, rosa, rosaID, rosaAcct, hugoAcct)
+	follow(ctx, t, rosa, rosaID, hugo, hugoID, hugoAcct, rosaAcct)
 }
 
 // follow makes from (on its server) follow the account to on another
 // server, found there as toAcct, has to accept the request, and reads the
 // follow back from both servers.
-func follow(ctx context.Context, t *testing.T, from *fedi.Client, fromID, fromURL, fromTok string,
-	to *fedi.Client, toID, toAcct, fromAcct string) {
+func follow(ctx context.Context, t *testing.T, from *fedi.Client, fromID string, to *fedi.Client, toID, toAcct, fromAcct string) {
 	t.Helper()
-	remote := resolve(ctx, t, fromURL, fromTok, toAcct)
+	remote, err := from.ResolveAccount(ctx, toAcct)
+	if err != nil || remote.Acct != toAcct {
+		t.Fatalf("%s resolves %s: %+v, %v", fromAcct, toAcct, remote, err)
+	}
 	rel, err := from.Follow(ctx, remote.ID)
 	if err != nil {
 		t.Fatalf("%s follows %s: %v", fromAcct, toAcct, err)
@@ -87,28 +86,6 @@ func follow(ctx context.Context, t *testing.T, from *fedi.Client, fromID, fromUR
 	if !slices.ContainsFunc(followers, func(a fedi.Account) bool { return a.ID == requester.ID && a.Acct == fromAcct }) {
 		t.Errorf("%s's server lists followers %+v, without %s", toAcct, followers, fromAcct)
 	}
-}
-
-// resolve finds acct on the server at base, fetching it over federation
-// (GET /api/v2/search?resolve=true).
-func resolve(ctx context.Context, t *testing.T, base, token, acct string) fedi.Account {
-	t.Helper()
-	q := url.Values{"q": {"@" + acct}, "resolve": {"true"}, "type": {"accounts"}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v2/search?"+q.Encode(), nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := gtstest.FederationHTTPClient().Do(req)
-	if err != nil {
-		t.Fatalf("resolve %s on %s: %v", acct, base, err)
-	}
-	defer resp.Body.Close()
-	var res struct{ Accounts []fedi.Account }
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("resolve %s on %s: %s %v", acct, base, resp.Status, err)
-	}
-	if len(res.Accounts) != 1 || res.Accounts[0].Acct != acct {
-		t.Fatalf("resolve %s on %s: %+v", acct, base, res.Accounts)
-	}
-	return res.Accounts[0]
 }
 
 func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
