@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -422,8 +423,17 @@ func TestCrossServerSeedingKill9(t *testing.T) {
 	}
 	fr := newFedRoom(t, "kill", 3, 2)
 	via := map[string]string{}
+	// The proxies break nothing; they count the follows the children send
+	// (a policy's Match sees every request).
+	var sentFollows atomic.Int64
+	count := func(r *http.Request) bool {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/follow") {
+			sentFollows.Add(1)
+		}
+		return false
+	}
 	for _, f := range []*gtstest.Fed{fr.room, fr.home} {
-		p, err := faultproxy.StartVia(f.Server.URL, gtstest.FederationHTTPClient().Transport, faultproxy.Policy{Seed: 1})
+		p, err := faultproxy.StartVia(f.Server.URL, gtstest.FederationHTTPClient().Transport, faultproxy.Policy{Seed: 1, Match: count})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,14 +445,14 @@ func TestCrossServerSeedingKill9(t *testing.T) {
 	if err := os.WriteFile(cfg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Killed at the first follow journaled, then once every follow is
-	// sent and the run waits for federation.
-	for _, at := range []func(progress.Event) bool{
-		func(e progress.Event) bool { return e.Step == arrival.StepFollows && e.Kind == progress.Advanced },
-		func(e progress.Event) bool { return strings.Contains(e.Message, "on their way") },
-	} {
-		killChildWhen(t, cfg, at)
-	}
+	// Killed at the first follow journaled; then three follows later,
+	// while follows are being sent; then once every follow is sent and the
+	// run waits for federation.
+	never := func(progress.Event) bool { return false }
+	killChildWhen(t, cfg, func(e progress.Event) bool { return e.Step == arrival.StepFollows && e.Kind == progress.Advanced }, nil)
+	from := sentFollows.Load()
+	killChildWhen(t, cfg, never, func() bool { return sentFollows.Load() >= from+3 })
+	killChildWhen(t, cfg, func(e progress.Event) bool { return strings.Contains(e.Message, "on their way") }, nil)
 
 	st := fr.open(t)
 	defer st.Close()
@@ -510,8 +520,8 @@ func TestCrossServerSeedingKill9(t *testing.T) {
 }
 
 // killChildWhen runs a seeding child and kills it with SIGKILL at the
-// first event for which at is true.
-func killChildWhen(t *testing.T, cfg string, at func(progress.Event) bool) {
+// first event for which at is true, or as soon as ready (if not nil) is.
+func killChildWhen(t *testing.T, cfg string, at func(progress.Event) bool, ready func() bool) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrossServerSeedingKill9$", "-test.count=1")
 	cmd.Env = append(os.Environ(), childEnv+"="+cfg)
@@ -524,20 +534,38 @@ func killChildWhen(t *testing.T, cfg string, at func(progress.Event) bool) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	killed := false
+	var killed atomic.Bool
+	kill := func() {
+		if !killed.Swap(true) {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	if ready != nil {
+		go func() {
+			for !ready() {
+				select {
+				case <-stop:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+			}
+			kill()
+		}()
+	}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		var e progress.Event
-		if json.Unmarshal(sc.Bytes(), &e) != nil || !at(e) {
-			continue
+		if json.Unmarshal(sc.Bytes(), &e) == nil && at(e) {
+			kill()
+			break
 		}
-		killed = cmd.Process.Signal(syscall.SIGKILL) == nil
-		break
 	}
 	io.Copy(io.Discard, out) // until the child is gone
 	err = cmd.Wait()
 	var ee *exec.ExitError
-	if !killed || !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	if !killed.Load() || !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("the child was not killed at its point (%v):\n%s", err, stderr.String())
 	}
 }
