@@ -1,7 +1,8 @@
 // Package arrival brings members onto their destination and fills the room:
 // it makes each member's account (on servers Lifeboat runs), gets the
 // member's token, and seeds the mesh — every arrived member follows every
-// other, and each has a list of the group. Arrivals may come one at a time
+// other, and each has a list of the group, wherever their accounts live
+// (a member may keep an account on another server). Arrivals may come one at a time
 // or all at once; the mesh grows incrementally and every step is journaled,
 // so a run killed at any point and started again finishes exactly.
 package arrival
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
@@ -36,8 +38,9 @@ type Config struct {
 	// server's own Concurrency hint, else 32 (a public GoToSocial throttles
 	// beyond about 16 per core; see bench/mesh for the local figures).
 	Workers int
-	// Client makes API clients; default fedi.New. Benchmarks and tests
-	// pass one with another transport.
+	// Client makes API clients, one per server: the destination's and
+	// each remote member's own (their account's Server); default
+	// fedi.New. Benchmarks and tests pass one with another transport.
 	Client func(baseURL string) *fedi.Client
 	// Logins keeps the passwords Lifeboat makes for members it signs in
 	// itself (the demo's); the store holds none. Without it, Join takes
@@ -46,6 +49,10 @@ type Config struct {
 	Logins Logins
 	// Clock tells the time of rate-limit waits; default the real one.
 	Clock Clock
+	// FollowWait is how long Seed waits for follows between servers to
+	// arrive by federation before it reports the stragglers
+	// (*StragglersError); default DefaultFollowWait.
+	FollowWait time.Duration
 }
 
 // Engine runs arrivals for one group on one server.
@@ -54,8 +61,11 @@ type Engine struct {
 	run  string // journal run: one per group and server
 	base *fedi.Client
 
-	mu   sync.Mutex
-	apps map[string]fedi.App // by redirect URI
+	mu      sync.Mutex
+	apps    map[string]fedi.App     // by redirect URI
+	clients map[string]*fedi.Client // by server base URL
+	known   map[string]string       // journaled ids and domains (remembered)
+	waiting map[string]int          // by server: requests waiting for it to answer
 
 	clock    Clock
 	seedMu   sync.Mutex  // one Seed at a time: two would send the same follows
@@ -76,13 +86,20 @@ func New(cfg Config) *Engine {
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
-	return &Engine{
-		cfg:   cfg,
-		run:   journalRun(cfg.Group.Name, cfg.Server.URL),
-		base:  cfg.Client(cfg.Server.URL),
-		apps:  map[string]fedi.App{},
-		clock: cfg.Clock,
+	if cfg.FollowWait <= 0 {
+		cfg.FollowWait = DefaultFollowWait
 	}
+	e := &Engine{
+		cfg:     cfg,
+		run:     journalRun(cfg.Group.Name, cfg.Server.URL),
+		apps:    map[string]fedi.App{},
+		clients: map[string]*fedi.Client{},
+		known:   map[string]string{},
+		waiting: map[string]int{},
+		clock:   cfg.Clock,
+	}
+	e.base = e.client(cfg.Server.URL)
+	return e
 }
 
 func (e *Engine) journal() store.Journal { return e.cfg.Store.Journal() }

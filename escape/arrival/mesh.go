@@ -27,6 +27,7 @@ const (
 
 // Stats counts what the mesh holds, from the journal. Members is the
 // roster: the file's members and the people who joined and were let in.
+// Follows and lists count every member's, wherever their account lives.
 type Stats struct {
 	Members  int `json:"members"`
 	Arrived  int `json:"arrived"` // members with an account and a token
@@ -34,14 +35,25 @@ type Stats struct {
 	Lists    int `json:"lists_created"`
 	Listed   int `json:"list_entries"`
 	Welcomes int `json:"welcomes"`
+	// Remote is how many of the arrived members kept their account on
+	// another server.
+	Remote int `json:"remote_members"`
 }
 
-// arrived is a member who can act: an account id and a token.
+// arrived is a member who can act: an account id and a token, on the
+// member's own server.
 type arrived struct {
-	email string
-	id    string
-	c     *fedi.Client
+	email    string
+	id       string // on server
+	server   string // base URL of the account's server
+	acct     string // address, user@domain; empty for older rows (see address)
+	username string
+	c        *fedi.Client
 }
+
+// remote tells whether the member's account is on another server than
+// the destination.
+func (e *Engine) remote(m arrived) bool { return m.server != e.cfg.Server.URL }
 
 func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
 	accs, err := e.cfg.Store.Accounts().List(ctx, e.cfg.Group.Name)
@@ -58,10 +70,15 @@ func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
 	})
 	var out []arrived
 	for _, a := range accs {
-		if a.Token == "" || a.ID == "" || a.Server != e.cfg.Server.URL {
+		if a.Token == "" || a.ID == "" {
 			continue
 		}
-		out = append(out, arrived{email: a.Email, id: a.ID, c: e.base.WithToken(a.Token)})
+		server := a.Server
+		if server == "" {
+			server = e.cfg.Server.URL
+		}
+		out = append(out, arrived{email: a.Email, id: a.ID, server: server, acct: strings.ToLower(a.Acct),
+			username: a.Username, c: e.client(server).WithToken(a.Token)})
 	}
 	return out, nil
 }
@@ -98,6 +115,11 @@ func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, er
 // window reopens (Mastodon's 400 follows a day) are left for then: Seed
 // journals the wait and returns a *LimitedError (joined with the
 // StuckError when both); Resume waits and goes on.
+//
+// Members whose accounts live on other servers are in the mesh too (see
+// remote.go): their follows cross servers by federation, and Seed waits
+// up to Config.FollowWait for them to arrive, then returns a
+// *StragglersError naming the ones still on their way.
 func (e *Engine) Seed(ctx context.Context) error {
 	e.seedMu.Lock()
 	defer e.seedMu.Unlock()
@@ -105,7 +127,10 @@ func (e *Engine) Seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stuck, held, err := e.follows(ctx, members)
+	if err := e.loadKnown(ctx); err != nil {
+		return err
+	}
+	stuck, held, late, err := e.follows(ctx, members)
 	if err != nil {
 		return err
 	}
@@ -126,6 +151,9 @@ func (e *Engine) Seed(ctx context.Context) error {
 	var errs []error
 	if len(stuck) > 0 {
 		errs = append(errs, &StuckError{Stuck: stuck})
+	}
+	if len(late) > 0 {
+		errs = append(errs, &StragglersError{Wait: e.cfg.FollowWait, Stragglers: late})
 	}
 	if held.n > 0 {
 		errs = append(errs, &LimitedError{Until: held.until, Held: held.n})
@@ -189,11 +217,16 @@ type StuckError struct{ Stuck []Stuck }
 const maxShown = 20
 
 func (e *StuckError) Error() string {
+	return lines(fmt.Sprintf("%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck)), e.Stuck)
+}
+
+// lines is head and then the first maxShown items, one a line.
+func lines[T fmt.Stringer](head string, items []T) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck))
-	for i, s := range e.Stuck {
+	b.WriteString(head)
+	for i, s := range items {
 		if i == maxShown {
-			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stuck)-i)
+			fmt.Fprintf(&b, "\n  … and %d more", len(items)-i)
 			break
 		}
 		b.WriteString("\n  " + s.String())
@@ -338,12 +371,14 @@ func (e *Engine) rounds(ctx context.Context, n int, fn func(ctx context.Context,
 // follows sends every missing follow. A follow is idempotent on the
 // server (following again answers 200), so it needs no "started" record:
 // finished follows are journaled in batches, and a crash at worst repeats
-// a batch's worth of no-op follows. It returns the follows that stay
-// stuck, and counts those a rate limit holds back.
-func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds, error) {
+// a batch's worth of no-op follows. Follows between servers are sent,
+// then confirmed (await). It returns the follows that stay stuck, counts
+// those a rate limit holds back, and returns the follows between servers
+// that have not arrived in Config.FollowWait.
+func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds, []Straggler, error) {
 	done, err := e.done(ctx, "follow:")
 	if err != nil {
-		return nil, holds{}, err
+		return nil, holds{}, nil, err
 	}
 	// One job per pair of members, doing both directions one after the
 	// other: GoToSocial v0.17.3 can cache "a does not follow b" for good
@@ -370,13 +405,14 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: StepFollows, Done: total - missing, Total: total})
 	if len(todo) == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
-		return nil, holds{}, nil
+		return nil, holds{}, nil, nil
 	}
 	rec := newRecorder(ctx, e.journal(), e.run, func(n int) {
 		emit.Emit(progress.Event{Kind: progress.Advanced, Step: StepFollows, Done: total - missing + n, Total: total})
 	})
 	var mu sync.Mutex
 	made := map[string]bool{} // in this run, so a later round skips them
+	var inFlight []pair       // follows between servers, sent
 	stuck, held, err := e.rounds(ctx, len(todo), func(ctx context.Context, i int) error {
 		p := todo[i]
 		var failed []error // one direction failing does not keep the other from being tried
@@ -390,7 +426,14 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds
 			if ok {
 				continue
 			}
-			if err := follow(ctx, a, b); err != nil {
+			var err error
+			following := true
+			if a.server == b.server {
+				err = follow(ctx, a, b)
+			} else {
+				following, err = e.remoteFollow(ctx, a, b)
+			}
+			if err != nil {
 				err = isolate(err, StepFollows, a.email, b.email)
 				if _, ok := err.(*piece); !ok {
 					return err
@@ -398,27 +441,42 @@ func (e *Engine) follows(ctx context.Context, members []arrived) ([]Stuck, holds
 				failed = append(failed, err)
 				continue
 			}
+			if !following {
+				// Sent: journaled as requested until a's server shows it.
+				if err := e.record(ctx, []string{requestedKey(a.email, b.email)}); err != nil {
+					return err
+				}
+			}
 			mu.Lock()
 			made[key] = true
+			if !following {
+				inFlight = append(inFlight, pair{a, b})
+			}
 			mu.Unlock()
-			rec.add(key)
+			if following {
+				rec.add(key)
+			}
 		}
 		return errors.Join(failed...)
 	})
+	var late []Straggler
+	if err == nil {
+		late, err = e.await(ctx, inFlight, rec.add)
+	}
 	if ferr := rec.close(); err == nil {
 		err = ferr
 	}
 	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Message: err.Error(), Err: err})
-		return nil, held, err
+		return nil, held, nil, err
 	}
 	for _, s := range stuck {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Item: s.From, Message: s.String()})
 	}
-	if len(stuck) == 0 && held.n == 0 {
+	if len(stuck) == 0 && held.n == 0 && len(late) == 0 {
 		emit.Emit(progress.Event{Kind: progress.StepDone, Step: StepFollows, Done: total, Total: total})
 	}
-	return stuck, held, nil
+	return stuck, held, late, nil
 }
 
 // pairOrder is the order in which the mesh of n members (by arrival
@@ -598,7 +656,11 @@ func (e *Engine) lists(ctx context.Context, members []arrived) ([]Stuck, holds, 
 			ids := make([]string, len(batch))
 			keys := make([]string, len(batch))
 			for k, b := range batch {
-				ids[k], keys[k] = b.id, listedKey(a.email, b.email)
+				id, err := e.idOn(ctx, a, b) // resolved when a followed b
+				if err != nil {
+					return isolate(err, StepLists, a.email, "")
+				}
+				ids[k], keys[k] = id, listedKey(a.email, b.email)
 			}
 			if err := addToList(ctx, a, listID, ids); err != nil {
 				return isolate(fmt.Errorf("list of %s: %w", a.email, err), StepLists, a.email, "")
@@ -660,11 +722,20 @@ func addToList(ctx context.Context, a arrived, listID string, ids []string) erro
 // welcome, which look before they make, signing in, reading a token's
 // account, and registering the member app (a second registration only
 // leaves an unused app).
-func transient(ctx context.Context, fn func() error) error {
+func transient(ctx context.Context, fn func() error) error { return retry(ctx, nil, fn) }
+
+// retry is transient that calls down(true) when it starts waiting for a
+// server that does not answer, and down(false) once it answers again.
+func retry(ctx context.Context, down func(bool), fn func() error) error {
 	wait := 100 * time.Millisecond
 	start := time.Now()
+	waiting := false
 	for attempt := 1; ; attempt++ {
 		err := fn()
+		if waiting && (err == nil || isAnswer(err)) {
+			waiting = false
+			down(false)
+		}
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -684,6 +755,10 @@ func transient(ctx context.Context, fn func() error) error {
 			return err
 		case time.Since(start) > unreachable:
 			return err
+		}
+		if !waiting && !isAnswer(err) && down != nil {
+			waiting = true
+			down(true)
 		}
 		select {
 		case <-ctx.Done():
@@ -814,6 +889,9 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 		return s, err
 	}
 	s.Arrived = len(members)
+	for _, m := range members {
+		s.Remote += btoi(e.remote(m))
+	}
 	for prefix, n := range map[string]*int{"follow:": &s.Follows, "list:": &s.Lists, "listed:": &s.Listed, "welcome": &s.Welcomes} {
 		d, err := e.done(ctx, prefix)
 		if err != nil {
@@ -830,8 +908,8 @@ type Counts struct {
 	Followers int // group members who follow the member
 }
 
-// MemberCounts reads, with the member's own token, how many of the
-// group's arrived members they follow and are followed by: from the
+// MemberCounts reads, with the member's own token on their own server,
+// how many of the group's arrived members they follow and are followed by: from the
 // follows themselves, so a page shown right after seeding is right even
 // while the server is still updating the counts on the account.
 func (e *Engine) MemberCounts(ctx context.Context, email string) (Counts, error) {
@@ -841,16 +919,24 @@ func (e *Engine) MemberCounts(ctx context.Context, email string) (Counts, error)
 		return c, err
 	}
 	var me *arrived
-	var ids []string
 	for i, m := range members {
 		if strings.EqualFold(m.email, email) {
 			me = &members[i]
-		} else {
-			ids = append(ids, m.id)
 		}
 	}
 	if me == nil {
 		return c, fmt.Errorf("%s has not arrived", email)
+	}
+	var ids []string
+	for _, m := range members {
+		if m.email == me.email {
+			continue
+		}
+		id, err := e.idOn(ctx, *me, m) // on the member's own server
+		if err != nil {
+			return c, err
+		}
+		ids = append(ids, id)
 	}
 	rs, err := me.c.Relationships(ctx, ids)
 	if err != nil {

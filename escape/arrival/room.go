@@ -3,6 +3,7 @@ package arrival
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error
 	if err != nil {
 		return r, err
 	}
-	server := ""
+	var servers []string // where the group's accounts live; one is the destination
 	for _, a := range accs {
 		email := strings.ToLower(a.Email)
 		switch {
@@ -86,27 +87,34 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group) (Room, error
 		}
 		if a.ID != "" {
 			r.Accounts++
-			server = a.Server
+			if !slices.Contains(servers, a.Server) {
+				servers = append(servers, a.Server)
+			}
 		}
 	}
 	r.FollowsTotal = r.Arrived * (r.Arrived - 1)
-	if server == "" {
-		return r, nil
-	}
-	lim, err := readLimit(ctx, st.Journal(), journalRun(g.Name, server))
-	if err != nil {
-		return r, err
-	}
-	r.ResumeAt = lim.Until
-	for prefix, n := range map[string]*int{"follow:": &r.Follows, "list:": &r.Lists} {
-		steps, err := st.Journal().List(ctx, journalRun(g.Name, server), prefix)
+	// The mesh's journal is the destination's: with members on other
+	// servers, the one server whose run has entries.
+	for _, server := range servers {
+		run := journalRun(g.Name, server)
+		lim, err := readLimit(ctx, st.Journal(), run)
 		if err != nil {
 			return r, err
 		}
-		for _, s := range steps {
-			if s.Status == store.StepDone {
-				*n++
+		r.ResumeAt = lim.Until
+		for prefix, n := range map[string]*int{"follow:": &r.Follows, "list:": &r.Lists} {
+			steps, err := st.Journal().List(ctx, run, prefix)
+			if err != nil {
+				return r, err
 			}
+			for _, s := range steps {
+				if s.Status == store.StepDone {
+					*n++
+				}
+			}
+		}
+		if r.Follows+r.Lists > 0 || !r.ResumeAt.IsZero() {
+			break
 		}
 	}
 	return r, nil

@@ -94,7 +94,12 @@ type stormState struct {
 }
 
 // Start starts a proxy on loopback in front of target.
-func Start(target string, pol Policy) (*Proxy, error) {
+func Start(target string, pol Policy) (*Proxy, error) { return StartVia(target, nil, pol) }
+
+// StartVia is Start for a target reached through tr (nil: the default
+// transport), such as an HTTPS server whose certificate a test's own CA
+// signed.
+func StartVia(target string, tr http.RoundTripper, pol Policy) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -113,6 +118,7 @@ func Start(target string, pol Policy) (*Proxy, error) {
 		// The server's answers pass through unbuffered, so a reset
 		// mid-body really cuts a body that has started.
 		FlushInterval: -1,
+		Transport:     tr,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.WriteHeader(http.StatusBadGateway)
 		},

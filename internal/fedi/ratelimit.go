@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -93,7 +94,21 @@ type transport struct {
 	limits Limits
 	reg    *registry
 	now    func() time.Time
+	onWait atomic.Pointer[func(Wait)]
 }
+
+// Wait is a pause the client makes before sending a request again: the
+// server answered 429, or 503 with Retry-After.
+type Wait struct {
+	Host   string // the server's host
+	Status int    // its answer
+	Until  time.Time
+}
+
+// ReportWaits tells f of every such pause of c and of its WithToken
+// copies, so that long bulk work can say why it stands still. f must not
+// block.
+func (c *Client) ReportWaits(f func(Wait)) { c.tr.onWait.Store(&f) }
 
 type captureKey struct{}
 
@@ -176,6 +191,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				e := parseError(req.Method, req.URL.Path, resp.StatusCode, body)
 				e.RetryAt = retryAt
 				return nil, e
+			}
+			if f := t.onWait.Load(); f != nil {
+				(*f)(Wait{Host: req.URL.Host, Status: resp.StatusCode, Until: retryAt})
 			}
 			continue
 		}
