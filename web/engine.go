@@ -67,16 +67,17 @@ func (a engineArrivals) Arrive(ctx context.Context, group, email string) (Arriva
 	return a.result(ctx, email, acc.Server, acc.Acct, "")
 }
 
-// seed runs the mesh. A pair stuck elsewhere in the mesh does not stop
-// this arrival: the counts say what is made, and the next arrival
-// retries it. Follows a server's daily limit holds back are made in the
-// background when its window reopens.
+// seed runs the mesh. A pair stuck elsewhere in the mesh, or a follow
+// between servers still on its way, does not stop this arrival: the
+// counts say what is made, and the next arrival retries or confirms it.
+// Follows a server's daily limit holds back are made in the background
+// when its window reopens.
 func (a engineArrivals) seed(ctx context.Context) error {
 	err := a.e.Seed(ctx)
 	if errors.Is(err, arrival.ErrLimited) {
 		a.e.ResumeLater(ctx)
 	}
-	if err != nil && !errors.Is(err, arrival.ErrStuck) && !errors.Is(err, arrival.ErrLimited) {
+	if err != nil && !errors.Is(err, arrival.ErrStuck) && !errors.Is(err, arrival.ErrLimited) && !errors.Is(err, arrival.ErrNotArrived) {
 		return err
 	}
 	return nil

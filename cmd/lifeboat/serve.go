@@ -56,7 +56,10 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 	if err != nil {
 		return nil, stop, err
 	}
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
+	// A member's page waits while the mesh is seeded: follows to and from
+	// other servers that take longer than webFollowWait to arrive are
+	// confirmed by the next arrival instead of holding the page.
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server, FollowWait: webFollowWait})
 	return web.EngineArrivals(e, st, server.URL), stop, nil
 }
 
@@ -66,6 +69,10 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 type mailFlags struct {
 	addr, security, user, from, passwordFile string
 }
+
+// webFollowWait bounds how long a member's arrival page waits for
+// federation; the command-line escape waits arrival.DefaultFollowWait.
+const webFollowWait = 30 * time.Second
 
 func (f *mailFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
