@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lifeboat-social/lifeboat/internal/capped"
 	"gopkg.in/yaml.v3"
 )
 
@@ -48,19 +48,11 @@ var ErrTooLarge = fmt.Errorf("group files are limited to %d MiB; split the group
 
 // readCapped reads path, refusing to read more than MaxFileSize.
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
+	data, err := capped.ReadFile(path, MaxFileSize)
+	if tl := (*capped.TooLargeError)(nil); errors.As(err, &tl) {
 		return nil, ErrTooLarge
 	}
-	return data, nil
+	return data, err
 }
 
 // Parse parses and checks a group file. filename is only used in problems.

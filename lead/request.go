@@ -177,6 +177,22 @@ func (d *Desk) RequestDrift(ctx context.Context, g *groups.Group) (admission.Dri
 	return dr, err
 }
 
+// AdmissionNote is the warning the lead sees beside the pledges while an
+// existing destination's accepted request no longer admits the roster
+// (file is the group file as the lead typed it, for the command it
+// names); "" for other destinations, before an acceptance, or when the
+// request admits exactly the roster.
+func (d *Desk) AdmissionNote(ctx context.Context, g *groups.Group, file string) (string, error) {
+	if g.Destination.Type != groups.DestExisting {
+		return "", nil
+	}
+	dr, err := d.RequestDrift(ctx, g)
+	if err != nil {
+		return "", err
+	}
+	return DriftNote(dr, file), nil
+}
+
 // DriftNote is the lead's warning about a drift, naming the command that
 // mends it (file is the group file as the lead typed it); "" when the
 // accepted request admits exactly the roster.

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +15,9 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/store"
+	"github.com/lifeboat-social/lifeboat/lead"
+	"github.com/lifeboat-social/lifeboat/provision/existing/admission"
+	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
 
 // withJoins makes the fixture's group take joins with the lead's
@@ -192,4 +197,44 @@ func TestMembersViewRefreshes(t *testing.T) {
 				t.Error(err)
 			}
 		}), waitFor("Xavi Tern"))
+}
+
+// On an existing server, the pledges screen warns when people joined
+// after the admin accepted the group's request: the server will not
+// approve them until the lead sends an amendment, which it names.
+func TestPledgesShowAdmissionDrift(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	srv := existingtest.Mastodon(t, existingtest.Approval).URL
+	f.toExistingAt(t, srv)
+	g := f.withJoins(t)
+	if err := campaign.Decide(ctx, f.st, g, "zoe@example.net", true, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	win := admission.Window{From: fixedNow, Until: fixedNow.Add(7 * 24 * time.Hour)}
+	a, err := f.d.Desk.Request(ctx, lead.Ask{Group: g, Server: srv, Window: win, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, adminKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admission.ImportAnswer(ctx, f.st, g.Name, admission.NewAnswer(adminKey, a.Request.ID(), srv, g.Name, true, "", fixedNow)); err != nil {
+		t.Fatal(err)
+	}
+	// Accepted with Zoe: nothing to say.
+	m := play(t, sizes[1], New(ctx, f.d, f.file), waitFor("Jamal"), press("2"), waitFor("would go now"))
+	if v := m.View(); strings.Contains(v, "dmission") {
+		t.Fatalf("a warning while the request admits the roster:\n%s", v)
+	}
+	// Yann is let in after the acceptance.
+	if err := campaign.Decide(ctx, f.st, g, "yann@example.net", true, fixedNow.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	m = play(t, sizes[1], New(ctx, f.d, f.file), waitFor("Jamal"), press("2"),
+		waitFor("1 person joined since the admin accepted the request"))
+	if v := strings.Join(strings.Fields(m.View()), " "); !strings.Contains(v, "lifeboat request "+f.file+" --amend") {
+		t.Fatalf("the warning does not name the amendment:\n%s", v)
+	}
 }

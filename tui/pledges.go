@@ -39,6 +39,13 @@ type (
 		csv, sheet string
 		err        error
 	}
+	// admissionMsg is the lead's warning when an existing server's
+	// accepted request no longer admits the roster ("" when it does).
+	admissionMsg struct {
+		group string
+		note  string
+		err   error
+	}
 	// readinessMsg is the domain's answer to "may the group launch onto
 	// its destination now".
 	readinessMsg struct {
@@ -65,6 +72,7 @@ type pledges struct {
 	baseURL         string
 	csvPath, sheetP string
 	ready           *readinessMsg
+	admission       *admissionMsg
 	// joins is who joined from the join page, read with the numbers
 	// unless the group's enrolment is closed
 	joins *joinsLoadedMsg
@@ -115,12 +123,26 @@ func loadPledges(d Deps, g *groups.Group) tea.Cmd {
 	}
 }
 
-// load reads the numbers and, when the group takes joins, who joined.
+// loadAdmission reads whether an existing server's accepted request
+// still admits the roster.
+func loadAdmission(d Deps, g *groups.Group, path string) tea.Cmd {
+	return func() tea.Msg {
+		note, err := fromDesk(d, func(ctx context.Context, desk *lead.Desk) (string, error) { return desk.AdmissionNote(ctx, g, path) })
+		return admissionMsg{group: g.Name, note: note, err: err}
+	}
+}
+
+// load reads the numbers and, when the group takes joins, who joined and
+// (on an existing server) whether its admission still covers them.
 func (s *pledges) load() tea.Cmd {
 	if s.group.EnrolmentOrDefault() == groups.EnrolClosed {
 		return loadPledges(s.d, s.group)
 	}
-	return tea.Batch(loadPledges(s.d, s.group), loadJoins(s.d, s.group))
+	cmds := []tea.Cmd{loadPledges(s.d, s.group), loadJoins(s.d, s.group)}
+	if s.group.Destination.Type == groups.DestExisting {
+		cmds = append(cmds, loadAdmission(s.d, s.group, s.path))
+	}
+	return tea.Batch(cmds...)
 }
 
 func (s *pledges) tick() tea.Cmd {
@@ -182,6 +204,10 @@ func (s *pledges) Update(msg tea.Msg) (screen, tea.Cmd) {
 	case readinessMsg:
 		if s.group != nil && msg.group == s.group.Name {
 			s.ready = &msg
+		}
+	case admissionMsg:
+		if s.group != nil && msg.group == s.group.Name {
+			s.admission = &msg
 		}
 	case pledgesOpenedMsg:
 		switch {
@@ -354,12 +380,16 @@ func (s *pledges) View() string {
 	if r := s.ready; r != nil {
 		switch {
 		case r.err != nil:
-			rows = append(rows, [2]string{"destination", "cannot tell: " + r.err.Error()})
+			// the error and what is missing may quote the server
+			rows = append(rows, [2]string{"destination", "cannot tell: " + safetext.Line(r.err.Error())})
 		case r.r.Ready:
 			rows = append(rows, [2]string{"destination", "ready"})
 		default:
-			rows = append(rows, [2]string{"destination", "not ready: " + r.r.Missing})
+			rows = append(rows, [2]string{"destination", "not ready: " + safetext.Line(r.r.Missing)})
 		}
+	}
+	if a := s.admission; a != nil && a.err != nil {
+		rows = append(rows, [2]string{"admission", "cannot tell: " + safetext.Line(a.err.Error())})
 	}
 	b.WriteString(kv(rows) + "\n\n")
 	bw := min(s.w-24, 50)
@@ -376,6 +406,10 @@ func (s *pledges) View() string {
 		b.WriteString(sWarn.Render(fmt.Sprintf("%d more unconditional %s would make it viable.", o.NeedForViable, plural(o.NeedForViable, "pledge", "pledges"))) + "\n")
 	default:
 		b.WriteString(sBad.Render("Not viable even if everyone left pledged: lower viable_mass or add members.") + "\n")
+	}
+	if a := s.admission; a != nil && a.note != "" {
+		// wrapped: the note ends with the command that mends it
+		b.WriteString("\n" + sWarn.Width(max(s.w, 40)).Render("Admission: "+safetext.Line(a.note)) + "\n")
 	}
 	if s.ask {
 		b.WriteString("\n" + sWarn.Render(s.launchQuestion(o)) + "\n")

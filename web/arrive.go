@@ -48,6 +48,7 @@ type inviteView struct {
 	Name, Email, Username, Error string
 	Existing, ViaAPI             bool
 	Server, SignUpURL, Proof     string
+	Home                         homeForm
 }
 
 // arrivedView is the arrived page: what the member found on arrival,
@@ -197,10 +198,16 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m 
 }
 
 func (s *Server) showInvite(w http.ResponseWriter, r *http.Request, status int, m groups.Member, username, msg string) {
+	s.showInviteHome(w, r, status, m, username, msg, s.homeFormFor(r.Context(), m.Email, "/arrive/home", "", ""))
+}
+
+// showInviteHome is showInvite with the "I already have an account" form
+// as given.
+func (s *Server) showInviteHome(w http.ResponseWriter, r *http.Request, status int, m groups.Member, username, msg string, home homeForm) {
 	if username == "" {
 		username = s.g.Username(m.Email)
 	}
-	v := inviteView{Name: firstName(m.Name), Email: m.Email, Username: username, Error: msg, ViaAPI: true}
+	v := inviteView{Name: firstName(m.Name), Email: m.Email, Username: username, Error: msg, ViaAPI: true, Home: home}
 	if s.existing() {
 		if s.cfg.SignUps == nil {
 			s.internal(w, r, errors.New("no sign-up door for the existing server (it could not be scouted when serve started)"))
@@ -300,17 +307,18 @@ func (s *Server) invitePost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) arrivePost(w http.ResponseWriter, r *http.Request) {
-	if s.limited(s.redeemLimit, w, r) {
-		return
+	if m, a, ok := s.arrivalForm(w, r); ok {
+		s.makeAccount(w, r, m, a)
 	}
-	if !s.parseForm(w, r) {
-		return
+}
+
+// arrivalForm reads a form posted on the member's path, within the
+// redemption limit, and finds the member; on failure it has answered.
+func (s *Server) arrivalForm(w http.ResponseWriter, r *http.Request) (groups.Member, arrivalCookie, bool) {
+	if s.limited(s.redeemLimit, w, r) || !s.parseForm(w, r) {
+		return groups.Member{}, arrivalCookie{}, false
 	}
-	m, a, ok := s.arrivalMember(w, r)
-	if !ok {
-		return
-	}
-	s.makeAccount(w, r, m, a)
+	return s.arrivalMember(w, r)
 }
 
 // memberLock serialises account creation per member in this process;

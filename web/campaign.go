@@ -77,6 +77,7 @@ func (s *Server) Tick(ctx context.Context) error {
 	case pledge.StateFailed:
 		errs = append(errs, s.sendFailed(ctx))
 	}
+	errs = append(errs, s.settleHomes(ctx))
 	return errors.Join(errs...)
 }
 

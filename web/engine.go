@@ -38,15 +38,7 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	if err := a.e.Authorized(ctx, email, code, redirectURI); err != nil {
 		return ArrivalResult{}, err
 	}
-	// A pair stuck elsewhere in the mesh does not stop this arrival: the
-	// counts below say what is made, and the next arrival retries it.
-	// Follows a server's daily limit holds back are made in the
-	// background when its window reopens.
-	err := a.e.Seed(ctx)
-	if errors.Is(err, arrival.ErrLimited) {
-		a.e.ResumeLater(ctx)
-	}
-	if err != nil && !errors.Is(err, arrival.ErrStuck) && !errors.Is(err, arrival.ErrLimited) {
+	if err := a.seed(ctx); err != nil {
 		return ArrivalResult{}, err
 	}
 	acc, err := a.st.Accounts().Get(ctx, group, email)
@@ -57,11 +49,46 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	if err != nil {
 		return ArrivalResult{}, err
 	}
+	return a.result(ctx, email, a.base, me.Acct, me.URL)
+}
+
+// Arrive seeds the mesh for a member whose account lives on their own
+// server (the account row the web's callback keeps), and reads their
+// place in it. The profile link is the member's server's to give: the
+// web has it from the callback.
+func (a engineArrivals) Arrive(ctx context.Context, group, email string) (ArrivalResult, error) {
+	if err := a.seed(ctx); err != nil {
+		return ArrivalResult{}, err
+	}
+	acc, err := a.st.Accounts().Get(ctx, group, email)
+	if err != nil {
+		return ArrivalResult{}, err
+	}
+	return a.result(ctx, email, acc.Server, acc.Acct, "")
+}
+
+// seed runs the mesh. A pair stuck elsewhere in the mesh, or a follow
+// between servers still on its way, does not stop this arrival: the
+// counts say what is made, and the next arrival retries or confirms it.
+// Follows a server's daily limit holds back are made in the background
+// when its window reopens.
+func (a engineArrivals) seed(ctx context.Context) error {
+	err := a.e.Seed(ctx)
+	if errors.Is(err, arrival.ErrLimited) {
+		a.e.ResumeLater(ctx)
+	}
+	if err != nil && !errors.Is(err, arrival.ErrStuck) && !errors.Is(err, arrival.ErrLimited) && !errors.Is(err, arrival.ErrNotArrived) {
+		return err
+	}
+	return nil
+}
+
+func (a engineArrivals) result(ctx context.Context, email, server, acct, profile string) (ArrivalResult, error) {
 	n, err := a.e.MemberCounts(ctx, email)
 	if err != nil {
 		return ArrivalResult{}, err
 	}
-	return ArrivalResult{Server: a.base, Acct: me.Acct, ProfileURL: me.URL, ListTitle: a.e.ListTitle(),
+	return ArrivalResult{Server: server, Acct: acct, ProfileURL: profile, ListTitle: a.e.ListTitle(),
 		Following: n.Following, Followers: n.Followers, Remote: n.Remote}, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/homes"
 	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
@@ -45,7 +46,6 @@ var (
 	xHandleRE    = regexp.MustCompile(`^@?[A-Za-z0-9_]{1,15}$`)
 	bskyHandleRE = regexp.MustCompile(`^@?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	instaRE      = regexp.MustCompile(`^@?[A-Za-z0-9._]{1,30}$`)
-	fediRE       = regexp.MustCompile(`^@?[A-Za-z0-9_.-]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // joinForm is what the person typed, kept to show the form again.
@@ -54,6 +54,9 @@ type joinForm struct {
 	Mode                                          string // "", "any" or "min"
 	Threshold                                     string
 	ShowName                                      bool
+	// Keep: the person keeps their fediverse account for the room
+	// instead of taking a new one ("I already have an account").
+	Keep bool
 	// Owner names the account of an export that does not say whose it
 	// is; empty means a handle given above.
 	Owner string
@@ -68,7 +71,12 @@ type joinView struct {
 	Follows bool
 	// Upload says why the export uploaded with the join was not kept
 	// (the join was).
-	Upload     string
+	Upload string
+	// Home: about the account the person keeps for the room; HomeDone:
+	// it is connected.
+	Home       string
+	HomeDone   bool
+	Keepable   bool   // "I already have an account" is offered
 	Open       bool   // enrolment open (else approval)
 	Closed     string // why joining is not possible now
 	Sentence   string
@@ -105,9 +113,9 @@ func (s *Server) joinPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	v := joinView{Form: joinForm{Mode: ""}, Done: q.Get("done"), Follows: q.Get("follows") == "1"}
+	v := joinView{Form: joinForm{Mode: ""}, Done: q.Get("done"), Follows: q.Get("follows") == "1", HomeDone: q.Get("home") == "1"}
 	if v.Done != "sent" && v.Done != "review" {
-		v.Done, v.Follows = "", false
+		v.Done, v.Follows, v.HomeDone = "", false, false
 	}
 	s.showJoin(w, r, http.StatusOK, v)
 }
@@ -123,6 +131,7 @@ func (s *Server) showJoin(w http.ResponseWriter, r *http.Request, status int, v 
 		v.Closed = closedText(st.State)
 	}
 	v.UploadMax = s.uploadMax() >> 20
+	v.Keepable = s.homes != nil
 	s.render(w, r, status, "join", "Join "+s.g.Title, v)
 }
 
@@ -133,7 +142,7 @@ func readJoin(form url.Values) (joinForm, map[string]string) {
 		X: strings.TrimSpace(form.Get("x")), Bluesky: strings.ToLower(strings.TrimSpace(form.Get("bluesky"))),
 		Instagram: strings.TrimSpace(form.Get("instagram")), Fediverse: strings.ToLower(strings.TrimSpace(form.Get("fediverse"))),
 		Mode: form.Get("mode"), Threshold: strings.TrimSpace(form.Get("threshold")), ShowName: form.Get("show_name") == "1",
-		Owner: strings.TrimSpace(form.Get("owner")),
+		Owner: strings.TrimSpace(form.Get("owner")), Keep: form.Get("keep") == "1",
 	}
 	errs := map[string]string{}
 	switch n := utf8.RuneCountInString(f.Name); {
@@ -164,7 +173,17 @@ func readJoin(form url.Values) (joinForm, map[string]string) {
 	handle("x", f.X, xHandleRE, "An X (Twitter) handle is up to 15 letters, digits or _, like @alice_b.")
 	handle("bluesky", f.Bluesky, bskyHandleRE, "A Bluesky handle is a domain name, like alice.bsky.social.")
 	handle("instagram", f.Instagram, instaRE, "An Instagram or Threads handle is up to 30 letters, digits, . or _, like @alice.b.")
-	handle("fediverse", f.Fediverse, fediRE, "A fediverse address has two parts, like @alice@social.example.")
+	switch {
+	case f.Fediverse == "" && f.Keep:
+		errs["fediverse"] = "Give the address of the account you keep, like @alice@social.example, or untick the box below it."
+	case f.Fediverse == "":
+	case utf8.RuneCountInString(f.Fediverse) > maxJoinField:
+		errs["fediverse"] = fmt.Sprintf("That is %d characters long; handles have at most %d.", utf8.RuneCountInString(f.Fediverse), maxJoinField)
+	default:
+		if _, err := homes.ParseAddress(f.Fediverse); err != nil {
+			errs["fediverse"] = "A fediverse address has two parts, like @alice@social.example."
+		}
+	}
 	if n := utf8.RuneCountInString(f.Owner); n > maxJoinField {
 		errs["owner"] = fmt.Sprintf("That is %d characters long; handles have at most %d.", n, maxJoinField)
 	}
@@ -226,6 +245,18 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 		s.showJoin(w, r, http.StatusConflict, joinView{Form: f, Problem: closedText(st.State)})
 		return
 	}
+	// The server of an account kept for the room is found before
+	// anything is saved: an address that leads nowhere is said at once,
+	// with what was typed.
+	var home homes.Home
+	if f.Keep && s.homes != nil {
+		if home, err = s.discoverHome(ctx, f.Fediverse); err != nil {
+			status, msg := s.homeFailed(err, viaJoin, f.Fediverse)
+			s.showJoin(w, r, status, joinView{Form: f, Errors: map[string]string{"fediverse": msg},
+				Problem: "Your fediverse account could not be connected: see the message below. Nothing was saved yet." + again})
+			return
+		}
+	}
 	now := s.now()
 	// The join and the pledge made with it are saved together or not at
 	// all; the pledge counts once the join is confirmed and let in (see
@@ -263,7 +294,9 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if export == nil {
-		http.Redirect(w, r, s.link("/join?done="+done), http.StatusSeeOther)
+		if !s.joinHome(w, r, f, home, done, "") {
+			http.Redirect(w, r, s.link("/join?done="+done), http.StatusSeeOther)
+		}
 		return
 	}
 	// The join is saved; the file is kept as the follows of the person
@@ -273,7 +306,9 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	var ue *UploadError
 	switch {
 	case errors.As(err, &ue):
-		s.showJoin(w, r, http.StatusUnprocessableEntity, joinView{Done: done, Upload: ue.Msg})
+		if !s.joinHome(w, r, f, home, done, "Your join is saved, but the file of your follows was not kept: "+ue.Msg) {
+			s.showJoin(w, r, http.StatusUnprocessableEntity, joinView{Done: done, Upload: ue.Msg})
+		}
 		return
 	case err != nil:
 		s.log.Error("import follows with a join", "group", s.g.Name, "err", err)
@@ -283,7 +318,29 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("follows imported", "group", s.g.Name, "format", imp.Format, "follows", imp.Follows)
 	s.poke() // a follow condition may hold once the person is in
-	http.Redirect(w, r, s.link("/join?done="+done+"&follows=1"), http.StatusSeeOther)
+	if !s.joinHome(w, r, f, home, done, "Your follows are in.") {
+		http.Redirect(w, r, s.link("/join?done="+done+"&follows=1"), http.StatusSeeOther)
+	}
+}
+
+// joinHome sends a person who joined keeping their own account to allow
+// Lifeboat on their server, and says whether it answered. A failure
+// there leaves the join as it is, and the page says so.
+func (s *Server) joinHome(w http.ResponseWriter, r *http.Request, f joinForm, home homes.Home, done, note string) bool {
+	if home.Server == "" {
+		return false
+	}
+	ctx := r.Context()
+	j, err := s.st.Joins().Get(ctx, s.g.Name, f.Email)
+	if err == nil {
+		err = s.sendHome(w, r, groups.Member{Name: j.Name, Email: j.Email}, viaJoin, j.CreatedAt, home, note)
+	}
+	if err != nil {
+		_, msg := s.homeFailed(err, viaJoin, f.Fediverse)
+		s.showJoin(w, r, http.StatusBadGateway, joinView{Done: done, Home: "Your join is saved, but your account could not be connected: " + msg +
+			" You can connect it later from your pledge page, whose link we send you once you are in."})
+	}
+	return true
 }
 
 // joinMailKey is the journal key of a mail to a person who joined: one

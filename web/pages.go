@@ -21,6 +21,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /pledge/{token}", s.pledgePage)
 	mux.HandleFunc("POST /pledge/{token}", s.pledgePost)
 	mux.HandleFunc("POST /pledge/{token}/follows", s.followsUpload)
+	mux.HandleFunc("POST /pledge/{token}/home", s.pledgeHome)
 	mux.HandleFunc("POST /pledge/{token}/follows/delete", s.followsDelete)
 	mux.HandleFunc("GET /confirm/{token}", s.confirmPage)
 	mux.HandleFunc("POST /confirm/{token}", s.confirmPost)
@@ -35,6 +36,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /arrive", s.arrivePage)
 	mux.HandleFunc("POST /arrive", s.arrivePost)
 	mux.HandleFunc("GET /callback", s.callback)
+	mux.HandleFunc("POST /arrive/home", s.arriveHome)
+	mux.HandleFunc("GET /home/callback", s.homeCallback)
 	mux.HandleFunc("GET /made-it", s.madeIt)
 	mux.HandleFunc("GET /card.png", s.card)
 	mux.HandleFunc("GET /made-it/follows.csv", s.arrivedOnly(s.followsCSV))
@@ -215,12 +218,14 @@ type pledgeView struct {
 	Threshold                            int
 	FollowThreshold                      int // 0: no condition on the people the member follows
 	Follows                              followsView
+	Home                                 homeForm
 }
 
 var flashes = map[string]string{
 	"sent":       "Thank you! We sent you an email: open the link in it to confirm your pledge. It counts once confirmed.",
 	"saved":      "Your pledge is updated.",
 	"withdrawn":  "Your pledge is withdrawn. You can pledge again until the group launches.",
+	"home":       "Your account is connected. When the group moves, Lifeboat follows everyone in the room from it, and has them follow you, across servers.",
 	"follows":    "Thank you: your follows are in. Only the organiser sees whom you follow; the file itself was not kept.",
 	"unfollowed": "Your follows are deleted. A condition on the people you follow cannot hold without them.",
 }
@@ -237,6 +242,12 @@ func (s *Server) pledgePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, m groups.Member, tok, flash string) {
+	s.showPledgeHome(w, r, status, m, tok, flash, s.homeFormFor(r.Context(), m.Email, "/pledge/"+tok+"/home", "", ""))
+}
+
+// showPledgeHome is showPledge with the "I already have an account"
+// form as given (what the member typed, and what to fix).
+func (s *Server) showPledgeHome(w http.ResponseWriter, r *http.Request, status int, m groups.Member, tok, flash string, home homeForm) {
 	ctx := r.Context()
 	st, err := s.Status(ctx)
 	if err != nil {
@@ -245,7 +256,7 @@ func (s *Server) showPledge(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	v := pledgeView{Name: firstName(m.Name), Token: tok, Sentence: st.Outlook.String(), Flash: flash,
 		ViableMass: s.g.ViableMass, MaxThreshold: st.Outlook.Members - 1, Suggest: min(s.g.ViableMass-1, st.Outlook.Members-1),
-		Going: st.Going[strings.ToLower(m.Email)]}
+		Going: st.Going[strings.ToLower(m.Email)], Home: home}
 	p, err := s.st.Pledges().Get(ctx, s.g.Name, m.Email)
 	switch {
 	case err == nil && !p.Withdrawn:

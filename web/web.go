@@ -28,6 +28,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/homes"
 	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
@@ -94,6 +95,10 @@ type Config struct {
 	// Ready says whether the destination can take the group: the launch
 	// waits for it (see campaign.Launch). nil: nothing to wait for.
 	Ready provision.Readiness
+	// Homes is how members who keep an account on their own server
+	// ("I already have an account") are connected; the zero value offers
+	// it, reaching public servers only.
+	Homes HomesConfig
 	// SignUps is the existing server's door (existing destinations only):
 	// how members get their account there.
 	SignUps SignUps
@@ -152,7 +157,8 @@ type Server struct {
 	handler                             http.Handler
 	locks                               sync.Map // member email -> *sync.Mutex, see memberLock
 	cards                               cardCache
-	dir                                 *Directory // the directory serving this group among others; nil when alone
+	dir                                 *Directory   // the directory serving this group among others; nil when alone
+	homes                               *homes.Homes // nil: "I already have an account" is not offered
 }
 
 // New checks cfg, records the group and its members in the store (keeping
@@ -199,6 +205,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.pledgeLimit = newLimiter(rateOr(cfg.PledgeRate, 30))
 	s.redeemLimit = newLimiter(rateOr(cfg.RedeemRate, 20))
 	s.pageLimit = newLimiter(rateOr(cfg.PageRate, 240))
+	s.homes = newHomes(cfg.Homes, cfg.Store)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/capped"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
@@ -74,7 +74,7 @@ func homeSetup(ctx context.Context, app *App, file string, f homeFlags) (*hetzne
 	if len(probs) > 0 {
 		return nil, reportProblems(app, probs)
 	}
-	raw, err := readCapped(file, maxGroupFileRead)
+	raw, err := capped.ReadFile(file, maxGroupFileRead)
 	if err != nil {
 		return nil, usageErr(err)
 	}
@@ -101,23 +101,6 @@ func homeSetup(ctx context.Context, app *App, file string, f homeFlags) (*hetzne
 	hc.NoWait = hc.NoWait || f.noWait
 	hc.Version = lifeboatVersion()
 	return hetzner.NewHome(hc), nil
-}
-
-// readCapped reads a file of at most limit bytes.
-func readCapped(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d KiB", path, limit>>10)
-	}
-	return b, nil
 }
 
 func newHomePlanCmd(app *App) *cobra.Command {

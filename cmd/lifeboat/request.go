@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/capped"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/lead"
@@ -238,22 +238,14 @@ func printDrift(ctx context.Context, app *App, st store.Store, g *groups.Group, 
 
 // readAnswer reads an answer file, refusing one larger than any answer.
 func readAnswer(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := capped.ReadFile(path, maxAnswer)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, usageErrorf("no such answer file: %s", path)
 	}
-	if err != nil {
-		return nil, err
+	if tl := (*capped.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, usageErrorf("%s: answer files are limited to %s", path, capped.Size(maxAnswer))
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxAnswer+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxAnswer {
-		return nil, usageErrorf("%s: answer files are limited to %d KiB", path, maxAnswer>>10)
-	}
-	return b, nil
+	return b, err
 }
 
 // maxAnswer bounds an answer file: it holds a message and a few keys.

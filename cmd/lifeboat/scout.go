@@ -55,17 +55,17 @@ a Mastodon-API server, gets one line on stderr and makes the exit code 1.`,
 				reports []*existing.Report
 				failed  bool
 			)
-			for _, u := range args {
-				r, err := existing.ScoutURL(ctx, u, nil)
+			all, errs := existing.ScoutEach(ctx, args, nil)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			for i, err := range errs {
 				if err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
 					fmt.Fprintln(app.Stderr, "lifeboat: scout:", safetext.Line(err.Error()))
 					failed = true
 					continue
 				}
-				reports = append(reports, r)
+				reports = append(reports, all[i])
 			}
 			var fits []existing.Fit
 			if g != nil {

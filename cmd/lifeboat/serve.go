@@ -56,7 +56,10 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 	if err != nil {
 		return nil, stop, err
 	}
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
+	// A member's page waits while the mesh is seeded: follows to and from
+	// other servers that take longer than webFollowWait to arrive are
+	// confirmed by the next arrival instead of holding the page.
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server, FollowWait: webFollowWait})
 	return web.EngineArrivals(e, st, server.URL), stop, nil
 }
 
@@ -66,6 +69,10 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 type mailFlags struct {
 	addr, security, user, from, passwordFile string
 }
+
+// webFollowWait bounds how long a member's arrival page waits for
+// federation; the command-line escape waits arrival.DefaultFollowWait.
+const webFollowWait = 30 * time.Second
 
 func (f *mailFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
@@ -171,6 +178,7 @@ func newServeCmd(app *App) *cobra.Command {
 		pledgeRate int
 		redeemRate int
 		pageRate   int
+		localHomes bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve GROUP.yaml… | FOLDER",
@@ -227,7 +235,8 @@ postgres://… several serve processes share one state and act as one.`,
 			if mail == nil {
 				log.Warn("no SMTP server configured: mail stays unsent (journaled) until serve runs with one")
 			}
-			cfg := web.Config{Mail: mail, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy}
+			cfg := web.Config{Mail: mail, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy,
+				Homes: web.HomesConfig{AllowPrivate: localHomes, HTTP: localHomes}}
 			if len(gs) == 1 {
 				srv, stop, err := serveGroup(ctx, app, gs[0], &f, cfg)
 				defer stop()
@@ -267,6 +276,7 @@ postgres://… several serve processes share one state and act as one.`,
 	cmd.Flags().IntVar(&pledgeRate, "pledge-rate", 30, "pledge page requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&redeemRate, "redeem-rate", 20, "invite and arrival requests per IP per minute (-1: no limit)")
 	cmd.Flags().IntVar(&pageRate, "page-rate", 240, "requests to any page per IP per minute (-1: no limit)")
+	cmd.Flags().BoolVar(&localHomes, "local-homes", false, "let members connect accounts on servers on this machine or a private network, over http (tests and local demos only)")
 	return cmd
 }
 

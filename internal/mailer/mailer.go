@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lifeboat-social/lifeboat/internal/capped"
 )
 
 // Security is how the connection to the SMTP server is protected.
@@ -66,7 +68,8 @@ func ReadSecretFile(path string) (string, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("read secret file %s: mode %v lets others read it; chmod 600 it", path, fi.Mode().Perm())
 	}
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	// A secret is a line; a longer file is refused, never cut short.
+	b, err := capped.Read(f, path, 4096)
 	if err != nil {
 		return "", fmt.Errorf("read secret file: %w", err)
 	}

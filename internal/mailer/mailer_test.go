@@ -207,6 +207,12 @@ func TestConfig(t *testing.T) {
 	if err != nil || p != "from-file" {
 		t.Fatalf("%q %v", p, err)
 	}
+	// A file longer than a secret is refused, not cut to its first 4 KiB.
+	long := filepath.Join(dir, "long")
+	os.WriteFile(long, []byte(strings.Repeat("x", 4097)), 0o600)
+	if p, err := ReadSecretFile(long); err == nil || p != "" {
+		t.Fatalf("over-long secret file: %d bytes, %v", len(p), err)
+	}
 	c := Config{Addr: "smtp.example.org:587", Username: "u", Password: p, From: "a@b.c"}
 	if err := c.Validate(); err != nil || c.Security != StartTLS {
 		t.Fatalf("%v %s", err, c.Security)

@@ -114,6 +114,17 @@ type call struct {
 // (need "" for public endpoints), then — user endpoints — the user's
 // state, with Mastodon's answers (Api::BaseController#require_user!).
 func (s *Server) api(need string, user bool, fn func(c *call)) http.HandlerFunc {
+	return s.apiFor(need, user, true, fn)
+}
+
+// apiOpen is api for an endpoint Mastodon serves to anyone even in
+// limited federation mode (POST /api/v1/apps).
+func (s *Server) apiOpen(fn func(c *call)) http.HandlerFunc { return s.apiFor("", false, false, fn) }
+
+// apiFor is api; limited says whether limited federation mode closes the
+// endpoint to requests without a user (Api::BaseController's
+// require_authenticated_user!, if disallow_unauthenticated_api_access?).
+func (s *Server) apiFor(need string, user, limited bool, fn func(c *call)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -124,6 +135,10 @@ func (s *Server) api(need string, user bool, fn func(c *call)) http.HandlerFunc 
 			return
 		}
 		if !s.throttle(w, r, tok) {
+			return
+		}
+		if limited && s.cfg.LimitedFederation && (tok == nil || tok.accountID == "") {
+			apiError(w, http.StatusUnauthorized, "This method requires an authenticated user")
 			return
 		}
 		c := &call{w: w, r: r, tok: tok, p: params(r)}
@@ -169,7 +184,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /nodeinfo/2.0", s.nodeinfo)
 	m.HandleFunc("GET /.well-known/webfinger", s.webfinger)
 
-	m.HandleFunc("POST /api/v1/apps", s.api("", false, s.createApp))
+	m.HandleFunc("POST /api/v1/apps", s.apiOpen(s.createApp))
 	m.HandleFunc("POST /oauth/token", s.oauthToken)
 	m.HandleFunc("GET /oauth/authorize", s.authorizePage)
 	m.HandleFunc("POST /oauth/authorize", s.formPost(s.authorizePost))
@@ -228,9 +243,12 @@ func (s *Server) users() int {
 }
 
 func (s *Server) instance(c *call) {
-	var signUpURL any
+	var signUpURL, minAge any
 	if s.cfg.SignUpURL != "" {
 		signUpURL = s.cfg.SignUpURL
+	}
+	if s.cfg.MinAge > 0 {
+		minAge = s.cfg.MinAge
 	}
 	writeJSON(c.w, 200, map[string]any{
 		"domain": s.cfg.Domain, "title": s.cfg.Title, "version": s.cfg.Version,
@@ -245,7 +263,7 @@ func (s *Server) instance(c *call) {
 		"registrations": map[string]any{
 			"enabled": s.cfg.Mode != None, "approval_required": s.cfg.Mode == Approved,
 			"reason_required": s.cfg.Mode == Approved && s.cfg.ReasonRequired,
-			"message":         nil, "url": signUpURL, "min_age": nil,
+			"message":         nil, "url": signUpURL, "min_age": minAge,
 		},
 		"contact": map[string]any{"email": "admin@" + s.cfg.Domain, "account": nil},
 		"rules":   s.rules(),

@@ -71,7 +71,10 @@ type Config struct {
 	// SignUpURL is announced as registrations.url (Mastodon: the single
 	// sign-on provider's sign-up page, SSO_ACCOUNT_SIGN_UP); empty: null.
 	SignUpURL string
-	Rules     []string
+	// MinAge is registrations.min_age (Mastodon 4.4+, the server's
+	// minimum age; its sign-up then asks for a date of birth); 0: null.
+	MinAge int
+	Rules  []string
 	// SMTPAddr receives confirmation mail (host:port, no TLS, no auth).
 	SMTPAddr string
 	// Now is the clock; default time.Now.
@@ -88,6 +91,14 @@ type Config struct {
 	SignUpLimit    int           // 5 per 30 min per address
 	FollowingCap   int           // 7,500: beyond it, at most followers × 1.1
 	ExemptLoopback bool          // rack-attack's "allow from localhost"
+
+	// LimitedFederation is Mastodon's limited federation mode
+	// (LIMITED_FEDERATION_MODE): the API answers only signed-in users
+	// (401 "This method requires an authenticated user"), the instance's
+	// description included; registering an app stays open
+	// (Api::V1::AppsController skips the check), and so do WebFinger and
+	// the OAuth pages.
+	LimitedFederation bool
 }
 
 func (c *Config) defaults() {

@@ -193,3 +193,47 @@ func TestTokenLimit(t *testing.T) {
 		t.Fatalf("next window: %d", r.StatusCode)
 	}
 }
+
+// TestLimitedFederation: in limited federation mode the API answers only
+// signed-in users, the instance's description included; registering an
+// app and the OAuth pages stay open, and a member's own token works.
+func TestLimitedFederation(t *testing.T) {
+	ctx := context.Background()
+	f := Start(Config{LimitedFederation: true, Mode: None})
+	defer f.Close()
+	id, err := f.CreateAccount(AccountOptions{Username: "ana", Email: "ana@example.org", Password: "own password 42", Confirmed: true, Approved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fedi.New(f.URL)
+	if _, err := c.InstanceV2(ctx); !fedi.IsStatus(err, http.StatusUnauthorized) || !strings.Contains(err.Error(), "requires an authenticated user") {
+		t.Fatalf("instance without a user: %v", err)
+	}
+	app, err := c.RegisterApp(ctx, "Lifeboat", "http://lifeboat.test/cb", []string{"read", "write", "follow"})
+	if err != nil {
+		t.Fatalf("apps stay open: %v", err)
+	}
+	appTok, err := c.ClientCredentialsToken(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WithToken(appTok).InstanceV2(ctx); !fedi.IsStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("instance with an app token (no user): %v", err)
+	}
+	back, err := NewBrowser().Authorize(ctx, c.AuthorizeURL(app, "s"), "ana@example.org", "own password 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile(`code=(\w+)`).FindStringSubmatch(back)
+	tok, err := c.ExchangeCode(ctx, app, code[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := c.WithToken(tok)
+	if me, err := user.VerifyCredentials(ctx); err != nil || me.ID != id {
+		t.Fatalf("the member's token: %+v, %v", me, err)
+	}
+	if _, err := user.InstanceV2(ctx); err != nil {
+		t.Fatalf("instance for a signed-in user: %v", err)
+	}
+}

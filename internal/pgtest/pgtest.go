@@ -81,6 +81,18 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// Stop stops the private server now, if one runs; a later URL starts
+// another. It is for a package whose TestMain is another test server's
+// (gtstest.Main): a test there registers t.Cleanup(pgtest.Stop) before
+// it calls URL, so its database is dropped first and the server stopped.
+func Stop() {
+	if srv != nil {
+		srv.stop()
+		srv = nil
+	}
+	startOnce = sync.Once{}
+}
+
 // CreateDB creates a uniquely named database on the server base points at
 // and returns base with the database replaced by it.
 func CreateDB(ctx context.Context, base string) (string, error) {

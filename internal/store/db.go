@@ -293,6 +293,7 @@ func (s *sqlStore) Accounts() Accounts { return accountTable{s} }
 func (s *sqlStore) Journal() Journal   { return journalTable{s} }
 func (s *sqlStore) Joins() Joins       { return joinTable{s} }
 func (s *sqlStore) Follows() Follows   { return followTable{s} }
+func (s *sqlStore) HomeApps() HomeApps { return homeAppTable{s} }
 
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	return s.w.ExecContext(ctx, s.d.bind(q), args...)

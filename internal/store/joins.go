@@ -80,6 +80,17 @@ func (t joinTable) Forget(ctx context.Context, group, email string) error {
 	email = lower(email)
 	var gone int64
 	err := t.s.tx(ctx, func(s *sqlStore) error {
+		// An account row goes too unless an invite was redeemed (the
+		// person arrived): one the person connected from their own
+		// server holds their token, and is theirs to take back.
+		res, err := s.exec(ctx, `DELETE FROM accounts WHERE group_name = ? AND email = ? AND NOT EXISTS
+			(SELECT 1 FROM invites WHERE group_name = ? AND email = ? AND redeemed_at IS NOT NULL)`, group, email, group, email)
+		if err != nil {
+			return err
+		}
+		if gone, err = res.RowsAffected(); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			"DELETE FROM joins WHERE group_name = ? AND email = ?",
 			"DELETE FROM pledges WHERE group_name = ? AND email = ?",

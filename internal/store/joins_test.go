@@ -70,6 +70,18 @@ func TestJoins(t *testing.T) {
 		if _, err := j.Get(ctx, "de", "ann@example.org"); err != nil {
 			t.Fatalf("forgetting in uk touched de: %v", err)
 		}
+		// An account connected from the person's own server goes with
+		// them; one they arrived with (a redeemed invite) stays.
+		must(t, j.Add(ctx, Join{Group: "uk", Email: "di@example.org", Name: "Di"}))
+		must(t, s.Accounts().Put(ctx, Account{Group: "uk", Email: "di@example.org", Server: "https://own.example", ID: "7", Token: "t", Acct: "di@own.example"}))
+		must(t, s.Accounts().Put(ctx, Account{Group: "uk", Email: "bo@example.org", Server: "https://room.example", ID: "8", Token: "t"}))
+		must(t, j.Forget(ctx, "uk", "di@example.org"))
+		_, err = s.Accounts().Get(ctx, "uk", "di@example.org")
+		wantErr(t, err, ErrNotFound)
+		wantErr(t, j.Forget(ctx, "uk", "bo@example.org"), ErrNotFound)
+		if _, err := s.Accounts().Get(ctx, "uk", "bo@example.org"); err != nil {
+			t.Fatalf("the account of a person who arrived was forgotten: %v", err)
+		}
 		// A pledge alone (a member the file no longer lists) is forgotten too.
 		must(t, s.Pledges().Put(ctx, Pledge{Group: "uk", Email: "cy@example.org"}))
 		must(t, j.Forget(ctx, "uk", "cy@example.org"))

@@ -9,9 +9,9 @@ import (
 
 // sealedValue is one secret as stored, with the row it belongs to.
 type sealedValue struct {
-	table      string // groups | accounts | journal
-	group      string // journal: the run
-	email      string // accounts only; journal: the key
+	table      string // groups | accounts | home_apps | journal
+	group      string // journal: the run; home_apps: the server
+	email      string // accounts only; journal: the key; home_apps: the redirect URI
 	stored     string
 	associated string
 }
@@ -60,6 +60,27 @@ func (s *sqlStore) secrets(ctx context.Context, clearOnly bool) ([]sealedValue, 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	q = "SELECT server, redirect_uri, client_secret FROM home_apps"
+	if clearOnly {
+		q += " WHERE substr(client_secret, 1, 5) <> '" + sealedPrefix + "'"
+	}
+	rows, err = s.query(ctx, q+s.d.forUpdate)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		v := sealedValue{table: "home_apps"}
+		if err := rows.Scan(&v.group, &v.email, &v.stored); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		v.associated = clientSecretAD(v.group, v.email)
+		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	// Journal results are blobs, which compare with text differently in
 	// each dialect: they are told apart here.
 	rows, err = s.query(ctx, "SELECT run, key, result FROM journal WHERE result IS NOT NULL"+s.d.forUpdate)
@@ -101,6 +122,8 @@ func (s *sqlStore) reseal(ctx context.Context, clearOnly bool) (int, error) {
 				_, err = t.exec(ctx, "UPDATE groups SET signing_key = ? WHERE name = ?", []byte(again), v.group)
 			case "accounts":
 				_, err = t.exec(ctx, "UPDATE accounts SET token = ? WHERE group_name = ? AND email = ?", again, v.group, v.email)
+			case "home_apps":
+				_, err = t.exec(ctx, "UPDATE home_apps SET client_secret = ? WHERE server = ? AND redirect_uri = ?", again, v.group, v.email)
 			default:
 				_, err = t.exec(ctx, "UPDATE journal SET result = ? WHERE run = ? AND key = ?", []byte(again), v.group, v.email)
 			}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
+	"github.com/lifeboat-social/lifeboat/internal/capped"
 )
 
 // Some secrets live in files beside the store rather than in it: a local
@@ -60,19 +61,11 @@ func ReadSealedFile(k *Keyring, path string) ([]byte, error) {
 
 // readCapped reads path, refusing one larger than MaxSealedFile.
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	b, err := capped.ReadFile(path, MaxSealedFile)
+	if tl := (*capped.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, fmt.Errorf("%w: it is not a file Lifeboat sealed", err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxSealedFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxSealedFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes: it is not a file Lifeboat sealed", path, MaxSealedFile)
-	}
-	return b, nil
+	return b, err
 }
 
 // ResealFiles seals every sealed file below root again with the ring's

@@ -35,6 +35,7 @@ type Store interface {
 	Joins() Joins
 	Journal() Journal
 	Follows() Follows
+	HomeApps() HomeApps
 	// Tx runs fn in one transaction; fn's Store sees and writes only
 	// within it. An error (or panic) rolls back.
 	Tx(ctx context.Context, fn func(Store) error) error
@@ -197,9 +198,10 @@ type Joins interface {
 	Confirm(ctx context.Context, group, email string, at time.Time) error
 	// Decide records the lead's decision.
 	Decide(ctx context.Context, group, email, decision string, at time.Time) error
-	// Forget deletes, in one transaction, the join, the person's pledge
-	// and every invite of theirs not yet redeemed: ErrNotFound when there
-	// was none of them.
+	// Forget deletes, in one transaction, the join, the person's pledge,
+	// every invite of theirs not yet redeemed, and their account row
+	// unless they redeemed one (an account they connected from their own
+	// server, with its token): ErrNotFound when there was none of them.
 	Forget(ctx context.Context, group, email string) error
 }
 

@@ -27,6 +27,9 @@ func (r *Report) Facts() [][2]string {
 	}
 	rows := [][2]string{{"software", r.Software + " " + version}, {"registrations", reg}, {"active users", active},
 		{"languages", orNone(strings.Join(r.Languages, ", "))}, {"contact", orNone(r.ContactLine())}}
+	if r.MinAge > 0 {
+		rows = append(rows, [2]string{"minimum age", fmt.Sprintf("%d (its sign-up asks for a date of birth)", r.MinAge)})
+	}
 	if r.MaxCharacters > 0 {
 		rows = append(rows, [2]string{"characters", fmt.Sprintf("%d a post", r.MaxCharacters)})
 	}

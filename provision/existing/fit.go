@@ -37,6 +37,10 @@ func Judge(r *Report, size int) Fit {
 	if r.ReasonRequired {
 		f.note(1, "sign-ups must give a reason: the member's proof goes there")
 	}
+	if r.MinAge > 0 {
+		// Not a worse fit: a fact every member must know before they pledge.
+		f.note(1, "members must be at least %d: the sign-up asks for a date of birth; say so when you invite", r.MinAge)
+	}
 	switch active := r.ActiveUsers; {
 	case active <= 0:
 		f.note(0.8, "the server does not publish its active users")

@@ -44,6 +44,7 @@ type Report struct {
 	MaxCharacters  int    `json:"-"` // per status
 	ReasonRequired bool   `json:"-"` // sign-ups must give a reason
 	SignUpURL      string `json:"-"` // a sign-up page elsewhere, if the server names one
+	MinAge         int    `json:"-"` // the server's minimum age (Mastodon 4.4+); 0 when it sets none
 	Message        string `json:"-"` // the server's registrations message
 	TotalUsers     int    `json:"-"`
 	// DomainBlocks is the number of publicly listed blocked domains, or
@@ -148,6 +149,7 @@ func Scout(ctx context.Context, c Scouter) (*Report, error) {
 		MaxCharacters:  in.Configuration.Statuses.MaxCharacters,
 		ReasonRequired: in.Registrations.ReasonRequired,
 		SignUpURL:      in.Registrations.URL,
+		MinAge:         in.Registrations.MinAge,
 		Message:        in.Registrations.Message,
 		Contact:        Contact{Email: in.Contact.Email},
 		Rules:          []string{},

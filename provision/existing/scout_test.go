@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lifeboat-social/lifeboat/internal/mastodonfake"
 	"github.com/lifeboat-social/lifeboat/provision/existing"
 	"github.com/lifeboat-social/lifeboat/provision/existing/existingtest"
 )
@@ -112,5 +113,39 @@ func TestJudgeAndRank(t *testing.T) {
 	f := existing.Judge(small, 120)
 	if !strings.Contains(strings.Join(f.Notes, "\n"), "larger than the server's active community (50)") {
 		t.Fatalf("notes %q", f.Notes)
+	}
+}
+
+// A server with a minimum age (Mastodon 4.4+: registrations.min_age, read
+// here from the Mastodon stand-in) says so among its facts and in the
+// group's fit, so the lead can tell members before they pledge; one
+// without says nothing.
+func TestScoutMinimumAge(t *testing.T) {
+	for _, age := range []int{0, 16} {
+		f := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Open, MinAge: age})
+		t.Cleanup(f.Close)
+		r, err := existing.ScoutURL(context.Background(), f.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.MinAge != age {
+			t.Fatalf("min age %d, want %d", r.MinAge, age)
+		}
+		var fact string
+		for _, row := range r.Facts() {
+			if row[0] == "minimum age" {
+				fact = row[1]
+			}
+		}
+		note := strings.Join(existing.Judge(r, 10).Notes, "\n")
+		if age == 0 {
+			if fact != "" || strings.Contains(note, "at least") {
+				t.Fatalf("no minimum age, yet fact %q, notes %q", fact, note)
+			}
+			continue
+		}
+		if fact != "16 (its sign-up asks for a date of birth)" || !strings.Contains(note, "members must be at least 16") {
+			t.Fatalf("fact %q, notes %q", fact, note)
+		}
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/lifeboat-social/lifeboat/internal/config"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -19,6 +17,9 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+
+	"github.com/lifeboat-social/lifeboat/internal/capped"
+	"github.com/lifeboat-social/lifeboat/internal/config"
 
 	"golang.org/x/crypto/ssh"
 
@@ -237,17 +238,12 @@ var safeURL = regexp.MustCompile(`^[A-Za-z0-9:/._~%+@-]+$`)
 // readPEMFile reads a certificate or key file named by the option env,
 // refusing one larger than maxPEMFile or with no PEM in it.
 func readPEMFile(path, env string) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := capped.ReadFile(path, maxPEMFile)
+	if tl := (*capped.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, fmt.Errorf("%w: %s: %v; a certificate file is a few KiB", ErrConfig, env, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrConfig, env, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: read %s: %v", ErrConfig, env, path, err)
-	}
-	if len(b) > maxPEMFile {
-		return nil, fmt.Errorf("%w: %s: %s is larger than %d KiB; a certificate file is a few KiB", ErrConfig, env, path, maxPEMFile>>10)
 	}
 	if block, _ := pem.Decode(b); block == nil {
 		return nil, fmt.Errorf("%w: %s: %s is not PEM (-----BEGIN ...-----)", ErrConfig, env, path)

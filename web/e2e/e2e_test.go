@@ -23,6 +23,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
+	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
@@ -65,26 +66,7 @@ func TestMemberArrivesOnGoToSocial(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mb, err := mailbox.Start("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mb.Close()
-	sender, _ := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "lifeboat@example.org"})
-	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	srv, err := web.New(sctx, web.Config{Group: g, Store: st, Mail: sender, BaseURL: "http://" + ln.Addr().String(),
-		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1, PageRate: -1, TickEvery: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go web.Serve(sctx, ln, srv.Handler())
-	go srv.Run(sctx)
+	srv, mb, _ := serveGroup(t, g, st, server, nil)
 	if _, err := srv.OpenPledges(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -170,4 +152,38 @@ func chrome(t *testing.T) context.Context {
 		t.Fatal(err)
 	}
 	return bctx
+}
+
+// serveGroup runs the group's web server on st, with the arrival engine
+// for server and a loopback mailbox, until the test ends; tune adjusts
+// its configuration. It returns the server, the mailbox and its URL.
+func serveGroup(t *testing.T, g *groups.Group, st store.Store, server *provision.Server, tune func(*web.Config)) (*web.Server, *mailbox.Server, string) {
+	t.Helper()
+	mb, err := mailbox.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mb.Close() })
+	sender, _ := mailer.New(mailer.Config{Addr: mb.Addr, Security: mailer.None, From: "lifeboat@example.org"})
+	eng := arrival.New(arrival.Config{Store: st, Group: g, Server: server})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	cfg := web.Config{Group: g, Store: st, Mail: sender, BaseURL: "http://" + ln.Addr().String(),
+		Arrivals: web.EngineArrivals(eng, st, server.URL), PledgeRate: -1, RedeemRate: -1, PageRate: -1, TickEvery: 300 * time.Millisecond}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := web.New(ctx, cfg)
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { web.Serve(ctx, ln, srv.Handler()); close(done) }()
+	go srv.Run(ctx)
+	t.Cleanup(func() { stop(); <-done })
+	return srv, mb, cfg.BaseURL
 }

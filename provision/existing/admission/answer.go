@@ -98,12 +98,18 @@ func DecodeAnswer(data []byte) (*Answer, error) {
 }
 
 // AdminKeyFile is the admin's signing key in the admin's state
-// directory, mode 0600.
+// directory, mode 0600, sealed with the key ring like the other secrets
+// beside the store: a copy of the state directory cannot sign answers.
 const AdminKeyFile = "admin-signing.key"
 
 // AdminKey returns the admin's signing key from dir, made on first use.
-// A key file that others can read is refused, not used.
+// A key file that others can read is refused, not used; one written in
+// clear by an earlier Lifeboat is sealed on this read.
 func AdminKey(dir string) (ed25519.PrivateKey, error) {
+	keys, err := store.LoadKeys(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, AdminKeyFile)
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -114,7 +120,7 @@ func AdminKey(dir string) (ed25519.PrivateKey, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
-		if err := atomicfile.Write(path, []byte(b64.EncodeToString(k.Seed())+"\n"), 0o600); err != nil {
+		if err := store.WriteSealedFile(keys, path, []byte(b64.EncodeToString(k.Seed()))); err != nil {
 			return nil, err
 		}
 		return k, nil
@@ -125,7 +131,7 @@ func AdminKey(dir string) (ed25519.PrivateKey, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("admin key %s is readable by others (mode %#o): chmod 600 it", path, fi.Mode().Perm())
 	}
-	b, err := os.ReadFile(path)
+	b, err := store.ReadSealedFile(keys, path)
 	if err != nil {
 		return nil, err
 	}

@@ -409,9 +409,17 @@ func TestAnswerReachesLead(t *testing.T) {
 		t.Fatalf("no request: %v, %v", ok, err)
 	}
 
+	t.Setenv(store.EnvSecretKey, "")
+	t.Setenv(store.EnvSecretKeyFile, filepath.Join(t.TempDir(), "secret.key"))
 	dir := t.TempDir()
 	key, err := AdminKey(dir)
 	must(t, err)
+	// Sealed: the file does not hold the key's seed.
+	raw, err := os.ReadFile(filepath.Join(dir, AdminKeyFile))
+	must(t, err)
+	if strings.Contains(string(raw), b64.EncodeToString(key.Seed())) {
+		t.Fatal("the admin key is stored in clear")
+	}
 	fi, err := os.Stat(filepath.Join(dir, AdminKeyFile))
 	must(t, err)
 	if fi.Mode().Perm() != 0o600 {
@@ -421,6 +429,17 @@ func TestAnswerReachesLead(t *testing.T) {
 	must(t, err)
 	if !again.Equal(key) {
 		t.Fatal("the admin key changed")
+	}
+	// A key an earlier Lifeboat wrote in clear still opens, and is
+	// sealed by that read.
+	clear := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(clear, AdminKeyFile), []byte(b64.EncodeToString(key.Seed())+"\n"), 0o600))
+	old, err := AdminKey(clear)
+	must(t, err)
+	raw, err = os.ReadFile(filepath.Join(clear, AdminKeyFile))
+	must(t, err)
+	if !old.Equal(key) || strings.Contains(string(raw), b64.EncodeToString(key.Seed())) {
+		t.Fatalf("a clear admin key: same key %v, sealed %v", old.Equal(key), !strings.Contains(string(raw), b64.EncodeToString(key.Seed())))
 	}
 	must(t, os.Chmod(filepath.Join(dir, AdminKeyFile), 0o644))
 	if _, err := AdminKey(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
