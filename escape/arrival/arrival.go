@@ -1,7 +1,8 @@
 // Package arrival brings members onto their destination and fills the room:
 // it makes each member's account (on servers Lifeboat runs), gets the
 // member's token, and seeds the mesh — every arrived member follows every
-// other, and each has a list of the group. Arrivals may come one at a time
+// other, and each has a list of the group, wherever their accounts live
+// (a member may keep an account on another server). Arrivals may come one at a time
 // or all at once; the mesh grows incrementally and every step is journaled,
 // so a run killed at any point and started again finishes exactly.
 package arrival

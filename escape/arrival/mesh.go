@@ -115,6 +115,11 @@ func (e *Engine) done(ctx context.Context, prefix string) (map[string][]byte, er
 // window reopens (Mastodon's 400 follows a day) are left for then: Seed
 // journals the wait and returns a *LimitedError (joined with the
 // StuckError when both); Resume waits and goes on.
+//
+// Members whose accounts live on other servers are in the mesh too (see
+// remote.go): their follows cross servers by federation, and Seed waits
+// up to Config.FollowWait for them to arrive, then returns a
+// *StragglersError naming the ones still on their way.
 func (e *Engine) Seed(ctx context.Context) error {
 	e.seedMu.Lock()
 	defer e.seedMu.Unlock()
@@ -212,11 +217,16 @@ type StuckError struct{ Stuck []Stuck }
 const maxShown = 20
 
 func (e *StuckError) Error() string {
+	return lines(fmt.Sprintf("%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck)), e.Stuck)
+}
+
+// lines is head and then the first maxShown items, one a line.
+func lines[T fmt.Stringer](head string, items []T) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d of the mesh's follows and lists are stuck; the rest is made, and the next run tries these again:", len(e.Stuck))
-	for i, s := range e.Stuck {
+	b.WriteString(head)
+	for i, s := range items {
 		if i == maxShown {
-			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stuck)-i)
+			fmt.Fprintf(&b, "\n  … and %d more", len(items)-i)
 			break
 		}
 		b.WriteString("\n  " + s.String())

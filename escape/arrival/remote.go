@@ -264,17 +264,8 @@ type StragglersError struct {
 }
 
 func (e *StragglersError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d follows between servers have not arrived after %s; they stay requested, and the next run checks them again without sending them twice:",
-		len(e.Stragglers), e.Wait.Round(time.Second))
-	for i, s := range e.Stragglers {
-		if i == maxShown {
-			fmt.Fprintf(&b, "\n  … and %d more", len(e.Stragglers)-i)
-			break
-		}
-		b.WriteString("\n  " + s.String())
-	}
-	return b.String()
+	return lines(fmt.Sprintf("%d follows between servers have not arrived after %s; they stay requested, and the next run checks them again without sending them twice:",
+		len(e.Stragglers), e.Wait.Round(time.Second)), e.Stragglers)
 }
 
 // Is makes errors.Is(err, ErrNotArrived) true.
@@ -317,23 +308,28 @@ func (e *Engine) await(ctx context.Context, pending []pair, confirmed func(key s
 	emit := e.cfg.Emit
 	emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows,
 		Message: fmt.Sprintf("%d follows between servers are on their way; waiting for them to arrive (up to %s)", len(pending), e.cfg.FollowWait)})
-	deadline := e.clock.Now().Add(e.cfg.FollowWait)
+	start := e.clock.Now()
+	deadline, resendAt := start.Add(e.cfg.FollowWait), start.Add(e.cfg.FollowWait/resendShare)
 	accepted := make([]bool, len(pending))
+	resent := make([]bool, len(pending))
 	lastErr := make([]error, len(pending))
 	todo := make([]int, len(pending))
 	for i := range todo {
 		todo[i] = i
 	}
 	pause := pollPause
-	for {
+	for round := 0; ; round++ {
 		var mu sync.Mutex
 		var still []int
 		err := workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, k int) error {
 			i := todo[k]
-			done, acc, err := e.confirm(ctx, pending[i], accepted[i])
+			mu.Lock()
+			acc, resend := accepted[i], round > 0 && !resent[i] && !e.clock.Now().Before(resendAt)
+			mu.Unlock()
+			done, acc, err := e.confirm(ctx, pending[i], acc, resend)
 			mu.Lock()
 			defer mu.Unlock()
-			accepted[i] = acc
+			accepted[i], resent[i] = acc, resent[i] || resend
 			switch {
 			case ctx.Err() != nil:
 				return ctx.Err()
@@ -361,28 +357,59 @@ func (e *Engine) await(ctx context.Context, pending []pair, confirmed func(key s
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-e.clock.After(min(pause, time.Until(deadline)+time.Millisecond)):
+		case <-e.clock.After(min(pause, deadline.Sub(e.clock.Now())+time.Millisecond)):
 		}
 		pause = min(2*pause, maxPoll)
 	}
 	out := make([]Straggler, 0, len(todo))
 	for _, i := range todo {
 		p := pending[i]
-		out = append(out, Straggler{From: p.a.email, To: p.b.email, FromAcct: p.a.acct, ToAcct: p.b.acct, Accepted: accepted[i], Err: lastErr[i]})
+		fa, _ := e.address(ctx, p.a) // known: found when the follow was sent
+		ta, _ := e.address(ctx, p.b)
+		out = append(out, Straggler{From: p.a.email, To: p.b.email, FromAcct: fa, ToAcct: ta, Accepted: accepted[i], Err: lastErr[i]})
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: StepFollows, Item: p.a.email, Message: out[len(out)-1].String()})
 	}
 	return out, nil
 }
 
+// resendShare: a follow in flight that has not arrived after
+// FollowWait/resendShare is sent once more (see confirm).
+const resendShare = 6
+
 // confirm checks one follow in flight: b accepts a's request on b's
 // server (once it is there), and a's server is asked whether a follows b.
 // A request neither following nor requested on a's server any more (lost,
 // or refused) is sent again.
-func (e *Engine) confirm(ctx context.Context, p pair, accepted bool) (done, acc bool, err error) {
+//
+// With resend, a request still not following is undone and sent anew,
+// once. A server can keep a request it never delivers: GoToSocial v0.17.3
+// stores the request, then reads the relationship for its answer, and
+// only then queues the delivery; a caller that goes away in between (a
+// Lifeboat killed mid-request) cancels the request's context, and the
+// follow stays "requested" on the follower's server and unknown on the
+// other. Accepting has the same shape, leaving the follow made on b's
+// server and requested on a's. Undoing the request and sending it again
+// delivers both; a request that was only slow is undone on b's server
+// by the same delivery queue before the new one arrives.
+func (e *Engine) confirm(ctx context.Context, p pair, accepted, resend bool) (done, acc bool, err error) {
 	a, b := p.a, p.b
 	bx, err := e.idOn(ctx, a, b)
 	if err != nil {
 		return false, accepted, err
+	}
+	if resend {
+		var rel fedi.Relationship
+		err := e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Relationship(ctx, bx); return err })
+		if err != nil || rel.Following {
+			return rel.Following, accepted, err
+		}
+		e.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows, Item: a.email,
+			Message: fmt.Sprintf("%s's follow of %s has not arrived after %s: sending it once more", a.email, b.email, e.cfg.FollowWait/resendShare)})
+		err = e.patient(ctx, a.server, func() error { _, err := a.c.Unfollow(ctx, bx); return err })
+		if err == nil {
+			err = e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Follow(ctx, bx); return err })
+		}
+		return rel.Following, false, err
 	}
 	if !accepted {
 		ay, err := e.idOn(ctx, b, a)
