@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/escape/pledge"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/workpool"
@@ -49,6 +51,11 @@ type Config struct {
 	// (default the real one); tests drive it.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// HTTPClient reaches the destination and the servers of members who
+	// kept their own accounts; nil: the default. Servers on a local
+	// federation (fednet) need the net's, which resolves their names and
+	// trusts their CA.
+	HTTPClient *http.Client
 }
 
 // Escape is one group's escape in this process.
@@ -87,6 +94,7 @@ type Report struct {
 	ListsCreated    int     `json:"lists_created"`
 	ListEntries     int     `json:"list_entries"`
 	Welcomes        int     `json:"welcomes"`
+	RemoteMembers   int     `json:"remote_members"` // arrived with their own account on another server
 	Server          string  `json:"server"`
 	DurationS       float64 `json:"duration_s"`
 }
@@ -128,9 +136,14 @@ func (x *Escape) Report(ctx context.Context) (Report, error) {
 			return r, err
 		}
 		r.Members, r.FollowsSeeded, r.ListsCreated, r.ListEntries, r.Welcomes = s.Members, s.Follows, s.Lists, s.Listed, s.Welcomes
+		r.RemoteMembers = s.Remote
 	}
 	return r, nil
 }
+
+// ListTitle is the title of the group's list on every member's account
+// (after Run).
+func (x *Escape) ListTitle() string { return x.engine.ListTitle() }
 
 func (x *Escape) actions() map[string]playbooks.Action {
 	return map[string]playbooks.Action{
@@ -172,8 +185,12 @@ func (x *Escape) startDestination(ctx context.Context) error {
 		return err
 	}
 	x.server = srv
+	var client func(string) *fedi.Client
+	if hc := x.cfg.HTTPClient; hc != nil {
+		client = func(u string) *fedi.Client { return fedi.New(u, fedi.WithHTTPClient(hc)) }
+	}
 	x.engine = arrival.New(arrival.Config{Store: x.cfg.Store, Group: g, Server: srv, Emit: x.cfg.Emit, Workers: x.cfg.Workers,
-		Logins: x.cfg.Logins})
+		Logins: x.cfg.Logins, Client: client})
 	return nil
 }
 

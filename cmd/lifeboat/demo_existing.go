@@ -183,7 +183,7 @@ The server keeps running, in approval mode. The members' logins are in
 %s (readable only by you). Stop the server with:
   lifeboat demo --destination existing --stop%s
 `, safetext.Line(g.Title), rep.Server, rep.Members, rep.AccountsCreated, rep.FollowsSeeded, rep.ListsCreated,
-		rep.DurationS, filepath.Join(dir, "members.csv"), demoFlags("", members))
+		rep.DurationS, filepath.Join(dir, "members.csv"), demoFlags("", members, 0))
 	return nil
 }
 

@@ -11,30 +11,40 @@ import (
 	"github.com/lifeboat-social/lifeboat/provision/local"
 )
 
-// stopDemo stops the local server of the group named (with --group or
-// --members), or else every local server a demo left running in the state
-// directory, whichever group it was for, and names what it stopped.
+// stopDemo stops the local servers (the room and, with remote members,
+// theirs) of the group named (with --group, --members or
+// --remote-members), or else every local server a demo left running in
+// the state directory, whichever group it was for, and names what it
+// stopped.
 func stopDemo(ctx context.Context, app *App, group string, named bool) error {
 	names := []string{group}
 	if !named {
-		dirs, _ := filepath.Glob(filepath.Join(destination.LocalDir(app.StateDir, "*"), "gotosocial.pid"))
 		names = names[:0]
-		for _, d := range dirs {
-			names = append(names, filepath.Base(filepath.Dir(filepath.Dir(d))))
+		for _, dir := range []string{destination.LocalDir(app.StateDir, "*"), destination.RemoteDir(app.StateDir, "*")} {
+			pids, _ := filepath.Glob(filepath.Join(dir, "gotosocial.pid"))
+			for _, p := range pids {
+				names = append(names, filepath.Base(filepath.Dir(filepath.Dir(p))))
+			}
 		}
 		slices.Sort(names)
+		names = slices.Compact(names)
 	}
 	stopped := 0
 	for _, name := range names {
-		dir := destination.LocalDir(app.StateDir, name)
-		if _, err := os.Stat(filepath.Join(dir, "gotosocial.pid")); err != nil {
-			continue
+		servers := []struct{ dir, what string }{
+			{destination.LocalDir(app.StateDir, name), "demo server"},
+			{destination.RemoteDir(app.StateDir, name), "remote members' server"},
 		}
-		if err := local.StopRunning(ctx, dir); err != nil {
-			return err
+		for _, s := range servers {
+			if _, err := os.Stat(filepath.Join(s.dir, "gotosocial.pid")); err != nil {
+				continue
+			}
+			if err := local.StopRunning(ctx, s.dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, "The %s of %s is stopped.\n", s.what, name)
+			stopped++
 		}
-		fmt.Fprintf(app.Stdout, "The demo server of %s is stopped.\n", name)
-		stopped++
 	}
 	if stopped == 0 {
 		fmt.Fprintln(app.Stdout, "No demo server is running.")

@@ -15,13 +15,6 @@ import (
 	"github.com/lifeboat-social/lifeboat/provision/local"
 )
 
-// The names of the two federating servers. Every test binary has its own
-// net (its own addresses and CA), so the names never clash.
-const (
-	RoomDomain = "room.lifeboat.test"
-	HomeDomain = "home.lifeboat.test"
-)
-
 var (
 	fedOnce sync.Once
 	fedDir  string
@@ -62,11 +55,11 @@ func startFederation(ctx context.Context) error {
 	if fedDir, err = os.MkdirTemp("", "lifeboat-fed-"); err != nil {
 		return err
 	}
-	if fedNet, err = fednet.Open(fedDir+"/net", RoomDomain, HomeDomain); err != nil {
+	if fedNet, err = fednet.Open(fedDir+"/net", fednet.Room, fednet.Home); err != nil {
 		return err
 	}
-	fedRoom = &Fed{Domain: RoomDomain}
-	fedHome = &Fed{Domain: HomeDomain}
+	fedRoom = &Fed{Domain: fednet.Room}
+	fedHome = &Fed{Domain: fednet.Home}
 	// Both at once: most of a start is GoToSocial compiling its SQLite.
 	var wg sync.WaitGroup
 	errs := make([]error, 2)

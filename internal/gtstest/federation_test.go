@@ -10,6 +10,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
+	"github.com/lifeboat-social/lifeboat/provision/fednet"
 )
 
 func TestMain(m *testing.M) { gtstest.Main(m) }
@@ -24,7 +25,7 @@ func TestFederationFollowBothWays(t *testing.T) {
 	room, home := gtstest.Federation(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if room.Server.URL != "https://"+gtstest.RoomDomain || home.Server.URL != "https://"+gtstest.HomeDomain {
+	if room.Server.URL != "https://"+fednet.Room || home.Server.URL != "https://"+fednet.Home {
 		t.Fatalf("URLs %s, %s; want https://<domain>", room.Server.URL, home.Server.URL)
 	}
 	n := runs.Add(1) // -count=N shares the servers: new people each run

@@ -38,6 +38,15 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 )
 
+// Room and Home are the names of a group's two local servers: the room
+// (the group's destination) and home, where some members kept accounts
+// of their own. Every net has its own /etc/hosts and client, so nets on
+// one machine use the same names without clashing.
+const (
+	Room = "room.lifeboat.test"
+	Home = "home.lifeboat.test"
+)
+
 // Port is where every server on a net listens, on its own address:
 // GoToSocial names accounts by host name without a port.
 const Port = 443
@@ -72,9 +81,6 @@ func Open(dir string, names ...string) (*Net, error) {
 	}
 	return n, nil
 }
-
-// Dir is the net's directory.
-func (n *Net) Dir() string { return n.dir }
 
 // CAFile is the CA's certificate (PEM), which servers on the net trust.
 func (n *Net) CAFile() string { return filepath.Join(n.dir, "ca.pem") }
