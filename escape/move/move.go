@@ -1,0 +1,527 @@
+// Package move brings a member's existing fediverse account into the
+// room: the member has a new account on the destination (made as for
+// anyone, from their invite), and moves their old account there with the
+// account migration the servers support. Lifeboat names the old account
+// as an alias of the new one (it holds the new account's token), then
+// the old account moves: through its server's API where it has one
+// (GoToSocial, with the member's password for that one request), else by
+// the member in their old server's settings (Mastodon), while Lifeboat
+// watches the old account for the move. The servers then move the
+// followers: each follower's server sends the new account a follow, and
+// since those people already followed the member, Lifeboat accepts their
+// requests (accounts are locked on GoToSocial).
+//
+// A move's state (the old account, the new one, and who followed the old
+// account when the move began) is journaled per member, so a page
+// reloaded, a server restarted or a pass run again picks up where it was.
+package move
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+)
+
+// Errors a caller branches on.
+var (
+	// ErrAddress: the old address is not user@domain.
+	ErrAddress = errors.New("move: the old address is not of the form user@domain")
+	// ErrNotArrived: the member has no account on the destination yet.
+	ErrNotArrived = errors.New("move: the member has no account in the room yet")
+	// ErrNotBegun: no move was begun for the member.
+	ErrNotBegun = errors.New("move: no move begun for this member")
+	// ErrSameAccount: the old address is the new account.
+	ErrSameAccount = errors.New("move: the old address is the new account")
+	// ErrNoAliasAPI: the destination sets aliases only in its web
+	// settings (Mastodon); the member adds the alias there (Guide.Alias).
+	ErrNoAliasAPI = errors.New("move: the destination sets aliases only in its settings")
+	// ErrNoMoveAPI: the old server moves accounts only in its web
+	// settings; the member moves there (Guide) and Check watches.
+	ErrNoMoveAPI = errors.New("move: the old server moves accounts only in its settings")
+	// ErrPassword: the old server refused the password.
+	ErrPassword = errors.New("move: the old server refused the password")
+	// ErrRefused: the old server refused the move; the *Refused says why.
+	ErrRefused = errors.New("move: the old server refused the move")
+	// ErrMovedElsewhere: the old account moved, but not into the room.
+	ErrMovedElsewhere = errors.New("move: the old account moved to another account")
+)
+
+// Refused is the old server's refusal of a move, in its own words (a
+// cooldown, an alias it has not seen yet): safe to show the member once
+// escaped, it names no secret.
+type Refused struct{ Reason string }
+
+func (r *Refused) Error() string        { return "move: the old server refused the move: " + r.Reason }
+func (r *Refused) Is(target error) bool { return target == ErrRefused }
+
+// Config is what a Mover works with.
+type Config struct {
+	Store store.Store
+	Group string
+	// Destination is the destination's base URL: the new accounts live
+	// there.
+	Destination string
+	// Client makes API clients; default fedi.New. Tests pass one that
+	// trusts their servers' certificates.
+	Client func(baseURL string) *fedi.Client
+	// ServerURL is the base URL of the server of an address's domain;
+	// default https://domain. Tests map a domain to a loopback stand-in.
+	ServerURL func(domain string) string
+}
+
+// Mover moves members' accounts into one group's room.
+type Mover struct {
+	cfg   Config
+	run   string
+	locks sync.Map // email -> *sync.Mutex: one step of a member's move at a time
+}
+
+// New returns a Mover for cfg.
+func New(cfg Config) *Mover {
+	if cfg.Client == nil {
+		cfg.Client = func(u string) *fedi.Client { return fedi.New(u) }
+	}
+	if cfg.ServerURL == nil {
+		cfg.ServerURL = func(domain string) string { return "https://" + domain }
+	}
+	cfg.Destination = strings.TrimRight(cfg.Destination, "/")
+	return &Mover{cfg: cfg, run: "move:" + cfg.Group}
+}
+
+// Plan is one member's move, as journaled.
+type Plan struct {
+	Email string `json:"email"`
+	// From is the old address (user@domain), FromServer its server's
+	// base URL, FromURI its ActivityPub id and FromID its id there
+	// (empty when the server did not say).
+	From       string `json:"from"`
+	FromServer string `json:"from_server"`
+	FromURI    string `json:"from_uri"`
+	FromID     string `json:"from_id,omitempty"`
+	// Software is the old server's (NodeInfo), e.g. "gotosocial".
+	Software string `json:"software"`
+	// To is the new account's address, ToServer the destination's base
+	// URL and ToURI the account's ActivityPub id.
+	To       string `json:"to"`
+	ToServer string `json:"to_server"`
+	ToURI    string `json:"to_uri"`
+	// Aliased: the new account names the old one as its alias.
+	Aliased bool `json:"aliased"`
+	// Followers are the addresses that followed the old account while
+	// the move was under way, as Lifeboat saw them: their follow
+	// requests to the new account are accepted.
+	Followers []string `json:"followers"`
+	// Moved: the old account has moved to the new one; MovedFrom is
+	// recorded on the member's account.
+	Moved bool `json:"moved"`
+}
+
+// ByAPI tells whether the old server takes the move through its API
+// (GoToSocial's POST /api/v1/accounts/move); otherwise the member moves
+// in its settings (Guide).
+func (p Plan) ByAPI() bool { return p.Software == "gotosocial" }
+
+// Guide is what a member needs to move by hand: where, and what to type.
+// Renderers word it; it holds no words of its own.
+type Guide struct {
+	// SettingsURL is the old server's page for moving the account.
+	SettingsURL string
+	// Handle is the new account as the member types it there.
+	Handle string
+	// AliasURL is the destination's page for aliases, when the member
+	// must add the alias by hand (ErrNoAliasAPI); Alias is what to type.
+	AliasURL, Alias string
+}
+
+// Guide returns the steps of a move by hand for p.
+func (p Plan) Guide() Guide {
+	g := Guide{Handle: "@" + p.To, Alias: "@" + p.From}
+	switch p.Software {
+	case "gotosocial":
+		g.SettingsURL = p.FromServer + "/settings/user/migration"
+	default:
+		// Mastodon, and the servers that copy its settings paths.
+		g.SettingsURL = p.FromServer + "/settings/migration"
+	}
+	if !p.Aliased {
+		// Only a destination without the alias API needs this: Mastodon.
+		g.AliasURL = p.ToServer + "/settings/aliases"
+	}
+	return g
+}
+
+// Status is where a move stands after Check.
+type Status struct {
+	Plan
+	// Accepted is how many follow requests from old followers this pass
+	// accepted; Arrived how many old followers now follow the new account.
+	Accepted, Arrived int
+}
+
+func (m *Mover) lock(email string) func() {
+	mu, _ := m.locks.LoadOrStore(strings.ToLower(email), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
+
+// Begin starts moving the account at from (user@domain) into the
+// member's new account: it finds both accounts' ActivityPub ids, names
+// the old account as an alias of the new one, and notes who follows the
+// old account. oldToken is the member's token on the old server when
+// Lifeboat has one (empty otherwise: the followers are then read where
+// the server shows them publicly). Calling it again refreshes the plan.
+// ErrNoAliasAPI comes with the plan saved: the member adds the alias by
+// hand (Guide) and calls Begin again.
+func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, error) {
+	defer m.lock(email)()
+	user, domain, ok := splitAcct(from)
+	if !ok {
+		return Plan{}, ErrAddress
+	}
+	acc, err := m.newAccount(ctx, email)
+	if err != nil {
+		return Plan{}, err
+	}
+	p, err := m.plan(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotBegun) {
+		return Plan{}, err
+	}
+	if p.From != user+"@"+domain {
+		p = Plan{Email: strings.ToLower(email), From: user + "@" + domain, FromServer: m.cfg.ServerURL(domain),
+			ToServer: m.cfg.Destination}
+	}
+	dest := m.cfg.Client(m.cfg.Destination)
+	if p.To == "" {
+		if p.To, err = m.address(ctx, dest, acc); err != nil {
+			return p, err
+		}
+	}
+	if p.To == p.From {
+		return p, ErrSameAccount
+	}
+	if p.ToURI == "" {
+		if p.ToURI, err = dest.WebFinger(ctx, p.To); err != nil {
+			return p, fmt.Errorf("find the new account %s: %w", p.To, err)
+		}
+	}
+	old := m.cfg.Client(p.FromServer)
+	if p.FromURI == "" {
+		if p.FromURI, err = old.WebFinger(ctx, p.From); err != nil {
+			return p, fmt.Errorf("find the old account %s: %w", p.From, err)
+		}
+	}
+	if p.Software == "" {
+		ni, err := old.NodeInfo(ctx)
+		if err != nil {
+			return p, fmt.Errorf("read what software %s runs: %w", p.FromServer, err)
+		}
+		p.Software = strings.ToLower(ni.Software.Name)
+	}
+	m.noteFollowers(ctx, &p, oldToken)
+	if err := m.save(ctx, p); err != nil {
+		return p, err
+	}
+	if !p.Aliased {
+		mv, err := dest.WithToken(acc.Token).Alias(ctx, []string{p.FromURI})
+		switch {
+		case fedi.IsStatus(err, http.StatusNotFound):
+			return p, ErrNoAliasAPI
+		case err != nil:
+			return p, fmt.Errorf("name %s as an alias of %s: %w", p.From, p.To, err)
+		}
+		p.Aliased = slices.Contains(mv.AlsoKnownAs, p.FromURI)
+		if !p.Aliased {
+			return p, fmt.Errorf("name %s as an alias of %s: the server did not keep it", p.From, p.To)
+		}
+		if err := m.save(ctx, p); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// MoveByAPI moves the old account through its server's API, with the
+// member's token there and their password, which is used for this one
+// request and kept nowhere. The server moves the followers in the
+// background; Check watches and accepts them.
+func (m *Mover) MoveByAPI(ctx context.Context, email, oldToken, password string) (Plan, error) {
+	defer m.lock(email)()
+	p, err := m.plan(ctx, email)
+	if err != nil {
+		return p, err
+	}
+	if !p.ByAPI() {
+		return p, ErrNoMoveAPI
+	}
+	if !p.Aliased {
+		return p, ErrNoAliasAPI
+	}
+	m.noteFollowers(ctx, &p, oldToken)
+	if err := m.save(ctx, p); err != nil {
+		return p, err
+	}
+	err = m.cfg.Client(p.FromServer).WithToken(oldToken).Move(ctx, password, p.ToURI)
+	var fe *fedi.Error
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.As(err, &fe) && fe.Status == http.StatusBadRequest:
+		// GoToSocial answers 400 to a missing or wrong password; the
+		// other 400s are about moved_to_uri, which Lifeboat got from
+		// WebFinger.
+		return p, ErrPassword
+	case errors.As(err, &fe) && fe.Status == http.StatusUnprocessableEntity:
+		return p, &Refused{Reason: fe.Message}
+	}
+	return p, fmt.Errorf("move %s to %s: %w", p.From, p.To, err)
+}
+
+// Check looks at the old account: once it has moved to the new one, it
+// records MovedFrom on the member's account and accepts the follow
+// requests of the old account's followers. Until then it notes the
+// followers again (people who followed meanwhile). oldToken is the
+// member's token on the old server, or empty (Mastodon shows accounts
+// publicly). Run it again while followers' servers still send their
+// follows: federation delivers them over minutes.
+func (m *Mover) Check(ctx context.Context, email, oldToken string) (Status, error) {
+	defer m.lock(email)()
+	p, err := m.plan(ctx, email)
+	if err != nil {
+		return Status{Plan: p}, err
+	}
+	if !p.Moved {
+		moved, err := m.movedTo(ctx, p, oldToken)
+		if err != nil {
+			return Status{Plan: p}, err
+		}
+		if moved == nil {
+			m.noteFollowers(ctx, &p, oldToken)
+			return Status{Plan: p}, m.save(ctx, p)
+		}
+		if !m.sameAccount(p, *moved) {
+			return Status{Plan: p}, fmt.Errorf("%w: %s", ErrMovedElsewhere, moved.URL)
+		}
+		acc, err := m.newAccount(ctx, email)
+		if err != nil {
+			return Status{Plan: p}, err
+		}
+		acc.MovedFrom = p.From
+		if err := m.cfg.Store.Accounts().Put(ctx, acc); err != nil {
+			return Status{Plan: p}, err
+		}
+		p.Moved = true
+		if err := m.save(ctx, p); err != nil {
+			return Status{Plan: p}, err
+		}
+	}
+	return m.accept(ctx, p)
+}
+
+// Pending returns the moves of the group that have begun, for a pass
+// that keeps accepting followers (Check on each).
+func (m *Mover) Pending(ctx context.Context) ([]Plan, error) {
+	steps, err := m.cfg.Store.Journal().List(ctx, m.run, "member:")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Plan, 0, len(steps))
+	for _, s := range steps {
+		var p Plan
+		if err := json.Unmarshal(s.Result, &p); err != nil {
+			return nil, fmt.Errorf("read the move %s: %w", s.Key, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Plan returns the member's move, or ErrNotBegun.
+func (m *Mover) Plan(ctx context.Context, email string) (Plan, error) { return m.plan(ctx, email) }
+
+// accept accepts the new account's follow requests from the old
+// account's followers and counts the old followers who follow it now.
+func (m *Mover) accept(ctx context.Context, p Plan) (Status, error) {
+	st := Status{Plan: p}
+	acc, err := m.newAccount(ctx, p.Email)
+	if err != nil {
+		return st, err
+	}
+	dest := m.cfg.Client(m.cfg.Destination).WithToken(acc.Token)
+	_, domain, _ := splitAcct(p.To)
+	old := map[string]bool{}
+	for _, f := range p.Followers {
+		old[f] = true
+	}
+	reqs, err := dest.FollowRequests(ctx)
+	if err != nil {
+		return st, fmt.Errorf("read the follow requests of %s: %w", p.To, err)
+	}
+	for _, r := range reqs {
+		if !old[normal(r.Acct, domain)] {
+			continue // not an old follower: the member decides
+		}
+		if _, err := dest.AuthorizeFollowRequest(ctx, r.ID); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
+			return st, fmt.Errorf("accept the follow request of %s: %w", r.Acct, err)
+		}
+		st.Accepted++
+	}
+	followers, err := dest.Followers(ctx, acc.ID)
+	if err != nil {
+		return st, fmt.Errorf("read the followers of %s: %w", p.To, err)
+	}
+	for _, f := range followers {
+		if old[normal(f.Acct, domain)] {
+			st.Arrived++
+		}
+	}
+	return st, nil
+}
+
+// movedTo returns the account the old one moved to, nil while it has not.
+func (m *Mover) movedTo(ctx context.Context, p Plan, oldToken string) (*fedi.Account, error) {
+	old := m.cfg.Client(p.FromServer)
+	var mv fedi.Moving
+	var err error
+	if oldToken != "" && p.FromID != "" {
+		mv, err = old.WithToken(oldToken).AccountMoving(ctx, p.FromID)
+	} else {
+		user, _, _ := splitAcct(p.From)
+		mv, err = old.LookupMoving(ctx, user)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look at the old account %s: %w", p.From, err)
+	}
+	return mv.Moved, nil
+}
+
+// sameAccount tells whether moved (as the old server shows it) is the
+// new account: by address, or by its profile URL on the destination.
+func (m *Mover) sameAccount(p Plan, moved fedi.Account) bool {
+	_, oldDomain, _ := splitAcct(p.From)
+	if normal(moved.Acct, oldDomain) == p.To {
+		return true
+	}
+	user, _, _ := splitAcct(p.To)
+	return moved.URL == m.cfg.Destination+"/@"+user
+}
+
+// noteFollowers adds the old account's present followers to the plan.
+// It is best effort: a server that hides them (or has moved them on
+// already) leaves the followers noted before.
+func (m *Mover) noteFollowers(ctx context.Context, p *Plan, oldToken string) {
+	old := m.cfg.Client(p.FromServer)
+	if oldToken != "" {
+		old = old.WithToken(oldToken)
+	}
+	user, domain, _ := splitAcct(p.From)
+	if p.FromID == "" {
+		var a fedi.Account
+		var err error
+		if oldToken != "" {
+			a, err = old.VerifyCredentials(ctx)
+			if err == nil && !strings.EqualFold(a.Username, user) {
+				return // the token is another account's
+			}
+		} else {
+			a, err = old.Lookup(ctx, user)
+		}
+		if err != nil {
+			return
+		}
+		p.FromID = a.ID
+	}
+	fs, err := old.Followers(ctx, p.FromID)
+	if err != nil {
+		return
+	}
+	for _, f := range fs {
+		if a := normal(f.Acct, domain); !slices.Contains(p.Followers, a) {
+			p.Followers = append(p.Followers, a)
+		}
+	}
+	slices.Sort(p.Followers)
+}
+
+// newAccount is the member's account on the destination.
+func (m *Mover) newAccount(ctx context.Context, email string) (store.Account, error) {
+	acc, err := m.cfg.Store.Accounts().Get(ctx, m.cfg.Group, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (acc.Token == "" || acc.Remote(m.cfg.Destination))) {
+		return acc, ErrNotArrived
+	}
+	return acc, err
+}
+
+// address is the new account's address: as recorded, or its username at
+// the destination's domain.
+func (m *Mover) address(ctx context.Context, dest *fedi.Client, acc store.Account) (string, error) {
+	if _, _, ok := splitAcct(acc.Acct); ok {
+		return strings.ToLower(acc.Acct), nil
+	}
+	in, err := dest.InstanceV2(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read the destination's domain: %w", err)
+	}
+	return strings.ToLower(acc.Username + "@" + in.Domain), nil
+}
+
+func (m *Mover) plan(ctx context.Context, email string) (Plan, error) {
+	s, err := m.cfg.Store.Journal().Get(ctx, m.run, key(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return Plan{}, ErrNotBegun
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	var p Plan
+	if err := json.Unmarshal(s.Result, &p); err != nil {
+		return Plan{}, fmt.Errorf("read the move of %s: %w", email, err)
+	}
+	return p, nil
+}
+
+func (m *Mover) save(ctx context.Context, p Plan) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	j := m.cfg.Store.Journal()
+	if _, err := j.Start(ctx, m.run, key(p.Email)); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return j.Finish(ctx, m.run, key(p.Email), b)
+}
+
+func key(email string) string { return "member:" + strings.ToLower(email) }
+
+// splitAcct splits user@domain (a leading @ allowed) into its parts,
+// lower-cased; the domain must be a host name (with a port, for tests).
+func splitAcct(a string) (user, domain string, ok bool) {
+	a = strings.TrimPrefix(strings.TrimSpace(a), "@")
+	user, domain, ok = strings.Cut(a, "@")
+	if !ok || user == "" || domain == "" || len(a) > 320 || strings.ContainsAny(a, "/?#\\ \t\r\n") {
+		return "", "", false
+	}
+	if u, err := url.Parse("https://" + domain); err != nil || u.Host != domain || u.Hostname() == "" {
+		return "", "", false
+	}
+	return strings.ToLower(user), strings.ToLower(domain), true
+}
+
+// normal is acct (as a server lists it: bare for its own accounts) as a
+// full address, lower-cased; home is the listing server's domain.
+func normal(acct, home string) string {
+	acct = strings.ToLower(strings.TrimPrefix(acct, "@"))
+	if acct != "" && !strings.Contains(acct, "@") {
+		acct += "@" + home
+	}
+	return acct
+}
