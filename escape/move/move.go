@@ -41,9 +41,6 @@ var (
 	ErrNotBegun = errors.New("move: no move begun for this member")
 	// ErrSameAccount: the old address is the new account.
 	ErrSameAccount = errors.New("move: the old address is the new account")
-	// ErrNoAliasAPI: the destination sets aliases only in its web
-	// settings (Mastodon); the member adds the alias there (Guide.Alias).
-	ErrNoAliasAPI = errors.New("move: the destination sets aliases only in its settings")
 	// ErrNoMoveAPI: the old server moves accounts only in its web
 	// settings; the member moves there (Guide) and Check watches.
 	ErrNoMoveAPI = errors.New("move: the old server moves accounts only in its settings")
@@ -114,8 +111,12 @@ type Plan struct {
 	To       string `json:"to"`
 	ToServer string `json:"to_server"`
 	ToURI    string `json:"to_uri"`
-	// Aliased: the new account names the old one as its alias.
-	Aliased bool `json:"aliased"`
+	// Aliased: the new account names the old one as its alias, set by
+	// Lifeboat. AliasByHand: the destination sets aliases only in its
+	// web settings (Mastodon), so the member adds it there first (Guide);
+	// the old server checks it when the account moves.
+	Aliased     bool `json:"aliased"`
+	AliasByHand bool `json:"alias_by_hand"`
 	// Followers are the addresses that followed the old account while
 	// the move was under way, as Lifeboat saw them: their follow
 	// requests to the new account are accepted.
@@ -138,7 +139,7 @@ type Guide struct {
 	// Handle is the new account as the member types it there.
 	Handle string
 	// AliasURL is the destination's page for aliases, when the member
-	// must add the alias by hand (ErrNoAliasAPI); Alias is what to type.
+	// must add the alias by hand (AliasByHand); Alias is what to type.
 	AliasURL, Alias string
 }
 
@@ -152,8 +153,7 @@ func (p Plan) Guide() Guide {
 		// Mastodon, and the servers that copy its settings paths.
 		g.SettingsURL = p.FromServer + "/settings/migration"
 	}
-	if !p.Aliased {
-		// Only a destination without the alias API needs this: Mastodon.
+	if p.AliasByHand {
 		g.AliasURL = p.ToServer + "/settings/aliases"
 	}
 	return g
@@ -179,8 +179,6 @@ func (m *Mover) lock(email string) func() {
 // old account. oldToken is the member's token on the old server when
 // Lifeboat has one (empty otherwise: the followers are then read where
 // the server shows them publicly). Calling it again refreshes the plan.
-// ErrNoAliasAPI comes with the plan saved: the member adds the alias by
-// hand (Guide) and calls Begin again.
 func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, error) {
 	defer m.lock(email)()
 	user, domain, ok := splitAcct(from)
@@ -230,11 +228,12 @@ func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, 
 	if err := m.save(ctx, p); err != nil {
 		return p, err
 	}
-	if !p.Aliased {
+	if !p.Aliased && !p.AliasByHand {
 		mv, err := dest.WithToken(acc.Token).Alias(ctx, []string{p.FromURI})
 		switch {
 		case fedi.IsStatus(err, http.StatusNotFound):
-			return p, ErrNoAliasAPI
+			p.AliasByHand = true
+			return p, m.save(ctx, p)
 		case err != nil:
 			return p, fmt.Errorf("name %s as an alias of %s: %w", p.From, p.To, err)
 		}
@@ -261,9 +260,6 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, oldToken, password string)
 	}
 	if !p.ByAPI() {
 		return p, ErrNoMoveAPI
-	}
-	if !p.Aliased {
-		return p, ErrNoAliasAPI
 	}
 	m.noteFollowers(ctx, &p, oldToken)
 	if err := m.save(ctx, p); err != nil {
