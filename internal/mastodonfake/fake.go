@@ -145,7 +145,7 @@ type Server struct {
 	// ([follower id, target uri]); no server delivers them.
 	remoteFollows [][2]string
 	counters      map[string]int // rate-limit windows: key -> count
-	stats    Stats
+	stats         Stats
 }
 
 // Stats counts what the server did, for tests to check.
@@ -221,7 +221,7 @@ func Start(cfg Config) *Server {
 		codes: map[string]*grant{}, sessions: map[string]*session{}, confirm: map[string]string{},
 		follows: map[[2]string]time.Time{}, lists: map[string]*list{}, counters: map[string]int{},
 		remotes: map[string]*remoteAccount{},
-		seq: 109_000_000_000_000_000}
+		seq:     109_000_000_000_000_000}
 	s.http = httptest.NewServer(s.routes())
 	s.URL = s.http.URL
 	if s.cfg.Domain == "" {
