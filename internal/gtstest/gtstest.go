@@ -1,7 +1,8 @@
 // Package gtstest gives tests a real GoToSocial server: the local
 // destination, started once per test binary on loopback and stopped when
 // the tests end. Tests that share it use their own usernames and groups.
-// Foreign gives them a second one run as someone else's server.
+// Foreign gives them a second one run as someone else's server, and
+// Federation two that federate with each other over HTTPS.
 package gtstest
 
 import (
@@ -128,6 +129,9 @@ func Server(t testing.TB) (*local.Local, *provision.Server) {
 // it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if err := stopFederation(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "gtstest: stop the federation:", err)
+	}
 	for _, f := range foreigns {
 		if err := f.Stop(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "gtstest: stop a foreign server:", err)

@@ -27,6 +27,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision"
+	"github.com/lifeboat-social/lifeboat/provision/fednet"
 	"github.com/lifeboat-social/lifeboat/provision/gtsaccounts"
 )
 
@@ -52,6 +53,13 @@ type Config struct {
 	// for a server that mails its members (the demo of an existing
 	// server). They override the defaults.
 	Settings map[string]any
+	// Net, when set, serves the server over HTTPS as Domain, a name on
+	// Net, with a certificate from Net's CA and Net's /etc/hosts, so that
+	// it federates with the other servers on Net. Without it the server
+	// speaks plain HTTP on a free port of 127.0.0.1 and cannot federate
+	// (GoToSocial looks accounts up over HTTPS only).
+	Net    *fednet.Net
+	Domain string
 }
 
 // Local is the local destination.
@@ -63,6 +71,7 @@ type Local struct {
 	proc     *os.Process
 	gts      tools.GoToSocial
 	accounts *gtsaccounts.Maker
+	hc       *http.Client
 }
 
 // state is what survives between runs, in Dir/server.json: 0600 and
@@ -91,13 +100,27 @@ func New(cfg Config) *Local {
 	if cfg.Title == "" {
 		cfg.Title = "Lifeboat local"
 	}
-	return &Local{cfg: cfg}
+	hc := http.DefaultClient
+	if cfg.Net != nil {
+		hc = cfg.Net.HTTPClient()
+	}
+	return &Local{cfg: cfg, hc: hc}
 }
 
 var _ provision.Destination = (*Local)(nil)
 
 // URL is the server's base URL (valid after Start).
-func (l *Local) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", l.st.Port) }
+func (l *Local) URL() string {
+	if l.cfg.Net != nil {
+		return l.cfg.Net.URL(l.cfg.Domain)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", l.st.Port)
+}
+
+// HTTPClient is the client that reaches the server: on a fednet.Net one
+// that resolves the net's names and trusts its CA. Pass it to API clients
+// with fedi.WithHTTPClient.
+func (l *Local) HTTPClient() *http.Client { return l.hc }
 
 // AdminCredentials returns the admin's email and password, for telling the
 // lead how to log in to the demo server.
@@ -254,9 +277,13 @@ func (l *Local) loadState() error {
 	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := fednet.Port
+	if l.cfg.Net == nil {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		port = p
 	}
 	l.st = state{
 		Port:          port,
@@ -302,6 +329,9 @@ func (l *Local) writeConfig() error {
 		"advanced-cookies-samesite":       "lax",
 		"instance-expose-public-timeline": true,
 	}
+	if err := l.federate(cfg); err != nil {
+		return err
+	}
 	for k, v := range l.cfg.Settings {
 		cfg[k] = v
 	}
@@ -313,6 +343,29 @@ func (l *Local) writeConfig() error {
 		return err
 	}
 	return atomicfile.Write(l.ConfigPath(), b, 0o600)
+}
+
+// federate sets what a server on a fednet.Net needs: its name, HTTPS
+// with the net's certificate on port 443 of its own address, and loopback
+// allowed to GoToSocial's HTTP client, which by default refuses to reach
+// reserved addresses (the other servers are all on loopback).
+func (l *Local) federate(cfg map[string]any) error {
+	n := l.cfg.Net
+	if n == nil {
+		return nil
+	}
+	chain, key, err := n.Certificate(l.cfg.Domain)
+	if err != nil {
+		return err
+	}
+	cfg["host"] = l.cfg.Domain
+	cfg["protocol"] = "https"
+	cfg["bind-address"] = n.Addr(l.cfg.Domain).String()
+	cfg["port"] = fednet.Port
+	cfg["tls-certificate-chain"] = chain
+	cfg["tls-certificate-key"] = key
+	cfg["http-client"] = map[string]any{"allow-ips": []string{"127.0.0.0/8"}}
+	return nil
 }
 
 // gtsCmd builds a gotosocial command; secrets go in the environment
@@ -350,6 +403,11 @@ func (l *Local) startProcess() error {
 	defer logf.Close()
 	cmd := l.gtsCmd(context.Background(), nil, "server", "start")
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if l.cfg.Net != nil {
+		if err := l.cfg.Net.Confine(cmd); err != nil {
+			return err
+		}
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start gotosocial: %w", err)
@@ -407,7 +465,7 @@ func findProcess(config string) int {
 
 func (l *Local) answers(ctx context.Context) bool {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.URL()+"/api/v2/instance", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := l.hc.Do(req)
 	if err != nil {
 		return false
 	}
@@ -452,7 +510,7 @@ func tail(s string, n int) string {
 // adminToken reuses the saved admin token while it works, else signs the
 // admin in through the authorization-code flow.
 func (l *Local) adminToken(ctx context.Context) error {
-	c := fedi.New(l.URL())
+	c := fedi.New(l.URL(), fedi.WithHTTPClient(l.hc))
 	if l.st.AdminToken != "" {
 		if _, err := c.WithToken(l.st.AdminToken).VerifyCredentials(ctx); err == nil {
 			return nil

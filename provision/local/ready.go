@@ -27,7 +27,7 @@ func (l *Local) Ready(ctx context.Context) (bool, string, error) {
 	if st.Port == 0 {
 		return false, notRunning, nil
 	}
-	probe := &Local{cfg: l.cfg, st: st}
+	probe := &Local{cfg: l.cfg, st: st, hc: l.hc}
 	// Generous: on a loaded machine a running server can take seconds to
 	// answer, and a false "not running" would hold a launch back.
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
