@@ -237,7 +237,7 @@ func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, 
 		case err != nil:
 			return p, fmt.Errorf("name %s as an alias of %s: %w", p.From, p.To, err)
 		}
-		p.Aliased = slices.Contains(mv.AlsoKnownAs, p.FromURI)
+		p.Aliased = slices.Contains(mv.Source.AlsoKnownAs, p.FromURI)
 		if !p.Aliased {
 			return p, fmt.Errorf("name %s as an alias of %s: the server did not keep it", p.From, p.To)
 		}

@@ -12,11 +12,14 @@ import (
 
 // Moving is an account as a move concerns it: the account, where it has
 // moved (Moved, set once a Move went through), and the accounts it says
-// it is also known as (its aliases; GoToSocial shows them to the owner).
+// it is also known as (its aliases: GoToSocial shows them to the owner,
+// in source).
 type Moving struct {
 	Account
-	Moved       *Account `json:"moved"`
-	AlsoKnownAs []string `json:"also_known_as_uris"`
+	Moved  *Account `json:"moved"`
+	Source struct {
+		AlsoKnownAs []string `json:"also_known_as_uris"`
+	} `json:"source"`
 }
 
 // Alias sets the caller's aliases (alsoKnownAs) to the accounts with the

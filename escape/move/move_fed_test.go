@@ -1,0 +1,248 @@
+package move_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lifeboat-social/lifeboat/escape"
+	"github.com/lifeboat-social/lifeboat/escape/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/move"
+	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/gtstest"
+	"github.com/lifeboat-social/lifeboat/internal/store"
+)
+
+func TestMain(m *testing.M) { gtstest.Main(m) }
+
+var runs atomic.Int32
+
+// TestMoveFromAnotherServer: a member of a group that arrived on room
+// (the destination) has an old account on home with followers there and
+// on room. Lifeboat names the old account as an alias of the new one,
+// moves it through home's API with the member's password, and accepts
+// the followers' requests: read back from both servers, every old
+// follower follows the new account and no longer the old one, the
+// member's account records where it came from, and the group's mesh
+// holds.
+func TestMoveFromAnotherServer(t *testing.T) {
+	room, home := gtstest.Federation(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	n := runs.Add(1) // -count=N shares the servers: new people each run
+	hc := gtstest.FederationHTTPClient()
+	client := func(u string) *fedi.Client { return fedi.New(u, fedi.WithHTTPClient(hc)) }
+
+	// The group arrives on room, three members meshed.
+	g := &groups.Group{Version: 1, Name: fmt.Sprintf("movers%d", n), Title: "Movers", ViableMass: 2,
+		Lead: groups.Person{Name: "Lead", Email: "lead@example.org"}, Destination: groups.Destination{Type: groups.DestLocal}}
+	for i := range 3 {
+		g.Members = append(g.Members, groups.Member{Name: fmt.Sprint("M", i),
+			Email: fmt.Sprintf("mover%d-%d@example.org", n, i), Username: fmt.Sprintf("mover%d_%d", n, i)})
+	}
+	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := escape.SaveGroup(ctx, st, g); err != nil {
+		t.Fatal(err)
+	}
+	logins, err := arrival.OpenLogins(filepath.Join(t.TempDir(), "logins.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: room.Server, Logins: logins, Client: client})
+	for _, m := range g.Members {
+		if err := e.Join(ctx, m.Email, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.SignIn(ctx, m.Email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mover := g.Members[0]
+	newAcc, err := st.Accounts().Get(ctx, g.Name, mover.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newAddr := mover.Username + "@" + room.Domain
+
+	// The member's old account on home, followed by two people there and
+	// one on room.
+	oldName := fmt.Sprintf("old%d", n)
+	oldAddr := oldName + "@" + home.Domain
+	oldID, oldTok := home.Account(t, oldName)
+	old := home.Client().WithToken(oldTok)
+	type follower struct {
+		c    *fedi.Client
+		id   string
+		addr string // as the new account's server lists it, and as move lists it
+	}
+	var followers []follower
+	for _, who := range []struct {
+		f    *gtstest.Fed
+		name string
+	}{{home, fmt.Sprintf("fan%d_a", n)}, {home, fmt.Sprintf("fan%d_b", n)}, {room, fmt.Sprintf("fan%d_c", n)}} {
+		id, tok := who.f.Account(t, who.name)
+		c := who.f.Client().WithToken(tok)
+		target := oldID
+		if who.f == room {
+			target = resolve(ctx, t, room.Server.URL, tok, oldAddr).ID
+		}
+		if _, err := c.Follow(ctx, target); err != nil {
+			t.Fatal(err)
+		}
+		followers = append(followers, follower{c, id, who.name + "@" + who.f.Domain})
+	}
+	// The old account is locked, as GoToSocial's accounts are: it accepts.
+	waitFor(ctx, t, "the old account's followers", func() bool {
+		reqs, err := old.FollowRequests(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range reqs {
+			if _, err := old.AuthorizeFollowRequest(ctx, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fs, err := old.Followers(ctx, oldID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fs) == 3
+	})
+
+	mv := move.New(move.Config{Store: st, Group: g.Name, Destination: room.Server.URL, Client: client})
+	plan, err := mv.Begin(ctx, mover.Email, "@"+oldAddr, oldTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{followers[0].addr, followers[1].addr, followers[2].addr}
+	slices.Sort(want)
+	if !plan.ByAPI() || !plan.Aliased || plan.To != newAddr || plan.From != oldAddr || !slices.Equal(plan.Followers, want) {
+		t.Fatalf("plan %+v", plan)
+	}
+	if _, err := mv.MoveByAPI(ctx, mover.Email, oldTok, "not the password"); !errors.Is(err, move.ErrPassword) {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	if _, err := mv.MoveByAPI(ctx, mover.Email, oldTok, home.Password(oldName)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Federation moves the followers over minutes; each Check accepts the
+	// requests that have come.
+	var status move.Status
+	waitFor(ctx, t, "the old followers to follow the new account", func() bool {
+		status, err = mv.Check(ctx, mover.Email, oldTok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status.Moved && status.Arrived == 3
+	})
+
+	// Read back from both servers.
+	got, err := st.Accounts().Get(ctx, g.Name, mover.Email)
+	if err != nil || got.MovedFrom != oldAddr || got.ID != newAcc.ID {
+		t.Fatalf("the member's account: %v %+v", err, got)
+	}
+	newFollowers, err := room.Client().WithToken(newAcc.Token).Followers(ctx, newAcc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range followers {
+		if !slices.ContainsFunc(newFollowers, func(a fedi.Account) bool { return full(a.Acct, room.Domain) == f.addr }) {
+			t.Errorf("room lists the new account's followers without %s", f.addr)
+		}
+		var target string
+		if slices.Contains([]string{followers[0].addr, followers[1].addr}, f.addr) {
+			target = newAddr // on home, the new account is remote
+		} else {
+			target = mover.Username
+		}
+		waitFor(ctx, t, f.addr+"'s server to show the follow of the new account", func() bool {
+			following, err := f.c.Following(ctx, f.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(following, func(a fedi.Account) bool { return a.Acct == oldAddr || a.Acct == oldName }) {
+				return false
+			}
+			return slices.ContainsFunc(following, func(a fedi.Account) bool { return a.Acct == target })
+		})
+	}
+	moved, err := home.Client().WithToken(oldTok).AccountMoving(ctx, oldID)
+	if err != nil || moved.Moved == nil || moved.Moved.Acct != newAddr {
+		t.Fatalf("home shows the old account moved: %v %+v", err, moved.Moved)
+	}
+
+	// The group's mesh holds: a seed finds nothing to do, and every member
+	// follows and is followed by the two others.
+	if err := e.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range g.Members {
+		c, err := e.MemberCounts(ctx, m.Email)
+		if err != nil || c.Following != 2 || c.Followers != 2 {
+			t.Errorf("%s in the mesh: %v %+v", m.Username, err, c)
+		}
+	}
+
+	// A second pass changes nothing.
+	again, err := mv.Check(ctx, mover.Email, oldTok)
+	if err != nil || !again.Moved || again.Accepted != 0 || again.Arrived != 3 {
+		t.Fatalf("again: %v %+v", err, again)
+	}
+}
+
+// full is acct as a full address; home is the listing server's domain.
+func full(acct, home string) string {
+	if !strings.Contains(acct, "@") {
+		return acct + "@" + home
+	}
+	return acct
+}
+
+// resolve finds acct through the server at base, fetching it over
+// federation (GET /api/v2/search?resolve=true), as a person does who
+// follows someone on another server.
+func resolve(ctx context.Context, t *testing.T, base, token, acct string) fedi.Account {
+	t.Helper()
+	q := url.Values{"q": {"@" + acct}, "resolve": {"true"}, "type": {"accounts"}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v2/search?"+q.Encode(), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := gtstest.FederationHTTPClient().Do(req)
+	if err != nil {
+		t.Fatalf("resolve %s: %v", acct, err)
+	}
+	defer resp.Body.Close()
+	var res struct{ Accounts []fedi.Account }
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || len(res.Accounts) != 1 || res.Accounts[0].Acct != acct {
+		t.Fatalf("resolve %s: %s %v %+v", acct, resp.Status, err, res.Accounts)
+	}
+	return res.Accounts[0]
+}
+
+func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
