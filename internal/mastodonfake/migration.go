@@ -56,6 +56,9 @@ func (s *Server) migrationRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /settings/aliases", s.formPost(s.signedIn(s.aliasesPost)))
 	m.HandleFunc("GET /settings/migration", s.settingsPage(s.migrationForm))
 	m.HandleFunc("POST /settings/migration", s.formPost(s.signedIn(s.migrationPost)))
+	// Rails answers a route it does not have (*unmatched_route) with 404,
+	// whatever the method: POST /api/v1/accounts/alias or /move included.
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { apiError(w, http.StatusNotFound, "Not Found") })
 }
 
 // actor is the account's ActivityPub document (ActivityPub::

@@ -32,7 +32,7 @@ func TestMigration(t *testing.T) {
 	oldID := account(oldS, "ana")
 	account(oldS, "ben")
 	account(oldS, "cat")
-	account(newS, "ana2")
+	newID := account(newS, "ana2")
 	for _, f := range []string{"ben", "cat"} {
 		if err := oldS.Follow(f, "ana"); err != nil {
 			t.Fatal(err)
@@ -49,6 +49,14 @@ func TestMigration(t *testing.T) {
 		return p.Alert()
 	}
 
+	// No REST API for either half.
+	api := fedi.New(newS.URL).WithToken(newS.MintToken(newID, "read", "write"))
+	if _, err := api.Alias(ctx, []string{oldS.URL + "/users/ana"}); !fedi.IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("alias through the API: %v", err)
+	}
+	if err := api.Move(ctx, "password-ana", newS.URL+"/users/ana2"); !fedi.IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("move through the API: %v", err)
+	}
 	if a := move(newAddr, "password-ana"); a != "Handle of the new account is not an alias of this account" {
 		t.Fatalf("move before the alias: %q", a)
 	}
