@@ -50,6 +50,12 @@ var (
 	ErrRefused = errors.New("move: the old server refused the move")
 	// ErrMovedElsewhere: the old account moved, but not into the room.
 	ErrMovedElsewhere = errors.New("move: the old account moved to another account")
+	// ErrNoToken: a move through the API needs the member's token on the
+	// old server (Authorized or KeepToken) first.
+	ErrNoToken = errors.New("move: no token for the old account")
+	// ErrWrongAccount: the token kept for the old server is another
+	// account's than the old address.
+	ErrWrongAccount = errors.New("move: the token is for another account than the old address")
 )
 
 // Refused is the old server's refusal of a move, in its own words (a
@@ -176,10 +182,10 @@ func (m *Mover) lock(email string) func() {
 // Begin starts moving the account at from (user@domain) into the
 // member's new account: it finds both accounts' ActivityPub ids, names
 // the old account as an alias of the new one, and notes who follows the
-// old account. oldToken is the member's token on the old server when
-// Lifeboat has one (empty otherwise: the followers are then read where
-// the server shows them publicly). Calling it again refreshes the plan.
-func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, error) {
+// old account (with the member's token there when Lifeboat keeps one,
+// else where the server shows them publicly). Calling it again
+// refreshes the plan.
+func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 	defer m.lock(email)()
 	user, domain, ok := splitAcct(from)
 	if !ok {
@@ -224,6 +230,10 @@ func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, 
 		}
 		p.Software = strings.ToLower(ni.Software.Name)
 	}
+	oldToken, err := m.token(ctx, email)
+	if err != nil {
+		return p, err
+	}
 	m.noteFollowers(ctx, &p, oldToken)
 	if err := m.save(ctx, p); err != nil {
 		return p, err
@@ -249,10 +259,10 @@ func (m *Mover) Begin(ctx context.Context, email, from, oldToken string) (Plan, 
 }
 
 // MoveByAPI moves the old account through its server's API, with the
-// member's token there and their password, which is used for this one
-// request and kept nowhere. The server moves the followers in the
-// background; Check watches and accepts them.
-func (m *Mover) MoveByAPI(ctx context.Context, email, oldToken, password string) (Plan, error) {
+// member's token there (KeepToken) and their password, which is used for
+// this one request and kept nowhere. The server moves the followers in
+// the background; Check watches and accepts them.
+func (m *Mover) MoveByAPI(ctx context.Context, email, password string) (Plan, error) {
 	defer m.lock(email)()
 	p, err := m.plan(ctx, email)
 	if err != nil {
@@ -261,11 +271,28 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, oldToken, password string)
 	if !p.ByAPI() {
 		return p, ErrNoMoveAPI
 	}
+	oldToken, err := m.token(ctx, email)
+	if err != nil {
+		return p, err
+	}
+	if oldToken == "" {
+		return p, ErrNoToken
+	}
+	old := m.cfg.Client(p.FromServer).WithToken(oldToken)
+	// The token moves whichever account it belongs to: make sure it is
+	// the old address's.
+	me, err := old.VerifyCredentials(ctx)
+	if err != nil {
+		return p, fmt.Errorf("read the account of the token on %s: %w", p.FromServer, err)
+	}
+	if user, _, _ := splitAcct(p.From); !strings.EqualFold(me.Username, user) {
+		return p, ErrWrongAccount
+	}
 	m.noteFollowers(ctx, &p, oldToken)
 	if err := m.save(ctx, p); err != nil {
 		return p, err
 	}
-	err = m.cfg.Client(p.FromServer).WithToken(oldToken).Move(ctx, password, p.ToURI)
+	err = old.Move(ctx, password, p.ToURI)
 	var fe *fedi.Error
 	switch {
 	case err == nil:
@@ -284,17 +311,22 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, oldToken, password string)
 // Check looks at the old account: once it has moved to the new one, it
 // records MovedFrom on the member's account and accepts the follow
 // requests of the old account's followers. Until then it notes the
-// followers again (people who followed meanwhile). oldToken is the
-// member's token on the old server, or empty (Mastodon shows accounts
-// publicly). Run it again while followers' servers still send their
-// follows: federation delivers them over minutes.
-func (m *Mover) Check(ctx context.Context, email, oldToken string) (Status, error) {
+// followers again (people who followed meanwhile). It reads the old
+// account with the member's token there when Lifeboat keeps one, else
+// publicly (Mastodon shows accounts to anyone). Run it again while
+// followers' servers still send their follows: federation delivers them
+// over minutes.
+func (m *Mover) Check(ctx context.Context, email string) (Status, error) {
 	defer m.lock(email)()
 	p, err := m.plan(ctx, email)
 	if err != nil {
 		return Status{Plan: p}, err
 	}
 	if !p.Moved {
+		oldToken, err := m.token(ctx, email)
+		if err != nil {
+			return Status{Plan: p}, err
+		}
 		moved, err := m.movedTo(ctx, p, oldToken)
 		if err != nil {
 			return Status{Plan: p}, err
@@ -470,34 +502,64 @@ func (m *Mover) address(ctx context.Context, dest *fedi.Client, acc store.Accoun
 }
 
 func (m *Mover) plan(ctx context.Context, email string) (Plan, error) {
-	s, err := m.cfg.Store.Journal().Get(ctx, m.run, key(email))
-	if errors.Is(err, store.ErrNotFound) {
-		return Plan{}, ErrNotBegun
-	}
-	if err != nil {
-		return Plan{}, err
-	}
 	var p Plan
-	if err := json.Unmarshal(s.Result, &p); err != nil {
-		return Plan{}, fmt.Errorf("read the move of %s: %w", email, err)
+	found, err := m.get(ctx, key(email), &p)
+	if err == nil && !found {
+		err = ErrNotBegun
 	}
-	return p, nil
+	return p, err
 }
 
-func (m *Mover) save(ctx context.Context, p Plan) error {
-	b, err := json.Marshal(p)
+func (m *Mover) save(ctx context.Context, p Plan) error { return m.put(ctx, key(p.Email), p) }
+
+// put journals v as the result of key, done.
+func (m *Mover) put(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	j := m.cfg.Store.Journal()
-	if _, err := j.Start(ctx, m.run, key(p.Email)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if _, err := j.Start(ctx, m.run, key); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return j.Finish(ctx, m.run, key(p.Email), b)
+	return j.Finish(ctx, m.run, key, b)
+}
+
+// get reads the result of key into out; found is false when there is none.
+func (m *Mover) get(ctx context.Context, key string, out any) (found bool, err error) {
+	s, err := m.cfg.Store.Journal().Get(ctx, m.run, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(s.Result, out); err != nil {
+		return false, fmt.Errorf("read %s of the moves of %s: %w", key, m.cfg.Group, err)
+	}
+	return true, nil
 }
 
 func key(email string) string { return "member:" + strings.ToLower(email) }
 
+// tokenKey keeps the member's token on the old server, sealed at rest
+// like every journal result, apart from the plan that callers see.
+func tokenKey(email string) string { return "token:" + strings.ToLower(email) }
+
+// KeepToken keeps the member's token on their old server, for the move
+// through its API and for reading the old account. Lifeboat gets it
+// through OAuth (AuthorizeURL, Authorized), or already holds it for a
+// member who joined with that account.
+func (m *Mover) KeepToken(ctx context.Context, email, token string) error {
+	return m.put(ctx, tokenKey(email), token)
+}
+
+// token is the member's kept token on the old server, empty when none.
+func (m *Mover) token(ctx context.Context, email string) (string, error) {
+	var tok string
+	_, err := m.get(ctx, tokenKey(email), &tok)
+	return tok, err
+}
 // splitAcct splits user@domain (a leading @ allowed) into its parts,
 // lower-cased; the domain must be a host name (with a port, for tests).
 func splitAcct(a string) (user, domain string, ok bool) {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -127,7 +129,16 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	})
 
 	mv := move.New(move.Config{Store: st, Group: g.Name, Destination: room.Server.URL, Client: client})
-	plan, err := mv.Begin(ctx, mover.Email, "@"+oldAddr, oldTok)
+	plan, err := mv.Begin(ctx, mover.Email, "@"+oldAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mv.MoveByAPI(ctx, mover.Email, home.Password(oldName)); !errors.Is(err, move.ErrNoToken) {
+		t.Fatalf("a move before Lifeboat has the old account's token: %v", err)
+	}
+	// The member authorises Lifeboat on home, as a browser would.
+	authorizeOnHome(ctx, t, mv, home, mover.Email, oldName)
+	plan, err = mv.Plan(ctx, mover.Email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,10 +147,10 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	if !plan.ByAPI() || !plan.Aliased || plan.To != newAddr || plan.From != oldAddr || !slices.Equal(plan.Followers, want) {
 		t.Fatalf("plan %+v", plan)
 	}
-	if _, err := mv.MoveByAPI(ctx, mover.Email, oldTok, "not the password"); !errors.Is(err, move.ErrPassword) {
+	if _, err := mv.MoveByAPI(ctx, mover.Email, "not the password"); !errors.Is(err, move.ErrPassword) {
 		t.Fatalf("a wrong password: %v", err)
 	}
-	if _, err := mv.MoveByAPI(ctx, mover.Email, oldTok, home.Password(oldName)); err != nil {
+	if _, err := mv.MoveByAPI(ctx, mover.Email, home.Password(oldName)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -147,7 +158,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	// requests that have come.
 	var status move.Status
 	waitFor(ctx, t, "the old followers to follow the new account", func() bool {
-		status, err = mv.Check(ctx, mover.Email, oldTok)
+		status, err = mv.Check(ctx, mover.Email)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +213,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	}
 
 	// A second pass changes nothing.
-	again, err := mv.Check(ctx, mover.Email, oldTok)
+	again, err := mv.Check(ctx, mover.Email)
 	if err != nil || !again.Moved || again.Accepted != 0 || again.Arrived != 3 {
 		t.Fatalf("again: %v %+v", err, again)
 	}
@@ -244,5 +255,60 @@ func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(500 * time.Millisecond):
 		}
+	}
+}
+
+// authorizeOnHome is the member authorising Lifeboat on their old server
+// in a browser: Lifeboat's authorize URL, home's sign-in form, the
+// authorize form, and the redirect back with the code, which Lifeboat
+// trades for the token.
+func authorizeOnHome(ctx context.Context, t *testing.T, mv *move.Mover, home *gtstest.Fed, email, username string) {
+	t.Helper()
+	const callback = "https://lifeboat.example/move/callback"
+	authURL, err := mv.AuthorizeURL(ctx, email, callback, "state-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := gtstest.FederationHTTPClient()
+	browser := &http.Client{Transport: hc.Transport, Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != home.Domain {
+			return http.ErrUseLastResponse // back to Lifeboat: read the code
+		}
+		return nil
+	}}
+	step := func(method, u string, form url.Values) *http.Response {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, u, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := step(http.MethodGet, authURL, nil)
+	if !strings.HasSuffix(resp.Request.URL.Path, "/auth/sign_in") {
+		t.Fatalf("authorize: at %s (%s), want the sign-in form", resp.Request.URL, resp.Status)
+	}
+	resp = step(http.MethodPost, home.Server.URL+"/auth/sign_in", url.Values{"username": {username + "@example.org"}, "password": {home.Password(username)}})
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/oauth/authorize" {
+		t.Fatalf("sign in: at %s (%s), want the authorize form", resp.Request.URL, resp.Status)
+	}
+	resp = step(http.MethodPost, home.Server.URL+"/oauth/authorize", url.Values{})
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(loc.String(), callback) || loc.Query().Get("state") != "state-1" || loc.Query().Get("code") == "" {
+		t.Fatalf("authorize: back to %q (%s)", resp.Header.Get("Location"), resp.Status)
+	}
+	if err := mv.Authorized(ctx, email, loc.Query().Get("code"), callback); err != nil {
+		t.Fatal(err)
 	}
 }

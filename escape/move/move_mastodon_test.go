@@ -96,7 +96,7 @@ func TestMoveFromMastodonByHand(t *testing.T) {
 	r := newMastodonRoom(t)
 	oldAddr, newAddr := "ana@"+r.domain(r.old), "ana2@"+r.domain(r.dest)
 
-	p, err := r.mv.Begin(ctx, r.email, oldAddr, "")
+	p, err := r.mv.Begin(ctx, r.email, oldAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,18 +110,18 @@ func TestMoveFromMastodonByHand(t *testing.T) {
 	if g != want {
 		t.Fatalf("guide %+v\nwant  %+v", g, want)
 	}
-	if _, err := r.mv.MoveByAPI(ctx, r.email, "", "password-ana"); !errors.Is(err, move.ErrNoMoveAPI) {
+	if _, err := r.mv.MoveByAPI(ctx, r.email, "password-ana"); !errors.Is(err, move.ErrNoMoveAPI) {
 		t.Fatalf("a move through Mastodon's API: %v", err)
 	}
 
 	settings(t, g.AliasURL, "ana2", url.Values{"account_alias[acct]": {g.Alias}})
-	st, err := r.mv.Check(ctx, r.email, "")
+	st, err := r.mv.Check(ctx, r.email)
 	if err != nil || st.Moved {
 		t.Fatalf("before the move: %v %+v", err, st)
 	}
 	settings(t, g.SettingsURL, "ana", url.Values{"account_migration[acct]": {g.Handle}, "account_migration[current_password]": {"password-ana"}})
 
-	st, err = r.mv.Check(ctx, r.email, "")
+	st, err = r.mv.Check(ctx, r.email)
 	if err != nil || !st.Moved {
 		t.Fatalf("after the move: %v %+v", err, st)
 	}
@@ -145,13 +145,13 @@ func TestMoveElsewhere(t *testing.T) {
 	ctx := context.Background()
 	r := newMastodonRoom(t)
 	oldAddr := "ana@" + r.domain(r.old)
-	if _, err := r.mv.Begin(ctx, r.email, oldAddr, ""); err != nil {
+	if _, err := r.mv.Begin(ctx, r.email, oldAddr); err != nil {
 		t.Fatal(err)
 	}
 	settings(t, r.dest.URL+"/settings/aliases", "other", url.Values{"account_alias[acct]": {oldAddr}})
 	settings(t, r.old.URL+"/settings/migration", "ana", url.Values{
 		"account_migration[acct]": {"other@" + r.domain(r.dest)}, "account_migration[current_password]": {"password-ana"}})
-	if _, err := r.mv.Check(ctx, r.email, ""); !errors.Is(err, move.ErrMovedElsewhere) {
+	if _, err := r.mv.Check(ctx, r.email); !errors.Is(err, move.ErrMovedElsewhere) {
 		t.Fatalf("moved elsewhere: %v", err)
 	}
 	if acc, _ := r.st.Accounts().Get(ctx, "movers", r.email); acc.MovedFrom != "" {
@@ -166,17 +166,17 @@ func TestBeginRefuses(t *testing.T) {
 	ctx := context.Background()
 	r := newMastodonRoom(t)
 	for _, addr := range []string{"", "ana", "@ana", "ana@", "ana@host/path", "ana@exa mple.org", "a@b@c"} {
-		if _, err := r.mv.Begin(ctx, r.email, addr, ""); !errors.Is(err, move.ErrAddress) {
+		if _, err := r.mv.Begin(ctx, r.email, addr); !errors.Is(err, move.ErrAddress) {
 			t.Errorf("%q: %v", addr, err)
 		}
 	}
-	if _, err := r.mv.Begin(ctx, "bo@example.org", "bo@"+r.domain(r.old), ""); !errors.Is(err, move.ErrNotArrived) {
+	if _, err := r.mv.Begin(ctx, "bo@example.org", "bo@"+r.domain(r.old)); !errors.Is(err, move.ErrNotArrived) {
 		t.Errorf("a member without an account in the room: %v", err)
 	}
-	if _, err := r.mv.Begin(ctx, r.email, "ana2@"+r.domain(r.dest), ""); !errors.Is(err, move.ErrSameAccount) {
+	if _, err := r.mv.Begin(ctx, r.email, "ana2@"+r.domain(r.dest)); !errors.Is(err, move.ErrSameAccount) {
 		t.Errorf("the new account itself: %v", err)
 	}
-	if _, err := r.mv.Check(ctx, "bo@example.org", ""); !errors.Is(err, move.ErrNotBegun) {
+	if _, err := r.mv.Check(ctx, "bo@example.org"); !errors.Is(err, move.ErrNotBegun) {
 		t.Errorf("a check of no move: %v", err)
 	}
 	if pending, err := r.mv.Pending(ctx); err != nil || len(pending) != 0 {
