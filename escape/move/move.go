@@ -560,6 +560,7 @@ func (m *Mover) token(ctx context.Context, email string) (string, error) {
 	_, err := m.get(ctx, tokenKey(email), &tok)
 	return tok, err
 }
+
 // splitAcct splits user@domain (a leading @ allowed) into its parts,
 // lower-cased; the domain must be a host name (with a port, for tests).
 func splitAcct(a string) (user, domain string, ok bool) {

@@ -133,6 +133,10 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// GoToSocial shows accounts only to a token: no followers noted yet.
+	if !plan.ByAPI() || !plan.Aliased || len(plan.Followers) != 0 {
+		t.Fatalf("plan before the member authorised Lifeboat on home: %+v", plan)
+	}
 	if _, err := mv.MoveByAPI(ctx, mover.Email, home.Password(oldName)); !errors.Is(err, move.ErrNoToken) {
 		t.Fatalf("a move before Lifeboat has the old account's token: %v", err)
 	}
