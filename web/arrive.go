@@ -57,6 +57,7 @@ type inviteView struct {
 type arrivedView struct {
 	ArrivalResult
 	Progress string
+	Moves    bool // the member may move an old account here (/move)
 }
 
 type accountView struct {
@@ -178,7 +179,7 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m 
 	switch step {
 	case stepArrived:
 		res, _ := s.arrived(ctx, m.Email)
-		v := arrivedView{ArrivalResult: res}
+		v := arrivedView{ArrivalResult: res, Moves: s.cfg.Moves != nil}
 		refresh := 0
 		if room, err := arrival.ReadRoom(ctx, s.st, s.g); err != nil {
 			s.log.Error("read the room", "group", s.g.Name, "err", err)

@@ -127,6 +127,9 @@ type Plan struct {
 	// the move was under way, as Lifeboat saw them: their follow
 	// requests to the new account are accepted.
 	Followers []string `json:"followers"`
+	// Requested: the old server accepted a move through its API, and
+	// moves the account in the background.
+	Requested bool `json:"requested,omitempty"`
 	// Moved: the old account has moved to the new one; MovedFrom is
 	// recorded on the member's account.
 	Moved bool `json:"moved"`
@@ -296,7 +299,8 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, password string) (Plan, er
 	var fe *fedi.Error
 	switch {
 	case err == nil:
-		return p, nil
+		p.Requested = true
+		return p, m.save(ctx, p)
 	case errors.As(err, &fe) && fe.Status == http.StatusBadRequest:
 		// GoToSocial answers 400 to a missing or wrong password; the
 		// other 400s are about moved_to_uri, which Lifeboat got from
@@ -552,6 +556,13 @@ func tokenKey(email string) string { return "token:" + strings.ToLower(email) }
 // member who joined with that account.
 func (m *Mover) KeepToken(ctx context.Context, email, token string) error {
 	return m.put(ctx, tokenKey(email), token)
+}
+
+// HoldsToken tells whether Lifeboat keeps a token for the member's old
+// account (the move through the old server's API needs one).
+func (m *Mover) HoldsToken(ctx context.Context, email string) (bool, error) {
+	tok, err := m.token(ctx, email)
+	return tok != "", err
 }
 
 // token is the member's kept token on the old server, empty when none.
