@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lifeboat-social/lifeboat/escape/move"
@@ -175,6 +177,26 @@ func (s *Server) moveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// A redirect, so a reload does not reuse the one-time code.
 	http.Redirect(w, r, s.path("/move"), http.StatusSeeOther)
+}
+
+// movePassEvery is how often the server checks the moves under way
+// (Mover.Pass), for the members who closed their move page.
+const movePassEvery = 5 * time.Minute
+
+// movePasses runs Mover.Pass until ctx ends.
+func (s *Server) movePasses(ctx context.Context) {
+	t := time.NewTicker(movePassEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.cfg.Moves.Pass(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("moves", "group", s.g.Name, "err", err)
+		}
+	}
 }
 
 // moveError is what the member reads about a failed step; the detail

@@ -243,6 +243,9 @@ func (s *Server) Run(ctx context.Context) {
 		s.mailWG.Add(1)
 		go s.mailWorker(ctx)
 	}
+	if s.cfg.Moves != nil {
+		go s.movePasses(ctx)
+	}
 	t := time.NewTicker(s.cfg.TickEvery)
 	defer t.Stop()
 	for {

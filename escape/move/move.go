@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/store"
@@ -79,6 +80,8 @@ type Config struct {
 	// ServerURL is the base URL of the server of an address's domain;
 	// default https://domain. Tests map a domain to a loopback stand-in.
 	ServerURL func(domain string) string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 }
 
 // Mover moves members' accounts into one group's room.
@@ -92,6 +95,9 @@ type Mover struct {
 func New(cfg Config) *Mover {
 	if cfg.Client == nil {
 		cfg.Client = func(u string) *fedi.Client { return fedi.New(u) }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.ServerURL == nil {
 		cfg.ServerURL = func(domain string) string { return "https://" + domain }
@@ -130,9 +136,12 @@ type Plan struct {
 	// Requested: the old server accepted a move through its API, and
 	// moves the account in the background.
 	Requested bool `json:"requested,omitempty"`
-	// Moved: the old account has moved to the new one; MovedFrom is
-	// recorded on the member's account.
-	Moved bool `json:"moved"`
+	// Moved: the old account has moved to the new one (at MovedAt, as
+	// Lifeboat first saw it); MovedFrom is recorded on the member's
+	// account. Complete: every follower noted follows the new account.
+	Moved    bool      `json:"moved"`
+	MovedAt  time.Time `json:"moved_at,omitzero"`
+	Complete bool      `json:"complete,omitempty"`
 }
 
 // ByAPI tells whether the old server takes the move through its API
@@ -350,12 +359,47 @@ func (m *Mover) Check(ctx context.Context, email string) (Status, error) {
 		if err := m.cfg.Store.Accounts().Put(ctx, acc); err != nil {
 			return Status{Plan: p}, err
 		}
-		p.Moved = true
+		p.Moved, p.MovedAt = true, m.cfg.Now()
 		if err := m.save(ctx, p); err != nil {
 			return Status{Plan: p}, err
 		}
 	}
-	return m.accept(ctx, p)
+	st, err := m.accept(ctx, p)
+	if err == nil && !p.Complete && st.Arrived >= len(p.Followers) {
+		st.Complete = true
+		err = m.save(ctx, st.Plan)
+	}
+	return st, err
+}
+
+// followWindow is how long after a move Pass keeps accepting followers:
+// servers retry deliveries for a few days, and a follower whose server
+// is gone for longer is not coming.
+const followWindow = 7 * 24 * time.Hour
+
+// Pass checks every move under way that needs no one's action: moves by
+// hand not yet seen, moves the old server is making, and moved accounts
+// whose followers are still coming (for a week). It is what keeps
+// accepting followers after the member has closed the page. One move's
+// failure does not stop the others; Pass returns them all.
+func (m *Mover) Pass(ctx context.Context) error {
+	plans, err := m.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range plans {
+		switch {
+		case p.Complete,
+			!p.Moved && p.ByAPI() && !p.Requested, // waits for the member
+			p.Moved && m.cfg.Now().Sub(p.MovedAt) > followWindow:
+			continue
+		}
+		if _, err := m.Check(ctx, p.Email); err != nil {
+			errs = append(errs, fmt.Errorf("the move of %s: %w", p.From, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Pending returns the moves of the group that have begun, for a pass

@@ -169,6 +169,10 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		return status.Moved && status.Arrived == 3
 	})
 
+	if !status.Complete {
+		t.Errorf("status %+v: want complete", status)
+	}
+
 	// Read back from both servers.
 	got, err := st.Accounts().Get(ctx, g.Name, mover.Email)
 	if err != nil || got.MovedFrom != oldAddr || got.ID != newAcc.ID {
