@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -481,14 +480,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	state, code := q.Get("state"), q.Get("code")
-	if len(state) > 256 || subtle.ConstantTimeCompare([]byte(state), []byte(a.Nonce)) != 1 {
-		s.errorPage(w, r, http.StatusBadRequest, "This sign-in did not start here",
-			"Open your invite link again in this browser and follow the steps from there.")
+	code, ok := s.oauthReturn(w, r, a, "Open your invite link again in this browser and follow the steps from there.")
+	if !ok {
 		return
 	}
-	if q.Get("error") != "" || code == "" || len(code) > 1024 {
+	if code == "" {
 		s.errorPage(w, r, http.StatusBadRequest, "Lifeboat was not allowed",
 			"Without your permission Lifeboat cannot follow the group for you. Open your invite link to try again.")
 		return

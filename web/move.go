@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -160,14 +159,11 @@ func (s *Server) moveCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	state, code := q.Get("state"), q.Get("code")
-	if len(state) > 256 || subtle.ConstantTimeCompare([]byte(state), []byte(a.Nonce)) != 1 {
-		s.errorPage(w, r, http.StatusBadRequest, "This sign-in did not start here",
-			"Open the move page again in this browser and follow the steps from there.")
+	code, ok := s.oauthReturn(w, r, a, "Open the move page again in this browser and follow the steps from there.")
+	if !ok {
 		return
 	}
-	if q.Get("error") != "" || code == "" || len(code) > 1024 {
+	if code == "" {
 		s.showMove(w, r, http.StatusBadRequest, m, "Your old server did not let Lifeboat in. Without that, Lifeboat cannot move the account for you.")
 		return
 	}

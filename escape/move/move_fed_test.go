@@ -2,7 +2,6 @@ package move_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +102,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		c := who.f.Client().WithToken(tok)
 		target := oldID
 		if who.f == room {
-			target = resolve(ctx, t, room.Server.URL, tok, oldAddr).ID
+			target = room.Resolve(ctx, t, tok, oldAddr).ID
 		}
 		if _, err := c.Follow(ctx, target); err != nil {
 			t.Fatal(err)
@@ -111,7 +110,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		followers = append(followers, follower{c, id, who.name + "@" + who.f.Domain})
 	}
 	// The old account is locked, as GoToSocial's accounts are: it accepts.
-	waitFor(ctx, t, "the old account's followers", func() bool {
+	gtstest.WaitFor(ctx, t, "the old account's followers", func() bool {
 		reqs, err := old.FollowRequests(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -161,7 +160,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	// Federation moves the followers over minutes; each Check accepts the
 	// requests that have come.
 	var status move.Status
-	waitFor(ctx, t, "the old followers to follow the new account", func() bool {
+	gtstest.WaitFor(ctx, t, "the old followers to follow the new account", func() bool {
 		status, err = mv.Check(ctx, mover.Email)
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +191,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		} else {
 			target = mover.Username
 		}
-		waitFor(ctx, t, f.addr+"'s server to show the follow of the new account", func() bool {
+		gtstest.WaitFor(ctx, t, f.addr+"'s server to show the follow of the new account", func() bool {
 			following, err := f.c.Following(ctx, f.id)
 			if err != nil {
 				t.Fatal(err)
@@ -233,37 +232,6 @@ func full(acct, home string) string {
 		return acct + "@" + home
 	}
 	return acct
-}
-
-// resolve finds acct through the server at base, fetching it over
-// federation (GET /api/v2/search?resolve=true), as a person does who
-// follows someone on another server.
-func resolve(ctx context.Context, t *testing.T, base, token, acct string) fedi.Account {
-	t.Helper()
-	q := url.Values{"q": {"@" + acct}, "resolve": {"true"}, "type": {"accounts"}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v2/search?"+q.Encode(), nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := gtstest.FederationHTTPClient().Do(req)
-	if err != nil {
-		t.Fatalf("resolve %s: %v", acct, err)
-	}
-	defer resp.Body.Close()
-	var res struct{ Accounts []fedi.Account }
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || len(res.Accounts) != 1 || res.Accounts[0].Acct != acct {
-		t.Fatalf("resolve %s: %s %v %+v", acct, resp.Status, err, res.Accounts)
-	}
-	return res.Accounts[0]
-}
-
-func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }
 
 // authorizeOnHome is the member authorising Lifeboat on their old server

@@ -92,15 +92,23 @@ func (s *Server) settingsPage(form func(w http.ResponseWriter, se *session, me *
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		se := s.session(w, r)
-		me := s.accounts[se.accountID]
-		if me == nil {
-			se.returnTo = r.URL.RequestURI()
-			http.Redirect(w, r, "/auth/sign_in", http.StatusFound)
-			return
+		if se, me := s.signedInOrAway(w, r); me != nil {
+			form(w, se, me, http.StatusOK, "")
 		}
-		form(w, se, me, http.StatusOK, "")
 	}
+}
+
+// signedInOrAway returns the browser's session and its account; a
+// browser not signed in is sent to the sign-in form (nil account), to
+// come back here after.
+func (s *Server) signedInOrAway(w http.ResponseWriter, r *http.Request) (*session, *account) {
+	se := s.session(w, r)
+	me := s.accounts[se.accountID]
+	if me == nil {
+		se.returnTo = r.URL.RequestURI()
+		http.Redirect(w, r, "/auth/sign_in", http.StatusFound)
+	}
+	return se, me
 }
 
 func (s *Server) signedIn(fn func(w http.ResponseWriter, r *http.Request, se *session, me *account)) func(http.ResponseWriter, *http.Request, *session) {
