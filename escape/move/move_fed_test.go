@@ -89,9 +89,9 @@ func TestMoveFromAnotherServer(t *testing.T) {
 	oldID, oldTok := home.Account(t, oldName)
 	old := home.Client().WithToken(oldTok)
 	type follower struct {
-		c    *fedi.Client
-		id   string
-		addr string // as the new account's server lists it, and as move lists it
+		c         *fedi.Client
+		id, token string
+		addr      string // as the new account's server lists it, and as move lists it
 	}
 	var followers []follower
 	for _, who := range []struct {
@@ -107,7 +107,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		if _, err := c.Follow(ctx, target); err != nil {
 			t.Fatal(err)
 		}
-		followers = append(followers, follower{c, id, who.name + "@" + who.f.Domain})
+		followers = append(followers, follower{c, id, tok, who.name + "@" + who.f.Domain})
 	}
 	// The old account is locked, as GoToSocial's accounts are: it accepts.
 	gtstest.WaitFor(ctx, t, "the old account's followers", func() bool {
@@ -140,6 +140,13 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		t.Fatalf("a move before Lifeboat has the old account's token: %v", err)
 	}
 	// The member authorises Lifeboat on home, as a browser would.
+	// A token of another account on home never moves that account.
+	if err := mv.KeepToken(ctx, mover.Email, followers[0].token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mv.MoveByAPI(ctx, mover.Email, home.Password(oldName)); !errors.Is(err, move.ErrWrongAccount) {
+		t.Fatalf("a move with another account's token: %v", err)
+	}
 	authorizeOnHome(ctx, t, mv, home, mover.Email, oldName)
 	plan, err = mv.Plan(ctx, mover.Email)
 	if err != nil {
@@ -217,6 +224,13 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		if err != nil || c.Following != 2 || c.Followers != 2 {
 			t.Errorf("%s in the mesh: %v %+v", m.Username, err, c)
 		}
+	}
+
+	// Home refuses a second move so soon, in its own words.
+	var refused *move.Refused
+	if _, err := mv.MoveByAPI(ctx, mover.Email, home.Password(oldName)); !errors.As(err, &refused) ||
+		!errors.Is(err, move.ErrRefused) || !strings.Contains(refused.Reason, "5 minutes") {
+		t.Fatalf("a second move at once: %v", err)
 	}
 
 	// A second pass changes nothing.
