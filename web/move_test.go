@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -116,5 +117,45 @@ func TestMovePageByHand(t *testing.T) {
 	acc, err := st.Accounts().Get(ctx, "river-birders", "ada@example.org")
 	if err != nil || acc.MovedFrom != oldAddr {
 		t.Fatalf("ada's account: %v %+v", err, acc)
+	}
+}
+
+// TestMovePageSteps: the move page's steps through an old server's API,
+// as rendered: allow Lifeboat there, then the password (never over a
+// page that reloads itself), then the move under way, then the
+// followers coming over.
+func TestMovePageSteps(t *testing.T) {
+	e := start(t, opts{noRun: true})
+	p := move.Plan{From: "ana@old.example", FromServer: "https://old.example", Software: "gotosocial",
+		To: "ana@room.example", ToServer: "https://room.example", Aliased: true,
+		Followers: []string{"a@old.example", "b@else.example", "c@room.example"}}
+	for _, c := range []struct {
+		name   string
+		v      moveView
+		want   []string
+		absent []string
+	}{
+		{"not authorised", moveView{Begun: true, Plan: p},
+			[]string{`href="/move/authorize" id="authorize-old"`, `id="aliased"`}, []string{`name="password"`, `id="alias-page"`}},
+		{"authorised", moveView{Begun: true, Plan: p, Authorised: true},
+			[]string{`name="password" type="password"`, `autocomplete="current-password"`, `value="move"`}, []string{`id="authorize-old"`, `http-equiv="refresh"`}},
+		{"requested", moveView{Begun: true, Plan: func() move.Plan { q := p; q.Requested = true; return q }(), Authorised: true},
+			[]string{`id="requested"`}, []string{`name="password"`}},
+		{"moved", moveView{Begun: true, Plan: p, Authorised: true, Status: move.Status{Plan: func() move.Plan { q := p; q.Moved = true; return q }(), Arrived: 2}},
+			[]string{`id="moved"`, "2 of the 3 people who followed it follow you here now; the others"}, []string{`name="password"`, `id="requested"`}},
+	} {
+		w := httptest.NewRecorder()
+		e.srv.render(w, httptest.NewRequest(http.MethodGet, "/move", nil), http.StatusOK, "move", "Move your account here", c.v)
+		page := w.Body.String()
+		for _, s := range c.want {
+			if !strings.Contains(page, s) {
+				t.Errorf("%s: no %s in\n%s", c.name, s, page)
+			}
+		}
+		for _, s := range c.absent {
+			if strings.Contains(page, s) {
+				t.Errorf("%s: %s in\n%s", c.name, s, page)
+			}
+		}
 	}
 }
