@@ -229,12 +229,17 @@ func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 			return p, fmt.Errorf("find the new account %s: %w", p.To, err)
 		}
 	}
-	old := m.cfg.Client(p.FromServer)
 	if p.FromURI == "" {
-		if p.FromURI, err = old.WebFinger(ctx, p.From); err != nil {
+		if p.FromURI, err = m.cfg.Client(p.FromServer).WebFinger(ctx, p.From); err != nil {
 			return p, fmt.Errorf("find the old account %s: %w", p.From, err)
 		}
+		// The account's domain may name another host than the server's
+		// (accounts @example.org on social.example.org): the server is
+		// where the account itself lives.
+		u, _ := url.Parse(p.FromURI)
+		p.FromServer = u.Scheme + "://" + u.Host
 	}
+	old := m.cfg.Client(p.FromServer)
 	if p.Software == "" {
 		ni, err := old.NodeInfo(ctx)
 		if err != nil {

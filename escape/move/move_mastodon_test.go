@@ -3,6 +3,9 @@ package move_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -183,5 +186,43 @@ func TestBeginRefuses(t *testing.T) {
 	}
 	if pending, err := r.mv.Pending(ctx); err != nil || len(pending) != 0 {
 		t.Errorf("pending: %v %+v", err, pending)
+	}
+}
+
+// TestMoveOldDomainElsewhere: an old address whose domain is not its
+// server's host (accounts @old.example on another host): Lifeboat finds
+// the server through WebFinger at the domain and reads and guides the
+// member to the server itself.
+func TestMoveOldDomainElsewhere(t *testing.T) {
+	ctx := context.Background()
+	r := newMastodonRoom(t)
+	split := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Open, Domain: "old.example"})
+	defer split.Close()
+	if _, err := split.CreateAccount(mastodonfake.AccountOptions{Username: "ana", Email: "ana@example.org", Confirmed: true, Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	// old.example answers WebFinger only, for the server elsewhere.
+	target, _ := url.Parse(split.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	domainHost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/.well-known/webfinger" {
+			http.NotFound(w, req)
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	defer domainHost.Close()
+	mv := move.New(move.Config{Store: r.st, Group: "movers", Destination: r.dest.URL, ServerURL: func(domain string) string {
+		if domain == "old.example" {
+			return domainHost.URL
+		}
+		return "http://" + domain
+	}})
+	p, err := mv.Begin(ctx, r.email, "ana@old.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.FromServer != split.URL || p.FromURI != split.URL+"/users/ana" || p.Guide().SettingsURL != split.URL+"/settings/migration" {
+		t.Fatalf("plan %+v", p)
 	}
 }
