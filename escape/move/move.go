@@ -212,6 +212,13 @@ func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 		return Plan{}, err
 	}
 	if p.From != user+"@"+domain {
+		if p.From != "" {
+			// Another old account than before: the token kept for the
+			// first is no use for it.
+			if err := m.KeepToken(ctx, email, ""); err != nil {
+				return p, err
+			}
+		}
 		p = Plan{Email: strings.ToLower(email), From: user + "@" + domain, FromServer: m.cfg.ServerURL(domain),
 			ToServer: m.cfg.Destination}
 	}

@@ -226,3 +226,27 @@ func TestMoveOldDomainElsewhere(t *testing.T) {
 		t.Fatalf("plan %+v", p)
 	}
 }
+
+// TestBeginAnotherOldAccount: a member who starts over with another old
+// account gets a fresh plan, and the token kept for the first account
+// is dropped.
+func TestBeginAnotherOldAccount(t *testing.T) {
+	ctx := context.Background()
+	r := newMastodonRoom(t)
+	if _, err := r.mv.Begin(ctx, r.email, "ana@"+r.domain(r.old)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mv.KeepToken(ctx, r.email, "a token for ana"); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := r.mv.HoldsToken(ctx, r.email); err != nil || !held {
+		t.Fatalf("kept: %v %v", held, err)
+	}
+	p, err := r.mv.Begin(ctx, r.email, "ben@"+r.domain(r.old))
+	if err != nil || p.From != "ben@"+r.domain(r.old) || len(p.Followers) != 0 {
+		t.Fatalf("another old account: %v %+v", err, p)
+	}
+	if held, err := r.mv.HoldsToken(ctx, r.email); err != nil || held {
+		t.Fatalf("the first account's token is still kept: %v %v", held, err)
+	}
+}
