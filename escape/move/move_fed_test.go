@@ -126,6 +126,16 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		}
 		return len(fs) == 3
 	})
+	// Room learns of the acceptance through federation too: until it
+	// has, its follower's follow is only a request there, and a Move
+	// would find no follower on room to redirect.
+	gtstest.WaitFor(ctx, t, "room to show its follower following the old account", func() bool {
+		following, err := followers[2].c.Following(ctx, followers[2].id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(following, func(a fedi.Account) bool { return a.Acct == oldAddr })
+	})
 
 	mv := move.New(move.Config{Store: st, Group: g.Name, Destination: room.Server.URL, Client: client})
 	plan, err := mv.Begin(ctx, mover.Email, "@"+oldAddr)
