@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +57,7 @@ type inviteView struct {
 type arrivedView struct {
 	ArrivalResult
 	Progress string
+	Moves    bool // the member may move an old account here (/move)
 }
 
 type accountView struct {
@@ -179,7 +179,7 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, status int, m 
 	switch step {
 	case stepArrived:
 		res, _ := s.arrived(ctx, m.Email)
-		v := arrivedView{ArrivalResult: res}
+		v := arrivedView{ArrivalResult: res, Moves: s.cfg.Moves != nil}
 		refresh := 0
 		if room, err := arrival.ReadRoom(ctx, s.st, s.g, s.destination()); err != nil {
 			s.log.Error("read the room", "group", s.g.Name, "err", err)
@@ -488,14 +488,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	state, code := q.Get("state"), q.Get("code")
-	if len(state) > 256 || subtle.ConstantTimeCompare([]byte(state), []byte(a.Nonce)) != 1 {
-		s.errorPage(w, r, http.StatusBadRequest, "This sign-in did not start here",
-			"Open your invite link again in this browser and follow the steps from there.")
+	code, ok := s.oauthReturn(w, r, a, "Open your invite link again in this browser and follow the steps from there.")
+	if !ok {
 		return
 	}
-	if q.Get("error") != "" || code == "" || len(code) > 1024 {
+	if code == "" {
 		s.errorPage(w, r, http.StatusBadRequest, "Lifeboat was not allowed",
 			"Without your permission Lifeboat cannot follow the group for you. Open your invite link to try again.")
 		return

@@ -127,6 +127,24 @@ func (s *Server) getArrival(r *http.Request) (arrivalCookie, bool) {
 	return arrivalCookie{Member: member, Nonce: nonce, Expires: exp}, true
 }
 
+// oauthReturn reads the code a server sent the browser back with from
+// an OAuth authorisation, once the state proves that this browser's
+// member started it; again tells the member where to start over when it
+// does not (then it has answered, and ok is false). An empty code: the
+// member, or the server, did not allow Lifeboat.
+func (s *Server) oauthReturn(w http.ResponseWriter, r *http.Request, a arrivalCookie, again string) (code string, ok bool) {
+	q := r.URL.Query()
+	state, code := q.Get("state"), q.Get("code")
+	if len(state) > 256 || subtle.ConstantTimeCompare([]byte(state), []byte(a.Nonce)) != 1 {
+		s.errorPage(w, r, http.StatusBadRequest, "This sign-in did not start here", again)
+		return "", false
+	}
+	if q.Get("error") != "" || len(code) > 1024 {
+		return "", true
+	}
+	return code, true
+}
+
 func randomString() string {
 	var b [24]byte
 	rand.Read(b[:])

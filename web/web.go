@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape/invite"
+	"github.com/lifeboat-social/lifeboat/escape/move"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/homes"
 	"github.com/lifeboat-social/lifeboat/internal/mailer"
@@ -102,6 +103,9 @@ type Config struct {
 	// SignUps is the existing server's door (existing destinations only):
 	// how members get their account there.
 	SignUps SignUps
+	// Moves moves arrived members' accounts from elsewhere into the room
+	// (the /move page); nil: the page is not offered.
+	Moves *move.Mover
 	// BaseURL is this server's public URL: links in mail and the OAuth
 	// callback (BaseURL + "/callback") use it. https makes cookies Secure.
 	BaseURL string
@@ -253,6 +257,9 @@ func (s *Server) Run(ctx context.Context) {
 	for range 2 {
 		s.mailWG.Add(1)
 		go s.mailWorker(ctx)
+	}
+	if s.cfg.Moves != nil {
+		go s.movePasses(ctx)
 	}
 	t := time.NewTicker(s.cfg.TickEvery)
 	defer t.Stop()

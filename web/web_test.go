@@ -313,8 +313,14 @@ func (e *env) pledgeForm(email string, form url.Values, confirm bool) {
 // returns the final page.
 func (e *env) redeem(email, username string) string {
 	e.t.Helper()
+	return e.redeemIn(newBrowser(e.t, true), email, username)
+}
+
+// redeemIn is redeem in browser b (following redirects), which keeps
+// the member's path for the pages after arrival.
+func (e *env) redeemIn(b *browser, email, username string) string {
+	e.t.Helper()
 	inv := e.mailLink(email, "Your invite")
-	b := newBrowser(e.t, true)
 	code, page := b.get(inv)
 	if code != 200 || !strings.Contains(page, `value="`+username+`"`) {
 		e.t.Fatalf("invite page %d (username %s prefilled?):\n%s", code, username, page)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/meshcheck"
-	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision/destination"
 	"github.com/lifeboat-social/lifeboat/provision/fednet"
 )
@@ -75,15 +74,7 @@ func checkRemoteDemo(t *testing.T, state, group string, onRoom, onHome int) {
 		t.Fatal(err)
 	}
 	hc := fedi.WithHTTPClient(n.HTTPClient())
-	st, err := store.Open(ctx, store.Config{Dir: state})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	accs, err := st.Accounts().List(ctx, group)
-	if err != nil {
-		t.Fatal(err)
-	}
+	accs := storedAccounts(t, state, group)
 	room, home := "https://"+fednet.Room, "https://"+fednet.Home
 	where := map[string]int{}
 	for _, a := range accs {

@@ -268,10 +268,8 @@ func assertNoSecretsInStore(t *testing.T, state, group string, n int) {
 	}
 }
 
-// verifyServer reads the server: the mesh is exact with no follow request
-// left waiting, the lead posted once, and the server holds exactly n
-// member accounts plus the admin.
-func verifyServer(t *testing.T, state, group, title, url string, n int) {
+// storedAccounts are the group's account rows in the store of state.
+func storedAccounts(t *testing.T, state, group string) []store.Account {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{Dir: state})
@@ -283,6 +281,16 @@ func verifyServer(t *testing.T, state, group, title, url string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return accs
+}
+
+// verifyServer reads the server: the mesh is exact with no follow request
+// left waiting, the lead posted once, and the server holds exactly n
+// member accounts plus the admin.
+func verifyServer(t *testing.T, state, group, title, url string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	accs := storedAccounts(t, state, group)
 	var ms []meshcheck.Member
 	for _, a := range accs {
 		ms = append(ms, meshcheck.Member{Email: a.Email, ID: a.ID, Token: a.Token})

@@ -16,11 +16,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
+	"github.com/lifeboat-social/lifeboat/escape/move"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/config"
 	"github.com/lifeboat-social/lifeboat/internal/mailer"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
+	"github.com/lifeboat-social/lifeboat/internal/store"
 	"github.com/lifeboat-social/lifeboat/provision"
 	"github.com/lifeboat-social/lifeboat/web"
 )
@@ -163,6 +165,9 @@ func groupServerFor(ctx context.Context, app *App, g *groups.Group, file string,
 		cfg.Ready = destinationReady(app, st, g, file)
 	}
 	cfg.InviteTTL, cfg.Rules = f.inviteTTL, f.rules
+	if cfg.Moves == nil {
+		cfg.Moves = serveMoves(st, g)
+	}
 	srv, err := web.New(ctx, cfg)
 	if err != nil {
 		return nil, usageErr(err)
@@ -368,6 +373,23 @@ func serveGroup(ctx context.Context, app *App, lg loadedGroup, f *webFlags, cfg 
 	}
 	go srv.Run(ctx)
 	return srv, arr.close, nil
+}
+
+// serveMoves offers arrived members to move an old account into the room
+// where the room has a public address other servers reach: an existing
+// server, or the new instance at its domain. A local destination, on
+// loopback, federates with nobody.
+func serveMoves(st store.Store, g *groups.Group) *move.Mover {
+	var dest string
+	switch g.Destination.Type {
+	case groups.DestExisting:
+		dest = g.Destination.Server
+	case groups.DestNew:
+		dest = "https://" + g.Destination.Domain
+	default:
+		return nil
+	}
+	return move.New(move.Config{Store: st, Group: g.Name, Destination: dest})
 }
 
 func exactlyOneGroupFile(cmd *cobra.Command, args []string) error {

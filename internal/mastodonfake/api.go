@@ -168,6 +168,9 @@ func (s *Server) apiFor(need string, user, limited bool, fn func(c *call)) http.
 			case !me.approved:
 				apiError(w, http.StatusForbidden, "Your login is currently pending approval")
 				return
+			case me.movedTo != nil: // User#functional? is false once moved
+				apiError(w, http.StatusForbidden, "Your login is currently disabled")
+				return
 			}
 			c.me = me
 		}
@@ -215,6 +218,8 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /api/v1/lists/{id}/accounts", s.api("read:lists", true, s.listAccounts))
 	m.HandleFunc("POST /api/v1/lists/{id}/accounts", s.api("write:lists", true, s.addToList))
 	m.HandleFunc("POST /api/v1/statuses", s.api("write:statuses", true, s.postStatus))
+
+	s.migrationRoutes(m)
 
 	m.HandleFunc("GET /api/v1/admin/accounts", s.api("admin:read:accounts", true, s.adminAccountsV1))
 	m.HandleFunc("GET /api/v2/admin/accounts", s.api("admin:read:accounts", true, s.adminAccountsV2))
@@ -323,7 +328,7 @@ func (s *Server) accountJSON(a *account) map[string]any {
 			sts++
 		}
 	}
-	return map[string]any{
+	j := map[string]any{
 		"id": a.id, "username": a.username, "acct": a.username, "display_name": "", "locked": a.locked,
 		"bot": false, "discoverable": true, "group": false, "created_at": iso(a.createdAt.Truncate(24 * time.Hour)),
 		"note": "", "url": s.URL + "/@" + a.username, "uri": s.URL + "/users/" + a.username,
@@ -331,6 +336,10 @@ func (s *Server) accountJSON(a *account) map[string]any {
 		"followers_count": followers, "following_count": following, "statuses_count": sts,
 		"emojis": []any{}, "fields": []any{},
 	}
+	if a.movedTo != nil {
+		j["moved"] = s.remoteJSON(a.movedTo)
+	}
+	return j
 }
 
 func (s *Server) verifyCredentials(c *call) {

@@ -13,6 +13,8 @@
 //     user tokens of unconfirmed or pending accounts are refused (403);
 //   - OAuth: apps, the authorize page behind the sign-in form, the
 //     authorization-code and client-credentials grants, scopes;
+//   - account migration in the web settings (aliases, the move, the
+//     30-day cooldown) and the moved account's "moved" (migration.go);
 //   - follows (Mastodon accounts are unlocked by default, so a follow is
 //     made at once), relationships, lists (only accounts one follows),
 //     statuses, WebFinger, the v2 instance and NodeInfo;
@@ -149,8 +151,12 @@ type Server struct {
 	follows  map[[2]string]time.Time
 	lists    map[string]*list
 	statuses []*status
-	counters map[string]int // rate-limit windows: key -> count
-	stats    Stats
+	remotes  map[string]*remoteAccount // by ActivityPub id
+	// remoteFollows are follows of remote accounts asked by local ones
+	// ([follower id, target uri]); no server delivers them.
+	remoteFollows [][2]string
+	counters      map[string]int // rate-limit windows: key -> count
+	stats         Stats
 }
 
 // Stats counts what the server did, for tests to check.
@@ -170,6 +176,11 @@ type account struct {
 	createdAt, confirmedAt        time.Time
 	approved, admin, locked       bool
 	locale                        string
+	// Migration (migration.go): the accounts this one is also known as
+	// (ActivityPub ids), where it moved, and when it moved.
+	aliases    []string
+	movedTo    *remoteAccount
+	migrations []time.Time
 }
 
 func (a *account) confirmed() bool { return !a.confirmedAt.IsZero() }
@@ -220,7 +231,8 @@ func Start(cfg Config) *Server {
 		accounts: map[string]*account{}, apps: map[string]*app{}, tokens: map[string]*token{},
 		codes: map[string]*grant{}, sessions: map[string]*session{}, confirm: map[string]string{},
 		follows: map[[2]string]time.Time{}, lists: map[string]*list{}, counters: map[string]int{},
-		seq: 109_000_000_000_000_000}
+		remotes: map[string]*remoteAccount{},
+		seq:     109_000_000_000_000_000}
 	s.http = httptest.NewServer(s.routes())
 	s.URL = s.http.URL
 	if s.cfg.Domain == "" {

@@ -198,11 +198,8 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	se := s.session(w, r)
-	me := s.accounts[se.accountID]
+	se, me := s.signedInOrAway(w, r)
 	if me == nil {
-		se.returnTo = r.URL.RequestURI()
-		http.Redirect(w, r, "/auth/sign_in", http.StatusFound)
 		return
 	}
 	if !me.approved {

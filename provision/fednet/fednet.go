@@ -82,9 +82,6 @@ func Open(dir string, names ...string) (*Net, error) {
 	return n, nil
 }
 
-// Dir is the net's directory.
-func (n *Net) Dir() string { return n.dir }
-
 // CAFile is the CA's certificate (PEM), which servers on the net trust.
 func (n *Net) CAFile() string { return filepath.Join(n.dir, "ca.pem") }
 
