@@ -260,6 +260,11 @@ func printHomeCost(w io.Writer, p hetzner.HomePlan) {
 	if t := p.Together; t != nil {
 		fmt.Fprintf(w, "\nWith the group's new server (%s) as well:\n", t.DestinationType)
 		fmt.Fprintf(w, "  %-22s %8.2f  (home %.2f + server %.2f)\n", "on two machines", t.Separate, c.Monthly, t.Destination)
-		fmt.Fprintf(w, "  %-22s %8.2f  (one %s holding both, with this volume; %.2f less)\n", "on one machine", t.OneServer, t.DestinationType, t.Saving)
+		holds := "the home's " + t.OneServerType + " holds both"
+		if t.Resize {
+			holds = "the home resized to " + t.OneServerType + " holds both"
+		}
+		fmt.Fprintf(w, "  %-22s %8.2f  (%s; %.2f less)\n", "on one machine", t.OneServer, holds, t.Saving)
+		fmt.Fprintln(w, "lifeboat up puts the group's server on this machine once the home exists (--own-server for one of its own).")
 	}
 }

@@ -132,13 +132,14 @@ type HomePlan struct {
 }
 
 // Together prices the home beside the group's new destination: on two
-// servers, or on one (the destination's server type in the home's
-// location, holding the home's volume and addresses), so the lead pays
-// for one machine.
+// servers, or on one, the home's machine holding GoToSocial too (resized
+// when it is too small: OneServerType), so the lead pays for one machine.
 type Together struct {
 	DestinationType string  `json:"destination_type"`
 	Destination     float64 `json:"destination_monthly"` // the destination alone, as plan prices it
 	Separate        float64 `json:"separate_monthly"`    // home + destination
+	OneServerType   string  `json:"one_server_type"`
+	Resize          bool    `json:"resize"` // the home's type is too small for both
 	OneServer       float64 `json:"one_server_monthly"`
 	Saving          float64 `json:"saving_monthly"`
 }
@@ -298,29 +299,43 @@ func (h *Home) preflight(ctx context.Context) (HomePlan, error) {
 }
 
 // together prices the group's new destination beside the home, when the
-// group file asks for one on Hetzner: nil otherwise.
+// group file asks for a GoToSocial server on Hetzner: nil otherwise
+// (Mastodon needs a machine of its own).
 func (h *Home) together(ctx context.Context, pr hcloud.Pricing, home HomePlan) (*Together, error) {
 	g := h.cfg.Group
 	d := g.Destination
-	if d.Type != groups.DestNew || (d.Cloud != "" && d.Cloud != groups.CloudHetzner) || d.ServerType == "" || d.Location == "" {
+	if d.Type != groups.DestNew || (d.Cloud != "" && d.Cloud != groups.CloudHetzner) || d.ServerType == "" || d.Location == "" ||
+		d.SoftwareOrDefault() != groups.SoftwareGoToSocial {
 		return nil, nil
 	}
 	dcfg := Config{Group: g, Dir: h.cfg.DestinationDir, Image: h.cfg.Image}
 	dcfg.setDefaults()
-	dest, err := preflight(ctx, dcfg, h.client())
+	a := h.client()
+	dest, err := preflight(ctx, dcfg, a)
 	if err != nil {
 		return nil, err
 	}
-	st, err := h.client().ServerType(ctx, dest.ServerType.Name)
+	fits, _, resize, err := holdsBoth(ctx, a, home.Location, home.ServerType, people(g))
+	if err != nil {
+		return nil, err
+	}
+	name := home.ServerType.Name
+	if !fits {
+		if resize == nil {
+			return nil, fmt.Errorf("no server type in %s holds GoToSocial for %d people beside the pages", home.Location, people(g))
+		}
+		name = resize.Name
+	}
+	st, err := a.ServerType(ctx, name)
 	if err != nil || st == nil {
-		return nil, fmt.Errorf("get server type %s: %v", dest.ServerType.Name, err)
+		return nil, fmt.Errorf("get server type %s: %v", name, err)
 	}
-	one, err := price(pr, st, home.Location, dest.Backups, home.VolumeGB, home.Members)
+	one, err := price(pr, st, home.Location, false, home.VolumeGB, home.Members)
 	if err != nil {
 		return nil, err
 	}
-	t := &Together{DestinationType: st.Name, Destination: dest.Cost.Monthly,
-		Separate: cents(home.Cost.Monthly + dest.Cost.Monthly), OneServer: one.Monthly}
+	t := &Together{DestinationType: dest.ServerType.Name, Destination: dest.Cost.Monthly,
+		Separate: cents(home.Cost.Monthly + dest.Cost.Monthly), OneServerType: name, Resize: !fits, OneServer: one.Monthly}
 	t.Saving = cents(t.Separate - t.OneServer)
 	return t, nil
 }
@@ -521,7 +536,12 @@ func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
 
 // Down destroys the home: server, volume (and the state on it),
 // addresses, firewall, SSH key.
+// It refuses while the group's new server lives on the home: lifeboat
+// down takes that off first (exporting its database).
 func (h *Home) Down(ctx context.Context, emit progress.Func) error {
+	if h.cfg.DestinationDir != "" && onHomeRecorded(h.cfg.DestinationDir) {
+		return fmt.Errorf("%w (GoToSocial for %s): run lifeboat down GROUP.yaml first, which exports its database and removes it from the home; then home down", ErrHomeInUse, h.cfg.Group.Destination.Domain)
+	}
 	return New(h.config()).Down(ctx, emit)
 }
 

@@ -39,8 +39,12 @@ type Plan struct {
 	SSHFrom    []string   `json:"ssh_from,omitempty"`
 	Members    int        `json:"members"`
 	Cost       Cost       `json:"cost"`
-	Resources  []Change   `json:"resources,omitempty"`
-	Warnings   []string   `json:"warnings,omitempty"`
+	// OnHome is set when the destination goes on the campaign home's
+	// machine: then ServerType, Location and Cost are the home's, the one
+	// machine the group pays for, and no resource is created.
+	OnHome    *OnHomePlan `json:"on_home,omitempty"`
+	Resources []Change    `json:"resources,omitempty"`
+	Warnings  []string    `json:"warnings,omitempty"`
 }
 
 // ServerType describes the chosen machine.
@@ -244,7 +248,7 @@ func offerNames(offers []TypeOffer) string {
 	return strings.Join(s, ", ")
 }
 
-// hasServer reports whether the group's state already lists resources.
+// hasServer reports whether the state in dir already lists resources.
 func hasServer(dir string) bool {
 	empty, err := stateEmpty(filepath.Join(dir, stateFile))
 	return err == nil && !empty
