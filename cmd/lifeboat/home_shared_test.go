@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/internal/tools"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
@@ -21,6 +26,32 @@ func writeSharedGroup(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// fakeHetzner starts the fake Hetzner API and points the commands at it.
+func fakeHetzner(t *testing.T) *hcloudfake.Fake {
+	t.Helper()
+	f := hcloudfake.New().Start()
+	t.Cleanup(f.Close)
+	t.Setenv("HCLOUD_ENDPOINT", f.URL())
+	t.Setenv("HCLOUD_TOKEN", f.Token)
+	t.Setenv(hetzner.EnvLifeboatFrom, "https://mirror.example/lifeboat")
+	return f
+}
+
+// terraformTools are Terraform and the hcloud provider's mirror, for
+// commands run as separate processes.
+func terraformTools(ctx context.Context, t *testing.T) (terraform, mirror string) {
+	t.Helper()
+	in := tools.New()
+	terraform, err := in.Terraform(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mirror, err = in.HcloudMirror(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return terraform, mirror
 }
 
 const sharedGroup = `version: 1
@@ -43,11 +74,7 @@ members:
 // refuses and names what to run first; down takes the server off the
 // home and leaves the home; then home down destroys it.
 func TestUpOnCampaignHome(t *testing.T) {
-	f := hcloudfake.New().Start()
-	defer f.Close()
-	t.Setenv("HCLOUD_ENDPOINT", f.URL())
-	t.Setenv("HCLOUD_TOKEN", f.Token)
-	t.Setenv(hetzner.EnvLifeboatFrom, "https://mirror.example/lifeboat")
+	f := fakeHetzner(t)
 	state := t.TempDir()
 	file := writeSharedGroup(t, sharedGroup)
 	dest := filepath.Join(state, "groups", "valley-cyclists", "hetzner")
@@ -160,11 +187,7 @@ func TestUpOnCampaignHome(t *testing.T) {
 // to (the fake's current types), and up refuses with the same words,
 // making nothing and recording nothing.
 func TestPlanOnHomeTooSmall(t *testing.T) {
-	f := hcloudfake.New().Start()
-	defer f.Close()
-	t.Setenv("HCLOUD_ENDPOINT", f.URL())
-	t.Setenv("HCLOUD_TOKEN", f.Token)
-	t.Setenv(hetzner.EnvLifeboatFrom, "https://mirror.example/lifeboat")
+	f := fakeHetzner(t)
 	state := t.TempDir()
 	// Open enrolment: 800 people to gather, most from the public page.
 	file := writeSharedGroup(t, strings.Replace(sharedGroup, "viable_mass: 2\n", "viable_mass: 800\nenrolment: open\n", 1))
@@ -191,5 +214,65 @@ func TestPlanOnHomeTooSmall(t *testing.T) {
 	out, _, _ = lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example")
 	if !strings.Contains(out, "on one machine             7.65  (the home resized to cx33 holds both; ") {
 		t.Errorf("home plan:\n%s", out)
+	}
+}
+
+// TestUpOnHomeSurvivesKill9: `lifeboat up` for a server on the campaign
+// home killed with SIGKILL while it asks the API for prices (the call
+// made to hang), then run again: it goes on, records the placement once,
+// and the cloud holds the home alone, as after a clean run; down leaves
+// the home, home down leaves nothing. (The install over SSH cut off
+// half-way is TestCloudInitBootCampaignHome's.)
+func TestUpOnHomeSurvivesKill9(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	tf, mirror := terraformTools(ctx, t)
+	bin := lifeboatBin(t)
+	file := writeSharedGroup(t, sharedGroup)
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	state := t.TempDir()
+	env := append(demoEnv(state), "HCLOUD_TOKEN="+f.Token, "HCLOUD_ENDPOINT="+f.URL(),
+		"LIFEBOAT_TERRAFORM="+tf, "LIFEBOAT_HCLOUD_MIRROR="+mirror, hetzner.EnvLifeboatFrom+"=https://mirror.example/lifeboat")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("lifeboat %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("home", "up", file, "--domain", "join.valley-cyclists.example", "--ssh-from", "203.0.113.7", "--poll-interval", "50ms")
+	home := f.Counts()
+
+	f.Inject(hcloudfake.Fault{Method: "GET", Path: "/pricing", Hang: true, Times: -1})
+	cmd := exec.CommandContext(ctx, bin, "up", file)
+	cmd.Env = env
+	hanging := func() bool {
+		return slices.ContainsFunc(f.Calls(), func(c string) bool { return strings.HasPrefix(c, "GET /pricing") })
+	}
+	if !killGroupWhen(t, cmd, hanging) {
+		t.Fatalf("up was not killed while it asked for prices; calls: %v", f.Calls())
+	}
+	f.ClearFaults()
+	if fmt.Sprint(f.Counts()) != fmt.Sprint(home) {
+		t.Fatalf("the killed up changed the cloud: %v", f.Counts())
+	}
+	for range 2 {
+		if out := run("up", file); !strings.Contains(out, "no second server was made") {
+			t.Fatalf("up after the kill:\n%s", out)
+		}
+		if fmt.Sprint(f.Counts()) != fmt.Sprint(home) {
+			t.Fatalf("up after the kill left %v; the home alone is %v", f.Counts(), home)
+		}
+	}
+	if out := run("down", file, "--confirm", "valley-cyclists"); !strings.Contains(out, "off the campaign home") || fmt.Sprint(f.Counts()) != fmt.Sprint(home) {
+		t.Fatalf("down: %v\n%s", f.Counts(), out)
+	}
+	run("home", "down", file, "--confirm", "valley-cyclists")
+	if !f.Empty() {
+		t.Fatalf("home down left %v", f.Counts())
 	}
 }

@@ -2,12 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
 	"github.com/lifeboat-social/lifeboat/provision/hetzner"
 )
 
@@ -16,26 +13,9 @@ import (
 // the real provider. Plan prints the monthly price and creates nothing;
 // up says the price before it applies; down leaves nothing behind.
 func TestHomeCommands(t *testing.T) {
-	f := hcloudfake.New().Start()
-	defer f.Close()
-	t.Setenv("HCLOUD_ENDPOINT", f.URL())
-	t.Setenv("HCLOUD_TOKEN", f.Token)
-	t.Setenv(hetzner.EnvLifeboatFrom, "https://mirror.example/lifeboat")
+	f := fakeHetzner(t)
 	state := t.TempDir()
-	file := filepath.Join(t.TempDir(), "cyclists.yaml")
-	err := os.WriteFile(file, []byte(`version: 1
-name: valley-cyclists
-title: Valley Cyclists
-viable_mass: 2
-lead: {name: Quinn, email: quinn@example.org}
-destination: {type: new, domain: social.valley-cyclists.example, cloud: hetzner, location: fsn1, server_type: cx33}
-members:
-  - {name: Quinn, email: quinn@example.org}
-  - {name: Rosa, email: rosa@example.org}
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := writeSharedGroup(t, sharedGroup)
 
 	if _, errs, code := lb(t, state, "home", "plan", file); code != 2 || !strings.Contains(errs, "--domain") {
 		t.Fatalf("plan without a domain: exit %d: %s", code, errs)
