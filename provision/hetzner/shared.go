@@ -293,6 +293,9 @@ func (p *Provisioner) sharedPlan(ctx context.Context, h *onHome) (Plan, error) {
 	if g.Destination.ServerType != "" && g.Destination.ServerType != st.Name {
 		pl.Warnings = append(pl.Warnings, fmt.Sprintf("the group file's server_type %s is not used: the destination shares the campaign home's machine", g.Destination.ServerType))
 	}
+	if cfg.Boot.TLSCertFile != "" {
+		pl.Warnings = append(pl.Warnings, fmt.Sprintf("%s is not used: on the campaign home, Caddy gets the group domain's certificate over ACME", EnvTLSCertFile))
+	}
 	if cfg.SMTP.Host == "" {
 		pl.Warnings = append(pl.Warnings, "no SMTP relay (LIFEBOAT_SMTP_HOST): the server will not send email")
 	}
@@ -307,7 +310,10 @@ func (p *Provisioner) sharedInstall(arch string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d.Proxied, d.ProxyPort = true, sharedProxyPort
+	// The home's Caddy gets the certificate over ACME, as for the
+	// campaign's domain; a certificate of the lead's own is for a server
+	// of its own (sharedPlan warns).
+	d.Proxied, d.ProxyPort, d.TLSCert, d.TLSKey = true, sharedProxyPort, "", ""
 	return renderTemplate(gotosocialInstall, d)
 }
 
