@@ -415,7 +415,7 @@ rm -rf /var/lib/gotosocial /opt/gotosocial /etc/gotosocial /opt/lifeboat/lifeboa
 rm -f /etc/systemd/system/gotosocial.service /etc/cron.d/lifeboat-dump /usr/local/sbin/lifeboat-dump ` + installPath + `
 rm -f /var/backups/lifeboat/gotosocial-*.db.gz /var/backups/lifeboat/latest.gz
 systemctl daemon-reload
-id -u gotosocial >/dev/null 2>&1 && userdel gotosocial || true`
+id -u gotosocial >/dev/null 2>&1 && userdel -f gotosocial || true`
 
 // downOnHome takes the destination off the campaign home, which keeps
 // running, and forgets it. Against an API on this machine (a fake, no

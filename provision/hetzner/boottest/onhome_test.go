@@ -118,8 +118,8 @@ func (o onHome) run(ctx context.Context) {
 		"stat -c %U:%a /usr/local/sbin/lifeboat-gotosocial-install":                       "root:700",
 		"grep -c '^import /etc/caddy/lifeboat-destination.caddy$' /etc/caddy/Caddyfile":   "1",
 		"hostname": "lifeboat-" + o.g.Name + "-home",
-		"test -e /opt/gotosocial.part && echo left || echo none":                       "none",
-		"pgrep -f lifeboat-gotosocial-install >/dev/null && echo running || echo none": "none",
+		"test -e /opt/gotosocial.part && echo left || echo none":                           "none",
+		"pgrep -f '[l]ifeboat-gotosocial-install' >/dev/null && echo running || echo none": "none",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
@@ -142,7 +142,9 @@ func (o onHome) run(ctx context.Context) {
 		t.Fatalf("home down with the group's server on it: %v", err)
 	}
 
-	// down: the database exported, GoToSocial taken off, the home kept.
+	// down, from the lead's next command (up's account maker ended): the
+	// database exported, GoToSocial taken off, the home kept.
+	dest.Stop(ctx)
 	p := hetzner.New(o.cfg)
 	dump, err := p.Export(ctx, func(progress.Event) {})
 	if fi, serr := os.Stat(dump); err != nil || serr != nil || fi.Size() == 0 {
