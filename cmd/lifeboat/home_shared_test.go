@@ -139,6 +139,7 @@ func TestUpOnCampaignHome(t *testing.T) {
 	for _, want := range []string{
 		"It is the campaign home's machine: GoToSocial for social.valley-cyclists.example runs there behind its Caddy; no second server was made.",
 		"social.valley-cyclists.example.          300   IN A     " + homeIP,
+		"Not installing GoToSocial on the home yet, nor waiting.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("up lacks %q:\n%s", want, out)

@@ -189,6 +189,10 @@ func printHetznerResult(w io.Writer, r hetzner.Result, took time.Duration) {
 		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (sealed; read them with lifeboat secrets open FILE | …)\n", r.URL, r.Credentials)
 		return
 	}
+	if r.OnHome {
+		fmt.Fprintf(w, "Not installing GoToSocial on the home yet, nor waiting. Once the records are set,\nrun lifeboat up again: it installs it over SSH and waits for %s.\n", r.URL)
+		return
+	}
 	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)
 }
 
