@@ -188,15 +188,7 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	}
 
 	// What first boot did, seen on the server over SSH as the lead sees it.
-	target := sshTarget(t, res.Result, sshDial)
-	run := func(cmd string) string {
-		t.Helper()
-		out, err := target.Run(ctx, cmd)
-		if err != nil {
-			t.Errorf("%s: %v %s", cmd, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := remote(ctx, t, sshTarget(t, res.Result, sshDial))
 	if out := run("cloud-init status --long"); !strings.Contains(out, "status: done") {
 		t.Errorf("cloud-init status: %s\n%s", out, readFile(root, "var/log/cloud-init.log"))
 	}

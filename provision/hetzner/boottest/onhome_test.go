@@ -101,15 +101,7 @@ func (o onHome) run(ctx context.Context) {
 		t.Errorf("served certificate for %v from %q", leaf.DNSNames, leaf.Issuer.CommonName)
 	}
 
-	target := sshTarget(t, res, o.sshDial)
-	run := func(cmd string) string {
-		t.Helper()
-		out, err := target.Run(ctx, cmd)
-		if err != nil {
-			t.Errorf("%s: %v %s", cmd, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := remote(ctx, t, sshTarget(t, res, o.sshDial))
 	for cmd, want := range map[string]string{
 		"systemctl is-active gotosocial lifeboat-serve caddy":                             "active\nactive\nactive",
 		"systemctl show -p User --value gotosocial":                                       "gotosocial",
@@ -204,4 +196,17 @@ func mergeReleases(t *testing.T, dirs ...string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// remote runs commands on the server over SSH, each failure an error of
+// the test, and returns their output trimmed.
+func remote(ctx context.Context, t *testing.T, target hetzner.SSHTarget) func(cmd string) string {
+	return func(cmd string) string {
+		t.Helper()
+		out, err := target.Run(ctx, cmd)
+		if err != nil {
+			t.Errorf("%s: %v %s", cmd, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
 }
