@@ -36,8 +36,9 @@ type onHome struct {
 }
 
 // run is up for a destination on the home, cut off during its install
-// over SSH (the lead's machine gone, as after kill -9: the connection
-// drops and the script on the home is left running) and run again, which
+// over SSH, once the release is checked (the lead's machine gone, as
+// after kill -9: the connection drops and the script on the home is left
+// running) and run again, which
 // waits for the one left behind and finishes: GoToSocial from the
 // lead's mirror on loopback behind the home's Caddy, which gets the
 // group domain's certificate from the ACME server; the admin made and
@@ -53,14 +54,25 @@ func (o onHome) run(ctx context.Context) {
 	defer cutOff()
 	first := &recorder{done: func(step string) { o.phase("up, to be cut off: " + step + " done") }}
 	t.Cleanup(first.close)
+	// The cut comes once the script on the home has checked the release
+	// it downloaded, before it is unpacked and started.
+	installing := func() {
+		for cut.Err() == nil {
+			if strings.Contains(readFile(o.root, "var/log/lifeboat-gotosocial.log"), "_linux_amd64.tar.gz: OK") {
+				cutOff()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	_, err := hetzner.NewDestination(o.cfg).Start(cut, func(e progress.Event) {
 		first.emit(e)
 		if e.Kind == progress.StepStarted && e.Step == "install" {
-			time.AfterFunc(3*time.Second, cutOff)
+			go installing()
 		}
 	})
-	if err == nil {
-		t.Fatalf("up finished before it was cut off (steps %s)", first.steps())
+	if err == nil || first.steps() != "preflight,ssh" {
+		t.Fatalf("up was not cut off during the install (steps done %s): %v", first.steps(), err)
 	}
 	o.phase(fmt.Sprintf("up cut off after %s: %v", first.steps(), err))
 	if _, err := os.Stat(filepath.Join(o.cfg.Dir, "on-home.json")); err != nil {
