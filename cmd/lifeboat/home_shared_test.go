@@ -93,6 +93,11 @@ func TestUpOnCampaignHome(t *testing.T) {
 		t.Fatalf("home up made %v", home)
 	}
 	homeIP := f.Servers()[0].PublicNet.IPv4.IP
+	// A home plan for elsewhere changes nothing that runs: the group's
+	// server is planned on the machine the state holds.
+	if _, errs, code := lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example", "--location", "nbg1"); code != 0 {
+		t.Fatalf("home plan: exit %d: %s", code, errs)
+	}
 
 	out, errs, code = lb(t, state, "plan", file)
 	if code != 0 {

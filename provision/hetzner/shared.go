@@ -231,6 +231,55 @@ func readVars(dir string) (vars, error) {
 	return v, nil
 }
 
+// homeMachine is the campaign home's machine as the state holds it after
+// the last apply: the machine that runs, whatever a later plan wrote
+// into the variables file.
+type homeMachine struct {
+	Name, ServerType, Location string
+	VolumeGB                   int
+}
+
+// readHomeMachine reads the home's server and volume from its state.
+func readHomeMachine(dir string) (homeMachine, error) {
+	var m homeMachine
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return m, fmt.Errorf("read the campaign home's state: %w", err)
+	}
+	var st struct {
+		Resources []struct {
+			Type      string `json:"type"`
+			Instances []struct {
+				Attributes struct {
+					Name       string `json:"name"`
+					ServerType string `json:"server_type"`
+					Location   string `json:"location"`
+					Size       int    `json:"size"`
+				} `json:"attributes"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return m, fmt.Errorf("read the campaign home's state: %w", err)
+	}
+	for _, r := range st.Resources {
+		if len(r.Instances) == 0 {
+			continue
+		}
+		a := r.Instances[0].Attributes
+		switch r.Type {
+		case "hcloud_server":
+			m.Name, m.ServerType, m.Location = a.Name, a.ServerType, a.Location
+		case "hcloud_volume":
+			m.VolumeGB = a.Size
+		}
+	}
+	if m.ServerType == "" || m.Location == "" {
+		return m, fmt.Errorf("%w: the campaign home's state has no server", ErrNothing)
+	}
+	return m, nil
+}
+
 // homeResult is the destination on the home: the home's addresses and
 // SSH access, the group's domain, known_hosts in the destination's Dir.
 func (p *Provisioner) homeResult(h *onHome) (Result, Keys, error) {
@@ -256,26 +305,30 @@ func (p *Provisioner) sharedPlan(ctx context.Context, h *onHome) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	pl := Plan{Group: g.Name, Software: g.Destination.SoftwareOrDefault(), Domain: g.Destination.Domain, Location: hv.Location,
-		Image: hv.Image, VolumeGB: hv.VolumeSize, Members: len(g.Members)}
+	hm, err := readHomeMachine(h.HomeDir)
+	if err != nil {
+		return Plan{}, err
+	}
+	pl := Plan{Group: g.Name, Software: g.Destination.SoftwareOrDefault(), Domain: g.Destination.Domain, Location: hm.Location,
+		Image: hv.Image, VolumeGB: hm.VolumeGB, Members: len(g.Members)}
 	a := p.client()
-	st, err := a.ServerType(ctx, hv.ServerType)
+	st, err := a.ServerType(ctx, hm.ServerType)
 	if err != nil {
 		return pl, apiErr("get server type", err)
 	}
 	if st == nil {
-		return pl, fmt.Errorf("%w: the campaign home's type %s is not in the API", ErrServerType, hv.ServerType)
+		return pl, fmt.Errorf("%w: the campaign home's type %s is not in the API", ErrServerType, hm.ServerType)
 	}
 	pl.ServerType = ServerType{Name: st.Name, Cores: st.Cores, MemoryGB: float64(st.Memory), DiskGB: st.Disk, Architecture: string(st.Architecture)}
 	pr, err := a.Pricing(ctx)
 	if err != nil {
 		return pl, apiErr("get prices", err)
 	}
-	if pl.Cost, err = price(pr, st, hv.Location, false, hv.VolumeSize, pl.Members); err != nil {
+	if pl.Cost, err = price(pr, st, hm.Location, false, hm.VolumeGB, pl.Members); err != nil {
 		return pl, err
 	}
-	o := &OnHomePlan{Server: "lifeboat-" + hv.Name, Domain: hv.Domain, ServerType: pl.ServerType, People: people(g)}
-	if o.Fits, o.NeedGB, o.ResizeTo, err = holdsBoth(ctx, a, hv.Location, pl.ServerType, o.People); err != nil {
+	o := &OnHomePlan{Server: hm.Name, Domain: hv.Domain, ServerType: pl.ServerType, People: people(g)}
+	if o.Fits, o.NeedGB, o.ResizeTo, err = holdsBoth(ctx, a, hm.Location, pl.ServerType, o.People); err != nil {
 		return pl, err
 	}
 	if o.ResizeTo != nil {
@@ -283,7 +336,7 @@ func (p *Provisioner) sharedPlan(ctx context.Context, h *onHome) (Plan, error) {
 		if err != nil || big == nil {
 			return pl, apiErr("get server type", err)
 		}
-		c, err := price(pr, big, hv.Location, false, hv.VolumeSize, pl.Members)
+		c, err := price(pr, big, hm.Location, false, hm.VolumeGB, pl.Members)
 		if err != nil {
 			return pl, err
 		}
