@@ -205,7 +205,7 @@ func TestPlanOnHomeTooSmall(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan: exit %d: %s", code, errs)
 	}
-	reason := "the campaign home's cx23 (4 GB) is too small for GoToSocial for 800 people beside the campaign's pages (5 GB needed): resize the home to cx33 (4 vCPU, 8 GB RAM, 80 GB disk) 6.53 EUR/month (Rescale in Hetzner's console, keeping the disk), or pass --own-server for a server of its own"
+	reason := "the campaign home's cx23 (4 GB) is too small for GoToSocial for 800 people beside the campaign's pages (5 GB needed): resize the home to cx33 (4 vCPU, 8 GB RAM, 80 GB disk) 6.53 EUR/month with lifeboat home up GROUP.yaml --server-type cx33 (the home restarts once, its disk grows to the type's), or pass --own-server for a server of its own"
 	if !strings.Contains(out, "Too small: "+reason) || !strings.Contains(out, "Resized to cx33, the one machine costs 7.65 EUR a month.") {
 		t.Errorf("plan:\n%s", out)
 	}
@@ -220,6 +220,32 @@ func TestPlanOnHomeTooSmall(t *testing.T) {
 	out, _, _ = lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example")
 	if !strings.Contains(out, "on one machine             7.65  (the home resized to cx33 holds both; ") {
 		t.Errorf("home plan:\n%s", out)
+	}
+
+	// The lead resizes the home as told: the same server, rescaled in
+	// place (powered off, its type changed, its disk grown, powered on).
+	id := f.Servers()[0].ID
+	if _, errs, code := lb(t, state, "home", "up", file, "--domain", "join.valley-cyclists.example", "--server-type", "cx33", "--poll-interval", "50ms"); code != 0 {
+		t.Fatalf("home up --server-type cx33: exit %d: %s", code, errs)
+	}
+	if s := f.Servers(); len(s) != 1 || s[0].ID != id || s[0].ServerType.Name != "cx33" || s[0].PrimaryDiskSize != 80 || s[0].Status != "running" || fmt.Sprint(f.Counts()) != fmt.Sprint(home) {
+		t.Fatalf("after the resize the API holds %+v (%v)", s, f.Counts())
+	}
+	// A later home up keeps the type the home runs with.
+	if out, errs, code := lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example"); code != 0 || !strings.Contains(out, "cx33: 4 vCPU, 8 GB RAM, 80 GB disk (x86), the home's own") || strings.Contains(out, "update   hcloud_server.main") {
+		t.Fatalf("home plan after the resize: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = lb(t, state, "plan", file)
+	if code != 0 || strings.Contains(out, "Too small") || !strings.Contains(out, "server cx33                6.53") || !strings.Contains(out, "total                      7.65") {
+		t.Fatalf("plan after the resize: exit %d\n%s%s", code, out, errs)
+	}
+	if out, errs, code := lb(t, state, "up", file); code != 0 || !strings.Contains(out, "no second server was made") || fmt.Sprint(f.Counts()) != fmt.Sprint(home) {
+		t.Fatalf("up after the resize: exit %d\n%s%s", code, out, errs)
+	}
+	// A type that cannot be ordered where the home is, or that would
+	// shrink its disk, is refused.
+	if _, errs, code := lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example", "--server-type", "cx53"); code != 2 || !strings.Contains(errs, "cx53") {
+		t.Errorf("home plan --server-type cx53 (sold out in fsn1): exit %d: %s", code, errs)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
@@ -53,11 +54,15 @@ type HomeConfig struct {
 	Terraform, ProviderMirror string
 	PollInterval              string
 
-	Domain   string   // the campaign's domain, e.g. join.example.org
-	Location string   // default: the group's destination location, else fsn1
-	VolumeGB int      // the state's volume; default DefaultHomeVolumeGB
-	Image    string   // default debian-12
-	SSHFrom  []string // CIDRs that may reach SSH
+	Domain   string // the campaign's domain, e.g. join.example.org
+	Location string // default: the group's destination location, else fsn1
+	VolumeGB int    // the state's volume; default DefaultHomeVolumeGB
+	// ServerType is the lead's choice of type (a rescale, to hold the
+	// group's server too); empty keeps the running server's, or picks
+	// the smallest the location recommends.
+	ServerType string
+	Image      string   // default debian-12
+	SSHFrom    []string // CIDRs that may reach SSH
 
 	SMTP HomeSMTP
 	Boot HomeBoot
@@ -121,6 +126,7 @@ type HomePlan struct {
 	Domain     string     `json:"domain"`
 	Location   string     `json:"location"`
 	ServerType ServerType `json:"server_type"`
+	TypeFrom   string     `json:"server_type_from"` // TypeSmallest, TypeRunning or TypeAsked
 	Image      string     `json:"image"`
 	VolumeGB   int        `json:"volume_gb"`
 	SSHFrom    []string   `json:"ssh_from,omitempty"`
@@ -146,8 +152,9 @@ type Together struct {
 
 // Home provisions, reports and destroys a group's campaign home.
 type Home struct {
-	cfg HomeConfig
-	api api
+	cfg      HomeConfig
+	api      api
+	typeFrom string
 }
 
 // NewHome returns the home for cfg, defaults filled in.
@@ -256,20 +263,11 @@ func (h *Home) preflight(ctx context.Context) (HomePlan, error) {
 	if err := checkLocation(ctx, a, c.Location); err != nil {
 		return p, err
 	}
-	offers, err := recommended(ctx, a, c.Location, 0)
+	st, err := h.serverType(ctx, a)
 	if err != nil {
 		return p, err
 	}
-	if len(offers) == 0 {
-		return p, fmt.Errorf("%w: Hetzner offers no server type that can be ordered in %s now; try another --location", ErrServerType, c.Location)
-	}
-	st, err := a.ServerType(ctx, offers[0].Name)
-	if err != nil {
-		return p, apiErr("get server type", err)
-	}
-	if st == nil {
-		return p, fmt.Errorf("%w: %s vanished from the API", ErrServerType, offers[0].Name)
-	}
+	p.TypeFrom = h.typeFrom
 	p.ServerType = ServerType{Name: st.Name, Cores: st.Cores, MemoryGB: float64(st.Memory), DiskGB: st.Disk, Architecture: string(st.Architecture)}
 	im, err := a.Image(ctx, c.Image, st.Architecture)
 	if err != nil {
@@ -338,6 +336,49 @@ func (h *Home) together(ctx context.Context, pr hcloud.Pricing, home HomePlan) (
 		Separate: cents(home.Cost.Monthly + dest.Cost.Monthly), OneServerType: name, Resize: !fits, OneServer: one.Monthly}
 	t.Saving = cents(t.Separate - t.OneServer)
 	return t, nil
+}
+
+// Where the home's server type comes from.
+const (
+	TypeSmallest = "smallest" // the smallest the location recommends and can deliver now
+	TypeRunning  = "running"  // the type the home's server has (kept: a re-run never rescales it)
+	TypeAsked    = "asked"    // --server-type: the lead's choice, e.g. to hold the group's server too
+)
+
+// serverType is the home's type: the one asked for, else the one its
+// server runs with, else the smallest the location recommends now.
+func (h *Home) serverType(ctx context.Context, a api) (*hcloud.ServerType, error) {
+	c := h.cfg
+	name := c.ServerType
+	h.typeFrom = TypeAsked
+	if name == "" && hasServer(c.Dir) {
+		if m, err := readHomeMachine(c.Dir); err == nil {
+			name, h.typeFrom = m.ServerType, TypeRunning
+		}
+	}
+	if name == "" {
+		offers, err := recommended(ctx, a, c.Location, 0)
+		if err != nil {
+			return nil, err
+		}
+		if len(offers) == 0 {
+			return nil, fmt.Errorf("%w: Hetzner offers no server type that can be ordered in %s now; try another --location", ErrServerType, c.Location)
+		}
+		name, h.typeFrom = offers[0].Name, TypeSmallest
+	}
+	st, err := a.ServerType(ctx, name)
+	if err != nil {
+		return nil, apiErr("get server type", err)
+	}
+	if st == nil {
+		return nil, typeError(ctx, a, name, c.Location, "does not exist", 0)
+	}
+	if h.typeFrom == TypeAsked {
+		if ok, why := orderable(st, c.Location, time.Now()); !ok {
+			return nil, typeError(ctx, a, name, c.Location, why, 0)
+		}
+	}
+	return st, nil
 }
 
 // Summary is the cost on one line: "5.27 EUR a month incl. 19% VAT
@@ -515,6 +556,14 @@ func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
 	res, err := serverResult(ctx, r, keys, h.cfg.Group.Name, h.cfg.Domain)
 	if err != nil {
 		return HomeResult{}, err
+	}
+	// A rescale (--server-type) leaves the server off: Hetzner changes
+	// the type of a stopped server only, and the provider does not start
+	// it again.
+	if on, err := h.client().PowerOn(ctx, res.ServerName); err != nil {
+		return HomeResult{}, apiErr("power the home on", err)
+	} else if on {
+		emit.Emit(progress.Event{Kind: progress.Log, Step: "apply", Message: "the home was off after its rescale: powered on"})
 	}
 	out, err := r.outputs(ctx)
 	if err != nil {

@@ -87,6 +87,9 @@ type api interface {
 	ServerTypes(ctx context.Context) ([]*hcloud.ServerType, error)
 	Image(ctx context.Context, name string, arch hcloud.Architecture) (*hcloud.Image, error)
 	Pricing(ctx context.Context) (hcloud.Pricing, error)
+	// PowerOn starts the named server when it is off, and reports
+	// whether it was.
+	PowerOn(ctx context.Context, name string) (bool, error)
 }
 
 type hcloudAPI struct{ c *hcloud.Client }
@@ -120,6 +123,18 @@ func (a hcloudAPI) ServerTypes(ctx context.Context) ([]*hcloud.ServerType, error
 func (a hcloudAPI) Image(ctx context.Context, name string, arch hcloud.Architecture) (*hcloud.Image, error) {
 	im, _, err := a.c.Image.GetForArchitecture(ctx, name, arch)
 	return im, err
+}
+
+func (a hcloudAPI) PowerOn(ctx context.Context, name string) (bool, error) {
+	s, _, err := a.c.Server.GetByName(ctx, name)
+	if err != nil || s == nil || s.Status != hcloud.ServerStatusOff {
+		return false, err
+	}
+	act, _, err := a.c.Server.Poweron(ctx, s)
+	if err != nil {
+		return false, err
+	}
+	return true, a.c.Action.WaitFor(ctx, act)
 }
 
 func (a hcloudAPI) Pricing(ctx context.Context) (hcloud.Pricing, error) {

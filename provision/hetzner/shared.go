@@ -120,7 +120,7 @@ func (o *OnHomePlan) Reason() string {
 	s := fmt.Sprintf("the campaign home's %s (%g GB) is too small for GoToSocial for %d people beside the campaign's pages (%g GB needed)",
 		o.ServerType.Name, o.ServerType.MemoryGB, o.People, o.NeedGB)
 	if o.ResizeTo != nil {
-		s += fmt.Sprintf(": resize the home to %s (Rescale in Hetzner's console, keeping the disk)", o.ResizeTo)
+		s += fmt.Sprintf(": resize the home to %s with lifeboat home up GROUP.yaml --server-type %s (the home restarts once, its disk grows to the type's)", o.ResizeTo, o.ResizeTo.Name)
 	}
 	return s + ", or pass --own-server for a server of its own"
 }
