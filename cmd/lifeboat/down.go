@@ -21,7 +21,9 @@ func newDownCmd(app *App) *cobra.Command {
 		Short: "Export the server's database, then destroy the group's server",
 		Long: `Down first exports a fresh database dump over SSH into the group's state
 directory, then destroys everything up created (server, addresses, volume,
-firewall, SSH key). It asks you to type the group's name first; --confirm
+firewall, SSH key). When the group's server lives on its campaign home, down
+removes GoToSocial, its data and its Caddy site from the home's machine, and
+the home keeps running. It asks you to type the group's name first; --confirm
 NAME does the same for scripts. Running it again when nothing is left is
 not an error.`,
 		Example: `  lifeboat down group.yaml
@@ -34,10 +36,15 @@ not an error.`,
 				return err
 			}
 			name := cfg.Group.Name
-			if err := confirmGroupName(cmd, app, confirm, name, "This destroys the server of "+name+" and everything on it.", "destroyed"); err != nil {
+			p := hetzner.New(cfg)
+			onHome := p.OnHome()
+			what := "This destroys the server of " + name + " and everything on it."
+			if onHome {
+				what = "This removes GoToSocial for " + name + " and everything in it from the campaign home (the home keeps running)."
+			}
+			if err := confirmGroupName(cmd, app, confirm, name, what, "destroyed"); err != nil {
 				return err
 			}
-			p := hetzner.New(cfg)
 			emit := progress.Plain(app.Stderr, 0)
 			switch {
 			case noExport:
@@ -60,6 +67,10 @@ not an error.`,
 			}
 			if err != nil {
 				return hetznerErr(err)
+			}
+			if onHome {
+				fmt.Fprintf(app.Stdout, "Took GoToSocial for %s off the campaign home, which keeps running. Remove the group domain's DNS records at your DNS provider.\n", name)
+				return nil
 			}
 			fmt.Fprintf(app.Stdout, "Destroyed the server of %s. Remove its DNS records at your DNS provider.\n", name)
 			return nil

@@ -26,6 +26,7 @@ const maxGroupFileRead = groups.MaxFileSize
 // homeFlags are the options of home plan and up. None is a secret.
 type homeFlags struct {
 	domain, location, image, poll string
+	serverType                    string
 	volume                        int
 	sshFrom                       []string
 	noWait, asJSON                bool
@@ -37,6 +38,7 @@ func (f *homeFlags) register(cmd *cobra.Command, up bool) {
 	fl.StringVar(&f.location, "location", "", "Hetzner location (default: the group file's destination location, else "+hetzner.DefaultLocation+")")
 	fl.IntVar(&f.volume, "volume", hetzner.DefaultHomeVolumeGB, "size in GB of the volume holding the state (10..10240)")
 	fl.StringVar(&f.image, "image", hetzner.DefaultImage, "operating system image")
+	fl.StringVar(&f.serverType, "server-type", "", "the home's server type (default: the one it runs with, else the smallest the location recommends); a larger one rescales the home, e.g. to hold the group's server too")
 	fl.StringVar(&f.poll, "poll-interval", hetzner.DefaultPollInterval, "how often Terraform's provider asks the API whether an action is done")
 	fl.StringSliceVar(&f.sshFrom, "ssh-from", nil, "your public address or network; SSH (port 22) is opened to it only (default $LIFEBOAT_SSH_FROM)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON on stdout")
@@ -97,7 +99,7 @@ func homeSetup(ctx context.Context, app *App, file string, f homeFlags) (*hetzne
 	if hc.NoWait && !f.noWait {
 		fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
 	}
-	hc.Domain, hc.Location, hc.VolumeGB, hc.Image = f.domain, f.location, f.volume, f.image
+	hc.Domain, hc.Location, hc.VolumeGB, hc.Image, hc.ServerType = f.domain, f.location, f.volume, f.image, f.serverType
 	hc.NoWait = hc.NoWait || f.noWait
 	hc.Version = lifeboatVersion()
 	return hetzner.NewHome(hc), nil
@@ -218,7 +220,8 @@ func printHomePlan(w io.Writer, p hetzner.HomePlan) {
 	row("pages", "https://"+p.Domain+" (lifeboat serve behind Caddy, its certificate over ACME)")
 	row("location", p.Location)
 	st := p.ServerType
-	row("server", fmt.Sprintf("%s: %d vCPU, %g GB RAM, %d GB disk (%s), the smallest %s recommends", st.Name, st.Cores, st.MemoryGB, st.DiskGB, st.Architecture, p.Location))
+	from := map[string]string{hetzner.TypeSmallest: "the smallest " + p.Location + " recommends", hetzner.TypeRunning: "the home's own", hetzner.TypeAsked: "as asked"}[p.TypeFrom]
+	row("server", fmt.Sprintf("%s: %d vCPU, %g GB RAM, %d GB disk (%s), %s", st.Name, st.Cores, st.MemoryGB, st.DiskGB, st.Architecture, from))
 	row("image", p.Image)
 	row("volume", fmt.Sprintf("%d GB, holding the state", p.VolumeGB))
 	if len(p.SSHFrom) > 0 {
@@ -243,6 +246,11 @@ func printHomeCost(w io.Writer, p hetzner.HomePlan) {
 	if t := p.Together; t != nil {
 		fmt.Fprintf(w, "\nWith the group's new server (%s) as well:\n", t.DestinationType)
 		fmt.Fprintf(w, "  %-22s %8.2f  (home %.2f + server %.2f)\n", "on two machines", t.Separate, c.Monthly, t.Destination)
-		fmt.Fprintf(w, "  %-22s %8.2f  (one %s holding both, with this volume; %.2f less)\n", "on one machine", t.OneServer, t.DestinationType, t.Saving)
+		holds := "the home's " + t.OneServerType + " holds both"
+		if t.Resize {
+			holds = "the home resized to " + t.OneServerType + " holds both"
+		}
+		fmt.Fprintf(w, "  %-22s %8.2f  (%s; %.2f less)\n", "on one machine", t.OneServer, holds, t.Saving)
+		fmt.Fprintln(w, "lifeboat up puts the group's server on this machine once the home exists (--own-server for one of its own).")
 	}
 }

@@ -52,6 +52,10 @@ func printHetznerPlan(w io.Writer, p hetzner.Plan) {
 	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k, v) }
 	row("software", p.Software)
 	row("domain", p.Domain)
+	if p.OnHome != nil {
+		printOnHomePlan(w, p, row)
+		return
+	}
 	row("location", p.Location)
 	st := p.ServerType
 	row("server", fmt.Sprintf("%s: %d vCPU, %g GB RAM, %d GB disk (%s)", st.Name, st.Cores, st.MemoryGB, st.DiskGB, st.Architecture))
@@ -94,5 +98,32 @@ func printChanges(w io.Writer, cs []hetzner.Change) {
 	fmt.Fprintln(w, "\nTerraform will:")
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
+	}
+}
+
+// printOnHomePlan prints a plan that puts the group's server on the
+// campaign home's machine: that machine, whether it holds both, and the
+// one machine's monthly cost.
+func printOnHomePlan(w io.Writer, p hetzner.Plan, row func(k, v string)) {
+	o, st := p.OnHome, p.ServerType
+	row("on", fmt.Sprintf("the campaign home %s (https://%s) in %s", o.Server, o.Domain, p.Location))
+	row("server", fmt.Sprintf("%s: %d vCPU, %g GB RAM, %d GB disk (%s), the home's", st.Name, st.Cores, st.MemoryGB, st.DiskGB, st.Architecture))
+	fmt.Fprintln(w, "\nGoToSocial goes on the home's machine, behind its Caddy (installed over SSH):")
+	fmt.Fprintln(w, "no second server is made. lifeboat up --own-server makes one instead.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "One machine for both, the home's:")
+	printCost(w, p.Cost)
+	fmt.Fprintf(w, "  %-22s %8.2f\n", fmt.Sprintf("per member (%d)", p.Members), p.Cost.PerMember)
+	if !o.Fits {
+		fmt.Fprintf(w, "\nToo small: %s.\n", o.Reason())
+		if o.Resized != nil {
+			fmt.Fprintf(w, "Resized to %s, the one machine costs %.2f %s a month.\n", o.ResizeTo.Name, o.Resized.Monthly, o.Resized.Currency)
+		}
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "\nwarning: %s", warn)
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ type hetznerFlags struct {
 	image     string
 	poll      string
 	noWait    bool
+	ownServer bool
 	waitable  bool // the command waits for the server after apply (up)
 }
 
@@ -36,6 +38,7 @@ func (f *hetznerFlags) register(cmd *cobra.Command, withWait bool) {
 	fl.StringVar(&f.image, "image", hetzner.DefaultImage, "operating system image")
 	fl.StringVar(&f.poll, "poll-interval", hetzner.DefaultPollInterval, "how often Terraform's provider asks the API whether an action is done; raise it if the API's rate limit is reached")
 	f.waitable = withWait
+	fl.BoolVar(&f.ownServer, "own-server", false, "a server of its own for the group even when its campaign home exists (default: a GoToSocial server goes on the home's machine, one machine to pay for)")
 	if withWait {
 		fl.BoolVar(&f.noWait, "no-wait", false, "stop after apply: print the DNS records, do not wait for DNS, TLS or the admin credentials")
 	}
@@ -73,13 +76,14 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags) (h
 		fmt.Fprintln(app.Stderr, "lifeboat: HCLOUD_ENDPOINT is on this machine (a fake API): no real server to wait for; stopping after apply")
 	}
 	hc.Image, hc.VolumeSize, hc.NoBackups, hc.NoWait = f.image, f.volume, f.noBackups, hc.NoWait || f.noWait
+	hc.OwnServer = f.ownServer
 	return hc, nil
 }
 
 // hetznerErr maps bad input (configuration, and pre-flight's verdicts on
 // the token, location, server type and image) to exit code 2.
 func hetznerErr(err error) error {
-	for _, bad := range []error{hetzner.ErrConfig, hetzner.ErrToken, hetzner.ErrLocation, hetzner.ErrServerType, hetzner.ErrImage} {
+	for _, bad := range []error{hetzner.ErrConfig, hetzner.ErrToken, hetzner.ErrLocation, hetzner.ErrServerType, hetzner.ErrImage, hetzner.ErrHomeInUse} {
 		if errors.Is(err, bad) {
 			return usageErr(err)
 		}
@@ -106,6 +110,13 @@ func newUpCmd(app *App) *cobra.Command {
 embedded Terraform module: a Debian server with GoToSocial or Mastodon
 installed by cloud-init, an SSH key made for the group, a firewall (SSH from
 --ssh-from only; HTTP and HTTPS open) and fixed IPv4 and IPv6 addresses.
+
+When the group has a campaign home (lifeboat home up) and its server runs
+GoToSocial, up puts GoToSocial on the home's machine instead, so the lead
+pays for one: it installs it over SSH with the same script a server of its
+own boots with, behind the home's Caddy, which gains the group's domain.
+plan says so and what the one machine costs; --own-server makes a server of
+its own instead.
 
 It prints the DNS records to set, waits for them, for TLS and for the
 instance API, fetches the admin credentials over SSH with the server's
@@ -178,13 +189,21 @@ func printHetznerResult(w io.Writer, r hetzner.Result, took time.Duration) {
 		fmt.Fprintf(w, "%s answers over TLS.\nAdmin credentials: %s (sealed; read them with lifeboat secrets open FILE | …)\n", r.URL, r.Credentials)
 		return
 	}
+	if r.OnHome {
+		fmt.Fprintf(w, "Not installing GoToSocial on the home yet, nor waiting. Once the records are set,\nrun lifeboat up again: it installs it over SSH and waits for %s.\n", r.URL)
+		return
+	}
 	fmt.Fprintf(w, "Not waiting for DNS, TLS and the admin credentials. Once the records are set,\nrun lifeboat up again: it changes nothing on the server and waits for %s.\n", r.URL)
 }
 
 // printServerAccess prints a server made by up or home up: its
 // addresses, the DNS records to set, and the SSH command.
 func printServerAccess(w io.Writer, r hetzner.Result, took time.Duration) {
-	fmt.Fprintf(w, "Server %s (id %s) is up after %s: %s, %s\n\n", r.ServerName, r.ServerID, took.Round(time.Second), r.IPv4, r.IPv6)
+	fmt.Fprintf(w, "Server %s (id %s) is up after %s: %s, %s\n", r.ServerName, r.ServerID, took.Round(time.Second), r.IPv4, r.IPv6)
+	if r.OnHome {
+		fmt.Fprintf(w, "It is the campaign home's machine: GoToSocial for %s runs there behind its Caddy; no second server was made.\n", strings.TrimPrefix(r.URL, "https://"))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Set these DNS records at your DNS provider:")
 	for _, rec := range r.DNS {
 		fmt.Fprintf(w, "  %-40s %-5d IN %-5s %s\n", rec.Name+".", rec.TTL, rec.Type, rec.Value)

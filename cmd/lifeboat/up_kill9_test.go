@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
-	"github.com/lifeboat-social/lifeboat/internal/tools"
 )
 
 // killGroupWhen starts cmd in its own process group and, once ready
@@ -58,15 +57,7 @@ func killGroupWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
 func TestUpSurvivesKill9(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	in := tools.New()
-	tf, err := in.Terraform(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mirror, err := in.HcloudMirror(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tf, mirror := terraformTools(ctx, t)
 	bin := lifeboatBin(t)
 	group, _ := filepath.Abs("../../examples/new-hetzner.yaml")
 	upArgs := []string{"up", group, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms"}

@@ -410,17 +410,19 @@ func (f *Fake) delete(kind string, id int64) (int, any, *apiError) {
 
 // actionReq is the union of the bodies of POST /{kind}/{id}/actions/{name}.
 type actionReq struct {
-	Server     int64                        `json:"server"`
-	Automount  *bool                        `json:"automount"`
-	Size       int                          `json:"size"`
-	Delete     *bool                        `json:"delete"`
-	Rebuild    *bool                        `json:"rebuild"`
-	AssigneeID int64                        `json:"assignee_id"`
-	IP         string                       `json:"ip"`
-	DNSPtr     *string                      `json:"dns_ptr"`
-	Rules      []schema.FirewallRuleRequest `json:"rules"`
-	ApplyTo    []schema.FirewallResource    `json:"apply_to"`
-	RemoveFrom []schema.FirewallResource    `json:"remove_from"`
+	Server      int64                        `json:"server"`
+	Automount   *bool                        `json:"automount"`
+	Size        int                          `json:"size"`
+	Delete      *bool                        `json:"delete"`
+	Rebuild     *bool                        `json:"rebuild"`
+	AssigneeID  int64                        `json:"assignee_id"`
+	IP          string                       `json:"ip"`
+	DNSPtr      *string                      `json:"dns_ptr"`
+	Rules       []schema.FirewallRuleRequest `json:"rules"`
+	ApplyTo     []schema.FirewallResource    `json:"apply_to"`
+	RemoveFrom  []schema.FirewallResource    `json:"remove_from"`
+	ServerType  schema.IDOrName              `json:"server_type"`
+	UpgradeDisk bool                         `json:"upgrade_disk"`
 }
 
 func (f *Fake) resourceAction(kind string, id int64, name string, req actionReq) (int, any, *apiError) {

@@ -247,6 +247,30 @@ func (f *Fake) serverAction(id int64, name string, req actionReq) (int, any, *ap
 			s.Protection.Rebuild = *req.Rebuild
 		}
 		return one(f.newAction("change_protection", nil, r))
+	case "change_type":
+		// A rescale needs the server off, a type that can be ordered where
+		// it is, and a disk at least as large as the one it has.
+		if s.Status != "off" {
+			return 0, nil, errStatus(http.StatusConflict, "server_not_stopped", "server must be stopped before changing type")
+		}
+		st, ok := f.serverType(req.ServerType)
+		if !ok {
+			return 0, nil, errInvalid("server_type", "server type not found")
+		}
+		if err := orderable(st, s.Location.Name, f.now()); err != nil {
+			return 0, nil, err
+		}
+		if st.Disk < s.PrimaryDiskSize {
+			return 0, nil, errStatus(http.StatusUnprocessableEntity, "invalid_server_type", "cannot change type because the selected server_type has not sufficient disk space")
+		}
+		return one(f.newAction("change_server_type", func() {
+			if s := f.servers[id]; s != nil {
+				s.ServerType = st
+				if req.UpgradeDisk {
+					s.PrimaryDiskSize = st.Disk
+				}
+			}
+		}, r))
 	case "change_dns_ptr":
 		if req.IP == s.PublicNet.IPv4.IP && req.DNSPtr != nil {
 			s.PublicNet.IPv4.DNSPtr = *req.DNSPtr

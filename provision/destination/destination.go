@@ -86,7 +86,7 @@ func Hetzner(ctx context.Context, g *groups.Group, cfg Config) (hetzner.Config, 
 		return hetzner.Config{}, err
 	}
 	hc := hetzner.Config{
-		Group: g, Dir: filepath.Join(GroupDir(cfg.StateDir, g.Name), "hetzner"),
+		Group: g, Dir: filepath.Join(GroupDir(cfg.StateDir, g.Name), "hetzner"), HomeDir: HomeDir(cfg.StateDir, g.Name),
 		Token: token, Endpoint: cfg.Hetzner.Endpoint, PollInterval: cfg.Hetzner.PollInterval, SMTP: smtp,
 		Boot: hetzner.BootOptions(cfg.Hetzner.Boot),
 		AccountsBin: func(ctx context.Context, goarch string) (string, error) {

@@ -68,7 +68,7 @@ func TestHetznerConfig(t *testing.T) {
 	if hc.SMTP != want {
 		t.Errorf("smtp %+v, want %+v", hc.SMTP, want)
 	}
-	if hc.Dir != filepath.Join(state, "groups", "river-birders", "hetzner") || hc.Token != "t" || hc.Terraform != "/usr/bin/true" || hc.ProviderMirror != "/m" {
+	if hc.Dir != filepath.Join(state, "groups", "river-birders", "hetzner") || hc.HomeDir != filepath.Join(state, "groups", "river-birders", "home") || hc.Token != "t" || hc.Terraform != "/usr/bin/true" || hc.ProviderMirror != "/m" {
 		t.Errorf("%+v", hc)
 	}
 	if len(hc.SSHFrom) != 2 || hc.SSHFrom[0] != "203.0.113.7/32" || hc.SSHFrom[1] != "2001:db8::/64" {

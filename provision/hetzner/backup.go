@@ -62,7 +62,7 @@ func (p *Provisioner) BackupServer(ctx context.Context) (backup.Server, error) {
 	if err != nil {
 		return backup.Server{}, err
 	}
-	keys, err := loadKeys(p.cfg.Dir)
+	keys, err := p.serverKeys()
 	if err != nil {
 		return backup.Server{}, err
 	}

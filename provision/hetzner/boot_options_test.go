@@ -68,12 +68,12 @@ func TestRenderBootOptions(t *testing.T) {
 	key, _ := os.ReadFile(testBoot().TLSKeyFile)
 	found := false
 	for _, f := range doc.WriteFiles {
-		if f.Path == "/etc/gotosocial/tls/key.pem" {
-			found = f.Content == string(key) && f.Permissions == "0640"
+		if f.Path == "/usr/local/sbin/lifeboat-firstboot" {
+			found = strings.Contains(f.Content, "put /etc/gotosocial/tls/key.pem 0640 <<'LIFEBOAT_EOF'\n"+strings.TrimSpace(string(key))+"\nLIFEBOAT_EOF\n") && f.Permissions == "0700"
 		}
 	}
 	if !found {
-		t.Error("the key is not written to /etc/gotosocial/tls/key.pem as given, 0640")
+		t.Error("the first boot does not write the key to /etc/gotosocial/tls/key.pem as given, 0640, from a root-only script")
 	}
 	checkCloudInit(t, ud)
 

@@ -56,6 +56,12 @@ type Config struct {
 	// Layout is where things are on the server; zero: DefaultLayout.
 	Layout Layout
 
+	// HomeDir is the group's campaign home's state directory: when the
+	// home exists, a GoToSocial destination goes on its machine (see
+	// shared.go) unless OwnServer asks for a server of its own.
+	HomeDir   string
+	OwnServer bool
+
 	// NoWait stops Up after apply: the DNS records are reported but not
 	// waited for, and nothing is fetched over SSH.
 	NoWait bool

@@ -148,7 +148,7 @@ func (d *Destination) server(ctx context.Context, emit progress.Func) (*provisio
 	}
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: step})
 	srv := &provision.Server{URL: creds.URL, Software: creds.Software, AdminToken: tok}
-	keys, err := loadKeys(d.p.cfg.Dir)
+	keys, err := d.p.serverKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (d *Destination) mastodonToken(ctx context.Context, creds Credentials) (str
 	if !usernameRE.MatchString(creds.Username) {
 		return "", fmt.Errorf("admin token: admin username %q in admin.json is not a Mastodon username", creds.Username)
 	}
-	keys, err := loadKeys(d.p.cfg.Dir)
+	keys, err := d.p.serverKeys()
 	if err != nil {
 		return "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
@@ -53,11 +54,15 @@ type HomeConfig struct {
 	Terraform, ProviderMirror string
 	PollInterval              string
 
-	Domain   string   // the campaign's domain, e.g. join.example.org
-	Location string   // default: the group's destination location, else fsn1
-	VolumeGB int      // the state's volume; default DefaultHomeVolumeGB
-	Image    string   // default debian-12
-	SSHFrom  []string // CIDRs that may reach SSH
+	Domain   string // the campaign's domain, e.g. join.example.org
+	Location string // default: the group's destination location, else fsn1
+	VolumeGB int    // the state's volume; default DefaultHomeVolumeGB
+	// ServerType is the lead's choice of type (a rescale, to hold the
+	// group's server too); empty keeps the running server's, or picks
+	// the smallest the location recommends.
+	ServerType string
+	Image      string   // default debian-12
+	SSHFrom    []string // CIDRs that may reach SSH
 
 	SMTP HomeSMTP
 	Boot HomeBoot
@@ -121,6 +126,7 @@ type HomePlan struct {
 	Domain     string     `json:"domain"`
 	Location   string     `json:"location"`
 	ServerType ServerType `json:"server_type"`
+	TypeFrom   string     `json:"server_type_from"` // TypeSmallest, TypeRunning or TypeAsked
 	Image      string     `json:"image"`
 	VolumeGB   int        `json:"volume_gb"`
 	SSHFrom    []string   `json:"ssh_from,omitempty"`
@@ -132,21 +138,23 @@ type HomePlan struct {
 }
 
 // Together prices the home beside the group's new destination: on two
-// servers, or on one (the destination's server type in the home's
-// location, holding the home's volume and addresses), so the lead pays
-// for one machine.
+// servers, or on one, the home's machine holding GoToSocial too (resized
+// when it is too small: OneServerType), so the lead pays for one machine.
 type Together struct {
 	DestinationType string  `json:"destination_type"`
 	Destination     float64 `json:"destination_monthly"` // the destination alone, as plan prices it
 	Separate        float64 `json:"separate_monthly"`    // home + destination
+	OneServerType   string  `json:"one_server_type"`
+	Resize          bool    `json:"resize"` // the home's type is too small for both
 	OneServer       float64 `json:"one_server_monthly"`
 	Saving          float64 `json:"saving_monthly"`
 }
 
 // Home provisions, reports and destroys a group's campaign home.
 type Home struct {
-	cfg HomeConfig
-	api api
+	cfg      HomeConfig
+	api      api
+	typeFrom string
 }
 
 // NewHome returns the home for cfg, defaults filled in.
@@ -255,20 +263,11 @@ func (h *Home) preflight(ctx context.Context) (HomePlan, error) {
 	if err := checkLocation(ctx, a, c.Location); err != nil {
 		return p, err
 	}
-	offers, err := recommended(ctx, a, c.Location, 0)
+	st, err := h.serverType(ctx, a)
 	if err != nil {
 		return p, err
 	}
-	if len(offers) == 0 {
-		return p, fmt.Errorf("%w: Hetzner offers no server type that can be ordered in %s now; try another --location", ErrServerType, c.Location)
-	}
-	st, err := a.ServerType(ctx, offers[0].Name)
-	if err != nil {
-		return p, apiErr("get server type", err)
-	}
-	if st == nil {
-		return p, fmt.Errorf("%w: %s vanished from the API", ErrServerType, offers[0].Name)
-	}
+	p.TypeFrom = h.typeFrom
 	p.ServerType = ServerType{Name: st.Name, Cores: st.Cores, MemoryGB: float64(st.Memory), DiskGB: st.Disk, Architecture: string(st.Architecture)}
 	im, err := a.Image(ctx, c.Image, st.Architecture)
 	if err != nil {
@@ -298,31 +297,88 @@ func (h *Home) preflight(ctx context.Context) (HomePlan, error) {
 }
 
 // together prices the group's new destination beside the home, when the
-// group file asks for one on Hetzner: nil otherwise.
+// group file asks for a GoToSocial server on Hetzner: nil otherwise
+// (Mastodon needs a machine of its own).
 func (h *Home) together(ctx context.Context, pr hcloud.Pricing, home HomePlan) (*Together, error) {
 	g := h.cfg.Group
 	d := g.Destination
-	if d.Type != groups.DestNew || (d.Cloud != "" && d.Cloud != groups.CloudHetzner) || d.ServerType == "" || d.Location == "" {
+	if d.Type != groups.DestNew || (d.Cloud != "" && d.Cloud != groups.CloudHetzner) || d.ServerType == "" || d.Location == "" ||
+		d.SoftwareOrDefault() != groups.SoftwareGoToSocial {
 		return nil, nil
 	}
 	dcfg := Config{Group: g, Dir: h.cfg.DestinationDir, Image: h.cfg.Image}
 	dcfg.setDefaults()
-	dest, err := preflight(ctx, dcfg, h.client())
+	a := h.client()
+	dest, err := preflight(ctx, dcfg, a)
 	if err != nil {
 		return nil, err
 	}
-	st, err := h.client().ServerType(ctx, dest.ServerType.Name)
+	fits, _, resize, err := holdsBoth(ctx, a, home.Location, home.ServerType, people(g))
+	if err != nil {
+		return nil, err
+	}
+	name := home.ServerType.Name
+	if !fits {
+		if resize == nil {
+			return nil, fmt.Errorf("no server type in %s holds GoToSocial for %d people beside the pages", home.Location, people(g))
+		}
+		name = resize.Name
+	}
+	st, err := a.ServerType(ctx, name)
 	if err != nil || st == nil {
-		return nil, fmt.Errorf("get server type %s: %v", dest.ServerType.Name, err)
+		return nil, fmt.Errorf("get server type %s: %v", name, err)
 	}
-	one, err := price(pr, st, home.Location, dest.Backups, home.VolumeGB, home.Members)
+	one, err := price(pr, st, home.Location, false, home.VolumeGB, home.Members)
 	if err != nil {
 		return nil, err
 	}
-	t := &Together{DestinationType: st.Name, Destination: dest.Cost.Monthly,
-		Separate: cents(home.Cost.Monthly + dest.Cost.Monthly), OneServer: one.Monthly}
+	t := &Together{DestinationType: dest.ServerType.Name, Destination: dest.Cost.Monthly,
+		Separate: cents(home.Cost.Monthly + dest.Cost.Monthly), OneServerType: name, Resize: !fits, OneServer: one.Monthly}
 	t.Saving = cents(t.Separate - t.OneServer)
 	return t, nil
+}
+
+// Where the home's server type comes from.
+const (
+	TypeSmallest = "smallest" // the smallest the location recommends and can deliver now
+	TypeRunning  = "running"  // the type the home's server has (kept: a re-run never rescales it)
+	TypeAsked    = "asked"    // --server-type: the lead's choice, e.g. to hold the group's server too
+)
+
+// serverType is the home's type: the one asked for, else the one its
+// server runs with, else the smallest the location recommends now.
+func (h *Home) serverType(ctx context.Context, a api) (*hcloud.ServerType, error) {
+	c := h.cfg
+	name := c.ServerType
+	h.typeFrom = TypeAsked
+	if name == "" && hasServer(c.Dir) {
+		if m, err := readHomeMachine(c.Dir); err == nil {
+			name, h.typeFrom = m.ServerType, TypeRunning
+		}
+	}
+	if name == "" {
+		offers, err := recommended(ctx, a, c.Location, 0)
+		if err != nil {
+			return nil, err
+		}
+		if len(offers) == 0 {
+			return nil, fmt.Errorf("%w: Hetzner offers no server type that can be ordered in %s now; try another --location", ErrServerType, c.Location)
+		}
+		name, h.typeFrom = offers[0].Name, TypeSmallest
+	}
+	st, err := a.ServerType(ctx, name)
+	if err != nil {
+		return nil, apiErr("get server type", err)
+	}
+	if st == nil {
+		return nil, typeError(ctx, a, name, c.Location, "does not exist", 0)
+	}
+	if h.typeFrom == TypeAsked {
+		if ok, why := orderable(st, c.Location, time.Now()); !ok {
+			return nil, typeError(ctx, a, name, c.Location, why, 0)
+		}
+	}
+	return st, nil
 }
 
 // Summary is the cost on one line: "5.27 EUR a month incl. 19% VAT
@@ -501,6 +557,14 @@ func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
 	if err != nil {
 		return HomeResult{}, err
 	}
+	// A rescale (--server-type) leaves the server off: Hetzner changes
+	// the type of a stopped server only, and the provider does not start
+	// it again.
+	if on, err := h.client().PowerOn(ctx, res.ServerName); err != nil {
+		return HomeResult{}, apiErr("power the home on", err)
+	} else if on {
+		emit.Emit(progress.Event{Kind: progress.Log, Step: "apply", Message: "the home was off after its rescale: powered on"})
+	}
 	out, err := r.outputs(ctx)
 	if err != nil {
 		return HomeResult{}, err
@@ -521,7 +585,12 @@ func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
 
 // Down destroys the home: server, volume (and the state on it),
 // addresses, firewall, SSH key.
+// It refuses while the group's new server lives on the home: lifeboat
+// down takes that off first (exporting its database).
 func (h *Home) Down(ctx context.Context, emit progress.Func) error {
+	if h.cfg.DestinationDir != "" && onHomeRecorded(h.cfg.DestinationDir) {
+		return fmt.Errorf("%w (GoToSocial for %s): run lifeboat down GROUP.yaml first, which exports its database and removes it from the home; then home down", ErrHomeInUse, h.cfg.Group.Destination.Domain)
+	}
 	return New(h.config()).Down(ctx, emit)
 }
 

@@ -39,8 +39,12 @@ type Plan struct {
 	SSHFrom    []string   `json:"ssh_from,omitempty"`
 	Members    int        `json:"members"`
 	Cost       Cost       `json:"cost"`
-	Resources  []Change   `json:"resources,omitempty"`
-	Warnings   []string   `json:"warnings,omitempty"`
+	// OnHome is set when the destination goes on the campaign home's
+	// machine: then ServerType, Location and Cost are the home's, the one
+	// machine the group pays for, and no resource is created.
+	OnHome    *OnHomePlan `json:"on_home,omitempty"`
+	Resources []Change    `json:"resources,omitempty"`
+	Warnings  []string    `json:"warnings,omitempty"`
 }
 
 // ServerType describes the chosen machine.
@@ -83,6 +87,9 @@ type api interface {
 	ServerTypes(ctx context.Context) ([]*hcloud.ServerType, error)
 	Image(ctx context.Context, name string, arch hcloud.Architecture) (*hcloud.Image, error)
 	Pricing(ctx context.Context) (hcloud.Pricing, error)
+	// PowerOn starts the named server when it is off, and reports
+	// whether it was.
+	PowerOn(ctx context.Context, name string) (bool, error)
 }
 
 type hcloudAPI struct{ c *hcloud.Client }
@@ -116,6 +123,18 @@ func (a hcloudAPI) ServerTypes(ctx context.Context) ([]*hcloud.ServerType, error
 func (a hcloudAPI) Image(ctx context.Context, name string, arch hcloud.Architecture) (*hcloud.Image, error) {
 	im, _, err := a.c.Image.GetForArchitecture(ctx, name, arch)
 	return im, err
+}
+
+func (a hcloudAPI) PowerOn(ctx context.Context, name string) (bool, error) {
+	s, _, err := a.c.Server.GetByName(ctx, name)
+	if err != nil || s == nil || s.Status != hcloud.ServerStatusOff {
+		return false, err
+	}
+	act, _, err := a.c.Server.Poweron(ctx, s)
+	if err != nil {
+		return false, err
+	}
+	return true, a.c.Action.WaitFor(ctx, act)
 }
 
 func (a hcloudAPI) Pricing(ctx context.Context) (hcloud.Pricing, error) {
@@ -244,7 +263,7 @@ func offerNames(offers []TypeOffer) string {
 	return strings.Join(s, ", ")
 }
 
-// hasServer reports whether the group's state already lists resources.
+// hasServer reports whether the state in dir already lists resources.
 func hasServer(dir string) bool {
 	empty, err := stateEmpty(filepath.Join(dir, stateFile))
 	return err == nil && !empty

@@ -51,6 +51,7 @@ type Result struct {
 	Credentials string      `json:"credentials,omitempty"` // path of admin.json (0600, sealed), once fetched
 	Waited      bool        `json:"waited"`                // DNS, TLS and credentials were waited for
 	StateDir    string      `json:"state_dir"`
+	OnHome      bool        `json:"on_home,omitempty"` // the campaign home's machine, not a server of its own
 }
 
 // SSHInfo says how to reach the server by hand.
@@ -119,6 +120,21 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 // Plan runs pre-flight and terraform plan: what will be created, and the
 // monthly cost.
 func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error) {
+	if h, err := p.placement(); err != nil {
+		return Plan{}, err
+	} else if h != nil {
+		if err := p.cfg.validate(false); err != nil {
+			return Plan{}, err
+		}
+		emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "preflight", Message: "checking the campaign home's machine and prices"})
+		plan, err := p.sharedPlan(ctx, h)
+		if err != nil {
+			emit.Emit(progress.Event{Kind: progress.Failed, Step: "preflight", Message: err.Error(), Err: err})
+			return plan, err
+		}
+		emit.Emit(progress.Event{Kind: progress.StepDone, Step: "preflight"})
+		return plan, nil
+	}
 	plan, _, r, err := p.prepare(ctx, emit, false)
 	if err != nil {
 		return plan, err
@@ -131,6 +147,11 @@ func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error
 // changes only what differs), then, unless NoWait, waits for DNS, TLS and
 // the instance API and fetches the admin credentials over SSH.
 func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error) {
+	if h, err := p.placement(); err != nil {
+		return Result{}, err
+	} else if h != nil {
+		return p.upOnHome(ctx, h, emit)
+	}
 	plan, keys, r, err := p.prepare(ctx, emit, true)
 	if err != nil {
 		return Result{}, err
@@ -192,9 +213,16 @@ func serverResult(ctx context.Context, r *runner, keys Keys, group, d string) (R
 	if err != nil {
 		return Result{}, err
 	}
+	return resultFrom(out, keys, group, d, r.cfg.Dir)
+}
+
+// resultFrom is the server the outputs describe, answering at domain d,
+// with known_hosts for its pinned key written in dir (the state
+// directory of what answers at d).
+func resultFrom(out map[string]string, keys Keys, group, d, dir string) (Result, error) {
 	res := Result{
 		Group: group, ServerID: out["server_id"], ServerName: out["server_name"],
-		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: r.cfg.Dir,
+		IPv4: out["ipv4"], IPv6: out["ipv6"], URL: "https://" + d, StateDir: dir,
 	}
 	if res.IPv4 != "" {
 		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "A", Value: res.IPv4, TTL: 300})
@@ -202,8 +230,11 @@ func serverResult(ctx context.Context, r *runner, keys Keys, group, d string) (R
 	if res.IPv6 != "" {
 		res.DNS = append(res.DNS, DNSRecord{Name: d, Type: "AAAA", Value: res.IPv6, TTL: 300})
 	}
-	kh := filepath.Join(r.cfg.Dir, knownHosts)
+	kh := filepath.Join(dir, knownHosts)
 	line := fmt.Sprintf("%s,%s %s\n", d, res.IPv4, keys.HostPub)
+	if err := os.MkdirAll(filepath.Dir(kh), 0o700); err != nil {
+		return res, err
+	}
 	if err := atomicfile.Write(kh, []byte(line), 0o600); err != nil {
 		return res, err
 	}
@@ -221,6 +252,11 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	cfg := p.cfg
 	if cfg.Token == "" {
 		return fmt.Errorf("%w: no Hetzner Cloud token: set HCLOUD_TOKEN or HCLOUD_TOKEN_FILE", ErrConfig)
+	}
+	if h, err := p.recorded(); err != nil {
+		return err
+	} else if h != nil {
+		return p.downOnHome(ctx, h, emit)
 	}
 	if empty, err := stateEmpty(filepath.Join(cfg.Dir, stateFile)); err != nil {
 		return err
@@ -293,6 +329,18 @@ func stateEmpty(path string) (bool, error) {
 // Status reads the last applied result from the state, without touching
 // the API.
 func (p *Provisioner) Status(ctx context.Context) (Result, error) {
+	if h, err := p.recorded(); err != nil {
+		return Result{}, err
+	} else if h != nil {
+		res, _, err := p.homeResult(h)
+		if err == nil && res.ServerID != h.ServerID {
+			err = fmt.Errorf("%w: the campaign home that held the group's server is gone", ErrNothing)
+		}
+		if _, serr := os.Stat(filepath.Join(p.cfg.Dir, credsFile)); serr == nil {
+			res.Credentials = filepath.Join(p.cfg.Dir, credsFile)
+		}
+		return res, err
+	}
 	if _, err := os.Stat(filepath.Join(p.cfg.Dir, stateFile)); err != nil {
 		return Result{}, ErrNothing
 	}
@@ -327,7 +375,7 @@ func (p *Provisioner) Export(ctx context.Context, emit progress.Func) (string, e
 	if err != nil {
 		return "", err
 	}
-	keys, err := loadKeys(p.cfg.Dir)
+	keys, err := p.serverKeys()
 	if err != nil {
 		return "", err
 	}

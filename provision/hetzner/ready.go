@@ -26,7 +26,7 @@ func (d *Destination) Ready(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
-	if empty {
+	if empty && !onHomeRecorded(cfg.Dir) {
 		return false, "the new server does not exist yet: run lifeboat up GROUP.yaml", nil
 	}
 	credsPath := filepath.Join(cfg.Dir, credsFile)

@@ -116,6 +116,15 @@ type cloudInit struct {
 	GoToSocialFrom  string // base URL of the GoToSocial release files
 	TLSCert, TLSKey string // PEM; GoToSocial serves them instead of Let's Encrypt
 	TrustCA         string // PEM certificates the server trusts besides Debian's
+
+	// GoToSocial's install script (gotosocial-install.sh.tmpl): the
+	// first boot of a server of its own, or run over SSH on the campaign
+	// home, where GoToSocial listens on loopback (Proxied, ProxyPort)
+	// behind the home's Caddy.
+	Install   string // the rendered script, for the cloud-init
+	Ready     string // the file the script makes when it has finished
+	Proxied   bool
+	ProxyPort int
 }
 
 // BootOptions are the first boot's choices a lead may make beyond the
@@ -269,31 +278,52 @@ func AdminEmail(g *groups.Group) string {
 // output depends only on its inputs, so re-running up never changes a
 // server's user data (which would replace the server).
 func renderCloudInit(cfg Config, arch string, keys Keys) (string, error) {
+	d, err := initData(cfg, arch)
+	if err != nil {
+		return "", err
+	}
+	d.HostKeyPrivate, d.HostKeyPublic = strings.TrimSpace(keys.HostPEM), keys.HostPub
+	software := cfg.Group.Destination.SoftwareOrDefault()
+	if software == groups.SoftwareGoToSocial {
+		if d.Install, err = renderTemplate(gotosocialInstall, d); err != nil {
+			return "", err
+		}
+		d.Install = strings.TrimSpace(d.Install)
+	}
+	return renderTemplate("cloud-init/"+software+".yaml.tmpl", d)
+}
+
+// gotosocialInstall is the one script that installs GoToSocial, on a
+// server of its own or on the campaign home.
+const gotosocialInstall = "cloud-init/gotosocial-install.sh.tmpl"
+
+// initData is what the templates see for the group's server, its keys
+// aside: checked values, the software's versions, the boot options.
+func initData(cfg Config, arch string) (cloudInit, error) {
 	g := cfg.Group
 	software := g.Destination.SoftwareOrDefault()
 	for what, v := range map[string]string{"domain": g.Destination.Domain, "lead email": g.Lead.Email, "admin username": cfg.AdminUser} {
 		if !safeValue.MatchString(v) {
-			return "", fmt.Errorf("%w: %s %q has characters that are not allowed", ErrConfig, what, v)
+			return cloudInit{}, fmt.Errorf("%w: %s %q has characters that are not allowed", ErrConfig, what, v)
 		}
 	}
 	d := cloudInit{
 		Group: g.Name, Hostname: "lifeboat-" + g.Name, Domain: g.Destination.Domain,
 		Arch: "amd64", LeadEmail: g.Lead.Email, AdminUsername: cfg.AdminUser, AdminEmail: AdminEmail(g),
-		SMTP: cfg.SMTP, HostKeyPrivate: strings.TrimSpace(keys.HostPEM), HostKeyPublic: keys.HostPub,
-		RegistrationLimit: max(100, 2*len(g.Members)), Volume: cfg.VolumeSize > 0, BackupDays: BackupDays,
-		GoToSocialVersion: GoToSocialVersion, MastodonVersion: MastodonVersion,
+		SMTP: cfg.SMTP, RegistrationLimit: max(100, 2*len(g.Members)), Volume: cfg.VolumeSize > 0, BackupDays: BackupDays,
+		GoToSocialVersion: GoToSocialVersion, MastodonVersion: MastodonVersion, Ready: cfg.Layout.Ready,
 	}
 	if arch == "arm" {
 		d.Arch = "arm64"
 	}
 	if cfg.Boot.set() && software != groups.SoftwareGoToSocial {
-		return "", fmt.Errorf("%w: %s, %s, %s and %s are for GoToSocial servers; this group's server runs %s", ErrConfig,
+		return d, fmt.Errorf("%w: %s, %s, %s and %s are for GoToSocial servers; this group's server runs %s", ErrConfig,
 			EnvGoToSocialFrom, EnvTLSCertFile, EnvTLSKeyFile, EnvTrustCAFile, software)
 	}
 	if err := cfg.Boot.apply(&d, g.Destination.Domain); err != nil {
-		return "", err
+		return d, err
 	}
-	return renderTemplate("cloud-init/"+software+".yaml.tmpl", d)
+	return d, nil
 }
 
 // renderTemplate renders one of the embedded cloud-init templates.

@@ -152,8 +152,8 @@ func TestCloudInitValid(t *testing.T) {
 						}
 					}
 				}
-				if scripts := checkCloudInit(t, ud); scripts < 2 {
-					t.Fatalf("found %d scripts, want the first-boot and dump scripts", scripts)
+				if scripts := checkCloudInit(t, ud); scripts < 1 {
+					t.Fatalf("found %d scripts, want the first-boot script", scripts)
 				}
 			})
 		}
@@ -231,7 +231,7 @@ func TestCloudInitMatchesLayout(t *testing.T) {
 		t.Fatalf("cloud-init installs GoToSocial %s, the account maker is built from %s", GoToSocialVersion, tools.GoToSocialVersion)
 	}
 	_, gts, _ := renderCase(t, groups.SoftwareGoToSocial, 0)
-	for _, want := range []string{"touch " + l.Ready, "path: " + l.GTSConfig, "useradd --system --home /var/lib/gotosocial --shell /usr/sbin/nologin " + l.RunAs, "chgrp " + l.RunAs + " " + l.GTSConfig} {
+	for _, want := range []string{"touch " + shellQuote(l.Ready), "put " + l.GTSConfig, "useradd --system --home /var/lib/gotosocial --shell /usr/sbin/nologin " + l.RunAs, "chgrp " + l.RunAs + " " + l.GTSConfig} {
 		if !strings.Contains(gts, want) {
 			t.Errorf("GoToSocial cloud-init lacks %q", want)
 		}

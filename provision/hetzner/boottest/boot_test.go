@@ -166,16 +166,16 @@ func (r *recorder) steps() string {
 	return strings.Join(s, ",")
 }
 
-// apiDNS answers for the group's domain with the addresses the API gave
+// apiDNS answers for the group's domains with the addresses the API gave
 // the server, as the records up prints would once the lead sets them.
 type apiDNS struct {
-	f      *hcloudfake.Fake
-	domain string
+	f       *hcloudfake.Fake
+	domains []string
 }
 
 func (r apiDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
 	s := r.f.Servers()
-	if host != r.domain || len(s) == 0 {
+	if !slices.Contains(r.domains, host) || len(s) == 0 {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
 	_, v6, err := net.ParseCIDR(s[0].PublicNet.IPv6.IP)

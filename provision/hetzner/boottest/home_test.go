@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ import (
 // test server, which validates the challenge against the container as
 // Let's Encrypt would against the server. home up's own waits (DNS, the
 // landing page over HTTPS) run unchanged, and the page answers through
-// the proxy with the certificate Pebble issued.
+// the proxy with the certificate Pebble issued. Then the group's new
+// GoToSocial server goes on the same machine (onHome.run).
 func TestCloudInitBootCampaignHome(t *testing.T) {
 	ctx, cancel := budget(t, 20*time.Minute)
 	defer cancel()
@@ -51,6 +53,10 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 
 	in, cachedRoot, terraform, mirror := bootTools(ctx, t)
 	pebble, err := in.Pebble(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gts, err := in.GoToSocial(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +71,19 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	releaseDir, binSum := packLifeboat(ctx, t)
-	phase("tools and the lifeboat release ready")
+	lifeboatDir, binSum := packLifeboat(ctx, t)
+	gtsDir, gtsSum := packRelease(t, gts, hetzner.GoToSocialVersion, "amd64")
+	releaseDir := mergeReleases(t, lifeboatDir, gtsDir)
+	phase("tools, the lifeboat and GoToSocial releases ready")
 
+	// The campaign's domain, and the group's own, which the home takes on
+	// when GoToSocial goes on its machine.
 	const domain = "join.valley-cyclists.example"
+	social := g.Destination.Domain
 	l := newLink(t)
 	ca := newCA(t)
 	releaseURL, fetched := serveMirror(t, ca, l.Host, releaseDir)
-	dnsAddr := serveDNS(t, l.Host, domain, l.Guest)
+	dnsAddr := serveDNS(t, l.Host, l.Guest, domain, social)
 	acme := startPebble(ctx, t, pebble, ca, l.Host, dnsAddr)
 	phase("network, mirror, DNS and ACME server ready at " + acme.Directory)
 
@@ -82,8 +93,8 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	var d net.Dialer
 	toGuest := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, _ := net.SplitHostPort(addr)
-		if host != domain || (port != "443" && port != "80") {
-			return nil, fmt.Errorf("the boot test reaches only %s on ports 80 and 443, not %s", domain, addr)
+		if (host != domain && host != social) || (port != "443" && port != "80") {
+			return nil, fmt.Errorf("the boot test reaches only %s and %s on ports 80 and 443, not %s", domain, social, addr)
 		}
 		return d.DialContext(ctx, network, guest(port))
 	}
@@ -98,12 +109,13 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 		}
 		return d.DialContext(ctx, network, guest("22"))
 	}
+	homeDir, destDir := filepath.Join(t.TempDir(), "home"), filepath.Join(t.TempDir(), "hetzner")
 	h := hetzner.NewHome(hetzner.HomeConfig{
-		Group: g, GroupFile: raw, Dir: filepath.Join(t.TempDir(), "home"),
+		Group: g, GroupFile: raw, Dir: homeDir, DestinationDir: destDir,
 		Token: f.Token, Endpoint: f.URL(), Terraform: terraform, ProviderMirror: mirror, PollInterval: "50ms",
 		Domain: domain, SSHFrom: []string{"203.0.113.7/32"}, Version: "(devel)",
 		Boot: hetzner.HomeBoot{LifeboatFrom: releaseURL, ACMEDirectory: acme.Directory, TrustCAFile: writeFile(t, "ca.pem", ca.PEM)},
-		Wait: hetzner.Waits{Resolver: apiDNS{f, domain}, HTTP: browser, Interval: 2 * time.Second, Timeout: 10 * time.Minute},
+		Wait: hetzner.Waits{Resolver: apiDNS{f, []string{domain}}, HTTP: browser, Interval: 2 * time.Second, Timeout: 10 * time.Minute},
 	})
 
 	rec := &recorder{done: func(step string) { phase("home up: " + step + " done") }}
@@ -176,15 +188,7 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	}
 
 	// What first boot did, seen on the server over SSH as the lead sees it.
-	target := sshTarget(t, res.Result, sshDial)
-	run := func(cmd string) string {
-		t.Helper()
-		out, err := target.Run(ctx, cmd)
-		if err != nil {
-			t.Errorf("%s: %v %s", cmd, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	run := remote(ctx, t, sshTarget(t, res.Result, sshDial))
 	if out := run("cloud-init status --long"); !strings.Contains(out, "status: done") {
 		t.Errorf("cloud-init status: %s\n%s", out, readFile(root, "var/log/cloud-init.log"))
 	}
@@ -228,10 +232,25 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 	if got := run("stat -c %U /var/lib/lifeboat/" + store.DBFile); got != "lifeboat" {
 		t.Errorf("after lifeboat-admin the store belongs to %q", got)
 	}
-	if got := fetched(); got["/releases/checksums.txt"] != 1 || got["/releases/lifeboat_linux_amd64.tar.gz"] != 1 {
+	if got := fetched(); got["/releases/checksums.txt"] != 1 || got["/releases/lifeboat_linux_amd64.tar.gz"] != 1 || len(got) != 2 {
 		t.Errorf("mirror fetches: %v, want the tarball and checksums.txt once each", got)
 	}
 	phase("first boot checked")
+
+	// The group chooses its new GoToSocial server: it goes on this
+	// machine, over real SSH, and a member's account is made there.
+	onHome{
+		t: t, phase: phase, f: f, g: g, root: root, home: h, homeURL: res.URL, sshDial: sshDial, browser: browser, gtsSum: gtsSum, fetched: fetched,
+		cfg: hetzner.Config{
+			Group: g, Dir: destDir, HomeDir: homeDir,
+			Token: f.Token, Endpoint: f.URL(), Terraform: terraform, ProviderMirror: mirror, PollInterval: "50ms",
+			AccountsBin: func(ctx context.Context, goarch string) (string, error) {
+				return in.GoToSocialAccountsFor(ctx, "linux", goarch)
+			},
+			Boot: hetzner.BootOptions{GoToSocialFrom: releaseURL},
+			Wait: hetzner.Waits{Resolver: apiDNS{f, []string{social}}, HTTP: browser, SSHDial: sshDial, Interval: 2 * time.Second, Timeout: 10 * time.Minute},
+		},
+	}.run(ctx)
 }
 
 // packLifeboat builds lifeboat for the server (linux/amd64, no cgo) and
@@ -303,18 +322,17 @@ func volumeDevice(t *testing.T) string {
 	return dev
 }
 
-// serveDNS answers A queries for domain with addr, over TCP on a port of
+// serveDNS answers A queries for the domains with addr, over TCP on a port of
 // host (the ACME server's resolver asks over TCP), with an empty answer
 // for anything else: the records the lead sets, as the ACME server sees
 // them.
-func serveDNS(t *testing.T, host net.IP, domain string, addr net.IP) string {
+func serveDNS(t *testing.T, host, addr net.IP, domains ...string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(host.String(), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	name := dnsmessage.MustNewName(domain + ".")
 	answer := func(query []byte) []byte {
 		var p dnsmessage.Parser
 		hdr, err := p.Start(query)
@@ -329,7 +347,7 @@ func serveDNS(t *testing.T, host net.IP, domain string, addr net.IP) string {
 		b.StartQuestions()
 		b.Question(q)
 		b.StartAnswers()
-		if q.Type == dnsmessage.TypeA && strings.EqualFold(q.Name.String(), name.String()) {
+		if q.Type == dnsmessage.TypeA && slices.ContainsFunc(domains, func(d string) bool { return strings.EqualFold(q.Name.String(), d+".") }) {
 			b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte(addr.To4())})
 		}
 		msg, _ := b.Finish()

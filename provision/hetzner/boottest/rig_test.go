@@ -101,7 +101,7 @@ func newRig(ctx context.Context, t *testing.T) *rig {
 			TrustCAFile:    writeFile(t, "ca.pem", r.ca.PEM),
 		},
 		Wait: hetzner.Waits{
-			Resolver: apiDNS{r.f, r.domain}, HTTP: r.tlsClient, SSHDial: r.sshDial,
+			Resolver: apiDNS{r.f, []string{r.domain}}, HTTP: r.tlsClient, SSHDial: r.sshDial,
 			Interval: 2 * time.Second, Timeout: 10 * time.Minute,
 		},
 	}
