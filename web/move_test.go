@@ -53,8 +53,8 @@ func TestMovePageByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mv := move.New(move.Config{Store: st, Group: "river-birders", Destination: dest.URL,
-		ServerURL: func(domain string) string { return "http://" + domain }})
+	hc := HomesConfig{AllowPrivate: true, HTTP: true}
+	mv := move.New(move.Config{Store: st, Group: "river-birders", Destination: dest.URL, HTTP: hc.Client(), Scheme: hc.Scheme()})
 	e := start(t, opts{st: st, noRun: true, tune: func(c *Config) { c.Moves = mv }})
 
 	// Before arriving, the page sends the member to their step.
