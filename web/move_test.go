@@ -64,6 +64,12 @@ func TestMovePageByHand(t *testing.T) {
 	}
 	pledgeConfirmed(t, st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
 	e.tick(1)
+	// The invite says, beside "I already have an account", that an old
+	// account can be moved in once the member has arrived.
+	if code, page := b.get(e.mailLink("ada@example.org", "Your invite")); code != 200 ||
+		!regexp.MustCompile(`id="move-later">[^<]*<a href="/move">move it into the room</a>, and your followers come with it`).MatchString(page) {
+		t.Fatalf("the invite page says nothing of moving an old account (%d):\n%s", code, page)
+	}
 	arrived := e.redeemIn(b, "ada@example.org", "ada")
 	if !strings.Contains(arrived, `href="/move"`) {
 		t.Fatalf("the arrived page offers no move:\n%s", arrived)
@@ -157,5 +163,21 @@ func TestMovePageSteps(t *testing.T) {
 				t.Errorf("%s: %s in\n%s", c.name, s, page)
 			}
 		}
+	}
+}
+
+// TestInviteWithoutMoves: where the room offers no move page (a local
+// destination, which no other server reaches), the invite does not
+// mention moving an account in.
+func TestInviteWithoutMoves(t *testing.T) {
+	e := start(t, opts{noRun: true})
+	pledgeConfirmed(t, e.st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
+	e.tick(1)
+	code, page := newBrowser(t, true).get(e.mailLink("ada@example.org", "Your invite"))
+	if code != 200 || !strings.Contains(page, `name="username"`) {
+		t.Fatalf("invite page %d:\n%s", code, page)
+	}
+	if strings.Contains(page, "move-later") || strings.Contains(page, "/move") {
+		t.Fatalf("the invite offers a move the room does not have:\n%s", page)
 	}
 }
