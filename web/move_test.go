@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,5 +181,54 @@ func TestInviteWithoutMoves(t *testing.T) {
 	}
 	if strings.Contains(page, "move-later") || strings.Contains(page, "/move") {
 		t.Fatalf("the invite offers a move the room does not have:\n%s", page)
+	}
+}
+
+// TestMovePageRefusesPrivateServer: the old address is typed by the
+// member, so serve reaches its server as it reaches members' own servers
+// (HomesConfig): without --local-homes a server on loopback is refused
+// before any request reaches it, and the page says why in the words of
+// "I already have an account".
+func TestMovePageRefusesPrivateServer(t *testing.T) {
+	ctx := context.Background()
+	dest := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Open})
+	defer dest.Close()
+	newID, err := dest.CreateAccount(mastodonfake.AccountOptions{Username: "ada", Email: "ada@example.org", Confirmed: true, Approved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked atomic.Int32
+	probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer probe.Close()
+	st, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	public := HomesConfig{HTTP: true} // serve without --local-homes, over http to reach the stand-ins
+	mv := move.New(move.Config{Store: st, Group: "river-birders", Destination: dest.URL, HTTP: public.Client(), Scheme: public.Scheme()})
+	e := start(t, opts{st: st, noRun: true, tune: func(c *Config) { c.Moves = mv }})
+	b := newBrowser(t, true)
+	pledgeConfirmed(t, st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
+	e.tick(1)
+	e.redeemIn(b, "ada@example.org", "ada")
+	if err := st.Accounts().Put(ctx, store.Account{Group: "river-birders", Email: "ada@example.org", Server: dest.URL, ID: newID,
+		Username: "ada", Token: dest.MintToken(newID, "read", "write", "follow"), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, page := b.get(e.url + "/move")
+	host := strings.TrimPrefix(probe.URL, "http://")
+	resp, page := b.post(e.url+"/move", url.Values{"csrf": {csrfOf(t, page)}, "action": {"begin"}, "address": {"ada@" + host}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, host+" is not on the public internet") {
+		t.Fatalf("a move from a server on loopback: %d\n%s", resp.StatusCode, page)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("the server on loopback was asked %d times", n)
+	}
+	if _, err := mv.Plan(ctx, "ada@example.org"); !errors.Is(err, move.ErrNotBegun) {
+		t.Errorf("a refused move was begun: %v", err)
 	}
 }
