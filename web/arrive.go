@@ -48,6 +48,9 @@ type inviteView struct {
 	Existing, ViaAPI             bool
 	Server, SignUpURL, Proof     string
 	Home                         homeForm
+	// Moves: the arrived page will offer to move an old account here
+	// (/move), so the invite says so beside "I already have an account".
+	Moves bool
 }
 
 // arrivedView is the arrived page: what the member found on arrival,
@@ -207,7 +210,8 @@ func (s *Server) showInviteHome(w http.ResponseWriter, r *http.Request, status i
 	if username == "" {
 		username = s.g.Username(m.Email)
 	}
-	v := inviteView{Name: firstName(m.Name), Email: m.Email, Username: username, Error: msg, ViaAPI: true, Home: home}
+	v := inviteView{Name: firstName(m.Name), Email: m.Email, Username: username, Error: msg, ViaAPI: true, Home: home,
+		Moves: s.cfg.Moves != nil}
 	if s.existing() {
 		if s.cfg.SignUps == nil {
 			s.internal(w, r, errors.New("no sign-up door for the existing server (it could not be scouted when serve started)"))

@@ -93,12 +93,21 @@ func newHomes(cfg HomesConfig, st store.Store) *homes.Homes {
 	if cfg.Off {
 		return nil
 	}
-	scheme := "https"
-	if cfg.HTTP {
-		scheme = "http"
+	return homes.New(homes.Config{Apps: st.HomeApps(), Scheme: cfg.Scheme(), Scopes: arrival.MemberScopes, HTTP: cfg.Client()})
+}
+
+// Client is the guarded HTTP client for servers members name: their
+// own, and the old ones they move from (move.Config.HTTP).
+func (c HomesConfig) Client() *http.Client {
+	return netguard.Client(netguard.Options{AllowPrivate: c.AllowPrivate, Transport: c.Transport})
+}
+
+// Scheme is how members' servers are reached (move.Config.Scheme).
+func (c HomesConfig) Scheme() string {
+	if c.HTTP {
+		return "http"
 	}
-	return homes.New(homes.Config{Apps: st.HomeApps(), Scheme: scheme, Scopes: arrival.MemberScopes,
-		HTTP: netguard.Client(netguard.Options{AllowPrivate: cfg.AllowPrivate, Transport: cfg.Transport})})
+	return "https"
 }
 
 func homeCookieName(secure bool) string {
@@ -139,6 +148,17 @@ func homeMessage(err error, address string) (int, string) {
 		return http.StatusBadGateway, "Your server did not let Lifeboat in. Start again from your page, and choose to allow Lifeboat on your server."
 	}
 	return http.StatusBadGateway, "We could not reach your server just now. Please try again in a moment."
+}
+
+// homeError tells the errors of finding a member's server, which
+// homeMessage words.
+func homeError(err error) bool {
+	for _, e := range []error{homes.ErrAddress, homes.ErrNoAccount, homes.ErrForbidden, homes.ErrNotMastodon, homes.ErrUnreachable} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // startHome finds the server of the address the member typed, and shows

@@ -117,8 +117,12 @@ func (s *Server) movePost(w http.ResponseWriter, r *http.Request) {
 		from := strings.TrimSpace(r.PostFormValue("address"))
 		if len(from) > 320 || !utf8.ValidString(from) {
 			err = move.ErrAddress
-		} else {
-			_, err = s.cfg.Moves.Begin(ctx, m.Email, from)
+		} else if _, err = s.cfg.Moves.Begin(ctx, m.Email, from); homeError(err) {
+			// The old server, found as members' own servers are: the
+			// same words for what can go wrong there.
+			status, msg := s.homeFailed(err, "move", from)
+			s.showMove(w, r, status, m, msg)
+			return
 		}
 	case "move":
 		password := r.PostFormValue("password")

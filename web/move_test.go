@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,8 +55,8 @@ func TestMovePageByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mv := move.New(move.Config{Store: st, Group: "river-birders", Destination: dest.URL,
-		ServerURL: func(domain string) string { return "http://" + domain }})
+	hc := HomesConfig{AllowPrivate: true, HTTP: true}
+	mv := move.New(move.Config{Store: st, Group: "river-birders", Destination: dest.URL, HTTP: hc.Client(), Scheme: hc.Scheme()})
 	e := start(t, opts{st: st, noRun: true, tune: func(c *Config) { c.Moves = mv }})
 
 	// Before arriving, the page sends the member to their step.
@@ -64,6 +66,12 @@ func TestMovePageByHand(t *testing.T) {
 	}
 	pledgeConfirmed(t, st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
 	e.tick(1)
+	// The invite says, beside "I already have an account", that an old
+	// account can be moved in once the member has arrived.
+	if code, page := b.get(e.mailLink("ada@example.org", "Your invite")); code != 200 ||
+		!regexp.MustCompile(`id="move-later">[^<]*<a href="/move">move it into the room</a>, and your followers come with it`).MatchString(page) {
+		t.Fatalf("the invite page says nothing of moving an old account (%d):\n%s", code, page)
+	}
 	arrived := e.redeemIn(b, "ada@example.org", "ada")
 	if !strings.Contains(arrived, `href="/move"`) {
 		t.Fatalf("the arrived page offers no move:\n%s", arrived)
@@ -157,5 +165,70 @@ func TestMovePageSteps(t *testing.T) {
 				t.Errorf("%s: %s in\n%s", c.name, s, page)
 			}
 		}
+	}
+}
+
+// TestInviteWithoutMoves: where the room offers no move page (a local
+// destination, which no other server reaches), the invite does not
+// mention moving an account in.
+func TestInviteWithoutMoves(t *testing.T) {
+	e := start(t, opts{noRun: true})
+	pledgeConfirmed(t, e.st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
+	e.tick(1)
+	code, page := newBrowser(t, true).get(e.mailLink("ada@example.org", "Your invite"))
+	if code != 200 || !strings.Contains(page, `name="username"`) {
+		t.Fatalf("invite page %d:\n%s", code, page)
+	}
+	if strings.Contains(page, "move-later") || strings.Contains(page, "/move") {
+		t.Fatalf("the invite offers a move the room does not have:\n%s", page)
+	}
+}
+
+// TestMovePageRefusesPrivateServer: the old address is typed by the
+// member, so serve reaches its server as it reaches members' own servers
+// (HomesConfig): without --local-homes a server on loopback is refused
+// before any request reaches it, and the page says why in the words of
+// "I already have an account".
+func TestMovePageRefusesPrivateServer(t *testing.T) {
+	ctx := context.Background()
+	dest := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Open})
+	defer dest.Close()
+	newID, err := dest.CreateAccount(mastodonfake.AccountOptions{Username: "ada", Email: "ada@example.org", Confirmed: true, Approved: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked atomic.Int32
+	probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer probe.Close()
+	st, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	public := HomesConfig{HTTP: true} // serve without --local-homes, over http to reach the stand-ins
+	mv := move.New(move.Config{Store: st, Group: "river-birders", Destination: dest.URL, HTTP: public.Client(), Scheme: public.Scheme()})
+	e := start(t, opts{st: st, noRun: true, tune: func(c *Config) { c.Moves = mv }})
+	b := newBrowser(t, true)
+	pledgeConfirmed(t, st, "river-birders", time.Now(), "ada@example.org", "ben@example.org", "chloe@example.org")
+	e.tick(1)
+	e.redeemIn(b, "ada@example.org", "ada")
+	if err := st.Accounts().Put(ctx, store.Account{Group: "river-birders", Email: "ada@example.org", Server: dest.URL, ID: newID,
+		Username: "ada", Token: dest.MintToken(newID, "read", "write", "follow"), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, page := b.get(e.url + "/move")
+	host := strings.TrimPrefix(probe.URL, "http://")
+	resp, page := b.post(e.url+"/move", url.Values{"csrf": {csrfOf(t, page)}, "action": {"begin"}, "address": {"ada@" + host}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, host+" is not on the public internet") {
+		t.Fatalf("a move from a server on loopback: %d\n%s", resp.StatusCode, page)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("the server on loopback was asked %d times", n)
+	}
+	if _, err := mv.Plan(ctx, "ada@example.org"); !errors.Is(err, move.ErrNotBegun) {
+		t.Errorf("a refused move was begun: %v", err)
 	}
 }

@@ -166,7 +166,7 @@ func groupServerFor(ctx context.Context, app *App, g *groups.Group, file string,
 	}
 	cfg.InviteTTL, cfg.Rules = f.inviteTTL, f.rules
 	if cfg.Moves == nil {
-		cfg.Moves = serveMoves(st, g)
+		cfg.Moves = serveMoves(st, g, cfg.Homes)
 	}
 	srv, err := web.New(ctx, cfg)
 	if err != nil {
@@ -378,8 +378,9 @@ func serveGroup(ctx context.Context, app *App, lg loadedGroup, f *webFlags, cfg 
 // serveMoves offers arrived members to move an old account into the room
 // where the room has a public address other servers reach: an existing
 // server, or the new instance at its domain. A local destination, on
-// loopback, federates with nobody.
-func serveMoves(st store.Store, g *groups.Group) *move.Mover {
+// loopback, federates with nobody. Old servers are reached as members'
+// own servers are (hc): public addresses only unless --local-homes.
+func serveMoves(st store.Store, g *groups.Group, hc web.HomesConfig) *move.Mover {
 	var dest string
 	switch g.Destination.Type {
 	case groups.DestExisting:
@@ -389,7 +390,7 @@ func serveMoves(st store.Store, g *groups.Group) *move.Mover {
 	default:
 		return nil
 	}
-	return move.New(move.Config{Store: st, Group: g.Name, Destination: dest})
+	return move.New(move.Config{Store: st, Group: g.Name, Destination: dest, HTTP: hc.Client(), Scheme: hc.Scheme()})
 }
 
 func exactlyOneGroupFile(cmd *cobra.Command, args []string) error {

@@ -22,13 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
+	"github.com/lifeboat-social/lifeboat/internal/homes"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
@@ -74,12 +74,16 @@ type Config struct {
 	// Destination is the destination's base URL: the new accounts live
 	// there.
 	Destination string
-	// Client makes API clients; default fedi.New. Tests pass one that
-	// trusts their servers' certificates.
+	// Client makes API clients for the destination; default fedi.New.
+	// Tests pass one that trusts their servers' certificates.
 	Client func(baseURL string) *fedi.Client
-	// ServerURL is the base URL of the server of an address's domain;
-	// default https://domain. Tests map a domain to a loopback stand-in.
-	ServerURL func(domain string) string
+	// HTTP reaches the old servers, whose addresses members typed, and
+	// finds accounts' ActivityPub ids: a netguard client (the default
+	// refuses non-public addresses), as for "I already have an account".
+	HTTP *http.Client
+	// Scheme is how old servers are reached: "https" (the default); "http"
+	// for servers on this machine.
+	Scheme string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -87,6 +91,7 @@ type Config struct {
 // Mover moves members' accounts into one group's room.
 type Mover struct {
 	cfg   Config
+	homes *homes.Homes // discovery, Lifeboat's app and every request on the old servers
 	run   string
 	locks sync.Map // email -> *sync.Mutex: one step of a member's move at a time
 }
@@ -99,11 +104,9 @@ func New(cfg Config) *Mover {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.ServerURL == nil {
-		cfg.ServerURL = func(domain string) string { return "https://" + domain }
-	}
 	cfg.Destination = strings.TrimRight(cfg.Destination, "/")
-	return &Mover{cfg: cfg, run: "move:" + cfg.Group}
+	return &Mover{cfg: cfg, run: "move:" + cfg.Group,
+		homes: homes.New(homes.Config{Apps: cfg.Store.HomeApps(), HTTP: cfg.HTTP, Scheme: cfg.Scheme, Scopes: oldScopes})}
 }
 
 // Plan is one member's move, as journaled.
@@ -199,10 +202,11 @@ func (m *Mover) lock(email string) func() {
 // refreshes the plan.
 func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 	defer m.lock(email)()
-	user, domain, ok := splitAcct(from)
-	if !ok {
-		return Plan{}, ErrAddress
+	addr, err := homes.ParseAddress(from)
+	if err != nil {
+		return Plan{}, fmt.Errorf("%w: %v", ErrAddress, err)
 	}
+	fromAddr := strings.ToLower(addr.String())
 	acc, err := m.newAccount(ctx, email)
 	if err != nil {
 		return Plan{}, err
@@ -211,7 +215,7 @@ func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 	if err != nil && !errors.Is(err, ErrNotBegun) {
 		return Plan{}, err
 	}
-	if p.From != user+"@"+domain {
+	if p.From != fromAddr {
 		if p.From != "" {
 			// Another old account than before: the token kept for the
 			// first is no use for it.
@@ -219,8 +223,7 @@ func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 				return p, err
 			}
 		}
-		p = Plan{Email: strings.ToLower(email), From: user + "@" + domain, FromServer: m.cfg.ServerURL(domain),
-			ToServer: m.cfg.Destination}
+		p = Plan{Email: strings.ToLower(email), From: fromAddr, ToServer: m.cfg.Destination}
 	}
 	dest := m.cfg.Client(m.cfg.Destination)
 	if p.To == "" {
@@ -231,22 +234,24 @@ func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 	if p.To == p.From {
 		return p, ErrSameAccount
 	}
-	if p.ToURI == "" {
-		if p.ToURI, err = dest.WebFinger(ctx, p.To); err != nil {
-			return p, fmt.Errorf("find the new account %s: %w", p.To, err)
-		}
-	}
 	if p.FromURI == "" {
-		if p.FromURI, err = m.cfg.Client(p.FromServer).WebFinger(ctx, p.From); err != nil {
-			return p, fmt.Errorf("find the old account %s: %w", p.From, err)
-		}
 		// The account's domain may name another host than the server's
 		// (accounts @example.org on social.example.org): the server is
 		// where the account itself lives.
-		u, _ := url.Parse(p.FromURI)
-		p.FromServer = u.Scheme + "://" + u.Host
+		from, err := m.find(ctx, p.From)
+		if err != nil {
+			return p, fmt.Errorf("find the old account %s: %w", p.From, err)
+		}
+		p.FromURI, p.FromServer = from.Actor, from.Server
 	}
-	old := m.cfg.Client(p.FromServer)
+	if p.ToURI == "" {
+		to, err := m.find(ctx, p.To)
+		if err != nil {
+			return p, fmt.Errorf("find the new account %s: %w", p.To, err)
+		}
+		p.ToURI = to.Actor
+	}
+	old := m.homes.Client(p.FromServer)
 	if p.Software == "" {
 		ni, err := old.NodeInfo(ctx)
 		if err != nil {
@@ -302,14 +307,14 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, password string) (Plan, er
 	if oldToken == "" {
 		return p, ErrNoToken
 	}
-	old := m.cfg.Client(p.FromServer).WithToken(oldToken)
+	old := m.homes.Client(p.FromServer).WithToken(oldToken)
 	// The token moves whichever account it belongs to: make sure it is
 	// the old address's.
 	me, err := old.VerifyCredentials(ctx)
 	if err != nil {
 		return p, fmt.Errorf("read the account of the token on %s: %w", p.FromServer, err)
 	}
-	if user, _, _ := splitAcct(p.From); !strings.EqualFold(me.Username, user) {
+	if !strings.EqualFold(me.Username, user(p.From)) {
 		return p, ErrWrongAccount
 	}
 	m.noteFollowers(ctx, &p, oldToken)
@@ -444,7 +449,6 @@ func (m *Mover) accept(ctx context.Context, p Plan) (Status, error) {
 		return st, err
 	}
 	dest := m.cfg.Client(m.cfg.Destination).WithToken(acc.Token)
-	_, domain, _ := splitAcct(p.To)
 	old := map[string]bool{}
 	for _, f := range p.Followers {
 		old[f] = true
@@ -454,7 +458,7 @@ func (m *Mover) accept(ctx context.Context, p Plan) (Status, error) {
 		return st, fmt.Errorf("read the follow requests of %s: %w", p.To, err)
 	}
 	for _, r := range reqs {
-		if !old[normal(r.Acct, domain)] {
+		if !old[normal(r.Acct, domain(p.To))] {
 			continue // not an old follower: the member decides
 		}
 		if _, err := dest.AuthorizeFollowRequest(ctx, r.ID); err != nil && !fedi.IsStatus(err, http.StatusNotFound) {
@@ -467,7 +471,7 @@ func (m *Mover) accept(ctx context.Context, p Plan) (Status, error) {
 		return st, fmt.Errorf("read the followers of %s: %w", p.To, err)
 	}
 	for _, f := range followers {
-		if old[normal(f.Acct, domain)] {
+		if old[normal(f.Acct, domain(p.To))] {
 			st.Arrived++
 		}
 	}
@@ -476,14 +480,13 @@ func (m *Mover) accept(ctx context.Context, p Plan) (Status, error) {
 
 // movedTo returns the account the old one moved to, nil while it has not.
 func (m *Mover) movedTo(ctx context.Context, p Plan, oldToken string) (*fedi.Account, error) {
-	old := m.cfg.Client(p.FromServer)
+	old := m.homes.Client(p.FromServer)
 	var mv fedi.Moving
 	var err error
 	if oldToken != "" && p.FromID != "" {
 		mv, err = old.WithToken(oldToken).AccountMoving(ctx, p.FromID)
 	} else {
-		user, _, _ := splitAcct(p.From)
-		mv, err = old.LookupMoving(ctx, user)
+		mv, err = old.LookupMoving(ctx, user(p.From))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look at the old account %s: %w", p.From, err)
@@ -494,33 +497,31 @@ func (m *Mover) movedTo(ctx context.Context, p Plan, oldToken string) (*fedi.Acc
 // sameAccount tells whether moved (as the old server shows it) is the
 // new account: by address, or by its profile URL on the destination.
 func (m *Mover) sameAccount(p Plan, moved fedi.Account) bool {
-	_, oldDomain, _ := splitAcct(p.From)
-	if normal(moved.Acct, oldDomain) == p.To {
+	if normal(moved.Acct, domain(p.From)) == p.To {
 		return true
 	}
-	user, _, _ := splitAcct(p.To)
-	return moved.URL == m.cfg.Destination+"/@"+user
+	return moved.URL == m.cfg.Destination+"/@"+user(p.To)
 }
 
 // noteFollowers adds the old account's present followers to the plan.
 // It is best effort: a server that hides them (or has moved them on
 // already) leaves the followers noted before.
 func (m *Mover) noteFollowers(ctx context.Context, p *Plan, oldToken string) {
-	old := m.cfg.Client(p.FromServer)
+	old := m.homes.Client(p.FromServer)
 	if oldToken != "" {
 		old = old.WithToken(oldToken)
 	}
-	user, domain, _ := splitAcct(p.From)
+	name := user(p.From)
 	if p.FromID == "" {
 		var a fedi.Account
 		var err error
 		if oldToken != "" {
 			a, err = old.VerifyCredentials(ctx)
-			if err == nil && !strings.EqualFold(a.Username, user) {
+			if err == nil && !strings.EqualFold(a.Username, name) {
 				return // the token is another account's
 			}
 		} else {
-			a, err = old.Lookup(ctx, user)
+			a, err = old.Lookup(ctx, name)
 		}
 		if err != nil {
 			return
@@ -532,7 +533,7 @@ func (m *Mover) noteFollowers(ctx context.Context, p *Plan, oldToken string) {
 		return
 	}
 	for _, f := range fs {
-		if a := normal(f.Acct, domain); !slices.Contains(p.Followers, a) {
+		if a := normal(f.Acct, domain(p.From)); !slices.Contains(p.Followers, a) {
 			p.Followers = append(p.Followers, a)
 		}
 	}
@@ -551,14 +552,24 @@ func (m *Mover) newAccount(ctx context.Context, email string) (store.Account, er
 // address is the new account's address: as recorded, or its username at
 // the destination's domain.
 func (m *Mover) address(ctx context.Context, dest *fedi.Client, acc store.Account) (string, error) {
-	if _, _, ok := splitAcct(acc.Acct); ok {
+	if _, err := homes.ParseAddress(acc.Acct); err == nil {
 		return strings.ToLower(acc.Acct), nil
 	}
-	in, err := dest.InstanceV2(ctx)
+	d, err := dest.Domain(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read the destination's domain: %w", err)
 	}
-	return strings.ToLower(acc.Username + "@" + in.Domain), nil
+	return strings.ToLower(acc.Username + "@" + d), nil
+}
+
+// find is the account at addr as WebFinger names it: its ActivityPub id
+// and the server it lives on.
+func (m *Mover) find(ctx context.Context, addr string) (homes.Home, error) {
+	a, err := homes.ParseAddress(addr)
+	if err != nil {
+		return homes.Home{}, fmt.Errorf("%w: %v", ErrAddress, err)
+	}
+	return m.homes.Discover(ctx, a)
 }
 
 func (m *Mover) plan(ctx context.Context, email string) (Plan, error) {
@@ -628,19 +639,9 @@ func (m *Mover) token(ctx context.Context, email string) (string, error) {
 	return tok, err
 }
 
-// splitAcct splits user@domain (a leading @ allowed) into its parts,
-// lower-cased; the domain must be a host name (with a port, for tests).
-func splitAcct(a string) (user, domain string, ok bool) {
-	a = strings.TrimPrefix(strings.TrimSpace(a), "@")
-	user, domain, ok = strings.Cut(a, "@")
-	if !ok || user == "" || domain == "" || len(a) > 320 || strings.ContainsAny(a, "/?#\\ \t\r\n") {
-		return "", "", false
-	}
-	if u, err := url.Parse("https://" + domain); err != nil || u.Host != domain || u.Hostname() == "" {
-		return "", "", false
-	}
-	return strings.ToLower(user), strings.ToLower(domain), true
-}
+// user and domain are the parts of an address Begin has checked.
+func user(addr string) string   { u, _, _ := strings.Cut(addr, "@"); return u }
+func domain(addr string) string { _, d, _ := strings.Cut(addr, "@"); return d }
 
 // normal is acct (as a server lists it: bare for its own accounts) as a
 // full address, lower-cased; home is the listing server's domain.

@@ -21,6 +21,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/gtstest"
+	"github.com/lifeboat-social/lifeboat/internal/netguard"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
@@ -102,7 +103,11 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		c := who.f.Client().WithToken(tok)
 		target := oldID
 		if who.f == room {
-			target = room.Resolve(ctx, t, tok, oldAddr).ID
+			a, err := c.ResolveAccount(ctx, oldAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target = a.ID
 		}
 		if _, err := c.Follow(ctx, target); err != nil {
 			t.Fatal(err)
@@ -137,7 +142,8 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		return slices.ContainsFunc(following, func(a fedi.Account) bool { return a.Acct == oldAddr })
 	})
 
-	mv := move.New(move.Config{Store: st, Group: g.Name, Destination: room.Server.URL, Client: client})
+	mv := move.New(move.Config{Store: st, Group: g.Name, Destination: room.Server.URL, Client: client,
+		HTTP: netguard.Client(netguard.Options{AllowPrivate: true, Transport: hc.Transport.(*http.Transport)})})
 	plan, err := mv.Begin(ctx, mover.Email, "@"+oldAddr)
 	if err != nil {
 		t.Fatal(err)

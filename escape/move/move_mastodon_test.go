@@ -9,13 +9,17 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lifeboat-social/lifeboat/escape"
 	"github.com/lifeboat-social/lifeboat/escape/move"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/homes"
 	"github.com/lifeboat-social/lifeboat/internal/mastodonfake"
+	"github.com/lifeboat-social/lifeboat/internal/netguard"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
@@ -72,10 +76,12 @@ func newMastodonRoom(t *testing.T) *mastodonRoom {
 		Username: "ana2", Token: r.dest.MintToken(newID, "read", "write", "follow"), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	r.mv = move.New(move.Config{Store: r.st, Group: g.Name, Destination: r.dest.URL,
-		ServerURL: func(domain string) string { return "http://" + domain }})
+	r.mv = move.New(move.Config{Store: r.st, Group: g.Name, Destination: r.dest.URL, HTTP: local, Scheme: "http"})
 	return r
 }
+
+// local reaches servers on this machine, as serve --local-homes does.
+var local = netguard.Client(netguard.Options{AllowPrivate: true})
 
 func (r *mastodonRoom) domain(s *mastodonfake.Server) string { u, _ := url.Parse(s.URL); return u.Host }
 
@@ -196,14 +202,8 @@ func TestBeginRefuses(t *testing.T) {
 func TestMoveOldDomainElsewhere(t *testing.T) {
 	ctx := context.Background()
 	r := newMastodonRoom(t)
-	split := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Open, Domain: "old.example"})
-	defer split.Close()
-	if _, err := split.CreateAccount(mastodonfake.AccountOptions{Username: "ana", Email: "ana@example.org", Confirmed: true, Approved: true}); err != nil {
-		t.Fatal(err)
-	}
-	// old.example answers WebFinger only, for the server elsewhere.
-	target, _ := url.Parse(split.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
+	// The domain's host answers WebFinger only, for the server elsewhere.
+	var proxy *httputil.ReverseProxy
 	domainHost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != "/.well-known/webfinger" {
 			http.NotFound(w, req)
@@ -212,13 +212,16 @@ func TestMoveOldDomainElsewhere(t *testing.T) {
 		proxy.ServeHTTP(w, req)
 	}))
 	defer domainHost.Close()
-	mv := move.New(move.Config{Store: r.st, Group: "movers", Destination: r.dest.URL, ServerURL: func(domain string) string {
-		if domain == "old.example" {
-			return domainHost.URL
-		}
-		return "http://" + domain
-	}})
-	p, err := mv.Begin(ctx, r.email, "ana@old.example")
+	oldDomain := strings.TrimPrefix(domainHost.URL, "http://")
+	split := mastodonfake.Start(mastodonfake.Config{Mode: mastodonfake.Open, Domain: oldDomain})
+	defer split.Close()
+	if _, err := split.CreateAccount(mastodonfake.AccountOptions{Username: "ana", Email: "ana@example.org", Confirmed: true, Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(split.URL)
+	proxy = httputil.NewSingleHostReverseProxy(target)
+	mv := r.mv
+	p, err := mv.Begin(ctx, r.email, "ana@"+oldDomain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,5 +251,35 @@ func TestBeginAnotherOldAccount(t *testing.T) {
 	}
 	if held, err := r.mv.HoldsToken(ctx, r.email); err != nil || held {
 		t.Fatalf("the first account's token is still kept: %v %v", held, err)
+	}
+}
+
+// TestMoveRefusesPrivateServers: the old address is what a member typed,
+// so its server is reached as members' own servers are: a server on a
+// loopback or private address is refused before any request reaches it,
+// unless the Mover is allowed there (serve --local-homes); nothing of
+// the move is begun.
+func TestMoveRefusesPrivateServers(t *testing.T) {
+	ctx := context.Background()
+	r := newMastodonRoom(t)
+	var asked atomic.Int32
+	probe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, req)
+	}))
+	defer probe.Close()
+	guarded := move.New(move.Config{Store: r.st, Group: "movers", Destination: r.dest.URL, Scheme: "http"})
+	_, err := guarded.Begin(ctx, r.email, "ana@"+strings.TrimPrefix(probe.URL, "http://"))
+	if !errors.Is(err, homes.ErrForbidden) || !strings.Contains(err.Error(), "old account") {
+		t.Fatalf("a move from a server on loopback: %v, want homes.ErrForbidden", err)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("the server on loopback was asked %d times", n)
+	}
+	if _, err := guarded.Plan(ctx, r.email); !errors.Is(err, move.ErrNotBegun) {
+		t.Errorf("a refused move was journaled: %v", err)
+	}
+	if _, err := r.mv.Begin(ctx, r.email, "ana@"+r.domain(r.old)); err != nil {
+		t.Fatalf("allowed on this machine: %v", err)
 	}
 }

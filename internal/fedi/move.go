@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // Moving is an account as a move concerns it: the account, where it has
@@ -71,35 +69,4 @@ func (c *Client) LookupMoving(ctx context.Context, acct string) (Moving, error) 
 	_, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/accounts/lookup",
 		query: url.Values{"acct": {trimAt(acct)}}, auth: true}, &m)
 	return m, err
-}
-
-// ErrNoActor: WebFinger named no ActivityPub actor for the address.
-var ErrNoActor = errors.New("fedi: webfinger names no ActivityPub actor")
-
-// WebFinger returns the ActivityPub id (actor URI) of the account acct
-// (user@domain) on this server: the "self" link of type
-// application/activity+json that /.well-known/webfinger answers. It is
-// the id aliases and moves name accounts by.
-func (c *Client) WebFinger(ctx context.Context, acct string) (string, error) {
-	var jrd struct {
-		Links []struct {
-			Rel  string `json:"rel"`
-			Type string `json:"type"`
-			Href string `json:"href"`
-		} `json:"links"`
-	}
-	_, err := c.do(ctx, request{method: http.MethodGet, path: "/.well-known/webfinger",
-		query: url.Values{"resource": {"acct:" + trimAt(acct)}}, accept: "application/jrd+json, application/json"}, &jrd)
-	if err != nil {
-		return "", err
-	}
-	for _, l := range jrd.Links {
-		t, _, _ := strings.Cut(l.Type, ";")
-		if l.Rel == "self" && (t == "application/activity+json" || t == "application/ld+json") {
-			if u, err := url.Parse(l.Href); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
-				return l.Href, nil
-			}
-		}
-	}
-	return "", ErrNoActor
 }

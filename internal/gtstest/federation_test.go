@@ -59,7 +59,7 @@ func follow(ctx context.Context, t *testing.T, from *fedi.Client, fromID string,
 	// The request travels to the other server; its account is locked, so
 	// it accepts the request there.
 	var requester fedi.Account
-	waitFor(ctx, t, fmt.Sprintf("%s's server to show the follow request from %s", toAcct, fromAcct), func() bool {
+	gtstest.WaitFor(ctx, t, fmt.Sprintf("%s's server to show the follow request from %s", toAcct, fromAcct), func() bool {
 		reqs, err := to.FollowRequests(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +73,7 @@ func follow(ctx context.Context, t *testing.T, from *fedi.Client, fromID string,
 	if _, err := to.AuthorizeFollowRequest(ctx, requester.ID); err != nil {
 		t.Fatalf("%s accepts %s: %v", toAcct, fromAcct, err)
 	}
-	waitFor(ctx, t, fmt.Sprintf("%s's server to show %s following %s", fromAcct, fromAcct, toAcct), func() bool {
+	gtstest.WaitFor(ctx, t, fmt.Sprintf("%s's server to show %s following %s", fromAcct, fromAcct, toAcct), func() bool {
 		following, err := from.Following(ctx, fromID)
 		if err != nil {
 			t.Fatal(err)
@@ -86,16 +86,5 @@ func follow(ctx context.Context, t *testing.T, from *fedi.Client, fromID string,
 	}
 	if !slices.ContainsFunc(followers, func(a fedi.Account) bool { return a.ID == requester.ID && a.Acct == fromAcct }) {
 		t.Errorf("%s's server lists followers %+v, without %s", toAcct, followers, fromAcct)
-	}
-}
-
-func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for !ok() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(200 * time.Millisecond):
-		}
 	}
 }

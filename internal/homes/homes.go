@@ -116,6 +116,9 @@ type Home struct {
 	// server with split domains, the host of the account's self link, not
 	// the address's domain.
 	Server string
+	// Actor is the account's ActivityPub id (the self link): the id
+	// aliases and moves name accounts by.
+	Actor string
 }
 
 // jrd is the part of a WebFinger answer read here.
@@ -165,8 +168,8 @@ func (h *Homes) Discover(ctx context.Context, a Address) (Home, error) {
 	if self == "" || err != nil || u.Host == "" || (u.Scheme != h.cfg.Scheme && u.Scheme != "https") || u.User != nil {
 		return Home{}, fmt.Errorf("%w: %s: WebFinger gives no ActivityPub self link", ErrNotMastodon, a.Domain)
 	}
-	home := Home{Address: a, Server: u.Scheme + "://" + u.Host}
-	if _, err := h.client(home.Server).InstanceV2(ctx); err != nil && !lockedDown(err) {
+	home := Home{Address: a, Server: u.Scheme + "://" + u.Host, Actor: self}
+	if _, err := h.Client(home.Server).InstanceV2(ctx); err != nil && !lockedDown(err) {
 		return Home{}, fmt.Errorf("%s: %w", home.Server, classify(err, ErrNotMastodon))
 	}
 	return home, nil
@@ -234,10 +237,10 @@ func classify(err error, def error) error {
 	return fmt.Errorf("%w: %v", def, err)
 }
 
-// client is the Mastodon-API client for server, through the guarded
+// Client is the Mastodon-API client for server, through the guarded
 // HTTP client; a server that asks to wait is not waited for long (a
 // member is looking at the page).
-func (h *Homes) client(server string) *fedi.Client {
+func (h *Homes) Client(server string) *fedi.Client {
 	return fedi.New(server, fedi.WithHTTPClient(h.cfg.HTTP), fedi.WithLimits(fedi.Limits{MaxRetries: 1, MaxWait: 5 * time.Second}))
 }
 
@@ -248,7 +251,7 @@ func (h *Homes) client(server string) *fedi.Client {
 func (h *Homes) app(ctx context.Context, server, redirectURI string) (fedi.App, error) {
 	a, err := h.cfg.Apps.Get(ctx, server, redirectURI)
 	if errors.Is(err, store.ErrNotFound) {
-		reg, rerr := h.client(server).RegisterApp(ctx, h.cfg.AppName, redirectURI, h.cfg.Scopes)
+		reg, rerr := h.Client(server).RegisterApp(ctx, h.cfg.AppName, redirectURI, h.cfg.Scopes)
 		if rerr != nil {
 			return fedi.App{}, fmt.Errorf("register Lifeboat on %s: %w", server, classify(rerr, ErrNotMastodon))
 		}
@@ -267,7 +270,7 @@ func (h *Homes) AuthorizeURL(ctx context.Context, server, redirectURI, state str
 	if err != nil {
 		return "", err
 	}
-	return h.client(server).AuthorizeURL(app, state), nil
+	return h.Client(server).AuthorizeURL(app, state), nil
 }
 
 // Connected is the member's account as their server shows it to the
@@ -286,7 +289,7 @@ func (h *Homes) Connect(ctx context.Context, server, redirectURI, code string) (
 	if err != nil {
 		return Connected{}, err
 	}
-	c := h.client(server)
+	c := h.Client(server)
 	tok, err := c.ExchangeCode(ctx, app, code)
 	if err != nil {
 		return Connected{}, classify(err, ErrRefused)
