@@ -14,6 +14,7 @@ import (
 	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/escape/invite"
 	"github.com/lifeboat-social/lifeboat/groups"
+	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/homes"
 	"github.com/lifeboat-social/lifeboat/internal/netguard"
 	"github.com/lifeboat-social/lifeboat/internal/safetext"
@@ -100,6 +101,22 @@ func newHomes(cfg HomesConfig, st store.Store) *homes.Homes {
 // own, and the old ones they move from (move.Config.HTTP).
 func (c HomesConfig) Client() *http.Client {
 	return netguard.Client(netguard.Options{AllowPrivate: c.AllowPrivate, Transport: c.Transport})
+}
+
+// Clients makes the arrival engine's API clients (arrival.Config.Client):
+// the destination through the ordinary client, and every other server —
+// a member's own, whose address a stranger typed — through the guarded
+// one, on every request of the mesh and not only when the member
+// connected: a name that resolved to a public address then may point
+// inside the network later.
+func (c HomesConfig) Clients(destination string) func(baseURL string) *fedi.Client {
+	guard := c.Client()
+	return func(baseURL string) *fedi.Client {
+		if baseURL == destination {
+			return fedi.New(baseURL)
+		}
+		return fedi.New(baseURL, fedi.WithHTTPClient(guard))
+	}
 }
 
 // Scheme is how members' servers are reached (move.Config.Scheme).

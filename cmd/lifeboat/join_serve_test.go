@@ -67,7 +67,7 @@ func TestServeOpenJoin(t *testing.T) {
 func serveForTest(t *testing.T, state, file string, args ...string) (string, func(u string) string, func(u, page string, form url.Values) *http.Response) {
 	t.Helper()
 	old := serveArrivals
-	serveArrivals = func(context.Context, *App, *groups.Group) (web.Arrivals, func(), error) {
+	serveArrivals = func(context.Context, *App, *groups.Group, web.HomesConfig) (web.Arrivals, func(), error) {
 		return &recordingArrivals{}, func() {}, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -33,8 +33,8 @@ import (
 // it; the server "lifeboat up" made, its state read with no cloud token);
 // the local one is started if needed and kept running. While the server
 // is not up the error wraps provision.ErrNotReady, and followArrivals
-// keeps trying.
-var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Arrivals, func(), error) {
+// keeps trying. Members' own servers are reached through homes' guard.
+var serveArrivals = func(ctx context.Context, app *App, g *groups.Group, homes web.HomesConfig) (web.Arrivals, func(), error) {
 	stop := func() {}
 	dest, err := app.destination(ctx, g)
 	if err != nil {
@@ -61,7 +61,7 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group) (web.Ar
 	// A member's page waits while the mesh is seeded: follows to and from
 	// other servers that take longer than webFollowWait to arrive are
 	// confirmed by the next arrival instead of holding the page.
-	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server, FollowWait: webFollowWait})
+	e := arrival.New(arrival.Config{Store: st, Group: g, Server: server, FollowWait: webFollowWait, Client: homes.Clients(server.URL)})
 	return web.EngineArrivals(e, st, server.URL), stop, nil
 }
 
@@ -360,7 +360,7 @@ func loadGroups(app *App, files []string) ([]loadedGroup, error) {
 // stop releases the engine; it is never nil.
 func serveGroup(ctx context.Context, app *App, lg loadedGroup, f *webFlags, cfg web.Config) (*web.Server, func(), error) {
 	arr := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) {
-		return serveArrivals(ctx, app, lg.g)
+		return serveArrivals(ctx, app, lg.g, cfg.Homes)
 	}, every: 30 * time.Second, now: time.Now, log: cfg.Log}
 	if err := arr.start(ctx, app.Stderr); err != nil {
 		return nil, func() {}, err

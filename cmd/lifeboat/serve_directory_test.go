@@ -51,7 +51,7 @@ func writeGroup(t *testing.T, path, name, title, tags string) {
 func runServe(t *testing.T, args ...string) (base string, out *lockedBuffer, get func(path string) (int, string)) {
 	t.Helper()
 	old := serveArrivals
-	serveArrivals = func(context.Context, *App, *groups.Group) (web.Arrivals, func(), error) {
+	serveArrivals = func(context.Context, *App, *groups.Group, web.HomesConfig) (web.Arrivals, func(), error) {
 		return &recordingArrivals{}, func() {}, nil
 	}
 	t.Cleanup(func() { serveArrivals = old })
