@@ -51,7 +51,9 @@ members:
 		var errb bytes.Buffer
 		app := &App{Stdout: &bytes.Buffer{}, Stderr: &errb, StateDir: state}
 		defer app.Close()
-		f := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) { return serveArrivals(ctx, app, g, web.HomesConfig{}) },
+		f := &followArrivals{connect: func(ctx context.Context) (web.Arrivals, func(), error) {
+			return serveArrivals(ctx, app, g, web.HomesConfig{})
+		},
 			every: time.Minute, now: time.Now, log: slog.New(slog.DiscardHandler)}
 		defer f.close()
 		if err := f.start(context.Background(), &errb); err != nil || f.arr != nil {
