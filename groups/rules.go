@@ -212,21 +212,27 @@ func (p *parser) tags(v *yaml.Node) []string {
 // RFC 3339 time.
 func parseDeadline(s string) (time.Time, error) {
 	if d, err := time.Parse(time.DateOnly, s); err == nil {
-		return d.Add(24*time.Hour - time.Second).UTC(), nil
+		return writable(d.Add(24*time.Hour - time.Second).UTC())
 	}
 	return parseMoment(s)
 }
 
-// parseMoment reads an RFC 3339 time as UTC. A moment early in year 1
-// with a positive offset falls before year 1 in UTC, which RFC 3339
-// cannot write: the group could not be written back, so it is refused.
+// parseMoment reads an RFC 3339 time as UTC.
 func parseMoment(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if t = t.UTC(); t.Year() < 1 {
-		return time.Time{}, errors.New("before year 1")
+	return writable(t.UTC())
+}
+
+// writable refuses a moment the group file could not hold as read: one
+// before year 1 in UTC (an early date in year 1 with a positive offset,
+// or a date in year 0), which RFC 3339 cannot write, and year 1's very
+// first instant, Go's zero time, which Lifeboat reads as "no time".
+func writable(t time.Time) (time.Time, error) {
+	if !t.After(time.Time{}) {
+		return time.Time{}, errors.New("not after the first instant of year 1")
 	}
 	return t, nil
 }
