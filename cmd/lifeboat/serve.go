@@ -27,6 +27,10 @@ import (
 	"github.com/lifeboat-social/lifeboat/web"
 )
 
+// webFollowWait bounds how long a member's arrival page waits for
+// federation; the command-line escape waits arrival.DefaultFollowWait.
+const webFollowWait = 30 * time.Second
+
 // serveArrivals gives serve the arrival engine for the group's
 // destination; stop releases what it holds. A destination that can attach
 // to its running server does (an existing server as the group file names
@@ -71,10 +75,6 @@ var serveArrivals = func(ctx context.Context, app *App, g *groups.Group, homes w
 type mailFlags struct {
 	addr, security, user, from, passwordFile string
 }
-
-// webFollowWait bounds how long a member's arrival page waits for
-// federation; the command-line escape waits arrival.DefaultFollowWait.
-const webFollowWait = 30 * time.Second
 
 func (f *mailFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
