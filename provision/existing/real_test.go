@@ -177,13 +177,24 @@ func TestAdmissionRealGoToSocial(t *testing.T) {
 		{"stranger", "stranger@real.example", ""},                                      // no proof at all
 		{"bob", "bob@real.example", proof("real-group", "bob@real.example")},
 	}
+	var aliceDone time.Time
 	for _, s := range signUps {
+		if s.username == "alice_again" {
+			// GoToSocial gives created_at to the second and accounts
+			// random ids, so two sign-ups in one second have no order the
+			// watcher can read. The test says alice came first: make
+			// alice_again's second a later one.
+			time.Sleep(time.Until(aliceDone.Truncate(time.Second).Add(time.Second)))
+		}
 		m := existing.Member{Username: s.username, Email: s.email, Password: "correct horse battery staple 1", GroupTitle: "Real group", Proof: s.proof}
 		if s.proof == "" {
 			m.Proof = "(no proof: I just like the look of this server)"
 		}
 		if _, err := reg.SignUp(ctx, m); err != nil {
 			t.Fatalf("sign up %s: %v", s.username, err)
+		}
+		if s.username == "alice" {
+			aliceDone = time.Now()
 		}
 	}
 	// Everyone confirms their email: the watcher approves only confirmed

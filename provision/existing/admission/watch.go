@@ -198,7 +198,10 @@ func (w *Watcher) Poll(ctx context.Context) ([]Verdict, error) {
 		return nil, scopeErr(ScopeRead, err)
 	}
 	// The oldest sign-up of a member is approved first: a copy made
-	// later loses.
+	// later loses. Servers give created_at to the second (GoToSocial) and
+	// may give random ids, so two sign-ups of one second are ordered by
+	// id alone. Either is the member's own: only an account that
+	// confirmed the member's address claims them.
 	sort.SliceStable(pending, func(i, j int) bool {
 		if !pending[i].CreatedAt.Equal(pending[j].CreatedAt) {
 			return pending[i].CreatedAt.Before(pending[j].CreatedAt)
