@@ -111,10 +111,12 @@ func checkRemoteDemo(t *testing.T, state, group string, onRoom, onHome int) {
 	}
 }
 
-// TestDemoRemoteMembersSurvivesKill9: runs killed while the remote
-// members join their server (before the first has an account row, and
-// after) leave a state the next run finishes exactly: no account made
-// twice on either server, no follow or list doubled.
+// TestDemoRemoteMembersSurvivesKill9: runs of the lifeboat binary killed
+// while the remote members join their server (before the first has an
+// account row, and after), and while the mesh is seeded across the two
+// servers (follows sent and not yet arrived by federation), leave a state
+// the next run finishes exactly: no account made twice on either server,
+// no follow or list doubled, no follow request left waiting.
 func TestDemoRemoteMembersSurvivesKill9(t *testing.T) {
 	t.Parallel()
 	bin := lifeboatBin(t)
@@ -133,6 +135,16 @@ func TestDemoRemoteMembersSurvivesKill9(t *testing.T) {
 	}
 	if killed == 0 {
 		t.Fatal("no run was killed while the remote members joined")
+	}
+	// The accounts are there now: these runs go straight to the mesh.
+	seeding := 0
+	for _, delay := range []time.Duration{0, 700 * time.Millisecond, 2 * time.Second} {
+		if killAt(t, bin, state, "Seed follows", delay, args...) {
+			seeding++
+		}
+	}
+	if seeding == 0 {
+		t.Fatal("no run was killed while the mesh was seeded")
 	}
 	rep := runDemo(t, bin, state, args...)
 	if rep.AccountsCreated != 5 || rep.RemoteMembers != 3 || rep.FollowsSeeded != 56 || rep.ListsCreated != 8 {
