@@ -69,8 +69,10 @@ func (sp *spooled) Close() {
 //
 // A file the request declares too large (its Content-Length) is refused
 // before a byte of it is read, and so is every upload while the slots are
-// taken (errBusy); both answers close the connection rather than read the
-// rest. Errors the person can fix are *UploadError.
+// taken (errBusy). Both answers close the connection: Go's server would
+// otherwise read on (up to 256 KB) before it answers, waiting on a line
+// that is slow, or held open on purpose. Errors the person can fix are
+// *UploadError.
 func (s *Server) receive(w http.ResponseWriter, r *http.Request, part *multipart.Part, public bool) (*spooled, error) {
 	max := s.uploadLimit(public)
 	if r.ContentLength > max+formSlack {
