@@ -10,6 +10,8 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -348,5 +350,39 @@ func TestUploadOutlastsTimeouts(t *testing.T) {
 	h.finish()
 	if a := next(t, answers); a.status != http.StatusSeeOther || !e.joined("slow@example.net") {
 		t.Fatalf("a slow upload: %d:\n%s", a.status, a.body)
+	}
+}
+
+// TestUploadsSpoolInTheirDirectory: uploads are spooled in the directory
+// given (serve gives one beside the state, on its disk), never elsewhere:
+// with the directory gone, an upload fails and saves nothing.
+func TestUploadsSpoolInTheirDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "uploads")
+	uploads, err := NewUploads(dir, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the uploads directory: %v, %v", fi, err)
+	}
+	e := start(t, opts{group: joinGroup(groups.EnrolOpen, 1, 3), tune: func(c *Config) { c.Uploads = uploads }})
+	csv := mastodonCSV("ada@old.example")
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if resp, page := e.joinUpload(e.joinFields(newBrowser(t, false), "lost")[1:], "following.csv", csv); resp.StatusCode != http.StatusInternalServerError || e.joined("lost@example.net") {
+		t.Fatalf("an upload with nowhere to go: %d, joined %v:\n%s", resp.StatusCode, e.joined("lost@example.net"), page)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if resp, page := e.joinUpload(e.joinFields(newBrowser(t, false), "found")[1:], "following.csv", csv); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("an upload with its directory back: %d:\n%s", resp.StatusCode, page)
 	}
 }
