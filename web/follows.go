@@ -176,8 +176,9 @@ func ownerExample(n follows.Network) string {
 }
 
 // uploadTime is how long an upload of at most max bytes may take: a
-// minute, and the file at 4 Mbit/s (256 MB: ten minutes; the join page's
-// 32 MB: two). A connection held open on purpose is held no longer.
+// minute, and the file at 4 Mbit/s (256 MB: nine and a half minutes;
+// the join page's 32 MB: two). A connection held open on purpose is held
+// no longer.
 func uploadTime(max int64) time.Duration {
 	return time.Minute + time.Duration(max/(512<<10))*time.Second
 }
