@@ -82,7 +82,9 @@ type joinView struct {
 	Sentence   string
 	ViableMass int
 	Members    int
-	UploadMax  int64 // in MB
+	// UploadMax is the join page's cap, MemberUploadMax the pledge
+	// page's ("32 MB", "256 MB").
+	UploadMax, MemberUploadMax string
 }
 
 func (s *Server) joinable() bool { return s.g.EnrolmentOrDefault() != groups.EnrolClosed }
@@ -130,7 +132,7 @@ func (s *Server) showJoin(w http.ResponseWriter, r *http.Request, status int, v 
 	if err := pledge.CanChange(st.State, s.now(), s.g.Deadline); err != nil {
 		v.Closed = closedText(st.State)
 	}
-	v.UploadMax = s.uploadMax() >> 20
+	v.UploadMax, v.MemberUploadMax = sizeText(s.uploadLimit(true)), sizeText(s.uploadMax())
 	v.Keepable = s.homes != nil
 	s.render(w, r, status, "join", "Join "+s.g.Title, v)
 }
@@ -201,7 +203,11 @@ func readJoin(form url.Values) (joinForm, map[string]string) {
 
 // joinPost takes the join form: a plain form, or, when the person chose
 // a file of their follows (opt-in), a multipart one whose file comes
-// last and is read after the join is saved, in the same request.
+// last, in the same request. The file is received whole before the join
+// is saved: a file too large, an upload broken off, or a server busy
+// with other uploads leaves nothing saved, and the page comes back with
+// what the person typed. Only then is the join saved, and the file read:
+// a file that cannot be read leaves the join saved, and the page says so.
 func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	if !s.joinOpen(w, r) {
 		return
@@ -212,7 +218,7 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	)
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		var ok bool
-		if form, export, ok = s.uploadForm(w, r, "export", "the join page"); !ok {
+		if form, export, ok = s.uploadForm(w, r, "export", "the join page", true); !ok {
 			return
 		}
 		if export != nil && export.FileName() == "" {
@@ -257,6 +263,37 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var sp *spooled
+	if export != nil {
+		// Nothing is read of a file sent by someone who joined before
+		// (Enrol says so again as it saves, for a join made meanwhile).
+		switch joined, err := s.joinedBefore(ctx, f.Email); {
+		case err != nil:
+			s.internal(w, r, err)
+			return
+		case joined:
+			s.joinedAgain(w, r, f)
+			return
+		}
+		sp, err = s.receive(w, r, export, true)
+		var ue *UploadError
+		switch {
+		case errors.Is(err, errBusy):
+			w.Header().Set("Retry-After", "60")
+			s.showJoin(w, r, http.StatusServiceUnavailable, joinView{Form: f,
+				Problem: busyText + " Nothing was saved yet: please send the form again in a minute or two (choose your file again too), " +
+					"or join without the file now and upload it from your pledge page once you are in."})
+			return
+		case errors.As(err, &ue):
+			s.showJoin(w, r, http.StatusUnprocessableEntity, joinView{Form: f, Errors: map[string]string{"export": ue.Msg},
+				Problem: "Your follows file was not taken: see the message below. Nothing was saved yet."})
+			return
+		case err != nil:
+			s.internal(w, r, err)
+			return
+		}
+		defer sp.Close()
+	}
 	now := s.now()
 	// The join and the pledge made with it are saved together or not at
 	// all; the pledge counts once the join is confirmed and let in (see
@@ -275,11 +312,7 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 			CreatedAt: now, UpdatedAt: now})
 	})
 	if errors.Is(err, campaign.ErrJoined) {
-		// Nothing is read of a file sent with it: the page asks nobody
-		// who they are, and must not replace anyone's follows.
-		s.showJoin(w, r, http.StatusConflict, joinView{Form: f, Errors: map[string]string{"email": "This email is on the group's list already."},
-			Problem: "You have joined already with this email, so nothing changed. Look for our earlier email (and in your spam folder); " +
-				"if you are on the list, your pledge link is in the mail that let you in, and you can upload your follows there."})
+		s.joinedAgain(w, r, f)
 		return
 	}
 	if err != nil {
@@ -293,7 +326,7 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("send join confirmation", "err", err)
 		}
 	}
-	if export == nil {
+	if sp == nil {
 		if !s.joinHome(w, r, f, home, done, "") {
 			http.Redirect(w, r, s.link("/join?done="+done), http.StatusSeeOther)
 		}
@@ -301,8 +334,10 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	}
 	// The join is saved; the file is kept as the follows of the person
 	// who joined, and counts once they are let in. A refused file leaves
-	// the join as it is, and the page says so.
-	imp, err := s.ImportFollows(ctx, groups.Member{Name: f.Name, Email: f.Email}, export, f.Owner)
+	// the join as it is, and the page says so. The file's slot is free
+	// again as soon as it is read, before the page goes on.
+	imp, err := s.importFollows(ctx, groups.Member{Name: f.Name, Email: f.Email}, sp, f.Owner)
+	sp.Close()
 	var ue *UploadError
 	switch {
 	case errors.As(err, &ue):
@@ -321,6 +356,28 @@ func (s *Server) joinPost(w http.ResponseWriter, r *http.Request) {
 	if !s.joinHome(w, r, f, home, done, "Your follows are in.") {
 		http.Redirect(w, r, s.link("/join?done="+done+"&follows=1"), http.StatusSeeOther)
 	}
+}
+
+// joinedBefore reports whether email is on the list already: in the
+// group file, or joined from this page (campaign.Enrol's ErrJoined).
+func (s *Server) joinedBefore(ctx context.Context, email string) (bool, error) {
+	if _, listed := s.g.Member(email); listed {
+		return true, nil
+	}
+	_, err := s.st.Joins().Get(ctx, s.g.Name, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// joinedAgain answers a join with an email on the list already. Nothing
+// is read of a file sent with it: the page asks nobody who they are, and
+// must not replace anyone's follows.
+func (s *Server) joinedAgain(w http.ResponseWriter, r *http.Request, f joinForm) {
+	s.showJoin(w, r, http.StatusConflict, joinView{Form: f, Errors: map[string]string{"email": "This email is on the group's list already."},
+		Problem: "You have joined already with this email, so nothing changed. Look for our earlier email (and in your spam folder); " +
+			"if you are on the list, your pledge link is in the mail that let you in, and you can upload your follows there."})
 }
 
 // joinHome sends a person who joined keeping their own account to allow

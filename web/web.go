@@ -113,8 +113,15 @@ type Config struct {
 	// redeeming (from scouting it); optional.
 	Rules []string
 	// UploadMax caps a member's uploaded export in bytes; 0 means
-	// DefaultUploadMax.
-	UploadMax int64
+	// DefaultUploadMax. JoinUploadMax caps one sent with a join, from
+	// the join page anyone may use; 0 means DefaultJoinUploadMax, and it
+	// is never more than UploadMax.
+	UploadMax, JoinUploadMax int64
+	// Uploads is where uploads are spooled and how many are received at
+	// once; share one among every group of a process. nil: the server's
+	// own, with the defaults, spooling in the system's temporary
+	// directory.
+	Uploads *Uploads
 	// InviteTTL is how long invites stay valid after launch; default 14 days.
 	InviteTTL time.Duration
 	// PledgeRate and RedeemRate limit requests per IP per minute on the
@@ -163,6 +170,7 @@ type Server struct {
 	cards                               cardCache
 	dir                                 *Directory   // the directory serving this group among others; nil when alone
 	homes                               *homes.Homes // nil: "I already have an account" is not offered
+	uploads                             *Uploads
 }
 
 // New checks cfg, records the group and its members in the store (keeping
@@ -210,6 +218,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.redeemLimit = newLimiter(rateOr(cfg.RedeemRate, 20))
 	s.pageLimit = newLimiter(rateOr(cfg.PageRate, 240))
 	s.homes = newHomes(cfg.Homes, cfg.Store)
+	if s.uploads = cfg.Uploads; s.uploads == nil {
+		if s.uploads, err = NewUploads("", 0, 0); err != nil {
+			return nil, err
+		}
+	}
 	s.handler = s.routes()
 	return s, nil
 }

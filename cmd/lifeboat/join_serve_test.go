@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -36,6 +38,10 @@ func TestServeOpenJoin(t *testing.T) {
 
 	if home := get(base + "/"); !strings.Contains(home, `href="join"`) {
 		t.Fatalf("the landing page does not link to the join page:\n%s", home)
+	}
+	// Uploads are spooled beside the state, not in /tmp (maybe memory).
+	if fi, err := os.Stat(filepath.Join(state, "uploads")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("serve's uploads directory: %v, %v", fi, err)
 	}
 	page := get(base + "/join")
 	if resp := post(base+"/join", page, url.Values{"name": {"Wren Reed"}, "email": {"wren@example.net"}, "mode": {"any"}}); resp.StatusCode != http.StatusSeeOther {

@@ -240,8 +240,15 @@ postgres://… several serve processes share one state and act as one.`,
 			if mail == nil {
 				log.Warn("no SMTP server configured: mail stays unsent (journaled) until serve runs with one")
 			}
+			// Uploads are spooled beside the state, on its disk (a volume on
+			// the campaign home), not in /tmp, which may be memory; one
+			// bound for every group served.
+			uploads, err := web.NewUploads(filepath.Join(app.StateDir, "uploads"), 0, 0)
+			if err != nil {
+				return err
+			}
 			cfg := web.Config{Mail: mail, Log: log, PledgeRate: pledgeRate, RedeemRate: redeemRate, PageRate: pageRate, TrustProxy: trustProxy,
-				Homes: web.HomesConfig{AllowPrivate: localHomes, HTTP: localHomes}}
+				Homes: web.HomesConfig{AllowPrivate: localHomes, HTTP: localHomes}, Uploads: uploads}
 			if len(gs) == 1 {
 				srv, stop, err := serveGroup(ctx, app, gs[0], &f, cfg)
 				defer stop()
