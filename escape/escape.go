@@ -126,7 +126,7 @@ func (x *Escape) Report(ctx context.Context) (Report, error) {
 		return r, err
 	}
 	for _, a := range accs {
-		if a.ID != "" && (x.server == nil || a.Server == x.server.URL) {
+		if a.ID != "" && !a.Waiting && (x.server == nil || a.Server == x.server.URL) {
 			r.AccountsCreated++
 		}
 	}

@@ -243,7 +243,7 @@ func (d *Directory) Listings(ctx context.Context) ([]Listing, error) {
 }
 
 // arrivedByHost is, for each destination host, the emails of the people
-// of the served groups who have an account there.
+// of the served groups who have arrived with an account there.
 func (d *Directory) arrivedByHost(ctx context.Context) (map[string]map[string]bool, error) {
 	out := map[string]map[string]bool{}
 	for _, s := range d.servers {
@@ -252,8 +252,8 @@ func (d *Directory) arrivedByHost(ctx context.Context) (map[string]map[string]bo
 			return nil, err
 		}
 		for _, a := range accts {
-			if a.Username == "" {
-				continue
+			if a.Username == "" || a.Waiting {
+				continue // not arrived: a connected account waits for them
 			}
 			h := hostOf(a.Server)
 			if out[h] == nil {

@@ -52,11 +52,15 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	return a.result(ctx, email, a.base, me.Acct, me.URL)
 }
 
-// Arrive seeds the mesh for a member whose account lives on their own
-// server (the account row the web's callback keeps), and reads their
-// place in it. The profile link is the member's server's to give: the
-// web has it from the callback.
+// Arrive takes into the room a member whose account lives on their own
+// server (the account row the web's callback keeps, waiting for them
+// until now), seeds the mesh, and reads their place in it. The profile
+// link is the member's server's to give: the web has it from the
+// callback.
 func (a engineArrivals) Arrive(ctx context.Context, group, email string) (ArrivalResult, error) {
+	if err := a.e.Enter(ctx, email); err != nil {
+		return ArrivalResult{}, err
+	}
 	if err := a.seed(ctx); err != nil {
 		return ArrivalResult{}, err
 	}

@@ -26,8 +26,12 @@ import (
 // page instead of taking a new account in the room. Lifeboat finds the
 // server (WebFinger), registers its app there once, and sends the member
 // to authorise it; the callback keeps the member's account row with that
-// server and their token, and the arrival engine seeds the mesh across
-// servers from it.
+// server and their token. The account waits for its member
+// (store.Account.Waiting): it enters the room (the mesh, the lists, the
+// counts) only when the member arrives from the invite page
+// (homeArrive), and the arrival engine then seeds the mesh across
+// servers from it. A connected account of someone who does not pledge,
+// or whose pledge's condition is never met, is never followed.
 //
 // The OAuth state names the member and the page they came from, and is
 // signed; a cookie in the browser that started holds its nonce. A state
@@ -320,7 +324,7 @@ func (s *Server) homeCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acc := store.Account{Group: s.g.Name, Email: m.Email, Server: st.Server, ID: c.ID,
-		Username: c.Username, Acct: c.Username + "@" + st.Domain, Token: c.Token}
+		Username: c.Username, Acct: c.Username + "@" + st.Domain, Token: c.Token, Waiting: true}
 	_, in, err := s.member(ctx, m.Email)
 	switch {
 	case err != nil:
@@ -328,8 +332,8 @@ func (s *Server) homeCallback(w http.ResponseWriter, r *http.Request) {
 		err = s.st.Accounts().Put(ctx, acc)
 	default:
 		// Someone who joined and is not in yet (email unconfirmed, or the
-		// lead has not decided): the account waits, and joins the room
-		// when they are let in (settleHomes).
+		// lead has not decided): the account waits in the journal, and is
+		// kept as connected when they are let in (settleHomes).
 		b, _ := json.Marshal(pendingHome{Account: acc, Joined: st.Join})
 		s.journalDone(ctx, pendingHomeKey(st.Member), b)
 	}
@@ -456,7 +460,8 @@ func (s *Server) arriveHome(w http.ResponseWriter, r *http.Request) {
 }
 
 // pendingHome is an account connected from the join page by someone not
-// let in yet, kept (sealed) in the journal until they are.
+// let in yet, kept (sealed) in the journal until they are; then it is
+// connected, waiting for them to arrive.
 type pendingHome struct {
 	Account store.Account `json:"account"`
 	Joined  int64         `json:"joined"` // the join's time, in µs: a join made again is another
@@ -464,10 +469,11 @@ type pendingHome struct {
 
 func pendingHomeKey(member string) string { return "home:join:" + member }
 
-// settleHomes moves the accounts connected from the join page into the
-// room once their person is let in, and forgets those of people who
-// left or were declined: whichever way that happened (this server, the
-// lead's CLI), the next tick settles it, and no token outlives its join.
+// settleHomes keeps the accounts connected from the join page as their
+// people's (connected, waiting for them to arrive) once they are let in,
+// and forgets those of people who left or were declined: whichever way
+// that happened (this server, the lead's CLI), the next tick settles it,
+// and no token outlives its join.
 func (s *Server) settleHomes(ctx context.Context) error {
 	steps, err := s.st.Journal().List(ctx, s.run(), pendingHomeKey(""))
 	if err != nil {
@@ -486,9 +492,12 @@ func (s *Server) settleHomes(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		case campaign.Admitted(s.g, j):
-			// An account made or connected since (err == nil) wins.
+			// An account made or connected since (err == nil) wins. This
+			// one waits for its member's arrival like every connected
+			// account (older entries did not say so).
 			_, err := s.st.Accounts().Get(ctx, s.g.Name, j.Email)
 			if errors.Is(err, store.ErrNotFound) {
+				p.Account.Waiting = true
 				err = s.st.Accounts().Put(ctx, p.Account)
 			}
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-social/lifeboat/escape/campaign"
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/mastodonfake"
@@ -24,9 +26,13 @@ import (
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
-// Arrive makes fakeArrivals a HomeArrivals: it records the member taken
-// into the room from their own server, as the engine would.
+// Arrive makes fakeArrivals a HomeArrivals: it takes the member into the
+// room from their own server (their connected account no longer waits),
+// and records it, as the engine would.
 func (f *fakeArrivals) Arrive(ctx context.Context, group, email string) (ArrivalResult, error) {
+	if err := f.st.Accounts().Enter(ctx, group, email); err != nil {
+		return ArrivalResult{}, err
+	}
 	acc, err := f.st.Accounts().Get(ctx, group, email)
 	if err != nil {
 		return ArrivalResult{}, err
@@ -95,6 +101,16 @@ func checkAccount(t *testing.T, st store.Store, f *mastodonfake.Server, email, u
 	}
 }
 
+// wantWaiting: the member's connected account waits for their arrival,
+// or (waiting false) has entered the room with them.
+func wantWaiting(t *testing.T, st store.Store, email string, waiting bool) {
+	t.Helper()
+	a, err := st.Accounts().Get(context.Background(), "river-birders", email)
+	if err != nil || a.Waiting != waiting {
+		t.Fatalf("%s's account waits: %v (%v), want %v", email, a.Waiting, err, waiting)
+	}
+}
+
 // TestHomeMastodon: members whose own account is on a Mastodon server
 // connect it from the pledge page, the join page and the invite page;
 // each row names the server, their id and address, with a working
@@ -141,6 +157,7 @@ func homeMastodonPaths(t *testing.T, st store.Store) {
 		t.Fatalf("pledge page after connecting %d:\n%s", code, page)
 	}
 	checkAccount(t, st, f, "chloe@example.org", "chloe", ids["chloe"])
+	wantWaiting(t, st, "chloe@example.org", true)
 
 	// Wren, a stranger, on the join page: her account waits until she
 	// is in.
@@ -170,6 +187,7 @@ func homeMastodonPaths(t *testing.T, st store.Store) {
 		t.Fatal(err)
 	}
 	checkAccount(t, st, f, "wren@example.org", "wren", ids["wren"])
+	wantWaiting(t, st, "wren@example.org", true)
 
 	// Dev, on his invite page after the launch.
 	for _, m := range []string{"ada", "dev"} {
@@ -189,6 +207,7 @@ func homeMastodonPaths(t *testing.T, st store.Store) {
 		t.Fatalf("after connecting from the invite %d:\n%s", code, page)
 	}
 	checkAccount(t, st, f, "dev@example.org", "dev", ids["dev"])
+	wantWaiting(t, st, "dev@example.org", false)
 	if e.arr.complete["dev@example.org"] != 1 || e.arr.created["dev@example.org"] != 0 {
 		t.Fatalf("engine: %v arrivals, %v accounts made", e.arr.complete, e.arr.created)
 	}
@@ -233,6 +252,77 @@ func TestHomeUseConnected(t *testing.T) {
 		t.Fatalf("use %d: %v\n%s", resp.StatusCode, e.arr.complete, page)
 	}
 	checkAccount(t, e.st, f, "ben@example.org", "ben", ids["ben"])
+}
+
+// TestConnectedNotInRoom: Chloe connects her own account on her pledge
+// page and does not pledge; Ada and Ben pledge and arrive. Chloe is
+// connected from elsewhere (her page says so, and the campaign counts her
+// among the members with accounts elsewhere, not among the pledged), but
+// she is not in the room: not in its progress on the arrived page, nor on
+// /made-it, its follow CSV or group.json.
+func TestConnectedNotInRoom(t *testing.T) {
+	ctx := context.Background()
+	f, _ := homeMastodon(t, "chloe")
+	domain := strings.TrimPrefix(f.URL, "http://")
+	st, err := store.Open(ctx, store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fake := newFakeArrivals(t, st)
+	e := start(t, opts{st: st, arr: fake, group: testGroup(4, 2), noRun: true, tune: func(c *Config) {
+		localHomes(c)
+		c.Arrivals = remoteArrivals{fakeArrivals: fake} // keeps each arrived member's token, as the engine does
+	}})
+	g := e.srv.g
+	link, _ := e.srv.PledgeLink("chloe@example.org")
+	b := newBrowser(t, true)
+	_, page := b.get(link)
+	_, page = b.post(link+"/home", url.Values{"csrf": {csrfOf(t, page)}, "address": {"chloe@" + domain}})
+	if code, page := connect(t, b, page, "chloe@example.org"); code != 200 || !strings.Contains(page, "@chloe@"+domain) {
+		t.Fatalf("pledge page after connecting %d:\n%s", code, page)
+	}
+	for _, m := range []string{"ada", "ben"} {
+		st.Pledges().Put(ctx, store.Pledge{Group: g.Name, Email: m + "@example.org", Confirmed: true, ShowName: true})
+	}
+	if err := e.srv.Launch(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	e.redeem("ada@example.org", "ada")
+	// the engine made the mesh of the two who arrived
+	if err := st.Journal().Record(ctx, "arrive:"+g.Name+"@"+fake.oauthURL,
+		[]string{"follow:ada@example.org>ben@example.org", "follow:ben@example.org>ada@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	page = e.redeem("ben@example.org", "ben")
+	if want := "All 2 follows between the 2 members who have arrived are made."; !strings.Contains(page, want) {
+		t.Errorf("arrived page lacks %q:\n%s", want, page)
+	}
+
+	status, err := e.srv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el, err := campaign.ReadElsewhere(ctx, st, g, e.srv.destination(), status); err != nil || el != (campaign.Elsewhere{Members: 1}) {
+		t.Errorf("elsewhere %+v, %v; want Chloe connected from elsewhere, neither pledged nor going", el, err)
+	}
+	if _, page = b.get(link); !strings.Contains(page, "@chloe@"+domain) {
+		t.Errorf("Chloe's pledge page no longer shows her account connected:\n%s", page)
+	}
+	b = newBrowser(t, false)
+	code, page := b.get(e.url + "/made-it")
+	if want := "2 of 4 members have arrived on"; code != 200 || !strings.Contains(page, want) || strings.Contains(page, `id="remote"`) || strings.Contains(page, "chloe") {
+		t.Errorf("made-it %d: want %q and no one from another server:\n%s", code, want, page)
+	}
+	code, csvBody := b.get(e.url + "/made-it/follows.csv")
+	if code != 200 || strings.Contains(csvBody, "chloe") || strings.Count(csvBody, "\n") != 3 {
+		t.Errorf("follows.csv %d, want Ada and Ben only:\n%s", code, csvBody)
+	}
+	code, js := b.get(e.url + "/made-it/group.json")
+	var sp starter
+	if err := json.Unmarshal([]byte(js), &sp); code != 200 || err != nil || sp.Arrived != 2 || sp.Remote != 0 || len(sp.Accounts) != 2 {
+		t.Errorf("group.json %d (%v), want 2 arrived, none remote, 2 listed:\n%s", code, err, js)
+	}
 }
 
 // TestHomeBadInput: an address of the wrong shape, an account the

@@ -68,8 +68,8 @@ func (s *Server) starterPack(ctx context.Context) (starter, bool, error) {
 	out.serverURL = s.destination()
 	for _, a := range accts {
 		m, ok := r.Member(a.Email)
-		if !ok || (a.Username == "" && a.Acct == "") {
-			continue
+		if !ok || (a.Username == "" && a.Acct == "") || a.Waiting {
+			continue // not arrived: an account connected elsewhere waits for them
 		}
 		out.Arrived++
 		if a.Remote(out.serverURL) {

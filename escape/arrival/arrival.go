@@ -158,6 +158,16 @@ func (e *Engine) app(ctx context.Context, redirectURI string) (fedi.App, error) 
 	return a, nil
 }
 
+// Enter takes into the room a member whose own account elsewhere is
+// connected (store.Account.Waiting): they have arrived. Until then the
+// account is in no one's mesh or list. The arrival is written before
+// anything is seeded, so a process killed in between leaves the member
+// in the room, and the next Seed (this member's retry, or anyone's
+// arrival) makes their place in the mesh. Entering twice is harmless.
+func (e *Engine) Enter(ctx context.Context, email string) error {
+	return e.cfg.Store.Accounts().Enter(ctx, e.cfg.Group.Name, email)
+}
+
 // Join makes the member's account on a server Lifeboat runs. username
 // defaults to the group file's wish, then the email's local part.
 //
@@ -188,7 +198,7 @@ func (e *Engine) Join(ctx context.Context, email, username, password string) err
 	if password == "" && e.cfg.Logins == nil {
 		return errors.New("join: no password given and no logins file to keep one in")
 	}
-	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
+	acc, err := e.roomAccount(ctx, email)
 	switch {
 	case err == nil && acc.ID != "":
 		return nil // joined already
@@ -311,7 +321,7 @@ func (e *Engine) Authorized(ctx context.Context, email, code, redirectURI string
 		return fmt.Errorf("exchange code: %w", err)
 	}
 	email = strings.ToLower(email)
-	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
+	acc, err := e.roomAccount(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		acc = store.Account{Group: e.cfg.Group.Name, Email: email, Server: e.cfg.Server.URL}
 	} else if err != nil {
@@ -320,8 +330,22 @@ func (e *Engine) Authorized(ctx context.Context, email, code, redirectURI string
 	return e.saveToken(ctx, acc, tok)
 }
 
+// roomAccount is the member's account row, as Join and Authorized build
+// on it: ErrNotFound also when the row is an account the member
+// connected on another server and has not taken into the room. A member
+// who takes an account on the destination instead arrives with that one,
+// which replaces the connected one (and its token).
+func (e *Engine) roomAccount(ctx context.Context, email string) (store.Account, error) {
+	acc, err := e.cfg.Store.Accounts().Get(ctx, e.cfg.Group.Name, email)
+	if err == nil && acc.Waiting && acc.Remote(e.cfg.Server.URL) {
+		return store.Account{}, fmt.Errorf("%s takes an account here instead of the one connected on %s: %w", email, acc.Server, store.ErrNotFound)
+	}
+	return acc, err
+}
+
 // saveToken stores the token together with the account's id and
-// username as the server sees them (the token is the proof).
+// username as the server sees them (the token is the proof). The member
+// has arrived: their token on the destination is their arrival.
 func (e *Engine) saveToken(ctx context.Context, acc store.Account, tok string) error {
 	var me fedi.Account
 	err := transient(ctx, func() (err error) {
@@ -331,6 +355,6 @@ func (e *Engine) saveToken(ctx context.Context, acc store.Account, tok string) e
 	if err != nil {
 		return fmt.Errorf("check token of %s: %w", acc.Email, err)
 	}
-	acc.Token, acc.ID, acc.Username = tok, me.ID, me.Username
+	acc.Token, acc.ID, acc.Username, acc.Waiting = tok, me.ID, me.Username, false
 	return e.cfg.Store.Accounts().Put(ctx, acc)
 }

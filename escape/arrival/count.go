@@ -40,8 +40,11 @@ func CountArrived(accs []store.Account, destination string) Tally {
 }
 
 // hasArrived: an account id and a token, so Lifeboat can act for the
-// member on their server.
-func hasArrived(a store.Account) bool { return a.ID != "" && a.Token != "" }
+// member on their server, and the member has arrived. An account the
+// member connected on their pledge or join page waits for them
+// (store.Account.Waiting): until they arrive, nobody follows it and its
+// token follows nobody, however many others arrive meanwhile.
+func hasArrived(a store.Account) bool { return a.ID != "" && a.Token != "" && !a.Waiting }
 
 // FileDestination is the destination's base URL as the group file names
 // it: an existing server's, or a new server's domain over HTTPS. The

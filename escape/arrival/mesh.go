@@ -70,7 +70,7 @@ func (e *Engine) arrivals(ctx context.Context) ([]arrived, error) {
 	})
 	var out []arrived
 	for _, a := range accs {
-		if a.Token == "" || a.ID == "" {
+		if !hasArrived(a) {
 			continue
 		}
 		server := a.Server

@@ -95,7 +95,7 @@ func ReadRoom(ctx context.Context, st store.Store, g *groups.Group, destination 
 		case a.ID == "": // the row is written before the sign-up
 			r.State[email] = MemberJoining
 		}
-		if a.ID != "" && !a.Remote(destination) {
+		if a.ID != "" && !a.Waiting && !a.Remote(destination) {
 			r.Accounts++
 		}
 	}

@@ -12,7 +12,10 @@ import (
 // accounts on servers other than the destination (remote members, who
 // gave the address they have instead of taking a new account). They
 // pledge, count in the cascade and go like everyone else; this says how
-// many of each are remote.
+// many of each are remote. An account counts here from the moment it is
+// connected (on the join, pledge or invite page), before its member
+// arrives: it is connected from elsewhere, not yet in the room
+// (store.Account.Waiting, which the room's counts read).
 type Elsewhere struct {
 	Members int // on the roster, with an account on another server
 	Pledged int // of them, with a pledge that counts

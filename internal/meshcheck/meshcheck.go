@@ -225,12 +225,16 @@ func (ck *checker) sameSet(server string, got []fedi.Account, self string) (int,
 	return members, strings.Join(diffs, ", ")
 }
 
-// Accounts are the members whose accounts the store lists, as the
-// checker needs them, each on its own server.
+// Accounts are the members in the room among the accounts the store
+// lists, as the checker needs them, each on its own server: an account
+// connected by a member who has not arrived (store.Account.Waiting) is
+// in no one's mesh, and a follow of it is a stranger's.
 func Accounts(accs []store.Account) []Member {
-	out := make([]Member, len(accs))
-	for i, a := range accs {
-		out[i] = Member{Email: a.Email, ID: a.ID, Token: a.Token, Server: a.Server}
+	out := make([]Member, 0, len(accs))
+	for _, a := range accs {
+		if !a.Waiting {
+			out = append(out, Member{Email: a.Email, ID: a.ID, Token: a.Token, Server: a.Server})
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -63,14 +64,8 @@ func (t joinTable) Decide(ctx context.Context, group, email, decision string, at
 }
 
 // one reports ErrNotFound when an update by key changed no row.
-func (t joinTable) one(res interface{ RowsAffected() (int64, error) }, err error, op, group, email string) error {
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			err = ErrNotFound
-		}
-	}
-	if err != nil {
+func (t joinTable) one(res sql.Result, err error, op, group, email string) error {
+	if err = oneRow(res, err); err != nil {
 		return fmt.Errorf("%s join of %s to %s: %w", op, email, group, mapErr(err))
 	}
 	return nil

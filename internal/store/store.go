@@ -151,6 +151,10 @@ type Account struct {
 	// MovedFrom is the member's old address when they moved an existing
 	// account into the room (an alias here, a Move there); empty otherwise.
 	MovedFrom string
+	// Waiting is an account its member connected (from the join, pledge
+	// or invite page) before arriving: it stays out of the mesh, the
+	// lists and the room's counts until the member arrives (Enter).
+	Waiting bool
 }
 
 // Remote tells whether the account lives on a server other than
@@ -163,6 +167,9 @@ type Accounts interface {
 	Put(ctx context.Context, a Account) error
 	Get(ctx context.Context, group, email string) (Account, error)
 	List(ctx context.Context, group string) ([]Account, error)
+	// Enter marks the member's account as arrived (no longer Waiting);
+	// ErrNotFound if they have none.
+	Enter(ctx context.Context, group, email string) error
 }
 
 // Decisions the lead makes on a join.

@@ -317,6 +317,72 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// An account connected before its member arrived waits until Enter, which
+// changes nothing else on the row; Enter of no account is ErrNotFound.
+func TestAccountsWaiting(t *testing.T) {
+	each(t, func(t *testing.T, _ Config, s Store) {
+		a := s.Accounts()
+		must(t, s.Groups().Put(ctx, Group{Name: "uk"}))
+		wantErr(t, a.Enter(ctx, "uk", "c@example.org"), ErrNotFound)
+		connected := Account{Group: "uk", Email: "c@example.org", Server: "https://other.example", ID: "9", Username: "carol",
+			Token: "t", CreatedAt: t0UTC, Acct: "carol@other.example", Waiting: true}
+		must(t, a.Put(ctx, connected))
+		got, err := a.Get(ctx, "uk", "C@example.org")
+		must(t, err)
+		if got != connected {
+			t.Fatalf("connected: %+v\nwant %+v", got, connected)
+		}
+		must(t, a.Enter(ctx, "uk", "C@example.org"))
+		must(t, a.Enter(ctx, "uk", "c@example.org")) // a retry of the arrival
+		list, err := a.List(ctx, "uk")
+		must(t, err)
+		arrived := connected
+		arrived.Waiting = false
+		if len(list) != 1 || list[0] != arrived {
+			t.Fatalf("after Enter: %+v\nwant %+v", list, arrived)
+		}
+		// Connected again (another account, before arriving again): it
+		// waits again.
+		must(t, a.Put(ctx, connected))
+		if got, _ := a.Get(ctx, "uk", "c@example.org"); !got.Waiting {
+			t.Fatalf("connected again: %+v", got)
+		}
+	})
+}
+
+// TestWaitingMigration: the accounts a store held before accounts could
+// wait (migration 0009) were all in the room, and stay in it.
+func TestWaitingMigration(t *testing.T) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) {
+			cfg := d.config(t)
+			s, err := Open(ctx, cfg)
+			must(t, err)
+			must(t, s.Groups().Put(ctx, Group{Name: "uk"}))
+			// Back to the schema before 0009, and a row as it was written
+			// then.
+			sq := s.(*sqlStore)
+			_, err = sq.exec(ctx, "ALTER TABLE accounts DROP COLUMN waiting")
+			must(t, err)
+			_, err = sq.exec(ctx, "DELETE FROM schema_migrations WHERE version >= 9")
+			must(t, err)
+			_, err = sq.exec(ctx, `INSERT INTO accounts (group_name, email, server, id, username, token, created_at, acct, moved_from)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, "uk", "c@example.org", "https://other.example", "9", "carol", "", sq.d.ts(t0), "carol@other.example", "")
+			must(t, err)
+			must(t, s.Close())
+
+			s = open(t, cfg)
+			got, err := s.Accounts().Get(ctx, "uk", "c@example.org")
+			must(t, err)
+			want := Account{Group: "uk", Email: "c@example.org", Server: "https://other.example", ID: "9", Username: "carol",
+				CreatedAt: t0UTC, Acct: "carol@other.example"}
+			if got != want {
+				t.Fatalf("after the migration: %+v\nwant %+v (not waiting)", got, want)
+			}
+		})
+	}
+}
+
 func TestJournal(t *testing.T) {
 	each(t, func(t *testing.T, _ Config, s Store) {
 		j := s.Journal()

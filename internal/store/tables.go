@@ -297,13 +297,13 @@ func (t inviteTable) Redeem(ctx context.Context, tokenHash string, at time.Time)
 // accountTable implements Accounts.
 type accountTable struct{ s *sqlStore }
 
-const accountCols = "group_name, email, server, id, username, token, created_at, acct, moved_from"
+const accountCols = "group_name, email, server, id, username, token, created_at, acct, moved_from, waiting"
 
 // scan reads an account, opening its sealed token.
 func (t accountTable) scan(sc interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var tok string
-	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt), &a.Acct, &a.MovedFrom)
+	err := sc.Scan(&a.Group, &a.Email, &a.Server, &a.ID, &a.Username, &tok, scanTime(&a.CreatedAt), &a.Acct, &a.MovedFrom, &a.Waiting)
 	if err == nil && tok != "" {
 		var b []byte
 		b, err = t.s.keys.Open(tok, tokenAD(a.Group, a.Email))
@@ -322,15 +322,16 @@ func (t accountTable) Put(ctx context.Context, a Account) error {
 	if a.Token != "" {
 		tok = t.s.keys.Seal([]byte(a.Token), tokenAD(a.Group, email))
 	}
-	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.s.exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, email) DO UPDATE SET
 			server = excluded.server,
 			id = excluded.id,
 			username = excluded.username,
 			token = excluded.token,
 			acct = excluded.acct,
-			moved_from = excluded.moved_from`,
-		a.Group, email, a.Server, a.ID, a.Username, tok, t.s.d.ts(a.CreatedAt), a.Acct, a.MovedFrom)
+			moved_from = excluded.moved_from,
+			waiting = excluded.waiting`,
+		a.Group, email, a.Server, a.ID, a.Username, tok, t.s.d.ts(a.CreatedAt), a.Acct, a.MovedFrom, a.Waiting)
 	if err != nil {
 		return fmt.Errorf("put account of %s in %s: %w", a.Email, a.Group, mapErr(err))
 	}
@@ -352,6 +353,28 @@ func (t accountTable) List(ctx context.Context, group string) ([]Account, error)
 		return nil, fmt.Errorf("list accounts of %s: %w", group, mapErr(err))
 	}
 	return collect(rows, "list accounts of "+group, t.scan)
+}
+
+// Enter is one statement, so an arrival is recorded whole or not at all
+// and never undoes a change made to the row meanwhile.
+func (t accountTable) Enter(ctx context.Context, group, email string) error {
+	res, err := t.s.exec(ctx, "UPDATE accounts SET waiting = ? WHERE group_name = ? AND email = ?", false, group, lower(email))
+	if err = oneRow(res, err); err != nil {
+		return fmt.Errorf("account of %s in %s enters the room: %w", email, group, mapErr(err))
+	}
+	return nil
+}
+
+// oneRow is err, or ErrNotFound when an update by key changed no row.
+func oneRow(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
 }
 
 // journalTable implements Journal.

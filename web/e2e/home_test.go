@@ -196,11 +196,23 @@ func homeOnGoToSocial(t *testing.T, dialect string) {
 		authorise(n+suffix+"@example.org", "#result")
 		account(n)
 	}
-	// Everyone whose account is connected is in the room: Ben, Dev and
-	// Eve for Chloe.
-	want := `You follow 3 people from your group; 3 follow you; a list "Marsh Watchers" is on your account.`
+	// Only who arrived is in the room: Ben for Chloe. Dev (connected on
+	// his pledge page) and Eve (on the join page) have not arrived: their
+	// accounts stay connected, waiting for them, and nobody follows them
+	// nor they anyone.
+	want := `You follow 1 person from your group; 1 follow you; a list "Marsh Watchers" is on your account.`
 	if s := text("#result"); s != want {
 		t.Fatalf("Chloe's arrival: %q, want %q", s, want)
+	}
+	for _, n := range []string{"dev", "eve"} {
+		a := account(n)
+		c := fedi.New(server.URL).WithToken(a.Token)
+		for _, other := range []string{"ben", "chloe"} {
+			rel, err := c.Relationship(ctx, ids[other])
+			if err != nil || !a.Waiting || rel.Following || rel.FollowedBy || rel.Requested {
+				t.Fatalf("%s, not arrived (waiting %v), and %s: %+v, %v; want no follow either way", n, a.Waiting, other, rel, err)
+			}
+		}
 	}
 	// Ben and Chloe follow each other on the server.
 	ben := fedi.New(server.URL).WithToken(account("ben").Token)
