@@ -309,9 +309,12 @@ func (e *Engine) await(ctx context.Context, pending []pair, confirmed func(key s
 	emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows,
 		Message: fmt.Sprintf("%d follows between servers are on their way; waiting for them to arrive (up to %s)", len(pending), e.cfg.FollowWait)})
 	start := e.clock.Now()
-	deadline, resendAt := start.Add(e.cfg.FollowWait), start.Add(e.cfg.FollowWait/resendShare)
+	deadline, every := start.Add(e.cfg.FollowWait), e.cfg.FollowWait/resendShare
 	accepted := make([]bool, len(pending))
-	resent := make([]bool, len(pending))
+	sentAt := make([]time.Time, len(pending)) // when each was last sent
+	for i := range sentAt {
+		sentAt[i] = start
+	}
 	lastErr := make([]error, len(pending))
 	todo := make([]int, len(pending))
 	for i := range todo {
@@ -324,12 +327,16 @@ func (e *Engine) await(ctx context.Context, pending []pair, confirmed func(key s
 		err := workpool.Run(ctx, e.cfg.Workers, len(todo), func(ctx context.Context, k int) error {
 			i := todo[k]
 			mu.Lock()
-			acc, resend := accepted[i], round > 0 && !resent[i] && !e.clock.Now().Before(resendAt)
+			now := e.clock.Now()
+			acc, resend := accepted[i], round > 0 && now.Sub(sentAt[i]) >= every
 			mu.Unlock()
 			done, acc, err := e.confirm(ctx, pending[i], acc, resend)
 			mu.Lock()
 			defer mu.Unlock()
-			accepted[i], resent[i] = acc, resent[i] || resend
+			accepted[i] = acc
+			if resend {
+				sentAt[i] = now
+			}
 			switch {
 			case ctx.Err() != nil:
 				return ctx.Err()
@@ -373,7 +380,11 @@ func (e *Engine) await(ctx context.Context, pending []pair, confirmed func(key s
 }
 
 // resendShare: a follow in flight that has not arrived after
-// FollowWait/resendShare is sent once more (see confirm).
+// FollowWait/resendShare is sent again (see confirm), and again each time
+// that much more has passed, until FollowWait. Once is not always enough:
+// a GoToSocial busy dereferencing an account drops what that account
+// sends it meanwhile (its "handshake"), and on a loaded machine that can
+// outlast the first resend.
 const resendShare = 6
 
 // confirm checks one follow in flight: b accepts a's request on b's
@@ -381,8 +392,8 @@ const resendShare = 6
 // A request neither following nor requested on a's server any more (lost,
 // or refused) is sent again.
 //
-// With resend, a request still not following is undone and sent anew,
-// once. A server can keep a request it never delivers: GoToSocial v0.17.3
+// With resend, a request still not following is undone and sent anew.
+// A server can keep a request it never delivers: GoToSocial v0.17.3
 // stores the request, then reads the relationship for its answer, and
 // only then queues the delivery; a caller that goes away in between (a
 // Lifeboat killed mid-request) cancels the request's context, and the
@@ -404,7 +415,7 @@ func (e *Engine) confirm(ctx context.Context, p pair, accepted, resend bool) (do
 			return rel.Following, accepted, err
 		}
 		e.cfg.Emit.Emit(progress.Event{Kind: progress.Log, Step: StepFollows, Item: a.email,
-			Message: fmt.Sprintf("%s's follow of %s has not arrived after %s: sending it once more", a.email, b.email, e.cfg.FollowWait/resendShare)})
+			Message: fmt.Sprintf("%s's follow of %s has not arrived after %s: sending it again", a.email, b.email, e.cfg.FollowWait/resendShare)})
 		err = e.patient(ctx, a.server, func() error { _, err := a.c.Unfollow(ctx, bx); return err })
 		if err == nil {
 			err = e.patient(ctx, a.server, func() (err error) { rel, err = a.c.Follow(ctx, bx); return err })
