@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,6 +119,166 @@ func TestUpSurvivesKill9(t *testing.T) {
 			}
 			down := exec.CommandContext(ctx, bin, "down", group, "--confirm", "valley-cyclists")
 			down.Env = env(f, state)
+			if out, err := down.CombinedOutput(); err != nil || !f.Empty() {
+				t.Fatalf("down: %v, left %v\n%s", err, f.Counts(), out)
+			}
+		})
+	}
+}
+
+// killAloneWhen starts cmd and, once ready answers true (polled every
+// 20 ms), kills that process alone with SIGKILL (kill -9 PID): its
+// children are left to the system. It reports whether the kill came
+// before the command finished by itself.
+func killAloneWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			t.Logf("the run ended before the kill point (%v):\n%s", err, out.String())
+			return false
+		case <-tick.C:
+			if !ready() {
+				continue
+			}
+			cmd.Process.Kill()
+			err := <-done
+			var ee *exec.ExitError
+			return errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
+		}
+	}
+}
+
+// workingIn lists the processes whose working directory is dir: a
+// Terraform run in the module there, and its provider.
+func workingIn(dir string) []int {
+	var pids []int
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		if cwd, err := os.Readlink(filepath.Join("/proc", p.Name(), "cwd")); err == nil && cwd == dir {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// outliving is a Terraform launcher for the case where Terraform lives
+// on when the lifeboat that started it is killed: tfexec has Linux kill
+// Terraform with its parent, which this launcher (a shell, the parent
+// that dies) keeps from reaching Terraform, whose output it keeps open
+// (tee -p goes on without a reader), as on a system where children are
+// left running.
+func outliving(t *testing.T, terraform string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "terraform")
+	script := "#!/bin/bash\n" + shellQuote(terraform) + ` "$@" > >(tee -p /dev/null) 2> >(tee -p /dev/null >&2)` + "\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// TestUpSurvivesKillOfLifeboatAlone: `lifeboat up` killed with SIGKILL
+// mid-apply, the lifeboat process alone (kill -9 PID, not its process
+// group), while the server's creation is slow, then run again at once.
+// On Linux Terraform dies with it (tfexec asks for that); where it lives
+// on (a launcher stands for that), it goes on to the end of its apply
+// holding the state's lock, and the second up says it waits for that
+// earlier run and then finishes, rather than failing on the lock. Either
+// way the fake Hetzner API ends with exactly one clean run's resources,
+// a third up changes nothing, and down leaves it empty.
+func TestUpSurvivesKillOfLifeboatAlone(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	tf, mirror := terraformTools(ctx, t)
+	bin := lifeboatBin(t)
+	group, _ := filepath.Abs("../../examples/new-hetzner.yaml")
+	upArgs := []string{"up", group, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms"}
+	env := func(f *hcloudfake.Fake, state, terraform string) []string {
+		return append(demoEnv(state), "HCLOUD_TOKEN="+f.Token, "HCLOUD_ENDPOINT="+f.URL(),
+			"LIFEBOAT_TERRAFORM="+terraform, "LIFEBOAT_HCLOUD_MIRROR="+mirror)
+	}
+	up := func(t *testing.T, f *hcloudfake.Fake, state string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, upArgs...)
+		cmd.Env = env(f, state, tf)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("lifeboat up: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	clean := hcloudfake.New().Start()
+	defer clean.Close()
+	up(t, clean, t.TempDir())
+	want := fmt.Sprint(clean.Counts())
+
+	for _, outlives := range []bool{false, true} {
+		t.Run(map[bool]string{false: "terraform_dies_with_it", true: "terraform_outlives_it"}[outlives], func(t *testing.T) {
+			f := hcloudfake.New().Start()
+			defer f.Close()
+			// A busy API: the server's creation takes seconds.
+			f.Inject(hcloudfake.Fault{Method: "POST", Path: "/servers", Delay: 6 * time.Second})
+			state := t.TempDir()
+			module := filepath.Join(state, "groups", "valley-cyclists", "hetzner", "module")
+			terraform := tf
+			if outlives {
+				terraform = outliving(t, tf)
+			}
+			// A failed run leaves no Terraform of this test behind.
+			t.Cleanup(func() {
+				for _, pid := range workingIn(module) {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			cmd := exec.CommandContext(ctx, bin, upArgs...)
+			cmd.Env = env(f, state, terraform)
+			creating := func() bool {
+				return slices.ContainsFunc(f.Calls(), func(c string) bool { return strings.HasPrefix(c, "POST /servers") })
+			}
+			if !killAloneWhen(t, cmd, creating) {
+				t.Fatalf("up was not killed while the server was being created; calls: %v", f.Calls())
+			}
+			// Let the system act on the death (or not).
+			deadline := time.Now().Add(3 * time.Second)
+			for len(workingIn(module)) > 0 && !outlives && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if left := workingIn(module); (len(left) > 0) != outlives {
+				t.Fatalf("after the kill, processes still working in the module: %v (Terraform outliving lifeboat expected: %v)", left, outlives)
+			}
+			out := up(t, f, state)
+			if waited := strings.Contains(out, "waiting for an earlier Terraform run (process "); waited != outlives {
+				t.Errorf("the second up waited for an earlier run: %v, want %v\n%s", waited, outlives, out)
+			}
+			if len(workingIn(module)) > 0 {
+				t.Errorf("the earlier Terraform run is still going after the second up: %v", workingIn(module))
+			}
+			if got := fmt.Sprint(f.Counts()); got != want {
+				t.Fatalf("after the kill, up again left %v; one clean run makes %v\n%s", got, want, out)
+			}
+			up(t, f, state)
+			if got := fmt.Sprint(f.Counts()); got != want {
+				t.Fatalf("a third up left %v", got)
+			}
+			down := exec.CommandContext(ctx, bin, "down", group, "--confirm", "valley-cyclists")
+			down.Env = env(f, state, tf)
 			if out, err := down.CombinedOutput(); err != nil || !f.Empty() {
 				t.Fatalf("down: %v, left %v\n%s", err, f.Counts(), out)
 			}
