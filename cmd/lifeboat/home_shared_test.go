@@ -388,4 +388,9 @@ func TestHomeUpRefusesReplacingSharedHome(t *testing.T) {
 		t.Errorf("home up --location nbg1, not confirmed: exit %d, %d calls that write:\n%s", code, writes()-w, errs)
 	}
 	unchanged(t, "the unconfirmed home up")
+	// home plan shows it too.
+	if out, errs, code := lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example", "--location", "nbg1"); code != 0 ||
+		!strings.Contains(out, "replace  hcloud_server.main (location cannot change in place)") {
+		t.Errorf("home plan --location nbg1: exit %d\n%s%s", code, out, errs)
+	}
 }

@@ -124,6 +124,11 @@ func (o onHome) run(ctx context.Context) {
 		"hostname": "lifeboat-" + o.g.Name + "-home",
 		"test -e /opt/gotosocial.part && echo left || echo none":                           "none",
 		"pgrep -f '[l]ifeboat-gotosocial-install' >/dev/null && echo running || echo none": "none",
+		// GoToSocial's data is on the home's volume, bound at its place.
+		"findmnt -n -o TARGET -T /var/lib/gotosocial/sqlite.db":                     "/var/lib/gotosocial",
+		"stat -c %d /var/lib/lifeboat /var/lib/gotosocial/sqlite.db | uniq | wc -l": "1",
+		"stat -c %U /var/lib/lifeboat/gotosocial/sqlite.db":                         "gotosocial",
+		"systemctl show -p RequiresMountsFor --value gotosocial":                    "/var/lib/gotosocial",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
@@ -163,6 +168,8 @@ func (o onHome) run(ctx context.Context) {
 		"test -e /opt/gotosocial -o -e /var/lib/gotosocial -o -e /etc/caddy/lifeboat-destination.caddy && echo left || echo gone": "gone",
 		"grep -c lifeboat-destination /etc/caddy/Caddyfile || true":                                                               "0",
 		"id gotosocial >/dev/null 2>&1 && echo left || echo gone":                                                                 "gone",
+		"test -e /var/lib/lifeboat/gotosocial && echo left || echo gone":                                                          "gone",
+		"grep -c ' /var/lib/gotosocial none ' /etc/fstab || true":                                                                 "0",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("after down: %s: %q, want %q", cmd, got, want)
