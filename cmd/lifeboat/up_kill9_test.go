@@ -25,112 +25,20 @@ import (
 func killGroupWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
 	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			t.Logf("the run ended before the kill point (%v):\n%s", err, out.String())
-			return false
-		case <-tick.C:
-			if !ready() {
-				continue
-			}
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			err := <-done
-			var ee *exec.ExitError
-			return errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
-		}
-	}
+	return killOnce(t, cmd, ready, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 }
 
-// `lifeboat up` killed with SIGKILL mid-apply, Terraform and its provider
-// with it, at four points of the apply (after the SSH key, the primary
-// IP, the server's creation call, the firewall's attachment), then run
-// again: the fake Hetzner API ends with exactly the resources of one
-// clean run (one server, its primary IPs, one SSH key, one firewall), no
-// orphan left by the killed run, and down leaves it empty.
-func TestUpSurvivesKill9(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	tf, mirror := terraformTools(ctx, t)
-	bin := lifeboatBin(t)
-	group, _ := filepath.Abs("../../examples/new-hetzner.yaml")
-	upArgs := []string{"up", group, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms"}
-	env := func(f *hcloudfake.Fake, state string) []string {
-		return append(demoEnv(state), "HCLOUD_TOKEN="+f.Token, "HCLOUD_ENDPOINT="+f.URL(),
-			"LIFEBOAT_TERRAFORM="+tf, "LIFEBOAT_HCLOUD_MIRROR="+mirror)
-	}
-	up := func(t *testing.T, f *hcloudfake.Fake, state string) {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, bin, upArgs...)
-		cmd.Env = env(f, state)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("lifeboat up: %v\n%s", err, out)
-		}
-	}
-
-	// One clean run: what exactly one server's worth of resources is.
-	clean := hcloudfake.New().Start()
-	defer clean.Close()
-	up(t, clean, t.TempDir())
-	want := clean.Counts()
-	if want["servers"] != 1 || want["primary_ips"] == 0 {
-		t.Fatalf("a clean up made %v", want)
-	}
-
-	called := func(f *hcloudfake.Fake, call string) func() bool {
-		return func() bool {
-			for _, c := range f.Calls() {
-				if strings.HasPrefix(c, call) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	for _, point := range []string{"POST /ssh_keys", "POST /primary_ips", "POST /servers", "POST /firewalls"} {
-		t.Run(strings.ReplaceAll(point, "/", "_"), func(t *testing.T) {
-			f := hcloudfake.New().Start()
-			defer f.Close()
-			state := t.TempDir()
-			cmd := exec.CommandContext(ctx, bin, upArgs...)
-			cmd.Env = env(f, state)
-			if !killGroupWhen(t, cmd, called(f, point)) {
-				t.Fatalf("up was not killed at %s; calls: %v", point, f.Calls())
-			}
-			before := f.Counts()
-			t.Logf("killed at %s: the cloud holds %v", point, before)
-			up(t, f, state)
-			if got := f.Counts(); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("killed at %s (the fake then held %v), up again left %v; one clean run makes %v", point, before, got, want)
-			}
-			// A third run changes nothing.
-			up(t, f, state)
-			if got := f.Counts(); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("a third up left %v", got)
-			}
-			down := exec.CommandContext(ctx, bin, "down", group, "--confirm", "valley-cyclists")
-			down.Env = env(f, state)
-			if out, err := down.CombinedOutput(); err != nil || !f.Empty() {
-				t.Fatalf("down: %v, left %v\n%s", err, f.Counts(), out)
-			}
-		})
-	}
-}
-
-// killAloneWhen starts cmd and, once ready answers true (polled every
-// 20 ms), kills that process alone with SIGKILL (kill -9 PID): its
-// children are left to the system. It reports whether the kill came
-// before the command finished by itself.
+// killAloneWhen is killGroupWhen for the command's process alone
+// (kill -9 PID): its children are left to the system.
 func killAloneWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
+	t.Helper()
+	return killOnce(t, cmd, ready, func() { cmd.Process.Kill() })
+}
+
+// killOnce starts cmd, calls kill once ready answers true (polled every
+// 20 ms), and reports whether cmd then died of SIGKILL rather than
+// finishing by itself first.
+func killOnce(t *testing.T, cmd *exec.Cmd, ready func() bool, kill func()) bool {
 	t.Helper()
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -150,11 +58,117 @@ func killAloneWhen(t *testing.T, cmd *exec.Cmd, ready func() bool) bool {
 			if !ready() {
 				continue
 			}
-			cmd.Process.Kill()
+			kill()
 			err := <-done
 			var ee *exec.ExitError
 			return errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
 		}
+	}
+}
+
+// upRig runs the built lifeboat's up and down for the example group's
+// new server against a fake Hetzner API, with real Terraform and the real
+// provider.
+type upRig struct {
+	ctx                    context.Context
+	bin, tf, mirror, group string
+}
+
+func newUpRig(ctx context.Context, t *testing.T) upRig {
+	t.Helper()
+	tf, mirror := terraformTools(ctx, t)
+	group, _ := filepath.Abs("../../examples/new-hetzner.yaml")
+	return upRig{ctx: ctx, bin: lifeboatBin(t), tf: tf, mirror: mirror, group: group}
+}
+
+// command is lifeboat with args for state against f, running terraform.
+func (r upRig) command(f *hcloudfake.Fake, state, terraform string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(r.ctx, r.bin, args...)
+	cmd.Env = append(demoEnv(state), "HCLOUD_TOKEN="+f.Token, "HCLOUD_ENDPOINT="+f.URL(),
+		"LIFEBOAT_TERRAFORM="+terraform, "LIFEBOAT_HCLOUD_MIRROR="+r.mirror)
+	return cmd
+}
+
+// up is lifeboat up for the group.
+func (r upRig) up(f *hcloudfake.Fake, state, terraform string) *exec.Cmd {
+	return r.command(f, state, terraform, "up", r.group, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms")
+}
+
+// clean is what one clean up makes: exactly one server's worth of
+// resources.
+func (r upRig) clean(t *testing.T) map[string]int {
+	t.Helper()
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	r.run(t, r.up(f, t.TempDir(), r.tf))
+	return f.Counts()
+}
+
+// run runs cmd and returns its output, failing t if it fails.
+func (r upRig) run(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("lifeboat %s: %v\n%s", strings.Join(cmd.Args[1:], " "), err, out)
+	}
+	return string(out)
+}
+
+// thirdAndDown checks that one more up changes nothing (the fake's
+// counts stay want) and that down then leaves the fake empty.
+func (r upRig) thirdAndDown(t *testing.T, f *hcloudfake.Fake, state, want string) {
+	t.Helper()
+	r.run(t, r.up(f, state, r.tf))
+	if got := fmt.Sprint(f.Counts()); got != want {
+		t.Fatalf("a third up left %v; one clean run makes %v", got, want)
+	}
+	out, err := r.command(f, state, r.tf, "down", r.group, "--confirm", "valley-cyclists").CombinedOutput()
+	if err != nil || !f.Empty() {
+		t.Fatalf("down: %v, left %v\n%s", err, f.Counts(), out)
+	}
+}
+
+// `lifeboat up` killed with SIGKILL mid-apply, Terraform and its provider
+// with it, at four points of the apply (after the SSH key, the primary
+// IP, the server's creation call, the firewall's attachment), then run
+// again: the fake Hetzner API ends with exactly the resources of one
+// clean run (one server, its primary IPs, one SSH key, one firewall), no
+// orphan left by the killed run, and down leaves it empty.
+func TestUpSurvivesKill9(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	r := newUpRig(ctx, t)
+	want := r.clean(t)
+	if want["servers"] != 1 || want["primary_ips"] == 0 {
+		t.Fatalf("a clean up made %v", want)
+	}
+
+	called := func(f *hcloudfake.Fake, call string) func() bool {
+		return func() bool {
+			for _, c := range f.Calls() {
+				if strings.HasPrefix(c, call) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	for _, point := range []string{"POST /ssh_keys", "POST /primary_ips", "POST /servers", "POST /firewalls"} {
+		t.Run(strings.ReplaceAll(point, "/", "_"), func(t *testing.T) {
+			f := hcloudfake.New().Start()
+			defer f.Close()
+			state := t.TempDir()
+			if !killGroupWhen(t, r.up(f, state, r.tf), called(f, point)) {
+				t.Fatalf("up was not killed at %s; calls: %v", point, f.Calls())
+			}
+			before := f.Counts()
+			t.Logf("killed at %s: the cloud holds %v", point, before)
+			r.run(t, r.up(f, state, r.tf))
+			if got := f.Counts(); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("killed at %s (the fake then held %v), up again left %v; one clean run makes %v", point, before, got, want)
+			}
+			r.thirdAndDown(t, f, state, fmt.Sprint(want))
+		})
 	}
 }
 
@@ -206,28 +220,8 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func TestUpSurvivesKillOfLifeboatAlone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	tf, mirror := terraformTools(ctx, t)
-	bin := lifeboatBin(t)
-	group, _ := filepath.Abs("../../examples/new-hetzner.yaml")
-	upArgs := []string{"up", group, "--ssh-from", "203.0.113.7", "--poll-interval", "50ms"}
-	env := func(f *hcloudfake.Fake, state, terraform string) []string {
-		return append(demoEnv(state), "HCLOUD_TOKEN="+f.Token, "HCLOUD_ENDPOINT="+f.URL(),
-			"LIFEBOAT_TERRAFORM="+terraform, "LIFEBOAT_HCLOUD_MIRROR="+mirror)
-	}
-	up := func(t *testing.T, f *hcloudfake.Fake, state string) string {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, bin, upArgs...)
-		cmd.Env = env(f, state, tf)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("lifeboat up: %v\n%s", err, out)
-		}
-		return string(out)
-	}
-	clean := hcloudfake.New().Start()
-	defer clean.Close()
-	up(t, clean, t.TempDir())
-	want := fmt.Sprint(clean.Counts())
+	r := newUpRig(ctx, t)
+	want := fmt.Sprint(r.clean(t))
 
 	for _, outlives := range []bool{false, true} {
 		t.Run(map[bool]string{false: "terraform_dies_with_it", true: "terraform_outlives_it"}[outlives], func(t *testing.T) {
@@ -237,9 +231,9 @@ func TestUpSurvivesKillOfLifeboatAlone(t *testing.T) {
 			f.Inject(hcloudfake.Fault{Method: "POST", Path: "/servers", Delay: 6 * time.Second})
 			state := t.TempDir()
 			module := filepath.Join(state, "groups", "valley-cyclists", "hetzner", "module")
-			terraform := tf
+			terraform := r.tf
 			if outlives {
-				terraform = outliving(t, tf)
+				terraform = outliving(t, r.tf)
 			}
 			// A failed run leaves no Terraform of this test behind.
 			t.Cleanup(func() {
@@ -247,12 +241,10 @@ func TestUpSurvivesKillOfLifeboatAlone(t *testing.T) {
 					syscall.Kill(pid, syscall.SIGKILL)
 				}
 			})
-			cmd := exec.CommandContext(ctx, bin, upArgs...)
-			cmd.Env = env(f, state, terraform)
 			creating := func() bool {
 				return slices.ContainsFunc(f.Calls(), func(c string) bool { return strings.HasPrefix(c, "POST /servers") })
 			}
-			if !killAloneWhen(t, cmd, creating) {
+			if !killAloneWhen(t, r.up(f, state, terraform), creating) {
 				t.Fatalf("up was not killed while the server was being created; calls: %v", f.Calls())
 			}
 			// Let the system act on the death (or not).
@@ -263,7 +255,7 @@ func TestUpSurvivesKillOfLifeboatAlone(t *testing.T) {
 			if left := workingIn(module); (len(left) > 0) != outlives {
 				t.Fatalf("after the kill, processes still working in the module: %v (Terraform outliving lifeboat expected: %v)", left, outlives)
 			}
-			out := up(t, f, state)
+			out := r.run(t, r.up(f, state, r.tf))
 			if waited := strings.Contains(out, "waiting for an earlier Terraform run (process "); waited != outlives {
 				t.Errorf("the second up waited for an earlier run: %v, want %v\n%s", waited, outlives, out)
 			}
@@ -273,15 +265,7 @@ func TestUpSurvivesKillOfLifeboatAlone(t *testing.T) {
 			if got := fmt.Sprint(f.Counts()); got != want {
 				t.Fatalf("after the kill, up again left %v; one clean run makes %v\n%s", got, want, out)
 			}
-			up(t, f, state)
-			if got := fmt.Sprint(f.Counts()); got != want {
-				t.Fatalf("a third up left %v", got)
-			}
-			down := exec.CommandContext(ctx, bin, "down", group, "--confirm", "valley-cyclists")
-			down.Env = env(f, state, tf)
-			if out, err := down.CombinedOutput(); err != nil || !f.Empty() {
-				t.Fatalf("down: %v, left %v\n%s", err, f.Counts(), out)
-			}
+			r.thirdAndDown(t, f, state, want)
 		})
 	}
 }

@@ -125,10 +125,10 @@ func (o onHome) run(ctx context.Context) {
 		"test -e /opt/gotosocial.part && echo left || echo none":                           "none",
 		"pgrep -f '[l]ifeboat-gotosocial-install' >/dev/null && echo running || echo none": "none",
 		// GoToSocial's data is on the home's volume, bound at its place.
-		"findmnt -n -o TARGET -T /var/lib/gotosocial/sqlite.db":                     "/var/lib/gotosocial",
-		"stat -c %d /var/lib/lifeboat /var/lib/gotosocial/sqlite.db | uniq | wc -l": "1",
-		"stat -c %U /var/lib/lifeboat/gotosocial/sqlite.db":                         "gotosocial",
-		"systemctl show -p RequiresMountsFor --value gotosocial":                    "/var/lib/gotosocial",
+		"findmnt -n -o TARGET -T /var/lib/gotosocial/sqlite.db":                                                "/var/lib/gotosocial",
+		"stat -c %d /var/lib/lifeboat /var/lib/gotosocial/sqlite.db | uniq | wc -l":                            "1",
+		"stat -c %U /var/lib/lifeboat/gotosocial/sqlite.db":                                                    "gotosocial",
+		"systemctl show -p RequiresMountsFor --value gotosocial | tr ' ' '\\n' | grep -cx /var/lib/gotosocial": "1",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
