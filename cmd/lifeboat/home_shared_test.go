@@ -358,7 +358,7 @@ func TestHomeUpRefusesReplacingSharedHome(t *testing.T) {
 	_, errs, code := lb(t, state, append(homeArgs, "--location", "nbg1", "--confirm", "valley-cyclists")...)
 	for _, want := range []string{
 		"replace hcloud_server.main (location cannot change in place)",
-		"the group's GoToSocial (social.valley-cyclists.example) lives on it",
+		"Refused: the group's new server lives on the campaign home (GoToSocial for social.valley-cyclists.example).",
 		"Nothing was changed. Run lifeboat down GROUP.yaml first",
 		"such as --server-type (the home is resized in place)",
 	} {

@@ -635,8 +635,8 @@ func (h *Home) allowReplace(plan HomePlan, emit progress.Func) error {
 	what := fmt.Sprintf("home up would %s: the home's server is deleted and a new one made, its disk and what was installed on it lost, the pages down until the new one has booted", strings.Join(gone, "; "))
 	emit.Emit(progress.Event{Kind: progress.Log, Step: "plan", Message: what})
 	if h.cfg.DestinationDir != "" && onHomeRecorded(h.cfg.DestinationDir) {
-		return fmt.Errorf("%w, and the group's GoToSocial (%s) lives on it: %s. Nothing was changed. Run lifeboat down GROUP.yaml first (it exports the database and takes GoToSocial off the home), or change only what changes in place, such as --server-type (the home is resized in place)",
-			ErrHomeInUse, h.cfg.Group.Destination.Domain, what)
+		return fmt.Errorf("%s. Refused: %w (GoToSocial for %s). Nothing was changed. Run lifeboat down GROUP.yaml first (it exports the database and takes GoToSocial off the home), or change only what changes in place, such as --server-type (the home is resized in place)",
+			what, ErrHomeInUse, h.cfg.Group.Destination.Domain)
 	}
 	if h.cfg.ConfirmReplace == nil {
 		return fmt.Errorf("%w: %s; nothing was changed", ErrReplaceHome, what)
