@@ -49,6 +49,14 @@ type onHome struct {
 func (o onHome) run(ctx context.Context) {
 	t, social := o.t, o.g.Destination.Domain
 	servers := len(o.f.Servers())
+	// An install from before GoToSocial's data went on the volume left it
+	// on the root disk: the install moves it over.
+	if err := os.MkdirAll(filepath.Join(o.root, "var/lib/gotosocial"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(o.root, "var/lib/gotosocial/from-the-disk"), []byte("kept\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cut, cutOff := context.WithCancel(ctx)
 	defer cutOff()
@@ -129,6 +137,7 @@ func (o onHome) run(ctx context.Context) {
 		"stat -c %d /var/lib/lifeboat /var/lib/gotosocial/sqlite.db | uniq | wc -l":                            "1",
 		"stat -c %U /var/lib/lifeboat/gotosocial/sqlite.db":                                                    "gotosocial",
 		"systemctl show -p RequiresMountsFor --value gotosocial | tr ' ' '\\n' | grep -cx /var/lib/gotosocial": "1",
+		"cat /var/lib/lifeboat/gotosocial/from-the-disk /var/lib/gotosocial/from-the-disk":                     "kept\nkept",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
