@@ -30,6 +30,9 @@ type homeFlags struct {
 	volume                        int
 	sshFrom                       []string
 	noWait, asJSON                bool
+	// confirm asks the lead before an up that replaces the home's server
+	// (confirmGroupName); nil for the commands that apply nothing.
+	confirm func(group string) error
 }
 
 func (f *homeFlags) register(cmd *cobra.Command, up bool) {
@@ -101,6 +104,9 @@ func homeSetup(ctx context.Context, app *App, file string, f homeFlags) (*hetzne
 	}
 	hc.Domain, hc.Location, hc.VolumeGB, hc.Image, hc.ServerType = f.domain, f.location, f.volume, f.image, f.serverType
 	hc.NoWait = hc.NoWait || f.noWait
+	if f.confirm != nil {
+		hc.ConfirmReplace = func() error { return f.confirm(g.Name) }
+	}
 	hc.Version = lifeboatVersion()
 	return hetzner.NewHome(hc), nil
 }
@@ -138,6 +144,7 @@ plan. Nothing is created.`,
 
 func newHomeUpCmd(app *App) *cobra.Command {
 	var f homeFlags
+	var confirm string
 	cmd := &cobra.Command{
 		Use:   "up GROUP.yaml --domain DOMAIN --ssh-from YOUR-IP",
 		Short: "Create (or update) the campaign's home on Hetzner Cloud",
@@ -145,10 +152,18 @@ func newHomeUpCmd(app *App) *cobra.Command {
 the Terraform module: a Debian server whose first boot mounts the volume,
 installs this Lifeboat release, starts lifeboat serve as a systemd service
 and Caddy in front of it. It prints the DNS records to set and waits until
-the pages answer over HTTPS. Running it again changes only what differs.`,
+the pages answer over HTTPS. Running it again changes only what differs.
+
+A change that replaces the home's server (another --location) deletes its
+disk: up shows it and asks you to type the group's name first (--confirm
+NAME for scripts). While the group's server lives on the home it refuses:
+lifeboat down takes that off first. --server-type changes in place.`,
 		Example: "  HCLOUD_TOKEN_FILE=~/.config/hcloud-token lifeboat home up group.yaml --domain join.example.org --ssh-from 203.0.113.7",
 		Args:    hetznerArgs("home up"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.confirm = func(group string) error {
+				return confirmGroupName(cmd, app, confirm, group, "This replaces the campaign home's server (see above).", "changed")
+			}
 			h, err := homeSetup(cmd.Context(), app, args[0], f)
 			if err != nil {
 				return err
@@ -175,6 +190,7 @@ the pages answer over HTTPS. Running it again changes only what differs.`,
 		},
 	}
 	f.register(cmd, true)
+	cmd.Flags().StringVar(&confirm, "confirm", "", "the group's name, to replace the home's server without the prompt when a change needs it")
 	return cmd
 }
 

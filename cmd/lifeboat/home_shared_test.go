@@ -308,3 +308,89 @@ func TestUpOnHomeSurvivesKill9(t *testing.T) {
 		t.Fatalf("home down left %v", f.Counts())
 	}
 }
+
+// TestHomeUpRefusesReplacingSharedHome: with the group's GoToSocial on
+// the campaign home, a home up whose plan replaces the home's server
+// (another location: Hetzner cannot move a server, so the provider makes
+// a new one) is refused with exit 2 and what to do, and changes nothing
+// in the fake Hetzner API (real Terraform, real provider): no call that
+// writes, the same server where it was, the variables as they were. Once
+// the group's server is off the home, the same change is shown and needs
+// the group's name typed, as down does; not given, nothing changes.
+func TestHomeUpRefusesReplacingSharedHome(t *testing.T) {
+	f := fakeHetzner(t)
+	state := t.TempDir()
+	file := writeSharedGroup(t, sharedGroup)
+	homeArgs := []string{"home", "up", file, "--domain", "join.valley-cyclists.example", "--ssh-from", "203.0.113.7", "--poll-interval", "50ms"}
+	if _, errs, code := lb(t, state, homeArgs...); code != 0 {
+		t.Fatalf("home up: exit %d: %s", code, errs)
+	}
+	if _, errs, code := lb(t, state, "up", file, "--poll-interval", "50ms"); code != 0 {
+		t.Fatalf("up: exit %d: %s", code, errs)
+	}
+	before := f.Servers()
+	counts := fmt.Sprint(f.Counts())
+	vars := filepath.Join(state, "groups", "valley-cyclists", "home", "vars.tfvars.json")
+	varsBefore, err := os.ReadFile(vars)
+	if len(before) != 1 || err != nil {
+		t.Fatalf("the home: %+v %v", before, err)
+	}
+	writes := func() (n int) {
+		for _, c := range f.Calls() {
+			if !strings.HasPrefix(c, "GET ") {
+				n++
+			}
+		}
+		return n
+	}
+	unchanged := func(t *testing.T, what string) {
+		t.Helper()
+		after := f.Servers()
+		if fmt.Sprint(f.Counts()) != counts || len(after) != 1 || after[0].ID != before[0].ID || after[0].Location.Name != "fsn1" {
+			t.Errorf("%s changed the cloud: %v %+v", what, f.Counts(), after)
+		}
+		if b, _ := os.ReadFile(vars); string(b) != string(varsBefore) {
+			t.Errorf("%s left the variables changed", what)
+		}
+	}
+	w := writes()
+
+	_, errs, code := lb(t, state, append(homeArgs, "--location", "nbg1", "--confirm", "valley-cyclists")...)
+	for _, want := range []string{
+		"replace hcloud_server.main (location cannot change in place)",
+		"Refused: the group's new server lives on the campaign home (GoToSocial for social.valley-cyclists.example).",
+		"Nothing was changed. Run lifeboat down GROUP.yaml first",
+		"such as --server-type (the home is resized in place)",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("home up --location nbg1 lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 2 || writes() != w {
+		t.Errorf("home up --location nbg1 under the group's server: exit %d, %d calls that write", code, writes()-w)
+	}
+	unchanged(t, "the refused home up")
+	if _, errs, code := lb(t, state, homeArgs...); code != 0 || writes() != w {
+		t.Fatalf("home up as it was: exit %d, %d calls that write: %s", code, writes()-w, errs)
+	}
+	unchanged(t, "home up as it was")
+
+	// No group's server on the home: the replacement is shown and must be
+	// confirmed.
+	if _, errs, code := lb(t, state, "down", file, "--confirm", "valley-cyclists"); code != 0 {
+		t.Fatalf("down: exit %d: %s", code, errs)
+	}
+	w = writes()
+	_, errs, code = lbIn(t, state, "valley-cyclist\n", append(homeArgs, "--location", "nbg1")...)
+	if code != 2 || !strings.Contains(errs, "replace hcloud_server.main (location cannot change in place)") ||
+		!strings.Contains(errs, "This replaces the campaign home's server (see above).\nType the group's name (valley-cyclists) to go on: ") ||
+		!strings.Contains(errs, "not confirmed") || writes() != w {
+		t.Errorf("home up --location nbg1, not confirmed: exit %d, %d calls that write:\n%s", code, writes()-w, errs)
+	}
+	unchanged(t, "the unconfirmed home up")
+	// home plan shows it too.
+	if out, errs, code := lb(t, state, "home", "plan", file, "--domain", "join.valley-cyclists.example", "--location", "nbg1"); code != 0 ||
+		!strings.Contains(out, "replace  hcloud_server.main (location cannot change in place)") {
+		t.Errorf("home plan --location nbg1: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -97,6 +97,10 @@ func printChanges(w io.Writer, cs []hetzner.Change) {
 	}
 	fmt.Fprintln(w, "\nTerraform will:")
 	for _, c := range cs {
+		if len(c.Forces) > 0 {
+			fmt.Fprintf(w, "  %-8s %s (%s cannot change in place)\n", c.Action, c.Address, strings.Join(c.Forces, ", "))
+			continue
+		}
 		fmt.Fprintf(w, "  %-8s %s\n", c.Action, c.Address)
 	}
 }

@@ -249,7 +249,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("RateLimit-Limit", strconv.Itoa(max(f.RateLimit, 3600)))
 	if ft != nil {
 		ft.answer(w, r)
-		return
+		if !ft.slowOnly() || r.Context().Err() != nil {
+			return
+		}
 	}
 	if auth := r.Header.Get("Authorization"); auth != "Bearer "+f.Token {
 		writeError(w, errStatus(http.StatusUnauthorized, "unauthorized", "unable to authenticate"))

@@ -292,6 +292,15 @@ func TestFaults(t *testing.T) {
 	if time.Since(startAt) > 5*time.Second {
 		t.Fatal("hang not released by the client's deadline")
 	}
+
+	// A delay: the call is slow, then answered as usual.
+	f.ClearFaults()
+	f.Inject(hcloudfake.Fault{Path: "/pricing", Delay: 300 * time.Millisecond})
+	startAt = time.Now()
+	pr, _, err := c.Pricing.Get(ctx)
+	if err != nil || pr.Currency != "EUR" || time.Since(startAt) < 300*time.Millisecond {
+		t.Fatalf("delayed call: %+v %v after %s", pr, err, time.Since(startAt))
+	}
 }
 
 func TestRateLimit(t *testing.T) {

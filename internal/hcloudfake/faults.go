@@ -15,6 +15,9 @@ type Fault struct {
 	Status int    // HTTP status (default 500)
 	Code   string // error code (default server_error)
 	Hang   bool   // block until the client gives up instead of answering
+	// Delay answers only after this long (a busy API), then as if there
+	// were no fault unless Status, Code or Hang say otherwise.
+	Delay time.Duration
 
 	hits int
 }
@@ -63,9 +66,20 @@ func (f *Fake) matchFault(method, path string) *Fault {
 	return nil
 }
 
-// answer fails the call as the fault says (outside the lock: a hang must
-// not block other calls).
+// answer delays or fails the call as the fault says (outside the lock: a
+// hang must not block other calls); a fault that only delays writes
+// nothing.
 func (ft *Fault) answer(w http.ResponseWriter, r *http.Request) {
+	if ft.Delay > 0 {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(ft.Delay):
+		}
+	}
+	if ft.slowOnly() {
+		return
+	}
 	if ft.Hang {
 		select {
 		case <-r.Context().Done():
@@ -81,6 +95,12 @@ func (ft *Fault) answer(w http.ResponseWriter, r *http.Request) {
 		code = "server_error"
 	}
 	writeError(w, errStatus(st, code, "injected fault"))
+}
+
+// slowOnly reports whether the fault only delays the call, which then
+// goes through.
+func (ft *Fault) slowOnly() bool {
+	return ft.Delay > 0 && !ft.Hang && ft.Status == 0 && ft.Code == ""
 }
 
 func (f *Fake) rateLimited() bool {

@@ -114,7 +114,7 @@ func (p *Provisioner) adopt(ctx context.Context, r *runner, emit progress.Func) 
 		}
 		emit.Emit(progress.Event{Kind: progress.Log, Step: "apply",
 			Message: fmt.Sprintf("adopting %s %s (id %d), made by an apply that was cut off", m.kind, m.name, id)})
-		if err := r.tf.Import(ctx, m.addr, strconv.FormatInt(id, 10), tfexec.VarFile(r.varsPath())); err != nil {
+		if err := r.tf.Import(ctx, m.addr, strconv.FormatInt(id, 10), tfexec.VarFile(r.varsPath()), lockTimeout()); err != nil {
 			return fmt.Errorf("terraform import %s: %w", m.addr, err)
 		}
 	}

@@ -73,6 +73,13 @@ type HomeConfig struct {
 	// NoWait stops Up after apply; Wait tunes the waits after it.
 	NoWait bool
 	Wait   Waits
+
+	// ConfirmReplace is asked, once Up has shown what will happen (through
+	// progress), before it applies a plan that replaces or destroys the
+	// home's server (another location, say); an error refuses, and so
+	// does a nil ConfirmReplace. With the group's server on the home, Up
+	// refuses without asking.
+	ConfirmReplace func() error
 }
 
 // HomeSMTP is the relay lifeboat serve mails through (the settings of
@@ -514,7 +521,7 @@ func (h *Home) prepare(ctx context.Context, emit progress.Func, needSSH bool) (H
 	if err != nil {
 		return plan, keys, nil, err
 	}
-	r, err := newRunner(h.config())
+	r, err := newRunner(ctx, h.config(), emit)
 	if err != nil {
 		return plan, keys, nil, err
 	}
@@ -531,7 +538,7 @@ func (h *Home) Plan(ctx context.Context, emit progress.Func) (HomePlan, error) {
 	if err != nil {
 		return plan, err
 	}
-	plan.Resources, err = r.planStep(ctx, emit)
+	plan.Resources, err = r.planStep(ctx, emit, "")
 	return plan, err
 }
 
@@ -545,12 +552,30 @@ type HomeResult struct {
 // Up creates or updates the home (re-running it changes only what
 // differs), then, unless NoWait, waits for the DNS records and for the
 // landing page over HTTPS.
+//
+// Up applies the plan it has read: one that replaces or destroys the
+// home's server (the server's disk with it, and GoToSocial's programs
+// when the group's server lives there) needs ConfirmReplace, and is
+// refused while the group's server lives on the home.
 func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
+	// A refused plan leaves the variables as the last apply wrote them.
+	vb, verr := os.ReadFile(filepath.Join(h.cfg.Dir, varsFile))
 	plan, keys, r, err := h.prepare(ctx, emit, true)
 	if err != nil {
 		return HomeResult{}, err
 	}
-	if err := r.applyStep(ctx, emit, nil); err != nil {
+	planFile := filepath.Join(h.cfg.Dir, "home.tfplan")
+	defer os.Remove(planFile)
+	if plan.Resources, err = r.planStep(ctx, emit, planFile); err != nil {
+		return HomeResult{}, err
+	}
+	if err := h.allowReplace(plan, emit); err != nil {
+		if verr == nil {
+			err = errors.Join(err, atomicfile.Write(filepath.Join(h.cfg.Dir, varsFile), vb, 0o600))
+		}
+		return HomeResult{}, err
+	}
+	if err := r.applyStep(ctx, emit, nil, planFile); err != nil {
 		return HomeResult{}, err
 	}
 	res, err := serverResult(ctx, r, keys, h.cfg.Group.Name, h.cfg.Domain)
@@ -581,6 +606,42 @@ func (h *Home) Up(ctx context.Context, emit progress.Func) (HomeResult, error) {
 	}
 	hr.Waited = true
 	return hr, nil
+}
+
+// ErrReplaceHome means home up would replace or destroy the home's
+// server and was not allowed to.
+var ErrReplaceHome = errors.New("home up would replace the campaign home's server")
+
+// allowReplace lets a plan that replaces or destroys the home's server
+// go on only when ConfirmReplace allows it, and never while the group's
+// server lives on the home.
+func (h *Home) allowReplace(plan HomePlan, emit progress.Func) error {
+	var gone []string
+	server := false
+	for _, c := range plan.Resources {
+		if c.Action != "replace" && c.Action != "delete" {
+			continue
+		}
+		d := c.Action + " " + c.Address
+		if len(c.Forces) > 0 {
+			d += " (" + strings.Join(c.Forces, ", ") + " cannot change in place)"
+		}
+		gone = append(gone, d)
+		server = server || c.Address == "hcloud_server.main"
+	}
+	if !server {
+		return nil
+	}
+	what := fmt.Sprintf("home up would %s: the home's server is deleted and a new one made, its disk and what was installed on it lost, the pages down until the new one has booted", strings.Join(gone, "; "))
+	emit.Emit(progress.Event{Kind: progress.Log, Step: "plan", Message: what})
+	if h.cfg.DestinationDir != "" && onHomeRecorded(h.cfg.DestinationDir) {
+		return fmt.Errorf("%s. Refused: %w (GoToSocial for %s). Nothing was changed. Run lifeboat down GROUP.yaml first (it exports the database and takes GoToSocial off the home), or change only what changes in place, such as --server-type (the home is resized in place)",
+			what, ErrHomeInUse, h.cfg.Group.Destination.Domain)
+	}
+	if h.cfg.ConfirmReplace == nil {
+		return fmt.Errorf("%w: %s; nothing was changed", ErrReplaceHome, what)
+	}
+	return h.cfg.ConfirmReplace()
 }
 
 // Down destroys the home: server, volume (and the state on it),

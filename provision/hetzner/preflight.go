@@ -75,6 +75,9 @@ type CostLine struct {
 type Change struct {
 	Address string `json:"address"`
 	Action  string `json:"action"` // create | update | delete | replace | no-op
+	// Forces are the attributes whose change makes Terraform replace the
+	// resource (e.g. location).
+	Forces []string `json:"forces,omitempty"`
 }
 
 // api is the narrow slice of the Hetzner Cloud API that pre-flight uses.

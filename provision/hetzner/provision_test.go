@@ -526,7 +526,7 @@ func TestModuleFmtAndValidate(t *testing.T) {
 	f := hcloudfake.New().Start()
 	defer f.Close()
 	cfg := fakeConfig(t, f, groups.SoftwareGoToSocial, 0)
-	r, err := newRunner(cfg)
+	r, err := newRunner(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func (p *Provisioner) prepare(ctx context.Context, emit progress.Func, needSSH b
 	if err != nil {
 		return plan, keys, nil, err
 	}
-	r, err := newRunner(cfg)
+	r, err := newRunner(ctx, cfg, emit)
 	if err != nil {
 		return plan, keys, nil, err
 	}
@@ -139,7 +139,7 @@ func (p *Provisioner) Plan(ctx context.Context, emit progress.Func) (Plan, error
 	if err != nil {
 		return plan, err
 	}
-	plan.Resources, err = r.planStep(ctx, emit)
+	plan.Resources, err = r.planStep(ctx, emit, "")
 	return plan, err
 }
 
@@ -156,7 +156,7 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	if err := r.applyStep(ctx, emit, func() error { return p.adopt(ctx, r, emit) }); err != nil {
+	if err := r.applyStep(ctx, emit, func() error { return p.adopt(ctx, r, emit) }, ""); err != nil {
 		return Result{}, err
 	}
 	res, err := p.result(ctx, r, keys)
@@ -258,6 +258,10 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	} else if h != nil {
 		return p.downOnHome(ctx, h, emit)
 	}
+	// An earlier run still applying has not written what it made yet.
+	if err := awaitLock(ctx, cfg.Dir, emit); err != nil {
+		return err
+	}
 	if empty, err := stateEmpty(filepath.Join(cfg.Dir, stateFile)); err != nil {
 		return err
 	} else if empty {
@@ -266,7 +270,7 @@ func (p *Provisioner) Down(ctx context.Context, emit progress.Func) error {
 	if _, err := os.Stat(filepath.Join(cfg.Dir, varsFile)); err != nil {
 		return fmt.Errorf("destroy: the variables file is missing from %s: %w", cfg.Dir, err)
 	}
-	r, err := newRunner(cfg)
+	r, err := newRunner(ctx, cfg, emit)
 	if err != nil {
 		return err
 	}
@@ -344,7 +348,7 @@ func (p *Provisioner) Status(ctx context.Context) (Result, error) {
 	if _, err := os.Stat(filepath.Join(p.cfg.Dir, stateFile)); err != nil {
 		return Result{}, ErrNothing
 	}
-	r, err := newRunner(p.cfg)
+	r, err := newRunner(ctx, p.cfg, nil)
 	if err != nil {
 		return Result{}, err
 	}

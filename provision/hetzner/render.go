@@ -125,6 +125,9 @@ type cloudInit struct {
 	Ready     string // the file the script makes when it has finished
 	Proxied   bool
 	ProxyPort int
+	// HomeVolume is where the campaign home's volume is mounted, when
+	// GoToSocial shares the home: its data goes there too.
+	HomeVolume string
 }
 
 // BootOptions are the first boot's choices a lead may make beyond the

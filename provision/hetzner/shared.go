@@ -49,6 +49,15 @@ var ErrHomeInUse = errors.New("the group's new server lives on the campaign home
 // (lifeboat serve has 8080).
 const sharedProxyPort = 8081
 
+// homeVolumeMount is where the home's first boot mounts its volume
+// (cloud-init/home.yaml.tmpl); GoToSocial's data on the home lives in
+// homeGoToSocialData there, bound at /var/lib/gotosocial, so it outlives
+// the home's server as the campaign's state does.
+const (
+	homeVolumeMount    = "/var/lib/lifeboat"
+	homeGoToSocialData = homeVolumeMount + "/gotosocial"
+)
+
 // installPath is where the install script is kept on the home, root-only
 // (it holds the SMTP password), for the lead to run again by hand.
 const installPath = "/usr/local/sbin/lifeboat-gotosocial-install"
@@ -358,7 +367,7 @@ func (p *Provisioner) sharedPlan(ctx context.Context, h *onHome) (Plan, error) {
 // sharedInstall is the install script for GoToSocial on the home.
 func (p *Provisioner) sharedInstall(arch string) (string, error) {
 	cfg := p.cfg
-	cfg.VolumeSize = 0 // the home's volume holds the campaign's state; GoToSocial's is on the disk
+	cfg.VolumeSize = 0 // no volume of its own: GoToSocial's data goes on the home's (HomeVolume)
 	d, err := initData(cfg, arch)
 	if err != nil {
 		return "", err
@@ -367,6 +376,7 @@ func (p *Provisioner) sharedInstall(arch string) (string, error) {
 	// campaign's domain; a certificate of the lead's own is for a server
 	// of its own (sharedPlan warns).
 	d.Proxied, d.ProxyPort, d.TLSCert, d.TLSKey = true, sharedProxyPort, "", ""
+	d.HomeVolume = homeVolumeMount
 	return renderTemplate(gotosocialInstall, d)
 }
 
@@ -455,16 +465,19 @@ func (p *Provisioner) installOnHome(ctx context.Context, t SSHTarget, arch strin
 	return nil
 }
 
-// removeCmd takes GoToSocial off the campaign home: its service, data,
-// dumps and account maker, and the Caddy site; the home keeps running.
+// removeCmd takes GoToSocial off the campaign home: its service, data
+// (on the volume, unbound first), dumps and account maker, and the Caddy
+// site; the home keeps running.
 const removeCmd = `set -e
 systemctl disable --now gotosocial 2>/dev/null || true
+if mountpoint -q /var/lib/gotosocial; then umount /var/lib/gotosocial; fi
+sed -i '\|^` + homeGoToSocialData + ` /var/lib/gotosocial none |d' /etc/fstab
 for f in /etc/caddy/Caddyfile /etc/lifeboat/Caddyfile; do
   [ -e "$f" ] && sed -i '\|^import /etc/caddy/lifeboat-destination.caddy$|d' "$f"
 done
 rm -f /etc/caddy/lifeboat-destination.caddy
 systemctl reload caddy || systemctl restart caddy
-rm -rf /var/lib/gotosocial /opt/gotosocial /etc/gotosocial /opt/lifeboat/lifeboat-gts-accounts
+rm -rf ` + homeGoToSocialData + ` /var/lib/gotosocial /opt/gotosocial /etc/gotosocial /opt/lifeboat/lifeboat-gts-accounts
 rm -f /etc/systemd/system/gotosocial.service /etc/cron.d/lifeboat-dump /usr/local/sbin/lifeboat-dump ` + installPath + `
 rm -f /var/backups/lifeboat/gotosocial-*.db.gz /var/backups/lifeboat/latest.gz
 systemctl daemon-reload

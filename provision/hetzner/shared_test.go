@@ -1,7 +1,9 @@
 package hetzner
 
 import (
+	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -57,7 +59,8 @@ func TestInstallScriptOnHome(t *testing.T) {
 		t.Error("a server's own first boot changed")
 	}
 	// Line by line, the home's script is the server's own with lines
-	// added or taken away, never a second copy of the steps.
+	// added (the Caddy site, the data bound to the home's volume) or taken
+	// away, never a second copy of the steps (which would halve the share).
 	shared := 0
 	ownLines := map[string]bool{}
 	for _, l := range strings.Split(own, "\n") {
@@ -68,7 +71,7 @@ func TestInstallScriptOnHome(t *testing.T) {
 			shared++
 		}
 	}
-	if n := len(strings.Split(home, "\n")); shared < n*3/4 {
+	if n := len(strings.Split(home, "\n")); shared < n*2/3 {
 		t.Errorf("only %d of the home script's %d lines are the first boot's", shared, n)
 	}
 }
@@ -100,6 +103,70 @@ func TestHomeHoldsBoth(t *testing.T) {
 		}
 		if err != nil || fits != tc.fits || got != tc.resize {
 			t.Errorf("%s for %d: fits %v, resize %q (%v); want %v, %q", tc.st.Name, tc.people, fits, got, err, tc.fits, tc.resize)
+		}
+	}
+}
+
+// TestGoToSocialDataOnHomeVolume: on the campaign home, GoToSocial's
+// database and media (every account) are on the home's volume, where the
+// home's own first boot mounts it: a directory of it bound at GoToSocial's
+// data directory before GoToSocial starts, and GoToSocial waits for that
+// mount. The removal unbinds and deletes it. A server of its own keeps its
+// layout: the database on its disk, media on its volume when it has one.
+func TestGoToSocialDataOnHomeVolume(t *testing.T) {
+	// Where the home's first boot mounts the volume.
+	h := NewHome(HomeConfig{Group: testGroup(groups.SoftwareGoToSocial), GroupFile: []byte(testGroupFile), Dir: t.TempDir(),
+		Domain: "join.valley-cyclists.example", Version: "v1.4.0"})
+	ud, err := h.renderHome("x86", testKeys(t), "key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`echo "\$dev (\S+) ext4 `).FindStringSubmatch(ud)
+	if m == nil {
+		t.Fatalf("the home's first boot mounts no volume:\n%s", ud)
+	}
+	volume := m[1]
+
+	cfg, _, _ := renderCase(t, groups.SoftwareGoToSocial, 20)
+	cfg.Boot = testBoot()
+	script, err := New(cfg).sharedInstall("x86")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := regexp.MustCompile(`db-address: "(/\S+)/sqlite\.db"\n(?:.*\n)*?storage-local-base-path: "(/\S+)"`).FindStringSubmatch(script)
+	if conf == nil {
+		t.Fatalf("no database or storage path in GoToSocial's config:\n%s", script)
+	}
+	data := conf[1]
+	if !strings.HasPrefix(conf[2], data+"/") {
+		t.Fatalf("storage %s is not beside the database in %s", conf[2], data)
+	}
+	bind := fmt.Sprintf(`echo "$vol/gotosocial %s none bind,nofail,x-systemd.requires-mounts-for=$vol 0 0" >>/etc/fstab`, data)
+	for _, want := range []string{"vol=" + shellQuote(volume) + "\n", `mountpoint -q "$vol" || {`, bind,
+		"RequiresMountsFor=" + data + "\n", "  mount " + data + "\n"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the install on the home lacks %q:\n%s", want, script)
+		}
+	}
+	if i, j := strings.Index(script, "  mount "+data+"\n"), strings.Index(script, "systemctl enable --now gotosocial"); i < 0 || j < i {
+		t.Error("GoToSocial starts before its data directory is bound to the volume")
+	}
+	for _, want := range []string{"umount " + data, "'\\|^" + volume + "/gotosocial " + data + " none |d' /etc/fstab", "rm -rf " + volume + "/gotosocial "} {
+		if !strings.Contains(removeCmd, want) {
+			t.Errorf("the removal lacks %q", want)
+		}
+	}
+	if GoToSocialData.DB != data+"/sqlite.db" || GoToSocialData.Storage != conf[2] {
+		t.Errorf("backup and restore read %+v, GoToSocial keeps its data in %s", GoToSocialData, data)
+	}
+
+	for _, vol := range []int{0, 20} {
+		_, own, _ := renderCase(t, groups.SoftwareGoToSocial, vol)
+		if strings.Contains(own, "/gotosocial "+data+" none bind") || strings.Contains(own, "RequiresMountsFor") {
+			t.Errorf("a server of its own (volume %d GB) binds its data to a home's volume", vol)
+		}
+		if got := strings.Contains(own, "/var/lib/gotosocial/storage ext4"); got != (vol > 0) {
+			t.Errorf("a server of its own with a %d GB volume mounts media on it: %v", vol, got)
 		}
 	}
 }

@@ -39,15 +39,19 @@ type runner struct {
 	tf  *tfexec.Terraform
 }
 
-// newRunner prepares Dir: copies the module, writes the CLI config and
-// sets Terraform's environment (from os.Environ, plus the token and
-// endpoint for the provider).
-func newRunner(cfg Config) (*runner, error) {
+// newRunner prepares Dir, once no earlier Terraform run works in it
+// (awaitLock): copies the module, writes the CLI config and sets
+// Terraform's environment (from os.Environ, plus the token and endpoint
+// for the provider).
+func newRunner(ctx context.Context, cfg Config, emit progress.Func) (*runner, error) {
 	if cfg.Terraform == "" {
 		return nil, fmt.Errorf("%w: no Terraform binary", ErrConfig)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	if err := awaitLock(ctx, cfg.Dir, emit); err != nil {
+		return nil, err
 	}
 	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
 		return nil, err
@@ -142,12 +146,16 @@ func (r *runner) secure() {
 	}
 }
 
-// plan returns the changes Terraform would make.
-func (r *runner) plan(ctx context.Context) ([]Change, error) {
-	out := filepath.Join(r.cfg.Dir, "plan.out")
-	defer os.Remove(out)
+// plan returns the changes Terraform would make. The plan is kept in
+// out (0600: the variables are in it), for apply to carry out exactly
+// what was shown; with out empty it is thrown away.
+func (r *runner) plan(ctx context.Context, out string) ([]Change, error) {
+	if out == "" {
+		out = filepath.Join(r.cfg.Dir, "plan.out")
+		defer os.Remove(out)
+	}
 	defer r.secure()
-	if _, err := r.tf.Plan(ctx, tfexec.VarFile(r.varsPath()), tfexec.Out(out)); err != nil {
+	if _, err := r.tf.Plan(ctx, tfexec.VarFile(r.varsPath()), tfexec.Out(out), lockTimeout()); err != nil {
 		return nil, fmt.Errorf("terraform plan: %w", err)
 	}
 	os.Chmod(out, 0o600)
@@ -161,9 +169,27 @@ func (r *runner) plan(ctx context.Context) ([]Change, error) {
 			continue
 		}
 		a := actionName(rc.Change.Actions.Create(), rc.Change.Actions.Update(), rc.Change.Actions.Delete(), rc.Change.Actions.Replace())
-		cs = append(cs, Change{Address: rc.Address, Action: a})
+		c := Change{Address: rc.Address, Action: a}
+		for _, path := range rc.Change.ReplacePaths {
+			c.Forces = append(c.Forces, attrPath(path))
+		}
+		cs = append(cs, c)
 	}
 	return cs, nil
+}
+
+// attrPath writes one of a plan's attribute paths (["public_net", 0,
+// "ipv4"]) as public_net.0.ipv4.
+func attrPath(p any) string {
+	steps, ok := p.([]any)
+	if !ok {
+		return fmt.Sprint(p)
+	}
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		parts[i] = fmt.Sprint(s)
+	}
+	return strings.Join(parts, ".")
 }
 
 func actionName(create, update, del, replace bool) string {
@@ -180,11 +206,16 @@ func actionName(create, update, del, replace bool) string {
 	return "no-op"
 }
 
-// apply runs terraform apply, turning its JSON log into progress events.
-func (r *runner) apply(ctx context.Context, emit progress.Func, step string) error {
+// apply runs terraform apply, turning its JSON log into progress events:
+// the plan saved in planFile, else a fresh one.
+func (r *runner) apply(ctx context.Context, emit progress.Func, step, planFile string) error {
 	defer r.secure()
 	w := newJSONLog(emit, step)
-	err := r.tf.ApplyJSON(ctx, w, tfexec.VarFile(r.varsPath()))
+	opts := []tfexec.ApplyOption{lockTimeout(), tfexec.VarFile(r.varsPath())}
+	if planFile != "" {
+		opts = []tfexec.ApplyOption{lockTimeout(), tfexec.DirOrPlan(planFile)}
+	}
+	err := r.tf.ApplyJSON(ctx, w, opts...)
 	r.tf.SetStdout(io.Discard) // ApplyJSON keeps w as the runner's stdout
 	w.Close()
 	if err != nil {
@@ -197,7 +228,7 @@ func (r *runner) apply(ctx context.Context, emit progress.Func, step string) err
 func (r *runner) destroy(ctx context.Context, emit progress.Func, step string) error {
 	defer r.secure()
 	w := newJSONLog(emit, step)
-	err := r.tf.DestroyJSON(ctx, w, tfexec.VarFile(r.varsPath()))
+	err := r.tf.DestroyJSON(ctx, w, tfexec.VarFile(r.varsPath()), lockTimeout())
 	r.tf.SetStdout(io.Discard)
 	w.Close()
 	if err != nil {
@@ -348,10 +379,11 @@ func (r *runner) start(ctx context.Context, emit progress.Func, varsJSON []byte)
 	return nil
 }
 
-// planStep runs terraform plan as the "plan" step.
-func (r *runner) planStep(ctx context.Context, emit progress.Func) ([]Change, error) {
+// planStep runs terraform plan as the "plan" step, keeping the plan in
+// out unless it is empty.
+func (r *runner) planStep(ctx context.Context, emit progress.Func, out string) ([]Change, error) {
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "plan", Message: "terraform plan"})
-	cs, err := r.plan(ctx)
+	cs, err := r.plan(ctx, out)
 	if err != nil {
 		return nil, err
 	}
@@ -359,16 +391,17 @@ func (r *runner) planStep(ctx context.Context, emit progress.Func) ([]Change, er
 	return cs, nil
 }
 
-// applyStep runs terraform apply as the "apply" step, after before (if
-// any), whose failure is the step's.
-func (r *runner) applyStep(ctx context.Context, emit progress.Func, before func() error) error {
+// applyStep runs terraform apply as the "apply" step (of the plan saved
+// in planFile, if any), after before (if any), whose failure is the
+// step's.
+func (r *runner) applyStep(ctx context.Context, emit progress.Func, before func() error, planFile string) error {
 	emit.Emit(progress.Event{Kind: progress.StepStarted, Step: "apply", Message: "terraform apply"})
 	var err error
 	if before != nil {
 		err = before()
 	}
 	if err == nil {
-		err = r.apply(ctx, emit, "apply")
+		err = r.apply(ctx, emit, "apply", planFile)
 	}
 	if err != nil {
 		emit.Emit(progress.Event{Kind: progress.Failed, Step: "apply", Message: err.Error(), Err: err})

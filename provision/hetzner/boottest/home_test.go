@@ -162,7 +162,7 @@ func TestCloudInitBootCampaignHome(t *testing.T) {
 		t.Fatalf("home up did not finish in time (steps done: %s)\nconsole:\n%s", rec.steps(), c.tail())
 	}
 	phase("home up finished: " + rec.steps())
-	if got, want := rec.steps(), "preflight,init,apply,dns,https"; got != want || !res.Waited {
+	if got, want := rec.steps(), "preflight,init,plan,apply,dns,https"; got != want || !res.Waited {
 		t.Errorf("steps done: %s, want %s (waited %v)", got, want, res.Waited)
 	}
 

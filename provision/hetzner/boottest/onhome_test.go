@@ -49,6 +49,14 @@ type onHome struct {
 func (o onHome) run(ctx context.Context) {
 	t, social := o.t, o.g.Destination.Domain
 	servers := len(o.f.Servers())
+	// An install from before GoToSocial's data went on the volume left it
+	// on the root disk: the install moves it over.
+	if err := os.MkdirAll(filepath.Join(o.root, "var/lib/gotosocial"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(o.root, "var/lib/gotosocial/from-the-disk"), []byte("kept\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cut, cutOff := context.WithCancel(ctx)
 	defer cutOff()
@@ -124,6 +132,12 @@ func (o onHome) run(ctx context.Context) {
 		"hostname": "lifeboat-" + o.g.Name + "-home",
 		"test -e /opt/gotosocial.part && echo left || echo none":                           "none",
 		"pgrep -f '[l]ifeboat-gotosocial-install' >/dev/null && echo running || echo none": "none",
+		// GoToSocial's data is on the home's volume, bound at its place.
+		"findmnt -n -o TARGET -T /var/lib/gotosocial/sqlite.db":                                                "/var/lib/gotosocial",
+		"stat -c %d /var/lib/lifeboat /var/lib/gotosocial/sqlite.db | uniq | wc -l":                            "1",
+		"stat -c %U /var/lib/lifeboat/gotosocial/sqlite.db":                                                    "gotosocial",
+		"systemctl show -p RequiresMountsFor --value gotosocial | tr ' ' '\\n' | grep -cx /var/lib/gotosocial": "1",
+		"cat /var/lib/lifeboat/gotosocial/from-the-disk /var/lib/gotosocial/from-the-disk":                     "kept\nkept",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
@@ -163,6 +177,8 @@ func (o onHome) run(ctx context.Context) {
 		"test -e /opt/gotosocial -o -e /var/lib/gotosocial -o -e /etc/caddy/lifeboat-destination.caddy && echo left || echo gone": "gone",
 		"grep -c lifeboat-destination /etc/caddy/Caddyfile || true":                                                               "0",
 		"id gotosocial >/dev/null 2>&1 && echo left || echo gone":                                                                 "gone",
+		"test -e /var/lib/lifeboat/gotosocial && echo left || echo gone":                                                          "gone",
+		"grep -c ' /var/lib/gotosocial none ' /etc/fstab || true":                                                                 "0",
 	} {
 		if got := run(cmd); got != want {
 			t.Errorf("after down: %s: %q, want %q", cmd, got, want)
