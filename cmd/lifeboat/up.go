@@ -83,7 +83,7 @@ func hetznerSetup(ctx context.Context, app *App, file string, f hetznerFlags) (h
 // hetznerErr maps bad input (configuration, and pre-flight's verdicts on
 // the token, location, server type and image) to exit code 2.
 func hetznerErr(err error) error {
-	for _, bad := range []error{hetzner.ErrConfig, hetzner.ErrToken, hetzner.ErrLocation, hetzner.ErrServerType, hetzner.ErrImage, hetzner.ErrHomeInUse, hetzner.ErrReplaceHome} {
+	for _, bad := range []error{hetzner.ErrConfig, hetzner.ErrToken, hetzner.ErrLocation, hetzner.ErrServerType, hetzner.ErrImage, hetzner.ErrHomeInUse, hetzner.ErrReplaceHome, hetzner.ErrReplaceServer} {
 		if errors.Is(err, bad) {
 			return usageErr(err)
 		}

@@ -3,11 +3,13 @@ package hetzner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 
+	"github.com/lifeboat-social/lifeboat/internal/atomicfile"
 	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
@@ -114,6 +116,13 @@ func (p *Provisioner) adopt(ctx context.Context, r *runner, emit progress.Func) 
 		}
 		emit.Emit(progress.Event{Kind: progress.Log, Step: "apply",
 			Message: fmt.Sprintf("adopting %s %s (id %d), made by an apply that was cut off", m.kind, m.name, id)})
+		if m.kind == "server" {
+			// Recorded before the import, so a run killed after it still
+			// knows: see keepServer.
+			if err := atomicfile.Write(filepath.Join(p.cfg.Dir, adoptedFile), []byte(strconv.FormatInt(id, 10)), 0o600); err != nil {
+				return err
+			}
+		}
 		if err := r.tf.Import(ctx, m.addr, strconv.FormatInt(id, 10), tfexec.VarFile(r.varsPath()), lockTimeout()); err != nil {
 			return fmt.Errorf("terraform import %s: %w", m.addr, err)
 		}

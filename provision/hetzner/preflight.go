@@ -78,6 +78,9 @@ type Change struct {
 	// Forces are the attributes whose change makes Terraform replace the
 	// resource (e.g. location).
 	Forces []string `json:"forces,omitempty"`
+	// Reason is Terraform's reason for the action, when it gives one
+	// (e.g. replace_because_tainted: a create cut short).
+	Reason string `json:"reason,omitempty"`
 }
 
 // api is the narrow slice of the Hetzner Cloud API that pre-flight uses.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -152,11 +153,34 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	} else if h != nil {
 		return p.upOnHome(ctx, h, emit)
 	}
+	// A refused plan leaves the variables as the last apply wrote them.
+	vb, verr := os.ReadFile(filepath.Join(p.cfg.Dir, varsFile))
 	plan, keys, r, err := p.prepare(ctx, emit, true)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := r.applyStep(ctx, emit, func() error { return p.adopt(ctx, r, emit) }, ""); err != nil {
+	// What a cut-off apply made is adopted first, then the plan is read
+	// before it is applied: it must not replace the server.
+	planFile := filepath.Join(p.cfg.Dir, "up.tfplan")
+	defer os.Remove(planFile)
+	err = r.applyStep(ctx, emit, func() error {
+		if err := p.adopt(ctx, r, emit); err != nil {
+			return err
+		}
+		cs, err := r.plan(ctx, planFile)
+		if err != nil {
+			return err
+		}
+		_, err = os.Stat(filepath.Join(p.cfg.Dir, adoptedFile))
+		return keepServer(cs, err == nil)
+	}, planFile)
+	if errors.Is(err, ErrReplaceServer) && verr == nil {
+		err = errors.Join(err, atomicfile.Write(filepath.Join(p.cfg.Dir, varsFile), vb, 0o600))
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if err := os.Remove(filepath.Join(p.cfg.Dir, adoptedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return Result{}, err
 	}
 	res, err := p.result(ctx, r, keys)
@@ -195,6 +219,34 @@ func (p *Provisioner) Up(ctx context.Context, emit progress.Func) (Result, error
 	}
 	res.Waited = true
 	return res, nil
+}
+
+// ErrReplaceServer means up would replace or destroy the group's server,
+// and with it every account on it; up never does that.
+var ErrReplaceServer = errors.New("up would replace the group's server")
+
+// keepServer refuses a plan that replaces or destroys the group's server
+// once it has been made: a changed location, say, cannot change in place,
+// and Terraform would delete the server with the members' accounts and
+// make an empty one. A server whose create was cut short holds nothing
+// yet, and is made anew: one Terraform marked tainted, or one adopted
+// from an apply that was cut off (adopted; imported, it lacks what the
+// API does not show, such as its SSH keys, and the plan replaces it)
+// until an apply has gone through.
+func keepServer(cs []Change, adopted bool) error {
+	for _, c := range cs {
+		if c.Address != "hcloud_server.main" || (c.Action != "replace" && c.Action != "delete") || c.Reason == "replace_because_tainted" || adopted {
+			continue
+		}
+		why := ""
+		if len(c.Forces) > 0 {
+			why = " (" + strings.Join(c.Forces, ", ") + " cannot change in place)"
+		}
+		return fmt.Errorf("%w%s: Terraform would %s the server, and every account on it would be lost. Nothing was changed. "+
+			"Put the group file's destination settings back as they were, or move the group with lifeboat backup, down and restore",
+			ErrReplaceServer, why, c.Action)
+	}
+	return nil
 }
 
 func (p *Provisioner) target(res Result, keys Keys) SSHTarget {

@@ -25,6 +25,7 @@ const (
 	dataDir     = "terraform.d"       // TF_DATA_DIR: installed providers
 	stateFile   = "terraform.tfstate" // the state (secrets inside): 0600
 	varsFile    = "vars.tfvars.json"  // the variables (user data inside): 0600
+	adoptedFile = "adopted-server"    // a server adopted and not yet applied (see keepServer)
 	cliConfig   = "terraform.rc"      // TF_CLI_CONFIG_FILE
 	credsFile   = "admin.json"        // admin credentials fetched over SSH: 0600
 	knownHosts  = "ssh/known_hosts"
@@ -169,7 +170,7 @@ func (r *runner) plan(ctx context.Context, out string) ([]Change, error) {
 			continue
 		}
 		a := actionName(rc.Change.Actions.Create(), rc.Change.Actions.Update(), rc.Change.Actions.Delete(), rc.Change.Actions.Replace())
-		c := Change{Address: rc.Address, Action: a}
+		c := Change{Address: rc.Address, Action: a, Reason: string(rc.ActionReason)}
 		for _, path := range rc.Change.ReplacePaths {
 			c.Forces = append(c.Forces, attrPath(path))
 		}
