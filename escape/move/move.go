@@ -325,12 +325,12 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, password string) (Plan, er
 	}
 	err = old.Move(ctx, password, p.ToURI)
 	for aliasUnseen(err) && m.cfg.Now().Before(p.AliasedAt.Add(aliasSettle)) {
-		// GoToSocial goes on seeing the new account without the alias
-		// for some seconds after Lifeboat set it (it read the account as
-		// the alias was being checked, and reads it again only once that
-		// copy is a few seconds old): a member quick to confirm meets
-		// that. Lifeboat tries again until the alias has had time to
-		// reach the old server, then passes on the server's words.
+		// GoToSocial can go on seeing the new account without the alias
+		// for some seconds after Lifeboat set it (about ten against two
+		// local servers). A member quick to confirm meets that, and
+		// would be told to wait minutes.
+		// Lifeboat tries again until the alias has had time to reach the
+		// old server, then passes on the server's words.
 		select {
 		case <-ctx.Done():
 			return p, ctx.Err()

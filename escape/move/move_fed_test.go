@@ -115,22 +115,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		followers = append(followers, follower{c, id, tok, who.name + "@" + who.f.Domain})
 	}
 	// The old account is locked, as GoToSocial's accounts are: it accepts.
-	gtstest.WaitFor(ctx, t, "the old account's followers", func() bool {
-		reqs, err := old.FollowRequests(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range reqs {
-			if _, err := old.AuthorizeFollowRequest(ctx, r.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
-		fs, err := old.Followers(ctx, oldID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(fs) == 3
-	})
+	gtstest.AcceptFollowers(ctx, t, old, oldID, 3)
 	// Room learns of the acceptance through federation too: until it
 	// has, its follower's follow is only a request there, and a Move
 	// would find no follower on room to redirect.

@@ -157,6 +157,32 @@ func chrome(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context
 	return bctx
 }
 
+// browse gives a test's two ways to use the browser at bctx: do runs
+// steps, each bounded so that a page that never comes is reported with
+// where the browser stands and what it shows; text reads the text of the
+// element sel selects. Both fail the test on error.
+func browse(t *testing.T, bctx context.Context) (do func(...chromedp.Action[chromedp.Void]), text func(sel string) string) {
+	do = func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+		defer cancel()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			loc, _ := chromedp.Run(bctx, chromedp.Location())
+			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%v at %s:\n%s", err, loc, body)
+		}
+	}
+	text = func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return do, text
+}
+
 // serveGroup runs the group's web server on st, with the arrival engine
 // for server and a loopback mailbox, until the test ends; tune adjusts
 // its configuration. It returns the server, the mailbox and its URL.

@@ -47,7 +47,6 @@ import (
 // loopback address, and only the two servers' own keys pass the
 // certificate check (gtstest.FederationBrowser).
 func TestMoveInBrowser(t *testing.T) {
-	began := time.Now()
 	room, home := gtstest.Federation(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -93,19 +92,7 @@ func TestMoveInBrowser(t *testing.T) {
 		fans = append(fans, fan{c, id, n + "@" + home.Domain})
 	}
 	// The old account is locked, as GoToSocial's are: it accepts them.
-	gtstest.WaitFor(ctx, t, "the old account's followers", func() bool {
-		reqs, err := old.FollowRequests(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range reqs {
-			if _, err := old.AuthorizeFollowRequest(ctx, r.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
-		fs, err := old.Followers(ctx, oldID)
-		return err == nil && len(fs) == len(fans)
-	})
+	gtstest.AcceptFollowers(ctx, t, old, oldID, len(fans))
 
 	// Ben and Chloe are in the room already; Ada arrives from her invite.
 	logins, err := arrival.OpenLogins(filepath.Join(t.TempDir(), "logins.csv"))
@@ -147,27 +134,7 @@ func TestMoveInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	bctx := chrome(t, chromedp.Flag("host-resolver-rules", rules), chromedp.Flag("ignore-certificate-errors-spki-list", spki))
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		// A bound on each step, so that a page that never comes is
-		// reported with where the browser stands.
-		sctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
-		defer cancel()
-		defer func() { t.Logf("%5.1fs", time.Since(began).Seconds()) }()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%v at %s:\n%s", err, loc, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	do, text := browse(t, bctx)
 	// signIn signs in on a GoToSocial's own page and allows Lifeboat,
 	// then waits for what marks the page Lifeboat sends the member back to.
 	signIn := func(email, password, back string) {
