@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/lifeboat-social/lifeboat/escape/arrival"
-	"github.com/lifeboat-social/lifeboat/internal/fedi"
 	"github.com/lifeboat-social/lifeboat/internal/store"
 )
 
@@ -45,7 +44,7 @@ func (a engineArrivals) Complete(ctx context.Context, group, email, code, redire
 	if err != nil {
 		return ArrivalResult{}, err
 	}
-	me, err := fedi.New(a.base).WithToken(acc.Token).VerifyCredentials(ctx)
+	me, err := a.e.Client(a.base).WithToken(acc.Token).VerifyCredentials(ctx)
 	if err != nil {
 		return ArrivalResult{}, err
 	}

@@ -127,11 +127,13 @@ type Plan struct {
 	ToServer string `json:"to_server"`
 	ToURI    string `json:"to_uri"`
 	// Aliased: the new account names the old one as its alias, set by
-	// Lifeboat. AliasByHand: the destination sets aliases only in its
+	// Lifeboat at AliasedAt (a move right after is retried while the
+	// old server has not seen it yet). AliasByHand: the destination sets aliases only in its
 	// web settings (Mastodon), so the member adds it there first (Guide);
 	// the old server checks it when the account moves.
-	Aliased     bool `json:"aliased"`
-	AliasByHand bool `json:"alias_by_hand"`
+	Aliased     bool      `json:"aliased"`
+	AliasedAt   time.Time `json:"aliased_at,omitzero"`
+	AliasByHand bool      `json:"alias_by_hand"`
 	// Followers are the addresses that followed the old account while
 	// the move was under way, as Lifeboat saw them: their follow
 	// requests to the new account are accepted.
@@ -276,7 +278,7 @@ func (m *Mover) Begin(ctx context.Context, email, from string) (Plan, error) {
 		case err != nil:
 			return p, fmt.Errorf("name %s as an alias of %s: %w", p.From, p.To, err)
 		}
-		p.Aliased = slices.Contains(mv.Source.AlsoKnownAs, p.FromURI)
+		p.Aliased, p.AliasedAt = slices.Contains(mv.Source.AlsoKnownAs, p.FromURI), m.cfg.Now()
 		if !p.Aliased {
 			return p, fmt.Errorf("name %s as an alias of %s: the server did not keep it", p.From, p.To)
 		}
@@ -322,6 +324,20 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, password string) (Plan, er
 		return p, err
 	}
 	err = old.Move(ctx, password, p.ToURI)
+	for aliasUnseen(err) && m.cfg.Now().Before(p.AliasedAt.Add(aliasSettle)) {
+		// GoToSocial can go on seeing the new account without the alias
+		// for some seconds after Lifeboat set it (about ten against two
+		// local servers). A member quick to confirm meets that, and
+		// would be told to wait minutes.
+		// Lifeboat tries again until the alias has had time to reach the
+		// old server, then passes on the server's words.
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(aliasRetry):
+		}
+		err = old.Move(ctx, password, p.ToURI)
+	}
 	var fe *fedi.Error
 	switch {
 	case err == nil:
@@ -336,6 +352,21 @@ func (m *Mover) MoveByAPI(ctx context.Context, email, password string) (Plan, er
 		return p, &Refused{Reason: fe.Message}
 	}
 	return p, fmt.Errorf("move %s to %s: %w", p.From, p.To, err)
+}
+
+// aliasSettle is how long after Lifeboat set the alias a move that the
+// old server refuses for want of it is tried again (every aliasRetry):
+// GoToSocial sees a new alias within seconds, more on a busy server.
+const (
+	aliasSettle = time.Minute
+	aliasRetry  = 3 * time.Second
+)
+
+// aliasUnseen tells whether err is GoToSocial's refusal of a move to an
+// account it sees without the alias (422, naming alsoKnownAs).
+func aliasUnseen(err error) bool {
+	var fe *fedi.Error
+	return errors.As(err, &fe) && fe.Status == http.StatusUnprocessableEntity && strings.Contains(fe.Message, "alsoKnownAs")
 }
 
 // Check looks at the old account: once it has moved to the new one, it

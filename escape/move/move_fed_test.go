@@ -115,22 +115,7 @@ func TestMoveFromAnotherServer(t *testing.T) {
 		followers = append(followers, follower{c, id, tok, who.name + "@" + who.f.Domain})
 	}
 	// The old account is locked, as GoToSocial's accounts are: it accepts.
-	gtstest.WaitFor(ctx, t, "the old account's followers", func() bool {
-		reqs, err := old.FollowRequests(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range reqs {
-			if _, err := old.AuthorizeFollowRequest(ctx, r.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
-		fs, err := old.Followers(ctx, oldID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(fs) == 3
-	})
+	gtstest.AcceptFollowers(ctx, t, old, oldID, 3)
 	// Room learns of the acceptance through federation too: until it
 	// has, its follower's follow is only a request there, and a Move
 	// would find no follower on room to redirect.
@@ -316,5 +301,62 @@ func authorizeOnHome(ctx context.Context, t *testing.T, mv *move.Mover, home *gt
 	}
 	if err := mv.Authorized(ctx, email, loc.Query().Get("code"), callback); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMoveRefusedWithoutAlias: a move the old server refuses for want of
+// the alias is tried again only in the minute after Lifeboat set the
+// alias (the old server may not see it yet); later the refusal comes at
+// once, in the server's own words. Here the member took the alias off
+// the new account before confirming, a minute and more after Begin.
+func TestMoveRefusedWithoutAlias(t *testing.T) {
+	room, home := gtstest.Federation(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	n := runs.Add(1)
+	hc := gtstest.FederationHTTPClient()
+	st, err := store.Open(ctx, store.Config{Dir: filepath.Join(t.TempDir(), "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	group, email := fmt.Sprintf("unaliased%d", n), fmt.Sprintf("unaliased%d@example.org", n)
+	newName, oldName := fmt.Sprintf("unaliased%d", n), fmt.Sprintf("unaliasedold%d", n)
+	g := &groups.Group{Version: 1, Name: group, Title: "Unaliased", ViableMass: 1,
+		Lead: groups.Person{Name: "Lead", Email: "lead@example.org"}, Destination: groups.Destination{Type: groups.DestLocal},
+		Members: []groups.Member{{Name: "U", Email: email, Username: newName}}}
+	if err := escape.SaveGroup(ctx, st, g); err != nil {
+		t.Fatal(err)
+	}
+	newID, newTok := room.Account(t, newName)
+	if err := st.Accounts().Put(ctx, store.Account{Group: group, Email: email, Server: room.Server.URL, ID: newID,
+		Username: newName, Token: newTok, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	home.Account(t, oldName)
+	later := time.Now()
+	mv := move.New(move.Config{Store: st, Group: group, Destination: room.Server.URL,
+		Client: func(u string) *fedi.Client { return fedi.New(u, fedi.WithHTTPClient(hc)) },
+		HTTP:   netguard.Client(netguard.Options{AllowPrivate: true, Transport: hc.Transport.(*http.Transport)}),
+		Now:    func() time.Time { return later }})
+	plan, err := mv.Begin(ctx, email, oldName+"@"+home.Domain)
+	if err != nil || !plan.Aliased || !plan.AliasedAt.Equal(later) {
+		t.Fatalf("begin: %+v, %v", plan, err)
+	}
+	authorizeOnHome(ctx, t, mv, home, email, oldName)
+	if _, err := room.Client().WithToken(newTok).Alias(ctx, []string{}); err != nil {
+		t.Fatal(err)
+	}
+	later = later.Add(2 * time.Minute)
+	began := time.Now()
+	var refused *move.Refused
+	if _, err := mv.MoveByAPI(ctx, email, home.Password(oldName)); !errors.As(err, &refused) || !strings.Contains(refused.Reason, "alsoKnownAs") {
+		t.Fatalf("a move to an account without the alias: %v", err)
+	}
+	if d := time.Since(began); d > 2*time.Second {
+		t.Errorf("the refusal came after %s: tried again long after the alias was set", d)
+	}
+	if p, err := mv.Plan(ctx, email); err != nil || p.Requested || p.Moved {
+		t.Fatalf("the move after the refusal: %+v, %v", p, err)
 	}
 }

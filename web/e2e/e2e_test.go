@@ -134,7 +134,9 @@ func TestMemberArrivesOnGoToSocial(t *testing.T) {
 	}
 }
 
-func chrome(t *testing.T) context.Context {
+// chrome starts a headless Chromium with a fresh profile, and extra
+// options (flags) on top, stopped when the test ends.
+func chrome(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	t.Cleanup(cancel)
@@ -142,9 +144,10 @@ func chrome(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal(err)
 	}
-	actx, acancel := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox,
+	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir())}, extra...)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
 	bctx, bcancel := chromedp.NewContext(actx)
 	t.Cleanup(bcancel)
@@ -152,6 +155,32 @@ func chrome(t *testing.T) context.Context {
 		t.Fatal(err)
 	}
 	return bctx
+}
+
+// browse gives a test's two ways to use the browser at bctx: do runs
+// steps, each bounded so that a page that never comes is reported with
+// where the browser stands and what it shows; text reads the text of the
+// element sel selects. Both fail the test on error.
+func browse(t *testing.T, bctx context.Context) (do func(...chromedp.Action[chromedp.Void]), text func(sel string) string) {
+	do = func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+		defer cancel()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			loc, _ := chromedp.Run(bctx, chromedp.Location())
+			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%v at %s:\n%s", err, loc, body)
+		}
+	}
+	text = func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return do, text
 }
 
 // serveGroup runs the group's web server on st, with the arrival engine

@@ -73,22 +73,7 @@ func homeOnGoToSocial(t *testing.T, dialect string) {
 	srv, mb, base := serveGroup(t, g, st, server, func(c *web.Config) { c.Homes = web.HomesConfig{AllowPrivate: true, HTTP: true} })
 
 	bctx := chrome(t)
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%v at %s:\n%s", err, loc, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	do, text := browse(t, bctx)
 	// authorise goes from Lifeboat's "connect" page to GoToSocial, signs
 	// in there as email, allows Lifeboat, and waits for what marks the
 	// page Lifeboat sends the member back to.
