@@ -1,9 +1,13 @@
 package hetzner
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +15,7 @@ import (
 
 	"github.com/lifeboat-social/lifeboat/groups"
 	"github.com/lifeboat-social/lifeboat/internal/hcloudfake"
+	"github.com/lifeboat-social/lifeboat/internal/progress"
 )
 
 // TestInstallScriptOnHome: GoToSocial's install on the campaign home is
@@ -168,5 +173,88 @@ func TestGoToSocialDataOnHomeVolume(t *testing.T) {
 		if got := strings.Contains(own, "/var/lib/gotosocial/storage ext4"); got != (vol > 0) {
 			t.Errorf("a server of its own with a %d GB volume mounts media on it: %v", vol, got)
 		}
+	}
+}
+
+// movedHome writes a campaign home's state as home up leaves it, with
+// server and volume, and the destination's record that up put GoToSocial
+// on the home when it was server recServer with volume recVolume (none:
+// a record from before volumes were kept). It returns up's configuration.
+func movedHome(t *testing.T, f *hcloudfake.Fake, server, volume, recServer, recVolume string) Config {
+	t.Helper()
+	homeDir, dir := t.TempDir(), t.TempDir()
+	state := fmt.Sprintf(`{"version":4,"resources":[
+ {"type":"hcloud_server","name":"main","instances":[{"attributes":{"id":%[1]q,"name":"lifeboat-valley-cyclists-home","server_type":"cx23","location":"fsn1"}}]},
+ {"type":"hcloud_volume","name":"media","instances":[{"attributes":{"id":%[2]q,"size":10}}]}],
+ "outputs":{"server_id":{"value":%[1]q},"server_name":{"value":"lifeboat-valley-cyclists-home"},"ipv4":{"value":"198.51.100.9"},"ipv6":{"value":"2001:db8:9::1"},"volume_id":{"value":%[2]q}}}`, server, volume)
+	rec := fmt.Sprintf(`{"home_dir":%q,"server_id":%q,"server_name":"lifeboat-valley-cyclists-home","volume_id":%q}`, homeDir, recServer, recVolume)
+	for path, text := range map[string]string{
+		filepath.Join(homeDir, stateFile): state,
+		filepath.Join(homeDir, varsFile):  `{"domain":"join.valley-cyclists.example","image":"debian-12"}`,
+		filepath.Join(dir, onHomeFile):    rec,
+	} {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Config{Group: testGroup(groups.SoftwareGoToSocial), Dir: dir, HomeDir: homeDir, Token: f.Token, Endpoint: f.URL(), NoWait: true}
+}
+
+// TestUpOnHomeAfterItsServerWasReplaced: when the campaign home is a new
+// server (home up made it anew after the old one was deleted) with the
+// same volume, GoToSocial's data is on that volume and up goes on to
+// install GoToSocial onto it again, saying so, and records the new server;
+// a record from before volumes were kept goes on the same way. A volume
+// that is not the recorded one held the data no longer: up refuses and
+// records nothing, and so does down for a new server whose volume holds
+// the data (nothing installed there to export it from).
+func TestUpOnHomeAfterItsServerWasReplaced(t *testing.T) {
+	f := hcloudfake.New().Start()
+	defer f.Close()
+	record := func(cfg Config) onHome {
+		t.Helper()
+		h, err := New(cfg).recorded()
+		if err != nil || h == nil {
+			t.Fatalf("the record: %+v %v", h, err)
+		}
+		return *h
+	}
+	for _, recVolume := range []string{"3001", ""} {
+		cfg := movedHome(t, f, "2002", "3001", "2001", recVolume)
+		var said []string
+		res, err := New(cfg).Up(t.Context(), func(e progress.Event) {
+			if e.Kind == progress.Log {
+				said = append(said, e.Message)
+			}
+		})
+		if err != nil || !res.OnHome || res.ServerID != "2002" {
+			t.Fatalf("up on the home's new server (recorded volume %q): %+v, %v", recVolume, res, err)
+		}
+		want := "the campaign home is server 2002 now, not 2001 where up put GoToSocial: its data (every account) is on the home's volume, which the new server mounts; installing GoToSocial onto it again"
+		if !slices.Contains(said, want) {
+			t.Errorf("up said %q, want %q", said, want)
+		}
+		if h := record(cfg); h.ServerID != "2002" || h.VolumeID != "3001" {
+			t.Errorf("recorded %+v, want server 2002 with volume 3001", h)
+		}
+	}
+
+	cfg := movedHome(t, f, "2002", "3002", "2001", "3001")
+	_, err := New(cfg).Up(t.Context(), func(progress.Event) {})
+	if !errors.Is(err, ErrHomeVolumeGone) || !strings.Contains(err.Error(), "run lifeboat down GROUP.yaml to forget the server, then up again") {
+		t.Fatalf("up with another volume: %v", err)
+	}
+	if h := record(cfg); h.ServerID != "2001" || h.VolumeID != "3001" {
+		t.Errorf("a refused up recorded %+v", h)
+	}
+
+	cfg = movedHome(t, f, "2002", "3001", "2001", "3001")
+	cfg.NoWait = false
+	err = New(cfg).Down(t.Context(), func(progress.Event) {})
+	if !errors.Is(err, ErrHomeMoved) || !strings.Contains(err.Error(), "run lifeboat up GROUP.yaml to install it again onto the data, then down") {
+		t.Fatalf("down on the home's new server: %v", err)
+	}
+	if h := record(cfg); h.ServerID != "2001" {
+		t.Errorf("a refused down forgot the record: %+v", h)
 	}
 }
