@@ -258,3 +258,47 @@ func TestUpOnHomeAfterItsServerWasReplaced(t *testing.T) {
 		t.Errorf("a refused down forgot the record: %+v", h)
 	}
 }
+
+// TestInstallOnHomeAgainKeepsTheData: the install on the home runs again
+// onto data the volume already holds (the home's server made anew, or a
+// run cut off): it touches none of that data but to give every file of it
+// back to GoToSocial's user, whose uid on a new server need not be the old
+// one's, before GoToSocial starts; the only deletion in the data is the
+// move of an older install's data from the root disk, which refuses when
+// the volume holds data already; and the script makes no account (the
+// admin is made over SSH afterwards, by the account maker, which finds
+// the one made before).
+func TestInstallOnHomeAgainKeepsTheData(t *testing.T) {
+	cfg, _, _ := renderCase(t, groups.SoftwareGoToSocial, 20)
+	cfg.Boot = testBoot()
+	script, err := New(cfg).sharedInstall("x86")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := `find "$vol/gotosocial" -xdev \( ! -user gotosocial -o ! -group gotosocial \) -exec chown -h gotosocial:gotosocial {} +`
+	at := func(s string) int { return strings.Index(script, s) }
+	if at(owned) < 0 {
+		t.Fatalf("the install does not give the volume's data back to GoToSocial's user:\n%s", script)
+	}
+	if !(at("useradd --system --home /var/lib/gotosocial") < at(owned) && at(`mountpoint -q "$vol" ||`) < at(owned) && at(owned) < at("systemctl enable --now gotosocial")) {
+		t.Error("the data is given to GoToSocial's user before the user or the volume is there, or after GoToSocial starts")
+	}
+	refuse := `[ -z "$(ls -A "$vol/gotosocial")" ] || {`
+	for _, l := range strings.Split(script, "\n") {
+		l = strings.TrimSpace(l)
+		touches := strings.Contains(l, "/var/lib/gotosocial") || strings.Contains(l, "$vol")
+		if !touches || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.Contains(l, "rm ") || strings.Contains(l, "-delete") || strings.Contains(l, "mkfs") || strings.Contains(l, "mv ") {
+			if l != "find /var/lib/gotosocial -mindepth 1 -delete" || at(refuse) < 0 || at(refuse) > at(l) {
+				t.Errorf("the install deletes or moves GoToSocial's data: %s", l)
+			}
+		}
+	}
+	for _, made := range []string{"admin account create", "account create", "tootctl", "lifeboat-gts-accounts"} {
+		if strings.Contains(script, made) {
+			t.Errorf("the install script makes accounts (%q): a second run would make them again", made)
+		}
+	}
+}
