@@ -207,7 +207,8 @@ func movedHome(t *testing.T, f *hcloudfake.Fake, server, volume, recServer, recV
 // a record from before volumes were kept goes on the same way. A volume
 // that is not the recorded one held the data no longer: up refuses and
 // records nothing, and so does down for a new server whose volume holds
-// the data (nothing installed there to export it from).
+// the data (nothing installed there to export it from). Status tells the
+// two apart.
 func TestUpOnHomeAfterItsServerWasReplaced(t *testing.T) {
 	f := hcloudfake.New().Start()
 	defer f.Close()
@@ -247,8 +248,14 @@ func TestUpOnHomeAfterItsServerWasReplaced(t *testing.T) {
 	if h := record(cfg); h.ServerID != "2001" || h.VolumeID != "3001" {
 		t.Errorf("a refused up recorded %+v", h)
 	}
+	if _, err := New(cfg).Status(t.Context()); !errors.Is(err, ErrNothing) || !errors.Is(err, ErrHomeVolumeGone) {
+		t.Errorf("status with another volume: %v", err)
+	}
 
 	cfg = movedHome(t, f, "2002", "3001", "2001", "3001")
+	if _, err := New(cfg).Status(t.Context()); !errors.Is(err, ErrNothing) || !strings.Contains(err.Error(), "lifeboat up GROUP.yaml installs it again onto its data on the home's volume") {
+		t.Errorf("status on the home's new server: %v", err)
+	}
 	cfg.NoWait = false
 	err = New(cfg).Down(t.Context(), func(progress.Event) {})
 	if !errors.Is(err, ErrHomeMoved) || !strings.Contains(err.Error(), "run lifeboat up GROUP.yaml to install it again onto the data, then down") {
