@@ -17,8 +17,11 @@
 // running, a deleted one disappears). Lists paginate (page, per_page,
 // meta.pagination) and filter by name and label_selector. Errors use the
 // API's codes: unauthorized, not_found, uniqueness_error, invalid_input,
-// rate_limit_exceeded, resource_unavailable, locked. Faults can be injected
-// on chosen calls: an error status or a hang.
+// rate_limit_exceeded, resource_unavailable, locked, and the operation
+// specific ones of the API reference. Location rules hold as in the API: a
+// volume attaches, and a primary IP is assigned, only to a server in its
+// own location; firewalls are global. Faults can be injected on chosen
+// calls: an error status or a hang.
 //
 // The files follow the resource families: catalog.go (locations, server
 // types, images, pricing), gone.go (what the API removed), servers.go,

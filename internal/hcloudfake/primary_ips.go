@@ -94,15 +94,24 @@ func (f *Fake) createPrimaryIP(decode decoder) (int, any, *apiError) {
 	return http.StatusCreated, schema.PrimaryIPCreateResponse{PrimaryIP: *p, Action: act}, nil
 }
 
+// assignPrimaryIP assigns p to s, as POST /primary_ips/{id}/actions/assign
+// and POST /primary_ips with an assignee do. The API reference lists their
+// errors, all 422: server_not_stopped (a server is given its addresses
+// only while off), primary_ip_already_assigned, server_has_ipv4/ipv6. A
+// primary IP is assigned only in its own location; that refusal is the
+// code POST /servers answers for the same mismatch.
 func (f *Fake) assignPrimaryIP(p *schema.PrimaryIP, s *server) (*action, *apiError) {
 	if p.AssigneeID != nil {
-		return nil, errStatus(http.StatusConflict, "primary_ip_assigned", "primary IP is already assigned")
+		return nil, errStatus(http.StatusUnprocessableEntity, "primary_ip_already_assigned", fmt.Sprintf("primary IP %d is already assigned to server %d", p.ID, *p.AssigneeID))
 	}
 	if p.Location.Name != s.Location.Name {
-		return nil, errStatus(http.StatusUnprocessableEntity, "primary_ip_datacenter_mismatch", "primary IP and server are in different locations")
+		return nil, errStatus(http.StatusUnprocessableEntity, "primary_ip_datacenter_mismatch", fmt.Sprintf("primary IP %d is in %s, the server in %s", p.ID, p.Location.Name, s.Location.Name))
+	}
+	if s.Status != "off" {
+		return nil, errStatus(http.StatusUnprocessableEntity, "server_not_stopped", "the server must be powered off to be assigned a primary IP")
 	}
 	if p.Type == "ipv4" && s.PublicNet.IPv4.ID != 0 || p.Type == "ipv6" && s.PublicNet.IPv6.ID != 0 {
-		return nil, errStatus(http.StatusConflict, "server_has_ipv"+p.Type[3:], "server already has a primary "+p.Type)
+		return nil, errStatus(http.StatusUnprocessableEntity, "server_has_ipv"+p.Type[3:], "server already has a primary "+p.Type)
 	}
 	f.attachIP(p, s)
 	return f.newAction("assign_primary_ip", nil, ref("primary_ip", p.ID), ref("server", s.ID)), nil
@@ -158,11 +167,10 @@ func (f *Fake) deletePrimaryIP(id int64) (int, any, *apiError) {
 	if p.Protection.Delete {
 		return 0, nil, errProtected
 	}
+	// Since 1 May 2026 an assigned primary IP is no longer unassigned on
+	// delete: it must be unassigned first.
 	if p.AssigneeID != nil {
-		if s := f.servers[*p.AssigneeID]; s != nil && s.Status == "running" {
-			return 0, nil, errStatus(http.StatusConflict, "conflict", "primary IP is assigned to a running server")
-		}
-		f.detachIP(p)
+		return 0, nil, errStatus(http.StatusUnprocessableEntity, "must_be_unassigned", fmt.Sprintf("primary IP %d is assigned to server %d: unassign it first", id, *p.AssigneeID))
 	}
 	delete(f.primaryIPs, id)
 	return http.StatusNoContent, nil, nil
@@ -186,8 +194,8 @@ func (f *Fake) primaryIPAction(id int64, name string, req actionReq) (int, any, 
 		return one(a)
 	case "unassign":
 		if p.AssigneeID != nil {
-			if s := f.servers[*p.AssigneeID]; s != nil && s.Status == "running" {
-				return 0, nil, errStatus(http.StatusConflict, "server_not_stopped", "server must be stopped to unassign")
+			if s := f.servers[*p.AssigneeID]; s != nil && s.Status != "off" {
+				return 0, nil, errStatus(http.StatusUnprocessableEntity, "server_not_stopped", "the server must be powered off to give up a primary IP")
 			}
 		}
 		f.detachIP(p)

@@ -84,24 +84,23 @@ func (f *Fake) createServer(decode decoder) (int, any, *apiError) {
 		if want.id == 0 {
 			continue
 		}
+		// The codes and statuses are the API reference's operation
+		// specific errors of POST /servers.
 		p := f.primaryIPs[want.id]
-		if p == nil || p.Type != want.typ {
+		if p == nil {
 			return 0, nil, errInvalid("public_net."+want.typ, "primary IP not found")
 		}
+		if p.Type != want.typ {
+			return 0, nil, errStatus(http.StatusPreconditionFailed, "primary_ip_version_mismatch", fmt.Sprintf("primary IP %d is an %s, not an %s", p.ID, p.Type, want.typ))
+		}
 		if p.AssigneeID != nil {
-			return 0, nil, errStatus(http.StatusConflict, "primary_ip_assigned", "primary IP is already assigned")
+			return 0, nil, errStatus(http.StatusUnprocessableEntity, "primary_ip_assigned", "primary IP is already assigned")
 		}
 		if p.Location.Name != loc.Name {
-			return 0, nil, errStatus(http.StatusUnprocessableEntity, "primary_ip_datacenter_mismatch", "primary IP is in another location")
+			return 0, nil, errStatus(http.StatusUnprocessableEntity, "primary_ip_datacenter_mismatch", fmt.Sprintf("primary IP %d is in %s, the server in %s", p.ID, p.Location.Name, loc.Name))
 		}
 		ips = append(ips, p)
 	}
-	for _, v := range req.Volumes {
-		if vol := f.volumes[v]; vol == nil || vol.Server != nil {
-			return 0, nil, errInvalid("volumes", fmt.Sprintf("volume %d not found or attached", v))
-		}
-	}
-
 	s := &server{Server: schema.Server{
 		ID: f.id(), Name: req.Name, Status: "initializing", Created: f.now(),
 		PublicNet: schema.ServerPublicNet{
@@ -111,6 +110,15 @@ func (f *Fake) createServer(decode decoder) (int, any, *apiError) {
 		Location: loc, Image: &im, Labels: labels, Volumes: []int64{}, PrimaryDiskSize: st.Disk,
 		LoadBalancers: []int64{},
 	}, userData: req.UserData}
+	for _, v := range req.Volumes {
+		vol := f.volumes[v]
+		if vol == nil {
+			return 0, nil, errInvalid("volumes", fmt.Sprintf("volume %d not found", v))
+		}
+		if err := attachable(vol, s, "volumes"); err != nil {
+			return 0, nil, err
+		}
+	}
 	f.servers[s.ID] = s
 	for _, p := range ips {
 		f.attachIP(p, s)

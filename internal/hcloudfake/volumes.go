@@ -65,6 +65,23 @@ func (f *Fake) createVolume(decode decoder) (int, any, *apiError) {
 	return http.StatusCreated, schema.VolumeCreateResponse{Volume: *v, Action: &create.Action, NextActions: next}, nil
 }
 
+// attachable says why volume v cannot be attached to server s: a volume
+// attaches only to a server in its own location (volumes do not move
+// between locations), and to one server at a time. The API reference
+// names no code of its own for the location (POST /volumes/{id}/actions/attach:
+// "Works only if the Server is in the same Location as the Volume"), so
+// the refusal is invalid input naming the field that is wrong, field the
+// one of the call: server for an attach, volumes for a server's creation.
+func attachable(v *schema.Volume, s *server, field string) *apiError {
+	if v.Location.Name != s.Location.Name {
+		return errInvalid(field, fmt.Sprintf("volume %d is in %s, the server in %s: a volume attaches only to a server in its location", v.ID, v.Location.Name, s.Location.Name))
+	}
+	if v.Server != nil {
+		return errStatus(http.StatusUnprocessableEntity, "volume_already_attached", fmt.Sprintf("volume %d is already attached to server %d, detach it first", v.ID, *v.Server))
+	}
+	return nil
+}
+
 func (f *Fake) attachVolume(v *schema.Volume, s *server) *action {
 	vid, sid := v.ID, s.ID
 	v.Server = &sid
@@ -129,8 +146,8 @@ func (f *Fake) volumeAction(id int64, name string, req actionReq) (int, any, *ap
 		if s == nil {
 			return 0, nil, errInvalid("server", "server not found")
 		}
-		if v.Server != nil {
-			return 0, nil, errStatus(http.StatusLocked, "locked", "volume is already attached")
+		if err := attachable(v, s, "server"); err != nil {
+			return 0, nil, err
 		}
 		return one(f.attachVolume(v, s))
 	case "detach":

@@ -388,9 +388,13 @@ func (p *Provisioner) Status(ctx context.Context) (Result, error) {
 	if h, err := p.recorded(); err != nil {
 		return Result{}, err
 	} else if h != nil {
-		res, _, err := p.homeResult(h)
+		res, _, volumeID, err := p.homeResult(h)
 		if err == nil && res.ServerID != h.ServerID {
-			err = fmt.Errorf("%w: the campaign home that held the group's server is gone", ErrNothing)
+			if _, gone := rehome(h, res, volumeID); gone != nil {
+				err = fmt.Errorf("%w: %w", ErrNothing, gone)
+			} else {
+				err = fmt.Errorf("%w: the campaign home is server %s now, not %s where up installed GoToSocial: lifeboat up GROUP.yaml installs it again onto its data on the home's volume", ErrNothing, res.ServerID, h.ServerID)
+			}
 		}
 		if _, serr := os.Stat(filepath.Join(p.cfg.Dir, credsFile)); serr == nil {
 			res.Credentials = filepath.Join(p.cfg.Dir, credsFile)

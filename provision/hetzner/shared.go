@@ -33,12 +33,15 @@ import (
 // campaign home.
 const onHomeFile = "on-home.json"
 
-// onHome is onHomeFile: which home, and which server it was when up put
-// GoToSocial on it.
+// onHome is onHomeFile: which home, and which server and volume it was
+// when up put GoToSocial on it. GoToSocial's programs are on the server's
+// disk, its data on the volume: a new server with the same volume needs
+// only the install again (see upOnHome).
 type onHome struct {
 	HomeDir    string `json:"home_dir"`
 	ServerID   string `json:"server_id"`
 	ServerName string `json:"server_name"`
+	VolumeID   string `json:"volume_id,omitempty"` // empty in records from before it was kept
 }
 
 // ErrHomeInUse means the campaign home cannot be destroyed: the group's
@@ -290,19 +293,50 @@ func readHomeMachine(dir string) (homeMachine, error) {
 }
 
 // homeResult is the destination on the home: the home's addresses and
-// SSH access, the group's domain, known_hosts in the destination's Dir.
-func (p *Provisioner) homeResult(h *onHome) (Result, Keys, error) {
+// SSH access, the group's domain, known_hosts in the destination's Dir;
+// and the ID of the home's volume, where GoToSocial's data is.
+func (p *Provisioner) homeResult(h *onHome) (Result, Keys, string, error) {
 	out, err := stateOutputs(h.HomeDir)
 	if err != nil {
-		return Result{}, Keys{}, err
+		return Result{}, Keys{}, "", err
 	}
 	keys, err := loadKeys(h.HomeDir)
 	if err != nil {
-		return Result{}, Keys{}, err
+		return Result{}, Keys{}, "", err
 	}
 	res, err := resultFrom(out, keys, p.cfg.Group.Name, p.cfg.Group.Destination.Domain, p.cfg.Dir)
 	res.OnHome = true
-	return res, keys, err
+	return res, keys, out["volume_id"], err
+}
+
+// ErrHomeMoved means the campaign home is a new server, without the
+// GoToSocial that up installed on the old one, whose data is on the
+// home's volume.
+var ErrHomeMoved = errors.New("the campaign home is a new server")
+
+// ErrHomeVolumeGone means the campaign home's volume, which held
+// GoToSocial's data, is not the one up put it on.
+var ErrHomeVolumeGone = errors.New("the campaign home's volume that held GoToSocial's data is gone")
+
+// rehome checks the home against the record of where up put GoToSocial,
+// and says what changed. The same server: nothing. A new server (made
+// anew by home up after the old one was deleted) with the same volume:
+// GoToSocial's data, every account, is on the volume, which the new
+// server's first boot mounts, while its programs went with the old
+// server's disk, so the install runs again onto the data (a record from
+// before volumes were kept is taken to name the same volume: the volume
+// outlives the server, and the install refuses to start without it
+// mounted). A volume that is not the recorded one: the data is gone, and
+// nothing is installed.
+func rehome(h *onHome, res Result, volumeID string) (string, error) {
+	if h.ServerID == "" || h.ServerID == res.ServerID {
+		return "", nil
+	}
+	if h.VolumeID != "" && h.VolumeID != volumeID {
+		return "", fmt.Errorf("%w: the campaign home is server %s with volume %s now, not server %s with volume %s where up put GoToSocial, and its data (every account) was on that volume; run lifeboat down GROUP.yaml to forget the server, then up again for a new one (lifeboat restore GROUP.yaml brings a backup back onto it)",
+			ErrHomeVolumeGone, res.ServerID, volumeID, h.ServerID, h.VolumeID)
+	}
+	return fmt.Sprintf("the campaign home is server %s now, not %s where up put GoToSocial: its data (every account) is on the home's volume, which the new server mounts; installing GoToSocial onto it again", res.ServerID, h.ServerID), nil
 }
 
 // sharedPlan prices the destination on the home: the one machine the
@@ -399,14 +433,18 @@ func (p *Provisioner) upOnHome(ctx context.Context, h *onHome, emit progress.Fun
 	}
 	emit.Emit(progress.Event{Kind: progress.Log, Step: "preflight", Message: fmt.Sprintf("GoToSocial goes on the campaign home %s: no second server; the one machine costs %s", plan.OnHome.Server, plan.Cost.Summary())})
 	emit.Emit(progress.Event{Kind: progress.StepDone, Step: "preflight"})
-	res, keys, err := p.homeResult(h)
+	res, keys, volumeID, err := p.homeResult(h)
 	if err != nil {
 		return res, err
 	}
-	if h.ServerID != "" && h.ServerID != res.ServerID {
-		return res, fmt.Errorf("the campaign home is server %s now, not %s where up put GoToSocial: the group's server went with the old home; run lifeboat down GROUP.yaml to forget it, then up again", res.ServerID, h.ServerID)
+	moved, err := rehome(h, res, volumeID)
+	if err != nil {
+		return res, err
 	}
-	h.ServerID, h.ServerName = res.ServerID, res.ServerName
+	if moved != "" {
+		emit.Emit(progress.Event{Kind: progress.Log, Step: "install", Message: moved})
+	}
+	h.ServerID, h.ServerName, h.VolumeID = res.ServerID, res.ServerName, volumeID
 	if err := os.MkdirAll(p.cfg.Dir, 0o700); err != nil {
 		return res, fmt.Errorf("create state dir: %w", err)
 	}
@@ -489,10 +527,20 @@ id -u gotosocial >/dev/null 2>&1 && userdel -f gotosocial || true`
 func (p *Provisioner) downOnHome(ctx context.Context, h *onHome, emit progress.Func) error {
 	const step = "remove"
 	if !p.cfg.NoWait {
-		res, keys, err := p.homeResult(h)
+		res, keys, volumeID, err := p.homeResult(h)
+		if err == nil {
+			// A new server with GoToSocial's data on its volume has
+			// nothing installed to take it off with, nor to export it
+			// from: forgetting it would leave the data on the volume for
+			// a later up to find without its admin's password.
+			if _, err := rehome(h, res, volumeID); err == nil && res.ServerID != h.ServerID {
+				return fmt.Errorf("%w: the campaign home is server %s now, not %s where up installed GoToSocial, whose data (every account) is on the home's volume: run lifeboat up GROUP.yaml to install it again onto the data, then down, which exports it first",
+					ErrHomeMoved, res.ServerID, h.ServerID)
+			}
+		}
 		switch {
 		case errors.Is(err, ErrNothing), err == nil && res.ServerID != h.ServerID:
-			emit.Emit(progress.Event{Kind: progress.Log, Step: step, Message: "the campaign home that held the group's server is gone"})
+			emit.Emit(progress.Event{Kind: progress.Log, Step: step, Message: "the campaign home that held the group's server and its data is gone"})
 		case err != nil:
 			return err
 		default:

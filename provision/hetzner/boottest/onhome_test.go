@@ -2,12 +2,14 @@ package boottest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +45,9 @@ type onHome struct {
 // lead's mirror on loopback behind the home's Caddy, which gets the
 // group domain's certificate from the ACME server; the admin made and
 // its token through the sign-in forms, as for a server of its own. The
-// group's members then get their accounts there and the mesh is seeded;
+// group's members then get their accounts there and the mesh is seeded.
+// The home's server is then made anew (newHomeServer), and up installs
+// GoToSocial onto its data on the volume again, every account kept;
 // serve attaches to it; home down refuses; down exports the database and
 // takes GoToSocial off the home, which keeps serving the campaign.
 func (o onHome) run(ctx context.Context) {
@@ -151,6 +155,45 @@ func (o onHome) run(ctx context.Context) {
 	// The group's members get their accounts on the home's GoToSocial.
 	(&rig{t: t, began: time.Now(), g: o.g, tlsClient: o.browser}).arrive(ctx, srv)
 
+	// The home's server made anew (deleted, and home up made another):
+	// GoToSocial's data stays on the volume, its programs and user went
+	// with the old server's disk, and the new server's gotosocial user has
+	// another uid. up installs GoToSocial onto the data again, and every
+	// account is still there.
+	dest.Stop(ctx)
+	const accounts = "sqlite3 /var/lib/lifeboat/gotosocial/sqlite.db 'select count(*) from accounts'"
+	before := run(accounts)
+	run(newHomeServer)
+	o.recordServer("1")
+	rec = &recorder{done: func(step string) { o.phase("up on the home's new server: " + step + " done") }}
+	t.Cleanup(rec.close)
+	dest = hetzner.NewDestination(o.cfg)
+	defer dest.Stop(context.Background())
+	if srv, err = dest.Start(ctx, rec.emit); err != nil {
+		t.Fatalf("up on the home's new server: %v\nsteps: %s\ninstall log:\n%s", err, rec.steps(), readFile(o.root, "var/log/lifeboat-gotosocial.log"))
+	}
+	said := false
+	for _, e := range rec.events {
+		said = said || e.Kind == progress.Log && strings.Contains(e.Message, "its data (every account) is on the home's volume, which the new server mounts; installing GoToSocial onto it again")
+	}
+	if got, want := rec.steps(), "preflight,ssh,install,dns,tls,first boot,account maker,admin account,admin token"; got != want || !said {
+		t.Errorf("steps done on the home's new server: %s, want %s; said it installs onto the data: %v", got, want, said)
+	}
+	for cmd, want := range map[string]string{
+		accounts:                         before,
+		"systemctl is-active gotosocial": "active",
+		"find /var/lib/lifeboat/gotosocial ! -user gotosocial -o ! -group gotosocial | wc -l": "0",
+		"id -u someone-else >/dev/null && echo kept":                                          "kept",
+	} {
+		if got := run(cmd); got != want {
+			t.Errorf("on the home's new server: %s: %q, want %q", cmd, got, want)
+		}
+	}
+	if n, _ := strconv.Atoi(before); n < len(o.g.Members) || srv.AdminToken == "" {
+		t.Errorf("%s accounts before the new server, admin token %q", before, srv.AdminToken)
+	}
+	o.phase("GoToSocial installed again onto its data on the home's new server")
+
 	// lifeboat serve finds the server as it finds one of its own.
 	again, err := hetzner.NewDestination(o.cfg).Attach(ctx, func(progress.Event) {})
 	if err != nil || again.AdminToken != srv.AdminToken || again.URL != srv.URL {
@@ -193,6 +236,48 @@ func (o onHome) run(ctx context.Context) {
 		t.Errorf("after down: %d servers, the destination still recorded: %v", n, hetzner.HasServer(o.cfg.Dir))
 	}
 	o.phase("down took GoToSocial off the home; the home serves on")
+}
+
+// newHomeServer turns the booted home into a new server made by home up
+// after the old one was deleted: the volume (mounted by the home's first
+// boot) is all that is left of GoToSocial; its programs, unit, Caddy site,
+// bind mount, account maker and user are gone, and the user's old uid is
+// someone else's.
+const newHomeServer = `set -e
+systemctl disable --now gotosocial
+umount /var/lib/gotosocial
+sed -i '\| /var/lib/gotosocial none |d' /etc/fstab
+for f in /etc/caddy/Caddyfile /etc/lifeboat/Caddyfile; do
+  [ -e "$f" ] && sed -i '\|^import /etc/caddy/lifeboat-destination.caddy$|d' "$f"
+done
+rm -rf /opt/gotosocial /etc/gotosocial /var/lib/gotosocial /etc/caddy/lifeboat-destination.caddy /etc/systemd/system/gotosocial.service \
+  /usr/local/sbin/lifeboat-gotosocial-install /opt/lifeboat/lifeboat-gts-accounts
+systemctl daemon-reload
+systemctl reload caddy
+uid=$(stat -c %u /var/lib/lifeboat/gotosocial/sqlite.db)
+userdel gotosocial
+useradd --system --uid "$uid" --no-create-home --shell /usr/sbin/nologin someone-else`
+
+// recordServer makes the destination's record name another server of the
+// home than the one it is, as after the home's server was made anew.
+func (o onHome) recordServer(id string) {
+	path := filepath.Join(o.cfg.Dir, "on-home.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	var rec map[string]any
+	err = json.Unmarshal(b, &rec)
+	if v, _ := rec["volume_id"].(string); err != nil || v == "" {
+		o.t.Fatalf("the record %s: %v", b, err)
+	}
+	rec["server_id"] = id
+	if b, err = json.Marshal(rec); err == nil {
+		err = os.WriteFile(path, b, 0o600)
+	}
+	if err != nil {
+		o.t.Fatal(err)
+	}
 }
 
 // mergeReleases is one mirror directory holding the files of several
