@@ -136,7 +136,9 @@ func Parse(pub ed25519.PublicKey, want Purpose, token string, now time.Time) (Cl
 }
 
 func parse(pub ed25519.PublicKey, token string) (Claims, error) {
-	if len(token) == 0 || len(token) > MaxLen {
+	// The decoder skips CR and LF even when strict: a token with one
+	// inside would be another string for the same token.
+	if len(token) == 0 || len(token) > MaxLen || strings.ContainsAny(token, "\r\n") {
 		return Claims{}, ErrMalformed
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
