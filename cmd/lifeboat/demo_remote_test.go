@@ -32,6 +32,7 @@ func TestDemoRemoteMembers(t *testing.T) {
 		return string(out)
 	}
 	t.Cleanup(func() { stop() })
+	serverLogsOnFailure(t, state, "demo-8-remote-3")
 
 	rep := runDemo(t, bin, state, args...)
 	if rep.AccountsCreated != 5 || rep.RemoteMembers != 3 || rep.FollowsSeeded != 56 || rep.ListsCreated != 8 ||
@@ -60,6 +61,26 @@ func TestDemoRemoteMembers(t *testing.T) {
 			t.Errorf("%s still has a running server", dir)
 		}
 	}
+}
+
+// serverLogsOnFailure prints, when the test fails, what both servers of
+// the demo logged (warnings and errors: GoToSocial logs at warn), before
+// the state directory goes: federation that fails under load is told
+// apart by the servers' own words (e.g. "network race during …
+// handshake").
+func serverLogsOnFailure(t *testing.T, state, group string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, dir := range []string{destination.LocalDir(state, group), destination.RemoteDir(state, group)} {
+			b, err := os.ReadFile(filepath.Join(dir, "gotosocial.log"))
+			if len(b) > 16<<10 {
+				b = b[len(b)-16<<10:]
+			}
+			t.Logf("%s/gotosocial.log (%v), its end:\n%s", dir, err, b)
+		}
+	})
 }
 
 // checkRemoteDemo reads both servers of a demo with remote members: the
@@ -127,6 +148,7 @@ func TestDemoRemoteMembersSurvivesKill9(t *testing.T) {
 		cmd.Env = demoEnv(state)
 		cmd.Run()
 	})
+	serverLogsOnFailure(t, state, "demo-8-remote-3")
 	killed := 0
 	for _, marker := range []string{"remote members join: 0 of 3", "remote members join: 1 of 3"} {
 		if killAt(t, bin, state, marker, 200*time.Millisecond, args...) {
