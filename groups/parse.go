@@ -366,7 +366,20 @@ func (p *parser) text(m *mapping, key string, multiline bool) (string, textState
 			return "", invalid
 		}
 	}
-	return v.Value, present
+	value := v.Value
+	if multiline {
+		// Blank lines before the text say nothing, and YAML writers
+		// (yaml.v3) drop a leading line break when they write the text
+		// back: the file would not read as it was written.
+		for {
+			first, rest, found := strings.Cut(value, "\n")
+			if !found || strings.TrimSpace(first) != "" {
+				break
+			}
+			value = rest
+		}
+	}
+	return value, present
 }
 
 // optText is text for an optional field; blank counts as absent.
